@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`. Nothing to install by hand.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint check bench clean
+
+$(VENV)/.app: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test: requirements-test.txt $(VENV)/.app
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+# Local secrets for the embedded setup, made once and never committed.
+.env:
+	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
+	print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); \
+	print('FIELD_ENCRYPTION_KEYS=' + Fernet.generate_key().decode())" > .env
+	@echo "Wrote .env with fresh local secrets."
+
+run: $(VENV)/.app .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sync_schedules
+	$(PY) manage.py seed_demo
+	$(PY) manage.py run_embedded
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.test
+	$(PY) -m pytest tests/perf -m bench -p no:randomly -s
+
+clean:
+	rm -rf var/* $(VENV)

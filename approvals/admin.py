@@ -1,0 +1,1 @@
+"""The approval queue has no models of its own."""

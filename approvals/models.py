@@ -1,0 +1,1 @@
+"""The approval queue works on outreach.OutreachMessage; decisions are Activity rows."""

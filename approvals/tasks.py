@@ -1,0 +1,1 @@
+"""The approval queue runs no background work."""

@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from campaigns.models import Campaign, CampaignRequest, SequenceStep, TargetProfile
+
+
+class SequenceStepInline(admin.TabularInline):
+    model = SequenceStep
+    extra = 1
+
+
+@admin.register(TargetProfile)
+class TargetProfileAdmin(admin.ModelAdmin):
+    list_display = ["name", "titles", "industries", "locations"]
+    search_fields = ["name"]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "owner", "target", "min_score", "daily_lead_quota", "created_at"]
+    list_filter = ["status", "owner"]
+    search_fields = ["name", "offer", "event"]
+    filter_horizontal = ["sending_accounts"]
+    inlines = [SequenceStepInline]
+    readonly_fields = ["search_cursors", "created_at", "updated_at"]
+
+
+@admin.register(CampaignRequest)
+class CampaignRequestAdmin(admin.ModelAdmin):
+    list_display = ["text", "requested_by", "status", "decided_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["text"]
+    readonly_fields = ["proposal", "decided_by", "decided_at", "campaign", "created_at"]

@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.db import models
+
+
+def default_labels() -> list[dict]:
+    return [
+        {"name": "Speaker", "description": "Could speak at our event"},
+        {"name": "Sponsor", "description": "Could sponsor our event"},
+        {"name": "Other", "description": "Fits the profile, no clear role yet"},
+    ]
+
+
+class TargetProfile(models.Model):
+    """The ideal customer profile a campaign searches and scores against."""
+
+    name = models.CharField(max_length=200)
+    titles = models.JSONField(default=list, blank=True, help_text='e.g. ["CFO", "Head of Finance"]')
+    seniorities = models.JSONField(default=list, blank=True, help_text='e.g. ["c_suite", "vp", "director"]')
+    industries = models.JSONField(default=list, blank=True)
+    locations = models.JSONField(default=list, blank=True)
+    company_sizes = models.JSONField(default=list, blank=True, help_text='Ranges like "51-200", "201-1000"')
+    keywords = models.JSONField(default=list, blank=True)
+    exclusions = models.JSONField(default=list, blank=True, help_text="Words that disqualify a title or company")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        PAUSED = "paused"
+        FINISHED = "finished"
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_campaigns")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    target = models.ForeignKey(TargetProfile, on_delete=models.PROTECT, related_name="campaigns")
+    labels = models.JSONField(default=default_labels, blank=True)
+    min_score = models.PositiveSmallIntegerField(default=40)
+    daily_lead_quota = models.PositiveIntegerField(default=25)
+    sending_accounts = models.ManyToManyField("outreach.SendingAccount", blank=True, related_name="campaigns")
+    lead_sources = models.JSONField(default=list, blank=True, help_text='e.g. ["sandbox"]')
+    search_cursors = models.JSONField(default=dict, blank=True, help_text="Where each source's search resumes")
+
+    offer = models.TextField(blank=True)
+    event = models.CharField(max_length=200, blank=True)
+    call_to_action = models.CharField(max_length=300, blank=True)
+    tone = models.CharField(max_length=100, default="warm, concise, professional")
+    brief_links = models.JSONField(default=list, blank=True, help_text="The only links a draft may contain")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label["name"] for label in self.labels]
+
+
+class SequenceStep(models.Model):
+    class Kind(models.TextChoices):
+        CONNECTION_NOTE = "connection_note", "LinkedIn connection note"
+        MESSAGE = "message", "LinkedIn message"
+        INMAIL = "inmail", "InMail"
+        EMAIL = "email", "Email"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    delay_days = models.PositiveSmallIntegerField(default=0, help_text="Days after the previous step, if no reply")
+    instruction = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "order"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "order"], name="step_order_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} step {self.order}: {self.get_kind_display()}"
+
+
+class CampaignRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField()
+    proposal = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.text[:60]

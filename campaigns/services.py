@@ -1,0 +1,101 @@
+"""Writes on campaigns: status changes, allocation of qualified leads to reps."""
+
+from django.db import transaction
+
+from campaigns.models import Campaign
+from leads.models import Lead
+from leads.services import activity_record
+from salesdept import llm
+
+
+def campaign_brief(*, campaign: Campaign, sender_name: str = "") -> llm.Brief:
+    return llm.Brief(
+        campaign=campaign.name,
+        labels=campaign.labels,
+        offer=campaign.offer,
+        event=campaign.event,
+        call_to_action=campaign.call_to_action,
+        tone=campaign.tone,
+        links=campaign.brief_links,
+        sender_name=sender_name or campaign.owner.get_full_name() or campaign.owner.email,
+    )
+
+
+class CampaignStateError(Exception):
+    pass
+
+
+@transaction.atomic
+def campaign_set_status(*, campaign: Campaign, status: str, actor) -> Campaign:
+    allowed = {
+        Campaign.Status.ACTIVE: (Campaign.Status.DRAFT, Campaign.Status.PAUSED),
+        Campaign.Status.PAUSED: (Campaign.Status.ACTIVE,),
+        Campaign.Status.FINISHED: (Campaign.Status.ACTIVE, Campaign.Status.PAUSED, Campaign.Status.DRAFT),
+    }
+    if status not in allowed:
+        raise CampaignStateError(f"{status!r} is not a status a campaign can be moved to.")
+    if not Campaign.objects.filter(pk=campaign.pk, status__in=allowed[status]).update(status=status):
+        campaign.refresh_from_db(fields=["status"])
+        raise CampaignStateError(f"The campaign is {campaign.get_status_display().lower()}; it cannot become {status}.")
+    previous, campaign.status = campaign.status, status
+    activity_record(verb=f"campaign.{status}", campaign=campaign, actor=actor, previous=previous)
+    return campaign
+
+
+@transaction.atomic
+def campaign_allocate(*, campaign_id: int) -> list[int]:
+    """Give the best qualified, unowned leads to the campaign's reps, fairly and one rep per company.
+
+    Returns the ids of the leads allocated; each gets a first draft once this commits.
+    """
+    from outreach.tasks import message_draft_task
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != Campaign.Status.ACTIVE:
+        return []
+    reps = sorted(
+        {account.owner for account in campaign.sending_accounts.filter(is_active=True).select_related("owner")},
+        key=lambda user: user.pk,
+    )
+    if not reps:
+        return []
+    load = {rep.pk: Lead.objects.filter(owner=rep, status=Lead.Status.QUALIFIED).count() for rep in reps}
+    candidates = (
+        Lead.objects.filter(campaign=campaign, status=Lead.Status.QUALIFIED, owner__isnull=True)
+        .select_related("company")
+        .order_by("-score", "pk")[: campaign.daily_lead_quota]
+    )
+    company_owner = dict(
+        Lead.objects.filter(
+            company__in={c.company_id for c in candidates if c.company_id}, owner__isnull=False
+        ).values_list("company_id", "owner_id")
+    )
+    allocated: list[int] = []
+    for lead in candidates:
+        owner_id = company_owner.get(lead.company_id)
+        if owner_id is not None and owner_id not in load:
+            continue  # another team's rep already works this company
+        owner_id = owner_id or min(load, key=lambda pk: (load[pk], pk))
+        if Lead.objects.filter(pk=lead.pk, owner__isnull=True).update(owner_id=owner_id):
+            load[owner_id] += 1
+            if lead.company_id:
+                company_owner[lead.company_id] = owner_id
+            activity_record(verb="lead.allocated", lead=lead, campaign=campaign, owner=owner_id)
+            allocated.append(lead.pk)
+    for lead_id in allocated:
+        message_draft_task.delay_on_commit(lead_id)
+    return allocated
+
+
+def campaign_start_pipeline(*, campaign: Campaign, actor=None) -> None:
+    """Find → qualify → allocate (→ draft), as a chain of tasks started once this commits."""
+    from celery import chain
+
+    from campaigns.tasks import campaign_allocate_task
+    from leads.tasks import leads_find_task, leads_qualify_task
+
+    if campaign.status != Campaign.Status.ACTIVE:
+        raise CampaignStateError("Only an active campaign can look for leads.")
+    activity_record(verb="campaign.search_started", campaign=campaign, actor=actor)
+    pipeline = chain(leads_find_task.si(campaign.pk), leads_qualify_task.s(), campaign_allocate_task.si(campaign.pk))
+    transaction.on_commit(pipeline.delay)

@@ -1,0 +1,41 @@
+from django.contrib import admin
+
+from leads.models import Activity, Company, Lead
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "domain", "industry", "employees"]
+    list_filter = ["industry"]
+    search_fields = ["name", "domain"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "position", "company", "status", "score", "score_override", "label", "owner", "campaign"]
+    list_filter = ["status", "label", "source", "campaign", "owner"]
+    search_fields = ["first_name", "last_name", "email", "linkedin_url", "company__name", "position"]
+    list_select_related = ["company", "owner", "campaign"]
+    raw_id_fields = ["company"]
+    readonly_fields = ["source", "source_ref", "raw_profile", "score", "score_breakdown", "created_at", "updated_at"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    """The audit log: read only."""
+
+    list_display = ["created_at", "verb", "lead", "actor", "campaign"]
+    list_filter = ["verb", "campaign"]
+    search_fields = ["verb", "lead__first_name", "lead__last_name", "actor__email"]
+    list_select_related = ["lead", "actor", "campaign"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,119 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain"], condition=~Q(domain=""), name="company_domain_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new"
+        QUALIFIED = "qualified"
+        DISQUALIFIED = "disqualified"
+        CONTACTED = "contacted"
+        REPLIED = "replied"
+        INTERESTED = "interested"
+        MEETING = "meeting"
+        WON = "won"
+        LOST = "lost"
+        DO_NOT_CONTACT = "do_not_contact", "Do not contact"
+        SNOOZED = "snoozed"
+
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100, blank=True)
+    headline = models.CharField(max_length=300, blank=True)
+    position = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=30, blank=True)
+    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    # Normalised (lower case, no query, no trailing slash) before it is stored.
+    linkedin_url = models.CharField(max_length=300, null=True, blank=True, unique=True)
+    provider_id = models.CharField(max_length=100, blank=True, help_text="The provider's id for this person.")
+    email = models.EmailField(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=50, blank=True)
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    source = models.CharField(max_length=30)
+    source_ref = models.CharField(max_length=200, blank=True)
+    raw_profile = models.JSONField(default=dict, blank=True)
+
+    label = models.CharField(max_length=50, blank=True)
+    label_confidence = models.FloatField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    score_breakdown = models.JSONField(default=list, blank=True)
+    score_override = models.PositiveSmallIntegerField(null=True, blank=True)
+    insight = models.CharField(max_length=300, blank=True, help_text="Why this prospect, in one line.")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    snoozed_until = models.DateField(null=True, blank=True)
+    consent_basis = models.CharField(max_length=50, default="legitimate_interest")
+    email_opt_in = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"),
+        ]
+        indexes = [models.Index(fields=["owner", "status"]), models.Index(fields=["campaign", "status"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def effective_score(self) -> int | None:
+        return self.score_override if self.score_override is not None else self.score
+
+
+class Activity(models.Model):
+    """One row per thing that happened: the timeline, the audit log and the source of metrics."""
+
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities")
+    message = models.ForeignKey(
+        "outreach.OutreachMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    verb = models.CharField(max_length=50, db_index=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["lead", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.verb} on {self.lead_id or '-'}"

@@ -1,0 +1,197 @@
+"""Writes on leads: finding, storing with dedupe, qualifying, and the Activity timeline."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from campaigns.models import Campaign
+from leads.models import Activity, Company, Lead
+from leads.scoring import score_lead
+from leads.sources.base import Prospect, SearchQuery
+from leads.sources.registry import source_for
+from salesdept import llm
+
+MAX_PAGES_PER_RUN = 20
+
+
+def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=None, **payload) -> Activity:
+    return Activity.objects.create(
+        verb=verb,
+        lead=lead,
+        message=message,
+        campaign=campaign if campaign is not None else getattr(message or lead, "campaign", None),
+        actor=actor,
+        payload=payload,
+    )
+
+
+def normalise_linkedin_url(url: str) -> str:
+    """Lower case, https, no query or fragment, no trailing slash: one person, one key."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip().lower())
+    host = parts.netloc.removeprefix("www.")
+    return f"https://www.{host}{parts.path.rstrip('/')}" if host else ""
+
+
+def _duplicate_of(prospect: Prospect, linkedin_url: str, email: str | None) -> Lead | None:
+    if linkedin_url and (lead := Lead.objects.filter(linkedin_url=linkedin_url).first()):
+        return lead
+    if email and (lead := Lead.objects.filter(email=email).first()):
+        return lead
+    return Lead.objects.filter(
+        first_name__iexact=prospect.first_name,
+        last_name__iexact=prospect.last_name,
+        company__name__iexact=prospect.company_name,
+    ).first()
+
+
+def _company_for(prospect: Prospect) -> Company | None:
+    if not prospect.company_name:
+        return None
+    details = {"name": prospect.company_name, "industry": prospect.industry, "employees": prospect.employees}
+    if prospect.company_domain:
+        company, _ = Company.objects.get_or_create(domain=prospect.company_domain.lower(), defaults=details)
+    else:
+        company, _ = Company.objects.get_or_create(name=prospect.company_name, domain="", defaults=details)
+    return company
+
+
+def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) -> Lead | None:
+    """Store a new lead, or None when the person is already known (owned or contacted elsewhere)."""
+    linkedin_url = normalise_linkedin_url(prospect.linkedin_url) or None
+    email = prospect.email.strip().lower() if prospect.email else None
+    if _duplicate_of(prospect, linkedin_url or "", email):
+        return None
+    try:
+        with transaction.atomic():
+            company = _company_for(prospect)
+            lead = Lead.objects.create(
+                first_name=prospect.first_name,
+                last_name=prospect.last_name,
+                headline=prospect.headline,
+                position=prospect.position,
+                seniority=prospect.seniority,
+                company=company,
+                linkedin_url=linkedin_url,
+                provider_id=prospect.provider_id,
+                email=email,
+                location=prospect.location,
+                timezone=prospect.timezone,
+                campaign=campaign,
+                source=source,
+                source_ref=prospect.provider_id,
+                raw_profile=prospect.raw,
+            )
+            activity_record(verb="lead.found", lead=lead, campaign=campaign, source=source)
+    except IntegrityError:  # another worker stored the same person a moment ago
+        return None
+    return lead
+
+
+def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
+    """Search the campaign's sources until `limit` new leads are stored; returns their ids."""
+    campaign = Campaign.objects.select_related("target").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.ACTIVE:
+        return []
+    wanted = limit or campaign.daily_lead_quota
+    target = campaign.target
+    query = SearchQuery(
+        titles=target.titles,
+        seniorities=target.seniorities,
+        industries=target.industries,
+        locations=target.locations,
+        keywords=target.keywords,
+    )
+    created: list[int] = []
+    cursors = dict(campaign.search_cursors)
+    for name in campaign.lead_sources or [settings.LEAD_SOURCE_DEFAULT]:
+        source = source_for(name)
+        cursor = cursors.get(name)
+        for _ in range(MAX_PAGES_PER_RUN):
+            if len(created) >= wanted or cursor == "end":
+                break
+            page = source.search_people(query=query, cursor=cursor, limit=min(50, wanted - len(created)))
+            for prospect in page.items:
+                if lead := lead_store_prospect(campaign=campaign, prospect=prospect, source=name):
+                    created.append(lead.pk)
+            cursor = page.cursor or "end"
+        cursors[name] = cursor
+    Campaign.objects.filter(pk=campaign.pk).update(search_cursors=cursors)
+    return created
+
+
+def lead_facts(lead: Lead) -> llm.LeadFacts:
+    company = lead.company
+    return llm.LeadFacts(
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        position=lead.position,
+        company=company.name if company else "",
+        industry=company.industry if company else "",
+        location=lead.location,
+        headline=lead.headline,
+        recent_posts=list(lead.raw_profile.get("recent_posts", [])),
+    )
+
+
+@transaction.atomic
+def lead_qualify(*, lead_id: int) -> Lead | None:
+    """Classify and score a new lead; qualified when the score reaches the campaign's minimum."""
+    lead = Lead.objects.select_related("company", "campaign__target", "campaign__owner").get(pk=lead_id)
+    if lead.status != Lead.Status.NEW or lead.campaign is None:
+        return None  # already qualified, or the world changed
+    campaign = lead.campaign
+    from campaigns.services import campaign_brief  # campaigns builds on leads, not the reverse
+
+    classification, call = llm.classify_lead(lead=lead_facts(lead), brief=campaign_brief(campaign=campaign))
+    company = lead.company
+    scored = score_lead(
+        position=lead.position,
+        seniority=lead.seniority,
+        industry=company.industry if company else "",
+        employees=company.employees if company else None,
+        location=lead.location,
+        headline=lead.headline,
+        company=company.name if company else "",
+        recent_posts=len(lead.raw_profile.get("recent_posts", [])),
+        target=campaign.target,
+    )
+    status = Lead.Status.QUALIFIED if scored.score >= campaign.min_score else Lead.Status.DISQUALIFIED
+    updated = Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(
+        label=classification.label,
+        label_confidence=classification.confidence,
+        insight=classification.insight,
+        score=scored.score,
+        score_breakdown=scored.breakdown,
+        status=status,
+    )
+    if not updated:
+        return None
+    activity_record(
+        verb=f"lead.{status}",
+        lead=lead,
+        campaign=campaign,
+        score=scored.score,
+        label=classification.label,
+        llm_call=call.pk,
+    )
+    lead.refresh_from_db()
+    return lead
+
+
+@transaction.atomic
+def lead_set_do_not_contact(*, lead: Lead, actor, reason: str) -> bool:
+    """Absolute: the lead's pending and approved messages are cancelled with it."""
+    from outreach.services import messages_cancel_for_lead
+
+    if (
+        not Lead.objects.filter(pk=lead.pk)
+        .exclude(status=Lead.Status.DO_NOT_CONTACT)
+        .update(status=Lead.Status.DO_NOT_CONTACT)
+    ):
+        return False
+    activity_record(verb="lead.do_not_contact", lead=lead, actor=actor, reason=reason)
+    messages_cancel_for_lead(lead=lead, reason=f"Do not contact: {reason}")
+    return True

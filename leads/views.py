@@ -1,0 +1,50 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from leads.forms import DoNotContactForm, LeadFilterForm
+from leads.selectors import lead_get_for_user, lead_list_for, lead_timeline
+from leads.services import lead_set_do_not_contact
+from salesdept.roles import rep_required
+from salesdept.views_helpers import partial_or_page
+
+
+@require_GET
+@rep_required
+def lead_list(request: HttpRequest) -> HttpResponse:
+    form = LeadFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    leads = lead_list_for(request.user, search=filters.get("q", ""), status=filters.get("status", ""))
+    page = Paginator(leads, 50).get_page(request.GET.get("page"))
+    template = partial_or_page(request, "leads/lead_list.html", "lead-table")
+    return render(request, template, {"form": form, "page": page})
+
+
+@require_GET
+@rep_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    context = {
+        "lead": lead,
+        "timeline": lead_timeline(lead)[:200],
+        "outreach": lead.messages.select_related("campaign").order_by("step"),
+        "replies": lead.inbound_messages.order_by("-received_at"),
+        "dnc_form": DoNotContactForm(),
+    }
+    return render(request, "leads/lead_detail.html", context)
+
+
+@require_POST
+@rep_required
+def lead_do_not_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = DoNotContactForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["reason"][0])
+    elif lead_set_do_not_contact(lead=lead, actor=request.user, reason=form.cleaned_data["reason"]):
+        messages.success(request, f"{lead} will not be contacted again; pending messages were cancelled.")
+    else:
+        messages.info(request, f"{lead} was already marked do-not-contact.")
+    return redirect("leads:detail", pk=lead.pk)

@@ -1,0 +1,78 @@
+"""Limits that protect sending accounts: working windows, warm-up and daily caps in the database."""
+
+import datetime as dt
+
+from django.db.models import F, Sum
+
+from outreach.models import SendCounter, SendingAccount
+
+COUNTER_KIND = {
+    "connection_note": SendCounter.Kind.INVITE,
+    "message": SendCounter.Kind.MESSAGE,
+    "inmail": SendCounter.Kind.MESSAGE,
+    "email": SendCounter.Kind.EMAIL,
+}
+
+
+def in_window(account: SendingAccount, now: dt.datetime) -> bool:
+    local = now.astimezone(account.tz)
+    return local.weekday() in account.working_days and account.work_start <= local.time() < account.work_end
+
+
+def next_window_start(account: SendingAccount, now: dt.datetime) -> dt.datetime:
+    """`now` when the window is open, else when it next opens (in UTC-aware form)."""
+    local = now.astimezone(account.tz)
+    for offset in range(8):
+        day = local.date() + dt.timedelta(days=offset)
+        if day.weekday() not in account.working_days:
+            continue
+        start = dt.datetime.combine(day, account.work_start, tzinfo=account.tz)
+        end = dt.datetime.combine(day, account.work_end, tzinfo=account.tz)
+        if local < start:
+            return start
+        if local < end:
+            return now
+    return now + dt.timedelta(days=1)  # no working days at all: check again tomorrow
+
+
+def daily_cap(account: SendingAccount, kind: str, day: dt.date) -> int:
+    """The day's cap for a counter kind, after the warm-up ramp."""
+    full = {
+        SendCounter.Kind.INVITE: account.daily_invites,
+        SendCounter.Kind.MESSAGE: account.daily_messages,
+        SendCounter.Kind.EMAIL: account.daily_emails,
+    }[kind]
+    weeks = max(0, (day - account.activated_on).days // 7)
+    return min(full, account.warmup_start + account.warmup_weekly_step * weeks)
+
+
+def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
+    """Take one send slot for today, or False when the cap is reached. Safe across workers."""
+    kind = COUNTER_KIND[message_kind]
+    day = now.astimezone(account.tz).date()
+    limit = daily_cap(account, kind, day)
+    if kind == SendCounter.Kind.INVITE:
+        week = (
+            SendCounter.objects.filter(
+                account=account, kind=kind, day__gt=day - dt.timedelta(days=7), day__lt=day
+            ).aggregate(total=Sum("count"))["total"]
+            or 0
+        )
+        limit = min(limit, account.weekly_invites - week)
+    SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
+    return bool(
+        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit).update(count=F("count") + 1)
+    )
+
+
+def cap_refund(account: SendingAccount, message_kind: str, now: dt.datetime) -> None:
+    """Give a slot back when the provider proved nothing went out."""
+    SendCounter.objects.filter(
+        account=account, kind=COUNTER_KIND[message_kind], day=now.astimezone(account.tz).date(), count__gt=0
+    ).update(count=F("count") - 1)
+
+
+def next_day_window(account: SendingAccount, now: dt.datetime) -> dt.datetime:
+    """When the account's window opens on its next local day (after a cap or a rate limit)."""
+    tomorrow = now.astimezone(account.tz).date() + dt.timedelta(days=1)
+    return next_window_start(account, dt.datetime.combine(tomorrow, dt.time(0), tzinfo=account.tz))

@@ -1,0 +1,203 @@
+import datetime as dt
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from campaigns.models import SequenceStep
+from salesdept.fields import EncryptedTextField
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{value!r} is not a time zone name such as Europe/London.") from None
+
+
+def default_working_days() -> list[int]:
+    return [0, 1, 2, 3, 4]  # Monday to Friday
+
+
+class SendingAccount(models.Model):
+    class Channel(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox (simulated)"
+        UNIPILE = "unipile", "LinkedIn via Unipile"
+        EMAIL = "email", "Email (SMTP/IMAP)"
+
+    class Health(models.TextChoices):
+        OK = "ok", "OK"
+        PAUSED = "paused"
+        AUTH_ERROR = "auth_error", "Needs reconnecting"
+        RESTRICTED = "restricted"
+
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SANDBOX)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sending_accounts")
+    is_active = models.BooleanField(default=True)
+    credentials = EncryptedTextField(blank=True, help_text="Provider token or password, encrypted at rest.")
+    provider_account_id = models.CharField(max_length=100, blank=True)
+
+    # Limits (providers.md §2.2): caps per action kind, counted in the account's local day.
+    daily_invites = models.PositiveSmallIntegerField(default=15)
+    weekly_invites = models.PositiveSmallIntegerField(default=80)
+    daily_messages = models.PositiveSmallIntegerField(default=40)
+    daily_emails = models.PositiveSmallIntegerField(default=30)
+    warmup_start = models.PositiveSmallIntegerField(default=5, help_text="Daily cap per kind in the first week")
+    warmup_weekly_step = models.PositiveSmallIntegerField(default=5, help_text="Added to the cap each week")
+    activated_on = models.DateField(default=dt.date.today)
+    min_gap_seconds = models.PositiveIntegerField(default=120)
+    max_gap_seconds = models.PositiveIntegerField(default=360)
+    work_start = models.TimeField(default=dt.time(9, 0))
+    work_end = models.TimeField(default=dt.time(17, 30))
+    working_days = models.JSONField(default=default_working_days, help_text="0 = Monday … 6 = Sunday")
+    timezone = models.CharField(max_length=50, default="Europe/London", validators=[validate_timezone])
+
+    health = models.CharField(max_length=12, choices=Health.choices, default=Health.OK)
+    health_reason = models.CharField(max_length=300, blank=True)
+    next_send_at = models.DateTimeField(null=True, blank=True, help_text="Random gap: nothing goes out before this")
+    polled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.min_gap_seconds > self.max_gap_seconds:
+            raise ValidationError({"max_gap_seconds": "The largest gap must be at least the smallest."})
+        if self.work_start >= self.work_end:
+            raise ValidationError({"work_end": "Working hours must end after they start."})
+        if not isinstance(self.working_days, list) or not all(d in range(7) for d in self.working_days):
+            raise ValidationError({"working_days": "A list of weekday numbers, 0 (Monday) to 6 (Sunday)."})
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class SendCounter(models.Model):
+    """Sends taken today per account and kind: caps hold across any number of workers."""
+
+    class Kind(models.TextChoices):
+        INVITE = "invite"
+        MESSAGE = "message"
+        EMAIL = "email"
+
+    account = models.ForeignKey(SendingAccount, on_delete=models.CASCADE, related_name="counters")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    day = models.DateField(help_text="The account's local date")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "kind", "day"], name="send_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.kind} {self.day}: {self.count}"
+
+
+class OutreachMessage(models.Model):
+    class Status(models.TextChoices):
+        GENERATING = "generating"
+        PENDING_APPROVAL = "pending_approval", "Waiting for approval"
+        APPROVED = "approved"
+        SENDING = "sending"
+        SENT = "sent"
+        REJECTED = "rejected"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+        UNKNOWN = "unknown", "Outcome unknown"
+
+    Kind = SequenceStep.Kind
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="messages")
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="messages")
+    account = models.ForeignKey(
+        SendingAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    step = models.PositiveSmallIntegerField(default=1)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    original_subject = models.CharField(max_length=200, blank=True)
+    original_body = models.TextField(blank=True, help_text="The generated text, kept when a rep edits it")
+    generated_by = models.CharField(max_length=100, blank=True, help_text='"template" or the model name')
+    llm_call = models.ForeignKey("salesdept.LLMCall", null=True, blank=True, on_delete=models.SET_NULL)
+    guardrail_findings = models.JSONField(default=list, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.GENERATING)
+    # Bumped on every change of text: a form rendered before a change is stale.
+    revision = models.PositiveIntegerField(default=1)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=300, blank=True)
+
+    not_before = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    chat_id = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One message per lead, campaign and step: a repeated draft task cannot double it.
+            models.UniqueConstraint(fields=["lead", "campaign", "step"], name="message_step_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["account", "status", "not_before"]),
+        ]
+        permissions = [("approve_outreachmessage", "Can approve outreach messages")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.lead_id} ({self.status})"
+
+    @property
+    def blocking_findings(self) -> list[dict]:
+        return [finding for finding in self.guardrail_findings if finding.get("blocking")]
+
+
+class InboundMessage(models.Model):
+    class Intent(models.TextChoices):
+        INTERESTED = "interested"
+        REQUESTING_INFO = "requesting_info", "Requesting info"
+        NOT_INTERESTED = "not_interested", "Not interested"
+        NOT_NOW = "not_now", "Not now"
+        REFERRAL = "referral"
+        OUT_OF_OFFICE = "out_of_office", "Out of office"
+        UNSUBSCRIBE = "unsubscribe"
+        UNCLEAR = "unclear"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="inbound_messages")
+    account = models.ForeignKey(SendingAccount, on_delete=models.PROTECT, related_name="inbound_messages")
+    in_reply_to = models.ForeignKey(
+        OutreachMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    provider_id = models.CharField(max_length=200, unique=True)
+    text = models.TextField()
+    received_at = models.DateTimeField()
+    sentiment = models.CharField(max_length=10, blank=True)
+    intent = models.CharField(max_length=20, choices=Intent.choices, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    analysis = models.JSONField(default=dict, blank=True)
+    snooze_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"Reply from {self.lead_id}: {self.text[:40]}"

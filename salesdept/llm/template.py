@@ -1,0 +1,150 @@
+"""The offline `template` backend: deterministic, free, and labelled as such wherever shown.
+
+Used when no API key is set (and, once the OpenAI backend lands, when the server is down or
+the day's budget is spent). Good enough to run the whole product loop without a model.
+"""
+
+import datetime as dt
+import re
+
+from salesdept.llm.schemas import Brief, Classification, Draft, LeadFacts, ReplyAnalysis
+
+NAME = "template"
+PROMPT_VERSION = "template-v1"
+
+# Words in a headline that hint at a label, for the default Speaker / Sponsor / Other labels.
+LABEL_HINTS = {
+    "speaker": ("speaker", "keynote", "author", "podcast", "evangelist", "writer"),
+    "sponsor": ("chief", "vp", "head of partnerships", "partnerships", "marketing", "ceo", "cfo"),
+}
+
+
+def classify(*, lead: LeadFacts, brief: Brief) -> Classification:
+    text = f"{lead.headline} {lead.position}".lower()
+    names = [label["name"] for label in brief.labels] or ["Other"]
+    for name in names:
+        hints = LABEL_HINTS.get(name.lower(), ()) + tuple(
+            word.lower() for word in brief_label(brief, name).get("keywords", [])
+        )
+        if any(hint in text for hint in hints):
+            return Classification(label=name, confidence=0.6, insight=insight(lead))
+    return Classification(label=names[-1], confidence=0.4, insight=insight(lead))
+
+
+def brief_label(brief: Brief, name: str) -> dict:
+    return next((label for label in brief.labels if label["name"] == name), {})
+
+
+def insight(lead: LeadFacts) -> str:
+    line = f"{lead.position} at {lead.company}" if lead.company else lead.position
+    if lead.industry:
+        line += f" ({lead.industry})"
+    if lead.recent_posts:
+        line += f"; active lately: {lead.recent_posts[0][0].lower()}{lead.recent_posts[0][1:]}"
+    return line[:300]
+
+
+def _hook(lead: LeadFacts) -> str:
+    if lead.recent_posts:
+        topic = re.sub(r"^Posted about ", "", lead.recent_posts[0])
+        return f"I enjoyed your recent post about {topic}."
+    return f"Your work as {lead.position} at {lead.company} caught my eye."
+
+
+def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: str = "") -> Draft:
+    first = lead.first_name
+    topic = brief.event or brief.campaign
+    if kind == "connection_note":
+        parts = [f"Hi {first},", _hook(lead), f"I'm reaching out about {topic}.", "Would be glad to connect."]
+        body = " ".join(parts)
+        if len(body) > 280:
+            body = f"Hi {first}, I'm reaching out about {topic}. Would be glad to connect."
+        return Draft(greeting_name=first, body=f"{body}\n{brief.sender_name}"[:300])
+    if step > 1:
+        body = (
+            f"Hi {first},\n\nA quick follow-up on my note about {topic}. "
+            f"{brief.call_to_action or 'Would a short call next week work?'}\n\nBest,\n{brief.sender_name}"
+        )
+    else:
+        offer = brief.offer or f"We are working on {topic}."
+        body = (
+            f"Hi {first},\n\n{_hook(lead)} {offer}\n\n"
+            f"{brief.call_to_action or 'Would a short call next week work?'}\n\nBest,\n{brief.sender_name}"
+        )
+    subject = f"{topic} and {lead.company}" if kind in ("email", "inmail") else ""
+    return Draft(greeting_name=first, subject=subject[:200], body=body)
+
+
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+
+RULES: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "unsubscribe",
+        ("unsubscribe", "remove me", "stop contacting", "do not contact", "don't contact", "stop messaging"),
+    ),
+    ("out_of_office", ("out of office", "on leave", "annual leave", "away until", "back on")),
+    ("referral", ("speak to", "talk to", "reach out to", "contact my colleague", "better person")),
+    ("not_now", ("not now", "next quarter", "try again", "later this year", "get back to me in", "circle back")),
+    ("not_interested", ("not interested", "no thanks", "no thank you", "not a fit", "not for us")),
+    ("interested", ("interested", "sounds good", "let's talk", "happy to chat", "book a", "love to", "sounds great")),
+    ("requesting_info", ("more info", "send me", "details", "how much", "pricing", "?")),
+]
+SENTIMENT = {
+    "interested": "positive",
+    "requesting_info": "positive",
+    "referral": "neutral",
+    "not_now": "neutral",
+    "out_of_office": "neutral",
+    "unclear": "neutral",
+    "not_interested": "negative",
+    "unsubscribe": "negative",
+}
+
+
+def analyse(*, text: str, today: dt.date) -> ReplyAnalysis:
+    lowered = text.lower()
+    intent = next((name for name, phrases in RULES if any(p in lowered for p in phrases)), "unclear")
+    snooze_until = _snooze_date(lowered, today) if intent in ("not_now", "out_of_office") else None
+    referral = ""
+    if intent == "referral":
+        found = re.search(
+            r"(?:speak to|talk to|reach out to|contact)\s+(?:my colleague\s+)?([A-Z][a-z]+(?: [A-Z][a-z]+)?)", text
+        )
+        referral = found.group(1) if found else ""
+    return ReplyAnalysis(
+        sentiment=SENTIMENT[intent],
+        intent=intent,
+        key_facts=[f"Mentions {referral}" for _ in [0] if referral],
+        confidence=0.5 if intent != "unclear" else 0.2,
+        snooze_until=snooze_until,
+        referral_name=referral,
+    )
+
+
+def _snooze_date(text: str, today: dt.date) -> dt.date:
+    for name, number in MONTHS.items():
+        if re.search(rf"\b{name}\b", text):
+            year = today.year if number > today.month else today.year + 1
+            return dt.date(year, number, 1)
+    if "next quarter" in text:
+        return today + dt.timedelta(days=90)
+    return today + dt.timedelta(days=30)

@@ -1,0 +1,119 @@
+import datetime as dt
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from campaigns.models import Campaign, SequenceStep, TargetProfile
+from campaigns.services import campaign_allocate
+from leads.models import Lead
+from leads.services import lead_qualify, leads_find
+from outreach.models import SendingAccount
+from outreach.services import message_draft
+from salesdept.roles import ADMIN, MANAGER, REP
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (demo users only; printed at start)
+DEMO_USERS = [
+    ("alice.rep@example.com", "Alice", "Rivera", REP),
+    ("dan.rep@example.com", "Dan", "Okoro", REP),
+    ("bob.manager@example.com", "Bob", "Lindgren", MANAGER),
+    ("carol.admin@example.com", "Carol", "Mensah", ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users for each role, a sandbox campaign and account, and a first queue of drafts."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--leads", type=int, default=20, help="How many sandbox leads to find (default 20).")
+
+    def handle(self, *args, leads: int, **options) -> None:
+        users = self._users()
+        campaign = self._campaign(users)
+        if not Lead.objects.filter(campaign=campaign).exists():
+            self._first_run(campaign, leads)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo ready. Sign in with any of these (password for all: {DEMO_PASSWORD}):")
+        )
+        for email, _, _, role in DEMO_USERS:
+            self.stdout.write(f"  {role:<10} {email}")
+
+    @transaction.atomic
+    def _users(self) -> dict[str, object]:
+        User = get_user_model()
+        users = {}
+        for email, first, last, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=email, defaults={"email": email, "first_name": first, "last_name": last}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.is_staff = user.is_superuser = role == ADMIN
+                user.save()
+            user.groups.add(Group.objects.get(name=role))
+            EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+            users[email] = user
+        return users
+
+    @transaction.atomic
+    def _campaign(self, users) -> Campaign:
+        manager = users["bob.manager@example.com"]
+        target, _ = TargetProfile.objects.get_or_create(
+            name="Finance leaders in European fintech",
+            defaults={
+                "titles": ["Chief Financial Officer", "VP Finance", "Head of Finance", "Finance Manager"],
+                "seniorities": ["c_suite", "vp", "director"],
+                "industries": ["Fintech", "Banking"],
+                "locations": ["London", "Manchester", "Berlin", "Amsterdam", "Paris"],
+                "company_sizes": ["11-200", "201-5000"],
+                "exclusions": ["Intern", "Student"],
+            },
+        )
+        campaign, created = Campaign.objects.get_or_create(
+            name="FinTech Leaders Summit 2027",
+            defaults={
+                "owner": manager,
+                "status": Campaign.Status.ACTIVE,
+                "target": target,
+                "event": "the FinTech Leaders Summit in London on 12 March 2027",
+                "offer": "We are curating a panel on real-time finance and would value your perspective.",
+                "call_to_action": "Would you be open to a 15-minute call next week?",
+                "min_score": 40,
+                "daily_lead_quota": 20,
+                "lead_sources": ["sandbox"],
+            },
+        )
+        if created:
+            SequenceStep.objects.create(campaign=campaign, order=1, kind=SequenceStep.Kind.CONNECTION_NOTE)
+            SequenceStep.objects.create(campaign=campaign, order=2, kind=SequenceStep.Kind.MESSAGE, delay_days=3)
+            for email in ("alice.rep@example.com", "dan.rep@example.com"):
+                rep = users[email]
+                account, _ = SendingAccount.objects.get_or_create(
+                    name=f"{rep.first_name}'s LinkedIn (sandbox)",
+                    defaults={
+                        "owner": rep,
+                        "channel": SendingAccount.Channel.SANDBOX,
+                        # A demo runs at any hour: the sandbox account works around the clock.
+                        "work_start": dt.time(0, 0),
+                        "work_end": dt.time(23, 59),
+                        "working_days": [0, 1, 2, 3, 4, 5, 6],
+                        "min_gap_seconds": 20,
+                        "max_gap_seconds": 60,
+                        "warmup_start": 15,
+                    },
+                )
+                campaign.sending_accounts.add(account)
+        return campaign
+
+    def _first_run(self, campaign: Campaign, count: int) -> None:
+        """Run the pipeline once, in process, so the queue is full before the worker starts."""
+        found = leads_find(campaign_id=campaign.pk, limit=count)
+        qualified = [lead for lead_id in found if (lead := lead_qualify(lead_id=lead_id))]
+        allocated = campaign_allocate(campaign_id=campaign.pk)
+        drafted = [message for lead_id in allocated if (message := message_draft(lead_id=lead_id))]
+        self.stdout.write(
+            f"Found {len(found)} sandbox leads, {sum(lead.status == Lead.Status.QUALIFIED for lead in qualified)} "
+            f"qualified, {len(allocated)} allocated, {len(drafted)} drafts waiting for approval."
+        )

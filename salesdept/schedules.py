@@ -1,0 +1,60 @@
+"""Every periodic job, declared once. `manage.py sync_schedules` writes them to django-celery-beat.
+
+No job per account or recipient: a frequent tick finds who is due, in their own timezone.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    minutes: int
+    why: str
+
+
+SCHEDULES = [
+    Schedule(
+        "heartbeat",
+        "salesdept.tasks.heartbeat_task",
+        1,
+        "Proves beat, broker and a worker run; /healthz reads its time.",
+    ),
+    Schedule(
+        "send-dispatch",
+        "outreach.tasks.outreach_dispatch_task",
+        1,
+        "Approved messages wait in the database; each open account sends its next one.",
+    ),
+    Schedule(
+        "poll-replies",
+        "outreach.tasks.outreach_poll_all_task",
+        5,
+        "Replies drive the lead; polling backs up webhooks with an overlapping window.",
+    ),
+    Schedule(
+        "sweep-stuck-sends",
+        "outreach.tasks.sends_mark_stuck_unknown_task",
+        5,
+        "A send that never finished becomes `unknown` for a person, never resent blindly.",
+    ),
+    Schedule(
+        "follow-ups",
+        "outreach.tasks.followups_draft_due_task",
+        60,
+        "No reply after a step's delay: draft the next step for approval.",
+    ),
+    Schedule(
+        "find-leads",
+        "campaigns.tasks.campaigns_find_leads_task",
+        24 * 60,
+        "Each active campaign looks for its daily quota of new leads.",
+    ),
+    Schedule(
+        "allocate",
+        "campaigns.tasks.campaigns_allocate_task",
+        24 * 60,
+        "Qualified leads left without a rep get one, within capacity.",
+    ),
+]

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from salesdept import views
+
+admin.site.site_header = "Sales Department admin"
+admin.site.site_title = "Sales Department"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("approvals/", include("approvals.urls")),
+    path("leads/", include("leads.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("dashboard/", include("reporting.urls")),
+]
