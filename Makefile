@@ -15,14 +15,16 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.app
 	$(PY) -m pip install -q -r requirements-test.txt
 	touch $@
 
+ENV_FILE ?= .env
+
 # Local secrets for the embedded setup, made once and never committed.
-.env:
+$(ENV_FILE):
 	$(PY) -c "import secrets; from cryptography.fernet import Fernet; \
 	print('DEBUG=true'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); \
-	print('FIELD_ENCRYPTION_KEYS=' + Fernet.generate_key().decode())" > .env
-	@echo "Wrote .env with fresh local secrets."
+	print('FIELD_ENCRYPTION_KEYS=' + Fernet.generate_key().decode())" > $(ENV_FILE)
+	@echo "Wrote $(ENV_FILE) with fresh local secrets."
 
-run: $(VENV)/.app .env
+run: $(VENV)/.app $(ENV_FILE)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_schedules
 	$(PY) manage.py seed_demo

@@ -28,7 +28,7 @@ def _load_dotenv(path: Path) -> None:
         os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
-_load_dotenv(BASE_DIR / ".env")
+_load_dotenv(BASE_DIR / os.environ.get("ENV_FILE", ".env"))
 
 
 def env_str(name: str, default: str = "") -> str:

@@ -1,0 +1,56 @@
+"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server, offline."""
+
+import os
+
+import pytest
+from playwright.sync_api import Page
+
+# Playwright's sync API runs an event loop in the test thread, so Django would refuse ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, never a downloaded browser (`playwright install` needs the internet)."""
+    return {
+        **browser_type_launch_args,
+        "headless": True,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture
+def browser_problems(page: Page) -> list[str]:
+    """What went wrong in the page: CSP violations, uncaught errors, server errors. Tests assert it stays empty."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: problems.append(f"console: {message.text}") if "Content Security Policy" in message.text else None,
+    )
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on(
+        "response",
+        lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 500 else None,
+    )
+    return problems
+
+
+def sign_in(page: Page, live_server, *, email: str, password: str) -> None:
+    """Through the real allauth form, landing on the approval queue."""
+    page.goto(f"{live_server.url}/approvals/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/approvals/")

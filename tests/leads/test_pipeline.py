@@ -1,0 +1,105 @@
+import pytest
+
+from campaigns.services import campaign_allocate
+from leads.models import Activity, Lead
+from leads.services import lead_qualify, leads_find, normalise_linkedin_url
+from leads.sources.sandbox import SandboxSource
+from outreach.models import OutreachMessage
+from outreach.services import message_draft
+from tests.factories import CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_sandbox_network_is_deterministic():
+    from leads.sources.base import SearchQuery
+
+    first = SandboxSource(seed=3).search_people(query=SearchQuery(titles=["CFO"]), cursor=None, limit=5)
+    again = SandboxSource(seed=3).search_people(query=SearchQuery(titles=["CFO"]), cursor=None, limit=5)
+    assert [p.provider_id for p in first.items] == [p.provider_id for p in again.items]
+    other = SandboxSource(seed=4).search_people(query=SearchQuery(), cursor=None, limit=5)
+    assert [p.first_name for p in other.items] != [p.first_name for p in first.items]
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("https://www.linkedin.com/in/Jane-Doe/", "https://www.linkedin.com/in/jane-doe"),
+        ("http://linkedin.com/in/jane-doe?trk=abc", "https://www.linkedin.com/in/jane-doe"),
+        ("  HTTPS://WWW.LINKEDIN.COM/in/jane-doe#x ", "https://www.linkedin.com/in/jane-doe"),
+        ("", ""),
+    ],
+)
+def test_it_normalises_linkedin_urls(raw, normal):
+    assert normalise_linkedin_url(raw) == normal
+
+
+def test_it_finds_new_leads_and_resumes_where_it_stopped(campaign):
+    first = leads_find(campaign_id=campaign.pk, limit=5)
+    second = leads_find(campaign_id=campaign.pk, limit=5)
+    assert len(first) == 5 and len(second) == 5
+    assert not set(first) & set(second)
+    assert Activity.objects.filter(verb="lead.found").count() == 10
+
+
+def test_it_never_takes_a_known_person_twice(campaign, bob):
+    found = leads_find(campaign_id=campaign.pk, limit=5)
+    other = CampaignFactory(owner=bob, target=campaign.target)
+    again = leads_find(campaign_id=other.pk, limit=5)  # same network, same people first
+    assert not Lead.objects.filter(pk__in=again, linkedin_url__in=Lead.objects.filter(pk__in=found).values("linkedin_url")).exists()
+    assert Lead.objects.count() == 10
+
+
+def test_a_paused_campaign_finds_nothing(campaign):
+    campaign.status = "paused"
+    campaign.save(update_fields=["status"])
+    assert leads_find(campaign_id=campaign.pk, limit=5) == []
+
+
+def test_qualification_scores_with_reasons(campaign):
+    lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, score=None, label="")
+    lead = lead_qualify(lead_id=lead.pk)
+    assert lead.status == Lead.Status.QUALIFIED
+    assert lead.score == sum(f["points"] for f in lead.score_breakdown)
+    assert {f["factor"] for f in lead.score_breakdown} == {
+        "title", "seniority", "industry", "company_size", "location", "intent"
+    }
+    assert lead.label in campaign.label_names
+    assert lead.insight
+    assert lead_qualify(lead_id=lead.pk) is None  # once only
+
+
+def test_an_excluded_title_is_disqualified(campaign):
+    campaign.target.exclusions = ["Intern"]
+    campaign.target.save()
+    lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, headline="Finance Intern at Acme")
+    assert lead_qualify(lead_id=lead.pk).status == Lead.Status.DISQUALIFIED
+
+
+def test_allocation_spreads_leads_fairly_and_keeps_one_rep_per_company(campaign, alice, dan):
+    leads = [LeadFactory(campaign=campaign, owner=None) for _ in range(4)]
+    same_company = LeadFactory(campaign=campaign, owner=None, company=leads[0].company, score=10)
+    allocated = campaign_allocate(campaign_id=campaign.pk)
+    assert len(allocated) == 5
+    owners = {lead.pk: Lead.objects.get(pk=lead.pk).owner_id for lead in [*leads, same_company]}
+    assert sorted(list(owners.values()).count(rep.pk) for rep in (alice, dan)) == [2, 3]
+    assert owners[same_company.pk] == owners[leads[0].pk]
+
+
+def test_drafting_puts_a_checked_message_in_the_queue(campaign, alice):
+    lead = LeadFactory(campaign=campaign, owner=alice, first_name="Zoë")
+    message = message_draft(lead_id=lead.pk)
+    assert message.status == OutreachMessage.Status.PENDING_APPROVAL
+    assert message.kind == "connection_note"
+    assert message.body.startswith("Hi Zoë,")
+    assert len(message.body) <= 300
+    assert message.generated_by == "template"
+    assert message.llm_call.purpose == "draft"
+    assert message.blocking_findings == []
+    assert message_draft(lead_id=lead.pk) == message  # idempotent
+    assert OutreachMessage.objects.count() == 1
+
+
+def test_no_draft_for_a_lead_that_must_not_be_contacted(campaign, alice):
+    lead = LeadFactory(campaign=campaign, owner=alice, status=Lead.Status.DO_NOT_CONTACT)
+    assert message_draft(lead_id=lead.pk) is None

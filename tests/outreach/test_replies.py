@@ -1,0 +1,88 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from leads.models import Activity, Lead
+from outreach.channels.base import InboundItem
+from outreach.models import InboundMessage, OutreachMessage
+from outreach.services import inbound_analyse, inbound_record, message_approve, outreach_poll_replies, outreach_send_next
+from tests.factories import LeadFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(campaign, alice, alice_account, settings):
+    settings.SANDBOX_REPLY_RATE = 1.0
+    settings.SANDBOX_REPLY_DELAY_SECONDS = 0
+    lead = LeadFactory(campaign=campaign, owner=alice)
+    message = message_approve(
+        message=MessageFactory(lead=lead, campaign=campaign, account=alice_account), actor=alice, revision=1
+    )
+    assert outreach_send_next(account_id=alice_account.pk) == "sent"
+    message.refresh_from_db()
+    return message
+
+
+def _reply(message, text: str, provider_id: str = "p-1") -> InboundItem:
+    return InboundItem(
+        provider_id=provider_id, sender_provider_id=message.lead.provider_id, text=text,
+        received_at=timezone.now(), in_reply_to_key=str(message.idempotency_key),
+    )
+
+
+def test_polling_stores_each_reply_once(sent, alice_account):
+    assert outreach_poll_replies(account_id=alice_account.pk) == 1
+    assert outreach_poll_replies(account_id=alice_account.pk) == 0  # overlapping window, deduped
+    reply = InboundMessage.objects.get()
+    assert reply.lead == sent.lead
+    assert reply.in_reply_to == sent
+    assert Activity.objects.filter(verb="reply.received", lead=sent.lead).count() == 1
+    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.REPLIED
+
+
+def test_a_reply_cancels_the_pending_follow_up(sent, alice_account, campaign):
+    follow_up = MessageFactory(lead=sent.lead, campaign=campaign, account=alice_account, step=2)
+    inbound_record(account=alice_account, item=_reply(sent, "Thanks!"))
+    follow_up.refresh_from_db()
+    assert follow_up.status == OutreachMessage.Status.CANCELLED
+    assert follow_up.last_error == "The lead replied"
+
+
+def test_an_unsubscribe_makes_the_lead_do_not_contact(sent, alice_account):
+    inbound_record(account=alice_account, item=_reply(sent, "Please remove me from your list."))
+    reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    assert reply.intent == "unsubscribe"
+    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.DO_NOT_CONTACT
+    assert Activity.objects.filter(verb="lead.do_not_contact", lead=sent.lead).exists()
+
+
+def test_not_now_snoozes_the_lead_to_the_named_month(sent, alice_account):
+    inbound_record(account=alice_account, item=_reply(sent, "Not now, try again in March."))
+    inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    lead = Lead.objects.get(pk=sent.lead_id)
+    assert lead.status == Lead.Status.SNOOZED
+    assert (lead.snoozed_until.month, lead.snoozed_until.day) == (3, 1)
+    assert lead.snoozed_until > dt.date.today()
+
+
+def test_interest_is_marked_positive(sent, alice_account):
+    inbound_record(account=alice_account, item=_reply(sent, "Sounds good, happy to chat next week."))
+    inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.INTERESTED
+    assert Activity.objects.filter(verb="reply.positive", lead=sent.lead).count() == 1
+
+
+def test_analysis_runs_once(sent, alice_account):
+    inbound_record(account=alice_account, item=_reply(sent, "Sounds good"))
+    pk = InboundMessage.objects.get().pk
+    assert inbound_analyse(inbound_id=pk) is not None
+    assert inbound_analyse(inbound_id=pk) is None
+    assert Activity.objects.filter(verb="reply.analysed").count() == 1
+
+
+def test_a_reply_from_nobody_we_know_is_ignored(sent, alice_account):
+    stranger = InboundItem(provider_id="x", sender_provider_id="unknown", text="hi", received_at=timezone.now())
+    assert inbound_record(account=alice_account, item=stranger) is False
+    assert not InboundMessage.objects.exists()
