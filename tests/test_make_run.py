@@ -38,7 +38,12 @@ def test_make_run_serves_the_app_with_a_healthy_worker(tmp_path):
     env.pop("FIELD_ENCRYPTION_KEYS", None)
     process = subprocess.Popen(
         ["make", "run", f"ENV_FILE={tmp_path / '.env'}", f"PORT={port}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -55,7 +55,9 @@ def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: s
     first = lead.first_name
     topic = brief.event or brief.campaign
     if kind == "connection_note":
-        parts = [f"Hi {first},", _hook(lead), f"I'm reaching out about {topic}.", "Would be glad to connect."]
+        hook = _hook(lead)
+        hook = hook if hook.startswith("I ") else hook[0].lower() + hook[1:]
+        parts = [f"Hi {first},", hook, f"I'm reaching out about {topic}.", "Would be glad to connect."]
         body = " ".join(parts)
         if len(body) > 280:
             body = f"Hi {first}, I'm reaching out about {topic}. Would be glad to connect."

@@ -95,9 +95,7 @@ def test_it_refuses_a_stale_form(client, alice, pending):
 
 def test_it_refuses_an_edit_that_breaks_a_guardrail(client, alice, pending):
     too_long = "Hi Lena, " + "x" * 400
-    response = login(client, alice).post(
-        f"/approvals/{pending.pk}/approve/", {"revision": 1, "body": too_long}, **HTMX
-    )
+    response = login(client, alice).post(f"/approvals/{pending.pk}/approve/", {"revision": 1, "body": too_long}, **HTMX)
     assert "allows 300" in response.text
     assert too_long in response.text  # the rep's text is kept for fixing
     pending.refresh_from_db()

@@ -46,7 +46,9 @@ def test_it_never_takes_a_known_person_twice(campaign, bob):
     found = leads_find(campaign_id=campaign.pk, limit=5)
     other = CampaignFactory(owner=bob, target=campaign.target)
     again = leads_find(campaign_id=other.pk, limit=5)  # same network, same people first
-    assert not Lead.objects.filter(pk__in=again, linkedin_url__in=Lead.objects.filter(pk__in=found).values("linkedin_url")).exists()
+    assert not Lead.objects.filter(
+        pk__in=again, linkedin_url__in=Lead.objects.filter(pk__in=found).values("linkedin_url")
+    ).exists()
     assert Lead.objects.count() == 10
 
 
@@ -62,7 +64,12 @@ def test_qualification_scores_with_reasons(campaign):
     assert lead.status == Lead.Status.QUALIFIED
     assert lead.score == sum(f["points"] for f in lead.score_breakdown)
     assert {f["factor"] for f in lead.score_breakdown} == {
-        "title", "seniority", "industry", "company_size", "location", "intent"
+        "title",
+        "seniority",
+        "industry",
+        "company_size",
+        "location",
+        "intent",
     }
     assert lead.label in campaign.label_names
     assert lead.insight

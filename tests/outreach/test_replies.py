@@ -6,7 +6,13 @@ from django.utils import timezone
 from leads.models import Activity, Lead
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
-from outreach.services import inbound_analyse, inbound_record, message_approve, outreach_poll_replies, outreach_send_next
+from outreach.services import (
+    inbound_analyse,
+    inbound_record,
+    message_approve,
+    outreach_poll_replies,
+    outreach_send_next,
+)
 from tests.factories import LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +33,11 @@ def sent(campaign, alice, alice_account, settings):
 
 def _reply(message, text: str, provider_id: str = "p-1") -> InboundItem:
     return InboundItem(
-        provider_id=provider_id, sender_provider_id=message.lead.provider_id, text=text,
-        received_at=timezone.now(), in_reply_to_key=str(message.idempotency_key),
+        provider_id=provider_id,
+        sender_provider_id=message.lead.provider_id,
+        text=text,
+        received_at=timezone.now(),
+        in_reply_to_key=str(message.idempotency_key),
     )
 
 

@@ -85,8 +85,9 @@ def test_it_never_exceeds_the_daily_cap(campaign, alice, alice_account, settings
 
 
 def test_warm_up_caps_a_new_account(campaign, alice, alice_account):
-    SendingAccount.objects.filter(pk=alice_account.pk).update(warmup_start=1, warmup_weekly_step=1,
-                                                              activated_on=WEDNESDAY_10.date())
+    SendingAccount.objects.filter(pk=alice_account.pk).update(
+        warmup_start=1, warmup_weekly_step=1, activated_on=WEDNESDAY_10.date()
+    )
     approved(campaign, alice, alice_account)
     approved(campaign, alice, alice_account)
     assert outreach_send_next(account_id=alice_account.pk, now=WEDNESDAY_10) == "sent"

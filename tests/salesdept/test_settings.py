@@ -11,10 +11,16 @@ BASE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _start(env: dict) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DEBUG")}
+    clean = {
+        key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "DEBUG")
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=BASE, env={**clean, "VAR_DIR": "var/test", "ENV_FILE": "no-such-file", **env}, capture_output=True, text=True, timeout=60,
+        cwd=BASE,
+        env={**clean, "VAR_DIR": "var/test", "ENV_FILE": "no-such-file", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -32,7 +38,11 @@ def test_it_stops_production_start_up_without_an_encryption_key():
 
 def test_it_starts_in_production_with_both():
     result = _start(
-        {"DEBUG": "false", "SECRET_KEY": "x" * 50, "FIELD_ENCRYPTION_KEYS": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="}
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "FIELD_ENCRYPTION_KEYS": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
+        }
     )
     assert result.returncode == 0, result.stderr
 
@@ -47,7 +57,11 @@ def test_it_reads_postgres_urls():
     db = database_from_url("postgres://sales:p%40ss@db.internal:6543/salesdept?sslmode=require")
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "salesdept", "sales", "p@ss", "db.internal", "6543",
+        "salesdept",
+        "sales",
+        "p@ss",
+        "db.internal",
+        "6543",
     )
     assert db["OPTIONS"] == {"sslmode": "require"}
 
