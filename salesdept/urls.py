@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -5,6 +6,8 @@ from salesdept import views
 
 admin.site.site_header = "Sales Department admin"
 admin.site.site_title = "Sales Department"
+# The admin login goes through allauth: the same rate limits as the app's login.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),

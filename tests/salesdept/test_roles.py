@@ -39,3 +39,24 @@ def test_it_refuses_a_wrong_password_with_a_clear_message(client, alice):
 def test_signup_is_closed(client):
     response = client.get("/accounts/signup/")
     assert "Sign Up Closed" in response.text or response.status_code in (403, 404)
+
+
+def test_the_admin_login_is_allauths(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_admin_is_for_staff_only(client, alice):
+    client.force_login(alice)
+    response = client.get("/admin/")
+    assert response.status_code in (302, 403)
+    assert "Site administration" not in getattr(response, "text", "")
+
+
+def test_repeated_failed_logins_are_rate_limited(client, alice):
+    for _ in range(5):
+        client.post("/accounts/login/", {"login": "alice@example.com", "password": "wrong"})
+    response = client.post("/accounts/login/", {"login": "alice@example.com", "password": "pass-for-tests-1"})
+    assert "Too many failed login attempts" in response.text
+    assert client.get("/approvals/").status_code == 302
