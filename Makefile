@@ -38,7 +38,7 @@ test: $(VENV)/.test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
-	$(PY) -m pytest tests/perf -m bench -p no:randomly -s
+	$(PY) -m pytest tests/perf -m bench -s -q
 
 clean:
 	rm -rf var/* $(VENV)
