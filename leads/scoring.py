@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from campaigns.models import TargetProfile
 
 SENIORITY_POINTS = {"c_suite": 20, "vp": 16, "director": 12, "manager": 6, "individual": 0}
+# Rank words: seniority scores them, so they alone never make a title "close".
+RANK_WORDS = {"head", "chief", "officer", "director", "manager", "senior", "lead", "principal", "vp"}
 
 
 @dataclass(frozen=True)
@@ -17,8 +19,11 @@ def _factor(name: str, points: int, maximum: int, reason: str) -> dict:
     return {"factor": name, "points": points, "max": maximum, "reason": reason}
 
 
+STOP_WORDS = {"of", "and", "the", "at", "for", "in", "&"}
+
+
 def _words(text: str) -> set[str]:
-    return {word for word in text.lower().replace(",", " ").split() if len(word) > 2}
+    return {word for word in text.lower().replace(",", " ").split() if word not in STOP_WORDS}
 
 
 def _in_size_range(employees: int | None, ranges: list[str]) -> bool:
@@ -50,7 +55,7 @@ def score_lead(
 
     factors = []
     title_hits = [t for t in target.titles if _words(t) and _words(t) <= _words(position)]
-    partial = [t for t in target.titles if _words(t) & _words(position)]
+    partial = [t for t in target.titles if (_words(t) & _words(position)) - RANK_WORDS]
     if title_hits:
         factors.append(_factor("title", 30, 30, f"Title matches {title_hits[0]!r}"))
     elif partial:

@@ -417,7 +417,8 @@ LEAD_STATUS_FOR_INTENT = {
 @transaction.atomic
 def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
     """Understand a stored reply and act on it: opt-out, snooze, interest."""
-    inbound = InboundMessage.objects.select_related("lead").get(pk=inbound_id)
+    # Locked: two copies of the task must not both analyse and act on one reply.
+    inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("lead").get(pk=inbound_id)
     if inbound.intent:
         return None  # already analysed
     analysis, call = llm.analyse_reply(text=inbound.text, today=timezone.localdate())

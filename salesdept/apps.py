@@ -11,5 +11,6 @@ class SalesdeptConfig(AppConfig):
     def ready(self) -> None:
         # kombu's filesystem transport does not create its folders.
         if settings.CELERY_BROKER_URL.startswith("filesystem"):
-            for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
-                os.makedirs(folder, exist_ok=True)
+            options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+            for key in ("data_folder_in", "data_folder_out", "control_folder"):
+                os.makedirs(options[key], exist_ok=True)

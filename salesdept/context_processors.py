@@ -1,3 +1,5 @@
+import functools
+
 from django.http import HttpRequest
 
 from salesdept.roles import has_any_role, is_manager
@@ -8,7 +10,8 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
 
-    def pending_count() -> int:  # a callable: only pages that show the badge pay the query
+    @functools.cache
+    def pending_count() -> int:  # a callable: only pages that show the badge pay the query, once
         from approvals.selectors import pending_count_for
 
         return pending_count_for(user)

@@ -1,5 +1,6 @@
 """The cast: alice and dan are reps, bob a manager, carol an admin, mallory has no role."""
 
+import importlib
 import os
 import shutil
 
@@ -28,6 +29,30 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         missing.append(f"needs Chromium at {CHROMIUM}: apt-get install chromium")
     if missing:
         (pytest.fail if REQUIRE_ALL else pytest.skip)("; ".join(missing))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_broker():
+    """Tasks published by earlier runs must not reach a worker a test starts."""
+    from salesdept.celery import app
+
+    app.control.purge()
+
+
+@pytest.fixture(autouse=True)
+def _roles(request) -> None:
+    """Put back the role groups of the data migration after a transactional test's flush.
+
+    Not `serialized_rollback`: once Playwright has started, an event loop runs in the test thread,
+    Django then hands out per-context connections, and the restore is skipped without a word.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return  # a rolled-back test still has the migration's groups
+    from django.contrib.auth.models import Group, Permission
+
+    request.getfixturevalue("transactional_db")
+    importlib.import_module("salesdept.migrations.0002_roles").assign_roles(Group, Permission)
 
 
 @pytest.fixture(autouse=True)

@@ -65,7 +65,8 @@ def test_make_run_serves_the_app_with_a_healthy_worker(tmp_path):
         assert "Sign in" in body
         assert (tmp_path / ".env").exists()
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         try:
             output, _ = process.communicate(timeout=40)
         except subprocess.TimeoutExpired:

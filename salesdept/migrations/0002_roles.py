@@ -21,18 +21,13 @@ MANAGER_PERMISSIONS = REP_PERMISSIONS + [
 ADMIN_APPS = ["leads", "campaigns", "outreach", "reporting", "salesdept", "django_celery_beat"]
 
 
-def create_roles(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
+def assign_roles(Group, Permission) -> None:
+    """Create the groups and give them their permissions (the permissions must exist)."""
 
     def permissions(pairs):
-        found = list(Permission.objects.filter(
+        found = Permission.objects.filter(
             content_type__app_label__in={app for app, _ in pairs}, codename__in={code for _, code in pairs}
-        ))
+        ).select_related("content_type")
         wanted = set(pairs)
         return [p for p in found if (p.content_type.app_label, p.codename) in wanted]
 
@@ -41,6 +36,14 @@ def create_roles(apps, schema_editor):
     Group.objects.get_or_create(name="Admin")[0].permissions.set(
         Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
     )
+
+
+def create_roles(apps, schema_editor):
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    assign_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_roles(apps, schema_editor):

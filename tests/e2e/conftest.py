@@ -31,13 +31,21 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    """Pages open relative to the live server: `page.goto("/approvals/")`."""
+    return live_server.url
+
+
 @pytest.fixture
 def browser_problems(page: Page) -> list[str]:
     """What went wrong in the page: CSP violations, uncaught errors, server errors. Tests assert it stays empty."""
     problems: list[str] = []
     page.on(
         "console",
-        lambda message: problems.append(f"console: {message.text}") if "Content Security Policy" in message.text else None,
+        lambda message: (
+            problems.append(f"console: {message.text}") if "Content Security Policy" in message.text else None
+        ),
     )
     page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
     page.on(
@@ -47,10 +55,10 @@ def browser_problems(page: Page) -> list[str]:
     return problems
 
 
-def sign_in(page: Page, live_server, *, email: str, password: str) -> None:
-    """Through the real allauth form, landing on the approval queue."""
-    page.goto(f"{live_server.url}/approvals/")
+def sign_in(page: Page, *, email: str, password: str) -> None:
+    """Through the real allauth form: the queue sends an anonymous visitor there, and back after."""
+    page.goto("/approvals/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/approvals/")
+    page.wait_for_url("**/approvals/")

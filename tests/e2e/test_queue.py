@@ -12,18 +12,17 @@ from outreach.models import OutreachMessage
 from salesdept.management.commands.seed_demo import DEMO_PASSWORD
 from tests.e2e.conftest import sign_in
 
-# live_server answers from another thread, so test data must be committed; the role groups of the
-# data migration survive the flush between transactional tests only with serialized_rollback.
-pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# live_server answers from another thread: the test data must be committed.
+pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DEMO_REP = "alice.rep@example.com"
 FACTORY_PASSWORD = "pass-for-tests-1"  # what tests/factories.py gives every user
 
 
-def test_it_lets_the_demo_rep_approve_a_draft_that_then_leaves_the_queue(page: Page, live_server, browser_problems):
+def test_it_lets_the_demo_rep_approve_a_draft_that_then_leaves_the_queue(page: Page, browser_problems):
     call_command("seed_demo", stdout=io.StringIO())
-    sign_in(page, live_server, email=DEMO_REP, password=DEMO_PASSWORD)
+    sign_in(page, email=DEMO_REP, password=DEMO_PASSWORD)
     items = page.locator("#queue-list article.item")
     expect(items.first).to_be_visible()
     badge = page.locator("#pending-count")
@@ -48,8 +47,8 @@ def test_it_lets_the_demo_rep_approve_a_draft_that_then_leaves_the_queue(page: P
     assert browser_problems == []
 
 
-def test_it_rejects_a_draft_with_the_reps_reason(page: Page, live_server, browser_problems, alice, pending):
-    sign_in(page, live_server, email=alice.email, password=FACTORY_PASSWORD)
+def test_it_rejects_a_draft_with_the_reps_reason(page: Page, browser_problems, alice, pending):
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     item = page.locator(f"#item-{pending.pk}")
     expect(page.locator("#pending-count")).to_have_text("1")
 
@@ -70,19 +69,19 @@ def test_it_rejects_a_draft_with_the_reps_reason(page: Page, live_server, browse
     assert browser_problems == []
 
 
-def test_it_refuses_a_connection_note_edited_past_300_characters(
-    page: Page, live_server, browser_problems, alice, pending
-):
+def test_it_refuses_a_connection_note_edited_past_300_characters(page: Page, browser_problems, alice, pending):
     original = pending.body
     too_long = "Hi Lena, " + "I read your post on rolling forecasts and would value your view. " * 5
     assert len(too_long) > 300
-    sign_in(page, live_server, email=alice.email, password=FACTORY_PASSWORD)
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     item = page.locator(f"#item-{pending.pk}")
 
     item.get_by_label("Message").fill(too_long)
     item.get_by_role("button", name="Approve").click()
 
-    expect(item.get_by_role("alert")).to_have_text(
+    error = item.get_by_role("alert")
+    expect(error).to_be_visible()
+    expect(error).to_have_text(
         f"Fix this before approving: {len(too_long.strip())} characters; this channel allows 300."
     )
     expect(item).not_to_have_class(re.compile(r"\bdecided\b"))

@@ -2,10 +2,9 @@
 
 Tests here run with `django_db(transaction=True)`: their rows are committed, so other
 threads, a worker process and beat see them. The price is a flush after every test, which
-also removes the role groups made by a data migration; `_roles` puts them back.
+also removes the role groups made by a data migration; the root conftest puts them back.
 """
 
-import importlib
 import os
 import signal
 import subprocess
@@ -19,34 +18,10 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
 T = TypeVar("T")
-ROLES_MIGRATION = importlib.import_module("salesdept.migrations.0002_roles")
 WORKER_READY_SECONDS = 45
-
-
-def _permissions(pairs: list[tuple[str, str]]) -> list[Permission]:
-    wanted = set(pairs)
-    found = Permission.objects.filter(
-        content_type__app_label__in={app for app, _ in pairs}, codename__in={code for _, code in pairs}
-    ).select_related("content_type")
-    return [p for p in found if (p.content_type.app_label, p.codename) in wanted]
-
-
-@pytest.fixture(autouse=True)
-def _roles(request) -> None:
-    """The groups the roles migration makes; a previous transactional test's flush deleted them."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return  # inside a rolled-back test the migration's groups are still there
-    request.getfixturevalue("transactional_db")
-    Group.objects.get_or_create(name="Sales rep")[0].permissions.set(_permissions(ROLES_MIGRATION.REP_PERMISSIONS))
-    Group.objects.get_or_create(name="Manager")[0].permissions.set(_permissions(ROLES_MIGRATION.MANAGER_PERMISSIONS))
-    Group.objects.get_or_create(name="Admin")[0].permissions.set(
-        Permission.objects.filter(content_type__app_label__in=ROLES_MIGRATION.ADMIN_APPS)
-    )
 
 
 def wait_for(what: str, probe: Callable[[], T], *, timeout: float = 60.0, every: float = 0.25) -> T:
@@ -61,7 +36,7 @@ def wait_for(what: str, probe: Callable[[], T], *, timeout: float = 60.0, every:
         time.sleep(every)
 
 
-def test_database_url() -> str:
+def database_url_for_worker() -> str:
     """The pytest-django test database (NAME is already the test name) as a DATABASE_URL."""
     db = connection.settings_dict
     user = quote(db["USER"] or "", safe="")
@@ -70,9 +45,6 @@ def test_database_url() -> str:
     port = f":{db['PORT']}" if db["PORT"] else ""
     query = f"?{urlencode(db['OPTIONS'])}" if db.get("OPTIONS") else ""
     return f"postgres://{credentials}{db['HOST']}{port}/{quote(db['NAME'], safe='')}{query}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 class Worker:
@@ -94,28 +66,27 @@ class Worker:
             pytest.fail(f"The Celery worker exited with {self.process.returncode}:\n{self.tail()}")
 
     def stop(self) -> None:
-        """SIGTERM to the worker's own process group (worker, pool children, beat), then SIGKILL."""
+        """SIGTERM (warm shutdown: the worker stops its pool and beat), then SIGKILL its process group."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        try:  # pool children or beat left behind after the parent exited
+        try:  # a pool child or beat left behind by a parent that died
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
 
 
-def worker_environment(*, outbox: Path) -> dict[str, str]:
+def worker_environment(*, outbox: Path, var_dir: Path) -> dict[str, str]:
     env = os.environ.copy()
     env.update(
         DJANGO_SETTINGS_MODULE="salesdept.settings",
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url_for_worker(),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        # The filesystem broker's folders live under VAR_DIR: the same absolute folder as ours.
-        VAR_DIR=str(settings.VAR_DIR),
+        VAR_DIR=str(var_dir),  # where a filesystem broker keeps its folders
         SECRET_KEY=settings.SECRET_KEY,
         FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
         DEBUG="false",
@@ -129,7 +100,51 @@ def worker_environment(*, outbox: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings, tmp_path) -> Iterator[Callable[[], Worker]]:
+def worker_var_dir(tmp_path) -> Iterator[Path]:
+    """The VAR_DIR for the worker, so that it and this process share one broker and nobody else.
+
+    A filesystem broker would otherwise be var/test/broker, which every test process on the
+    machine publishes to (any `.delay()` in a unit test lands there): a parallel `make test`
+    fed our worker its messages and let other consumers take ours. So both sides move to a
+    private folder: the worker through VAR_DIR, this process through the Celery app's config.
+    Redis keeps the test process's CELERY_BROKER_URL; its queue is purged before the start.
+    """
+    from salesdept.celery import app
+
+    if not settings.CELERY_BROKER_URL.startswith("filesystem"):
+        yield settings.VAR_DIR
+        return
+    var_dir = tmp_path / "var"
+    broker = var_dir / "broker"  # the layout settings.py derives from VAR_DIR
+    options = {
+        "data_folder_in": str(broker / "queue"),
+        "data_folder_out": str(broker / "queue"),
+        "control_folder": str(broker / "control"),
+    }
+    for folder in set(options.values()):
+        os.makedirs(folder)
+    previous = app.conf.broker_transport_options
+    app.conf.broker_transport_options = options
+    _drop_producer_pool(app)
+    try:
+        yield var_dir
+    finally:
+        app.conf.broker_transport_options = previous
+        _drop_producer_pool(app)
+
+
+def _drop_producer_pool(app) -> None:
+    """Make the next publish connect with the current config (pooled connections keep the old).
+
+    `app.close()` would also deregister the app, and shared tasks would stop resolving; this is
+    the reset Celery itself does after a fork.
+    """
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) -> Iterator[Callable[[], Worker]]:
     """A real `celery -A salesdept worker --beat` on the test database and the test broker.
 
     Start it after the rows beat needs are committed (see `start`); it is always stopped,
@@ -169,7 +184,7 @@ def celery_worker_process(transactional_db, settings, tmp_path) -> Iterator[Call
             process = subprocess.Popen(
                 command,
                 cwd=settings.BASE_DIR,
-                env=worker_environment(outbox=outbox),
+                env=worker_environment(outbox=outbox, var_dir=worker_var_dir),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stop() reaches beat and the pool

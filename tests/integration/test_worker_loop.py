@@ -19,8 +19,7 @@ from campaigns.services import campaign_start_pipeline
 from leads.models import Activity, Lead
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.tasks import outreach_poll_replies_task
-from salesdept.roles import MANAGER, REP
-from tests.factories import CampaignFactory, SendingAccountFactory, UserFactory
+from tests.factories import CampaignFactory, SendingAccountFactory
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -37,17 +36,16 @@ def _healthy(client) -> dict | None:
     return body if response.status_code == 200 and body["status"] == "ok" else None
 
 
-def test_it_runs_find_to_reply_through_a_real_worker(client, settings, celery_worker_process):
-    alice = UserFactory(username="alice@example.com", first_name="Alice", last_name="Rivera", role=REP)
-    bob = UserFactory(username="bob@example.com", first_name="Bob", role=MANAGER)
+def test_it_runs_find_to_reply_through_a_real_worker(client, settings, alice, bob, celery_worker_process):
     account = SendingAccountFactory(owner=alice, name="Alice sandbox")  # open around the clock, no gap
     campaign = CampaignFactory(owner=bob, accounts=[account], daily_lead_quota=3)
 
-    # Beat reads its schedule from the database; an old last run makes the heartbeat due at start
-    # instead of one interval (a minute) later.
+    # Beat reads its schedule from the database. An interval entry first runs one interval after
+    # it is loaded; an old last run makes the synced heartbeat entry due at once.
     call_command("sync_schedules", stdout=io.StringIO())
     PeriodicTask.objects.filter(name="heartbeat").update(last_run_at=timezone.now() - dt.timedelta(hours=1))
-    celery_worker_process()
+    assert client.get("/healthz").status_code == 503  # no heartbeat before a worker runs
+    worker = celery_worker_process()
 
     with transaction.atomic():  # the chain is published when this commits
         campaign_start_pipeline(campaign=campaign, actor=bob)
@@ -115,3 +113,4 @@ def test_it_runs_find_to_reply_through_a_real_worker(client, settings, celery_wo
 
     health = wait_for("/healthz to report ok (beat heartbeat through the worker)", lambda: _healthy(client))
     assert health["checks"] == {"database": "ok", "broker": "ok", "beat": "ok"}
+    assert "Sending due task heartbeat (salesdept.tasks.heartbeat_task)" in worker.log_text()

@@ -110,3 +110,26 @@ def test_drafting_puts_a_checked_message_in_the_queue(campaign, alice):
 def test_no_draft_for_a_lead_that_must_not_be_contacted(campaign, alice):
     lead = LeadFactory(campaign=campaign, owner=alice, status=Lead.Status.DO_NOT_CONTACT)
     assert message_draft(lead_id=lead.pk) is None
+
+
+def test_a_shared_rank_word_does_not_make_a_title_close(campaign):
+    from leads.scoring import score_lead
+
+    def title_points(position):
+        scored = score_lead(
+            position=position,
+            seniority="director",
+            industry="",
+            employees=None,
+            location="",
+            headline=position,
+            company="",
+            recent_posts=0,
+            target=campaign.target,
+        )
+        return next(f["points"] for f in scored.breakdown if f["factor"] == "title")
+
+    assert title_points("Head of Finance") == 30
+    assert title_points("Head of Finance Operations") == 30
+    assert title_points("Finance Director") == 15
+    assert title_points("Head of Partnerships") == 0

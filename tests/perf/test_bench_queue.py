@@ -30,14 +30,28 @@ def test_bench_queue_page_and_approve(client):
     account = SendingAccountFactory(owner=rep)
     campaign = CampaignFactory(owner=rep, accounts=[account])
     Lead.objects.bulk_create(
-        Lead(first_name=f"L{i}", last_name="Bench", campaign=campaign, owner=rep, source="bench",
-             status=Lead.Status.QUALIFIED, score=i % 100, linkedin_url=f"https://www.linkedin.com/in/bench-{i}")
+        Lead(
+            first_name=f"L{i}",
+            last_name="Bench",
+            campaign=campaign,
+            owner=rep,
+            source="bench",
+            status=Lead.Status.QUALIFIED,
+            score=i % 100,
+            linkedin_url=f"https://www.linkedin.com/in/bench-{i}",
+        )
         for i in range(LEADS)
     )
     leads = list(Lead.objects.filter(source="bench").order_by("pk")[:PENDING])
     OutreachMessage.objects.bulk_create(
-        OutreachMessage(lead=lead, campaign=campaign, account=account, kind="connection_note",
-                        body=f"Hi {lead.first_name}, glad to connect.", status="pending_approval")
+        OutreachMessage(
+            lead=lead,
+            campaign=campaign,
+            account=account,
+            kind="connection_note",
+            body=f"Hi {lead.first_name}, glad to connect.",
+            status="pending_approval",
+        )
         for lead in leads
     )
     client.force_login(rep)

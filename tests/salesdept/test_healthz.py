@@ -28,12 +28,14 @@ def test_it_fails_with_a_stale_heartbeat(client, settings):
     assert response.json()["checks"]["beat"].startswith("error: last heartbeat 6")
 
 
-def test_it_fails_when_the_broker_is_down(client, settings):
+def test_it_fails_when_the_broker_is_down(client, monkeypatch):
     from salesdept.celery import app
 
     Heartbeat.objects.create(name="beat", beat_at=timezone.now())
+    down = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    monkeypatch.setenv("CELERY_BROKER_URL", down)  # Celery reads the variable before its config
+    app.conf.broker_url = down
     try:
         response = client.get("/healthz")
     finally:

@@ -80,7 +80,7 @@ class Command(BaseCommand):
                 "event": "the FinTech Leaders Summit in London on 12 March 2027",
                 "offer": "We are curating a panel on real-time finance and would value your perspective.",
                 "call_to_action": "Would you be open to a 15-minute call next week?",
-                "min_score": 40,
+                "min_score": 50,
                 "daily_lead_quota": 20,
                 "lead_sources": ["sandbox"],
             },
