@@ -35,6 +35,7 @@ lint: $(VENV)/.test
 
 test: $(VENV)/.test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
