@@ -11,13 +11,15 @@ from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
 
 QUEUE = "approvals/queue.html"
+PAGE_SIZE = 50  # the best-scored first; decided items make room for the next
 
 
 @require_GET
 @rep_required
 def queue(request: HttpRequest) -> HttpResponse:
-    items = list(queue_for(request.user)[:50])
-    return render(request, partial_or_page(request, QUEUE, "queue-list"), {"items": items})
+    items = list(queue_for(request.user)[:PAGE_SIZE])
+    context = {"items": items, "pending_total": pending_count_for(request.user) if len(items) == PAGE_SIZE else None}
+    return render(request, partial_or_page(request, QUEUE, "queue-list"), context)
 
 
 @require_GET

@@ -258,6 +258,7 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         ):
             transaction.set_rollback(True)
             return "lost"
+        activity_record(verb="message.sending", lead=message.lead, message=message, account=account.pk)
     try:
         result = channel_for(account.channel).send(message)
     except SendOutcomeUnknown as exc:

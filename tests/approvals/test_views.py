@@ -179,3 +179,13 @@ def test_queue_queries_do_not_grow_with_items(client, alice, campaign, alice_acc
     with django_assert_max_num_queries(8):
         response = client.get("/approvals/")
     assert response.text.count('class="card item') == 30
+
+
+def test_it_says_when_more_drafts_wait_than_it_shows(client, alice, campaign, alice_account):
+    from tests.factories import LeadFactory, MessageFactory
+
+    for _ in range(51):
+        MessageFactory(lead=LeadFactory(campaign=campaign, owner=alice), campaign=campaign, account=alice_account)
+    response = login(client, alice).get("/approvals/")
+    assert response.text.count('class="card item') == 50
+    assert "Showing the 50 best-scored of 51 drafts" in response.text
