@@ -2,15 +2,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from outreach.models import SendingAccount
-from outreach.services import (
-    followups_draft_due,
-    inbound_analyse,
-    message_draft,
-    outreach_dispatch,
-    outreach_poll_replies,
-    outreach_send_next,
-    sends_mark_stuck_unknown,
-)
+from outreach.replies import inbound_analyse, outreach_poll_replies
+from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
+from outreach.services import followups_draft_due, message_draft
 
 
 @shared_task

@@ -20,7 +20,8 @@ from campaigns.models import SequenceStep
 from leads.models import Activity
 from outreach import limits
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
-from outreach.services import DecisionError, message_approve, outreach_send_next
+from outreach.sending import outreach_send_next
+from outreach.services import DecisionError, message_approve
 from outreach.tasks import outreach_send_next_task
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 

@@ -6,13 +6,9 @@ from django.utils import timezone
 from leads.models import Activity, Lead
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
-from outreach.services import (
-    inbound_analyse,
-    inbound_record,
-    message_approve,
-    outreach_poll_replies,
-    outreach_send_next,
-)
+from outreach.replies import inbound_analyse, inbound_record, outreach_poll_replies
+from outreach.sending import outreach_send_next
+from outreach.services import message_approve
 from tests.factories import LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from leads.models import Activity, Lead
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
-from outreach.services import message_approve, outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
+from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
+from outreach.services import message_approve
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
 
 pytestmark = pytest.mark.django_db
