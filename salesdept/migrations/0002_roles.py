@@ -18,7 +18,8 @@ MANAGER_PERMISSIONS = REP_PERMISSIONS + [
     ("campaigns", "add_sequencestep"), ("campaigns", "change_sequencestep"), ("campaigns", "view_sequencestep"),
     ("outreach", "view_sendingaccount"), ("reporting", "view_dailyreport"), ("salesdept", "view_llmcall"),
 ]
-ADMIN_APPS = ["leads", "campaigns", "outreach", "reporting", "salesdept", "django_celery_beat"]
+# Admins configure everything, users and roles included.
+ADMIN_APPS = ["leads", "campaigns", "outreach", "reporting", "salesdept", "django_celery_beat", "auth", "account"]
 
 
 def assign_roles(Group, Permission) -> None:

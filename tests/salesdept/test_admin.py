@@ -1,0 +1,27 @@
+import pytest
+from django.contrib import admin
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_admin_page_opens_for_an_admin(client, carol, pending):
+    client.force_login(carol)
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        base = f"/admin/{meta.app_label}/{meta.model_name}/"
+        assert client.get(base).status_code == 200, base
+        assert client.get(base, {"q": "x"}).status_code == 200, base
+        if model_admin.has_add_permission(type("R", (), {"user": carol})()):
+            assert client.get(f"{base}add/").status_code == 200, base
+        if obj := model.objects.first():
+            assert client.get(f"{base}{obj.pk}/change/").status_code == 200, base
+
+
+def test_the_audit_log_cannot_be_edited_in_admin(client, carol, pending):
+    from leads.models import Activity
+
+    activity = Activity.objects.create(lead=pending.lead, verb="lead.found")
+    client.force_login(carol)
+    client.post(f"/admin/leads/activity/{activity.pk}/change/", {"verb": "forged"})
+    activity.refresh_from_db()
+    assert activity.verb == "lead.found"
