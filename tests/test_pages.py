@@ -81,7 +81,7 @@ def test_lead_detail_shows_score_reasons_and_timeline(client, alice, lead):
     response = login(client, alice).get(f"/leads/{lead.pk}/")
     assert response.status_code == 200
     assert "Title matches &#x27;CFO&#x27;" in response.text
-    assert "lead.found" in response.text
+    assert "Found by a lead search" in response.text
 
 
 def test_lead_detail_of_another_reps_lead_is_404(client, alice, dans_pending):

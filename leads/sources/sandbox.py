@@ -6,6 +6,7 @@ in the same order on every machine, and a cursor is just the next index.
 
 import random
 import re
+import unicodedata
 
 from django.conf import settings
 
@@ -134,7 +135,8 @@ POST_TOPICS = [
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def person(seed: int, index: int) -> Prospect:

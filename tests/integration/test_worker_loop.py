@@ -105,7 +105,7 @@ def test_it_runs_find_to_reply_through_a_real_worker(client, settings, alice, bo
     assert Lead.objects.get(pk=message.lead_id).status != Lead.Status.CONTACTED  # the reply moved it on
     page = client.get(f"/leads/{message.lead_id}/")
     assert page.status_code == 200
-    assert "reply.received" in page.text
+    assert "Reply received" in page.text
     assert escape(inbound.text) in page.text
 
     # Still exactly one delivery after the whole loop.

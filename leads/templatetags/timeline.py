@@ -1,0 +1,33 @@
+from django import template
+
+register = template.Library()
+
+# What each Activity verb means to a person reading a lead's timeline.
+LABELS = {
+    "lead.found": "Found by a lead search",
+    "lead.qualified": "Qualified",
+    "lead.disqualified": "Disqualified",
+    "lead.allocated": "Allocated to a rep",
+    "lead.do_not_contact": "Marked do-not-contact",
+    "message.drafted": "Draft written",
+    "message.approved": "Draft approved",
+    "message.rejected": "Draft rejected",
+    "message.cancelled": "Message cancelled",
+    "message.sending": "Sending started",
+    "message.sent": "Message sent",
+    "message.unknown": "Send outcome unknown: check before resending",
+    "message.rate_limited": "Provider rate limit: send postponed",
+    "message.transient": "Temporary provider error: send postponed",
+    "message.account_disconnected": "Sending account disconnected",
+    "message.duplicate": "Provider says already sent",
+    "message.not_connected": "Recipient not reachable on this channel",
+    "message.fatal": "Send failed",
+    "reply.received": "Reply received",
+    "reply.analysed": "Reply analysed",
+    "reply.positive": "Positive reply",
+}
+
+
+@register.filter
+def verb_label(verb: str) -> str:
+    return LABELS.get(verb, verb.replace(".", ": ").replace("_", " ").capitalize())
