@@ -48,7 +48,7 @@ def campaign_allocate(*, campaign_id: int) -> list[int]:
 
     Returns the ids of the leads allocated; each gets a first draft once this commits.
     """
-    from outreach.tasks import message_draft_task
+    from outreach.services import messages_draft_enqueue
 
     campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status != Campaign.Status.ACTIVE:
@@ -82,8 +82,7 @@ def campaign_allocate(*, campaign_id: int) -> list[int]:
                 company_owner[lead.company_id] = owner_id
             activity_record(verb="lead.allocated", lead=lead, campaign=campaign, owner=owner_id)
             allocated.append(lead.pk)
-    for lead_id in allocated:
-        message_draft_task.delay_on_commit(lead_id)
+    messages_draft_enqueue(lead_ids=allocated)
     return allocated
 
 

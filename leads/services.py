@@ -136,17 +136,47 @@ def lead_facts(lead: Lead) -> llm.LeadFacts:
     )
 
 
-@transaction.atomic
-def lead_qualify(*, lead_id: int) -> Lead | None:
-    """Classify and score a new lead; qualified when the score reaches the campaign's minimum."""
-    lead = Lead.objects.select_related("company", "campaign__target", "campaign__owner").get(pk=lead_id)
-    if lead.status != Lead.Status.NEW or lead.campaign is None:
-        return None  # already qualified, or the world changed
-    campaign = lead.campaign
+def _target_dict(campaign: Campaign) -> dict:
+    target = campaign.target
+    fields = ("titles", "seniorities", "industries", "locations", "company_sizes", "keywords", "exclusions")
+    return {name: getattr(target, name) for name in fields}
+
+
+def leads_qualify(*, lead_ids: list[int]) -> list[Lead]:
+    """Classify and score new leads (model calls side by side); qualified at the campaign's minimum.
+
+    Returns the leads this run qualified or disqualified; leads already done are skipped.
+    """
     from campaigns.services import campaign_brief  # campaigns builds on leads, not the reverse
 
-    classification, call = llm.classify_lead(lead=lead_facts(lead), brief=campaign_brief(campaign=campaign))
-    company = lead.company
+    leads = list(
+        Lead.objects.select_related("company", "campaign__target", "campaign__owner")
+        .filter(pk__in=lead_ids, status=Lead.Status.NEW, campaign__isnull=False)
+        .order_by("pk")
+    )
+    briefs = {lead.campaign_id: campaign_brief(campaign=lead.campaign) for lead in leads}
+    results = llm.qualify_many(
+        [
+            llm.QualifyJob(
+                lead=lead_facts(lead),
+                brief=briefs[lead.campaign_id],
+                target=_target_dict(lead.campaign),
+                lead_id=lead.pk,
+                campaign_id=lead.campaign_id,
+            )
+            for lead in leads
+        ]
+    )
+    done = []
+    for lead, result in zip(leads, results, strict=True):
+        if _lead_record_qualification(lead=lead, result=result):
+            done.append(lead)
+    return done
+
+
+@transaction.atomic
+def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classification]") -> bool:
+    campaign, company, classification = lead.campaign, lead.company, result.value
     scored = score_lead(
         position=lead.position,
         seniority=lead.seniority,
@@ -159,25 +189,39 @@ def lead_qualify(*, lead_id: int) -> Lead | None:
         target=campaign.target,
     )
     status = Lead.Status.QUALIFIED if scored.score >= campaign.min_score else Lead.Status.DISQUALIFIED
-    updated = Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(
+    needs_review = classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE
+    if not Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(
         label=classification.label,
         label_confidence=classification.confidence,
         insight=classification.insight,
+        needs_review=needs_review,
+        classified_by=result.call.model,
         score=scored.score,
         score_breakdown=scored.breakdown,
         status=status,
-    )
-    if not updated:
-        return None
+    ):
+        return False  # another worker qualified it meanwhile
     activity_record(
         verb=f"lead.{status}",
         lead=lead,
         campaign=campaign,
         score=scored.score,
         label=classification.label,
-        llm_call=call.pk,
+        confidence=classification.confidence,
+        llm_call=result.call.pk,
+        by_template=result.from_template,
     )
-    lead.refresh_from_db()
+    lead.status, lead.score, lead.label = status, scored.score, classification.label
+    return True
+
+
+@transaction.atomic
+def lead_override_score(*, lead: Lead, actor, score: int | None, reason: str) -> Lead:
+    """A rep's own score wins over the rule score, and stays when the lead is rescored."""
+    previous = lead.score_override
+    Lead.objects.filter(pk=lead.pk).update(score_override=score)
+    activity_record(verb="lead.score_overridden", lead=lead, actor=actor, previous=previous, score=score, reason=reason)
+    lead.score_override = score
     return lead
 
 

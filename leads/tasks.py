@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from leads.services import lead_qualify, leads_find
+from leads.services import leads_find, leads_qualify
 
 
 @shared_task
@@ -10,4 +10,4 @@ def leads_find_task(campaign_id: int) -> list[int]:
 
 @shared_task
 def leads_qualify_task(lead_ids: list[int]) -> int:
-    return sum(lead_qualify(lead_id=lead_id) is not None for lead_id in lead_ids)
+    return len(leads_qualify(lead_ids=lead_ids))

@@ -128,6 +128,9 @@ class OutreachMessage(models.Model):
     generated_by = models.CharField(max_length=100, blank=True, help_text='"template" or the model name')
     llm_call = models.ForeignKey("salesdept.LLMCall", null=True, blank=True, on_delete=models.SET_NULL)
     guardrail_findings = models.JSONField(default=list, blank=True)
+    # A blocking finding keeps the draft out of the approval queue until it is regenerated.
+    blocked = models.BooleanField(default=False)
+    instruction = models.CharField(max_length=300, blank=True, help_text="The rep's last regenerate instruction")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.GENERATING)
     # Bumped on every change of text: a form rendered before a change is stale.

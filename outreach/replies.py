@@ -71,19 +71,36 @@ LEAD_STATUS_FOR_INTENT = {
 }
 
 
-@transaction.atomic
 def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
-    """Understand a stored reply and act on it: opt-out, snooze, interest."""
-    # Locked: two copies of the task must not both analyse and act on one reply.
-    inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("lead").get(pk=inbound_id)
+    """Understand a stored reply and act on it: opt-out, snooze, interest.
+
+    The model is asked outside any transaction; the answer is written under a row lock, so two
+    copies of the task never both act on one reply.
+    """
+    inbound = InboundMessage.objects.select_related("lead").get(pk=inbound_id)
     if inbound.intent:
         return None  # already analysed
-    analysis, call = llm.analyse_reply(text=inbound.text, today=timezone.localdate())
+    result = llm.analyse_reply(
+        text=inbound.text, today=timezone.localdate(), lead_id=inbound.lead_id, campaign_id=inbound.lead.campaign_id
+    )
+    return _inbound_act(inbound_id=inbound_id, result=result)
+
+
+@transaction.atomic
+def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") -> InboundMessage | None:
+    inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("lead").get(pk=inbound_id)
+    if inbound.intent:
+        return None  # another worker got there first
+    analysis = result.value
     inbound.intent = analysis.intent
     inbound.sentiment = analysis.sentiment
     inbound.confidence = analysis.confidence
     inbound.snooze_until = analysis.snooze_until
-    inbound.analysis = {**analysis.model_dump(mode="json"), "llm_call": call.pk, "generated_by": call.model}
+    inbound.analysis = {
+        **analysis.model_dump(mode="json"),
+        "llm_call": result.call.pk,
+        "generated_by": "template" if result.from_template else result.call.model,
+    }
     inbound.save(update_fields=["intent", "sentiment", "confidence", "snooze_until", "analysis"])
     lead = inbound.lead
     activity_record(verb="reply.analysed", lead=lead, inbound=inbound.pk, intent=analysis.intent)

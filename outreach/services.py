@@ -14,9 +14,10 @@ from campaigns.models import Campaign, SequenceStep
 from campaigns.services import campaign_brief
 from leads.models import Lead
 from leads.services import activity_record, lead_facts
-from outreach.guardrails import check_draft
+from outreach.guardrails import LIMITS, check_draft
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import llm
+from salesdept.llm.prompts import override_for as llm_prompt_override
 
 Status = OutreachMessage.Status
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
@@ -45,19 +46,18 @@ def _account_for(campaign: Campaign, owner) -> SendingAccount | None:
     return accounts.filter(owner=owner).first() or accounts.first()
 
 
-def message_draft(*, lead_id: int, step: int = 1) -> OutreachMessage | None:
-    """Draft the lead's message for a sequence step and put it in front of its rep.
+def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
+    """The lead's row for this step in `generating`, or None when there is nothing to draft.
 
-    Idempotent: a second run finds the row (unique per lead, campaign and step) and only
-    finishes it if the first run died while generating.
+    Idempotent: the row is unique per lead, campaign and step, so a repeated task finds it and
+    only carries on when an earlier run died while generating.
     """
-    lead = Lead.objects.select_related("company", "campaign__owner", "owner").get(pk=lead_id)
     campaign = lead.campaign
     if campaign is None or campaign.status != Campaign.Status.ACTIVE or lead.owner is None:
         return None
     if lead.status in STOPPED_LEAD_STATUSES:
         return None
-    sequence_step = campaign.steps.filter(order=step).first()
+    sequence_step = next((s for s in campaign.steps.all() if s.order == step), None)
     account = _account_for(campaign, lead.owner)
     if sequence_step is None or account is None:
         return None
@@ -65,40 +65,152 @@ def message_draft(*, lead_id: int, step: int = 1) -> OutreachMessage | None:
         lead=lead,
         campaign=campaign,
         step=step,
-        defaults={"kind": sequence_step.kind, "account": account, "status": Status.GENERATING},
+        defaults={
+            "kind": sequence_step.kind,
+            "account": account,
+            "status": Status.GENERATING,
+            "instruction": sequence_step.instruction,
+        },
     )
-    if not created and message.status != Status.GENERATING:
-        return message
-    sender = lead.owner.get_full_name() or lead.owner.email
-    draft, call = llm.draft_message(
+    return message if created or message.status == Status.GENERATING else None
+
+
+def messages_draft(*, lead_ids: list[int], step: int = 1) -> list[OutreachMessage]:
+    """Draft each lead's message for a sequence step and put it in front of its rep.
+
+    The model calls of the whole batch run side by side (drafts, then their fact checks).
+    """
+    leads = (
+        Lead.objects.select_related("company", "owner", "campaign__owner")
+        .prefetch_related("campaign__steps")
+        .filter(pk__in=lead_ids)
+        .order_by("pk")
+    )
+    rows = [message for lead in leads if (message := _claim_draft_row(lead, step))]
+    return messages_fill(message_ids=[m.pk for m in rows])
+
+
+def message_draft(*, lead_id: int, step: int = 1) -> OutreachMessage | None:
+    drafted = messages_draft(lead_ids=[lead_id], step=step)
+    return drafted[0] if drafted else OutreachMessage.objects.filter(lead_id=lead_id, step=step).first()
+
+
+def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
+    lead, campaign = message.lead, message.campaign
+    sender = lead.owner.get_full_name() or lead.owner.email if lead.owner else ""
+    return llm.DraftJob(
         lead=lead_facts(lead),
         brief=campaign_brief(campaign=campaign, sender_name=sender),
-        kind=sequence_step.kind,
-        step=step,
-        instruction=sequence_step.instruction,
-    )
-    findings = check_draft(
         kind=message.kind,
+        step=message.step,
+        limit=LIMITS[message.kind],
+        instruction=message.instruction,
+        examples=examples,
+        lead_id=lead.pk,
+        campaign_id=campaign.pk,
+    )
+
+
+def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
+    """Write the drafts of messages in `generating`, check them, and queue them for approval."""
+    messages = list(
+        OutreachMessage.objects.select_related("lead__company", "lead__owner", "campaign__owner")
+        .filter(pk__in=message_ids, status=Status.GENERATING)
+        .order_by("pk")
+    )
+    examples = {m.campaign_id: edit_examples(campaign_id=m.campaign_id) for m in messages}
+    jobs = [_draft_job(message, examples[message.campaign_id]) for message in messages]
+    drafts = llm.draft_many(jobs)
+    # The second pass runs only on model drafts: the template invents nothing.
+    to_check = [i for i, result in enumerate(drafts) if not result.from_template]
+    checks = dict(zip(to_check, llm.fact_check_many([(jobs[i], drafts[i].value) for i in to_check]), strict=True))
+    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    done = []
+    for i, (message, result) in enumerate(zip(messages, drafts, strict=True)):
+        findings = check_draft(
+            kind=message.kind,
+            subject=result.value.subject,
+            body=result.value.body,
+            first_name=message.lead.first_name,
+            allowed_links=message.campaign.brief_links,
+            banned=banned,
+        )
+        if i in checks:
+            findings += [
+                {"code": "unsupported_claim", "message": f"Not in the profile or the brief: {claim}", "blocking": True}
+                for claim in checks[i].value.unsupported_claims
+            ]
+        if result.from_template and message.instruction:
+            findings.append(
+                {
+                    "code": "instruction_ignored",
+                    "blocking": False,
+                    "message": f"The offline template cannot follow the instruction {message.instruction!r}.",
+                }
+            )
+        if result.call.error:
+            findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
+        if _record_draft(message=message, result=result, findings=findings):
+            done.append(message)
+    return done
+
+
+@transaction.atomic
+def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", findings: list[dict]) -> bool:
+    draft = result.value
+    blocked = any(finding["blocking"] for finding in findings)
+    if not OutreachMessage.objects.filter(pk=message.pk, status=Status.GENERATING).update(
         subject=draft.subject,
         body=draft.body,
-        first_name=lead.first_name,
-        allowed_links=campaign.brief_links,
+        original_subject=draft.subject,
+        original_body=draft.body,
+        generated_by=result.call.model if not result.from_template else "template",
+        llm_call=result.call,
+        guardrail_findings=findings,
+        blocked=blocked,
+        status=Status.PENDING_APPROVAL,
+    ):
+        return False
+    activity_record(
+        verb="message.drafted",
+        lead=message.lead,
+        message=message,
+        step=message.step,
+        generated_by=result.call.model,
+        blocked=blocked,
     )
-    with transaction.atomic():
-        if not OutreachMessage.objects.filter(pk=message.pk, status=Status.GENERATING).update(
-            subject=draft.subject,
-            body=draft.body,
-            original_subject=draft.subject,
-            original_body=draft.body,
-            generated_by=call.model,
-            llm_call=call,
-            guardrail_findings=findings,
-            status=Status.PENDING_APPROVAL,
-        ):
-            return message
-        activity_record(verb="message.drafted", lead=lead, message=message, step=step, generated_by=call.model)
+    message.refresh_from_db()
+    return True
+
+
+@transaction.atomic
+def message_regenerate(*, message: OutreachMessage, actor, revision: int, instruction: str) -> OutreachMessage:
+    """Send a pending draft back to the model with the rep's instruction ("shorter", ...)."""
+    instruction = instruction.strip()[:300]
+    if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
+        status=Status.GENERATING, instruction=instruction, revision=F("revision") + 1
+    ):
+        raise _explain_refusal(message.pk, revision)
+    activity_record(
+        verb="message.regenerating", lead=message.lead, message=message, actor=actor, instruction=instruction
+    )
+    from outreach.tasks import messages_fill_task
+
+    messages_fill_task.delay_on_commit([message.pk])
     message.refresh_from_db()
     return message
+
+
+def edit_examples(*, campaign_id: int, limit: int = 3) -> list[dict]:
+    """The campaign's latest drafts a rep changed before approving: what the next drafts learn from."""
+    edited = (
+        OutreachMessage.objects.filter(campaign_id=campaign_id, decided_at__isnull=False)
+        .filter(status__in=(Status.APPROVED, Status.SENDING, Status.SENT))
+        .exclude(body=F("original_body"))
+        .order_by("-decided_at")
+        .values("original_body", "body")[:limit]
+    )
+    return [{"draft": row["original_body"], "approved": row["body"]} for row in edited]
 
 
 # The human decision ------------------------------------------------------------------------------
@@ -124,12 +236,16 @@ def message_approve(
     body = message.body if body is None else body.strip()
     if message.lead.status == Lead.Status.DO_NOT_CONTACT:
         raise DecisionError("This lead is marked do-not-contact; the draft cannot be approved.")
+    if message.blocked:
+        raise DecisionError("Regenerate this draft first: " + " ".join(f["message"] for f in message.blocking_findings))
+    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
     findings = check_draft(
         kind=message.kind,
         subject=subject,
         body=body,
         first_name=message.lead.first_name,
         allowed_links=message.campaign.brief_links,
+        banned=banned,
     )
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
@@ -182,8 +298,6 @@ def messages_cancel_for_lead(*, lead: Lead, reason: str) -> int:
 
 def followups_draft_due(*, now: dt.datetime) -> list[int]:
     """Leads whose last sent step got no reply within the next step's delay get its draft."""
-    from outreach.tasks import message_draft_task
-
     later = OutreachMessage.objects.filter(
         lead=OuterRef("lead"), campaign=OuterRef("campaign"), step__gt=OuterRef("step")
     )
@@ -195,7 +309,21 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
         .filter(~Exists(later), Exists(next_step))
         .annotate(delay_days=next_step.values("delay_days")[:1])
     )
-    lead_steps = [(m.lead_id, m.step + 1) for m in due if m.sent_at + dt.timedelta(days=m.delay_days) <= now]
-    for lead_id, step in lead_steps:
-        message_draft_task.delay(lead_id, step)
-    return [lead_id for lead_id, _ in lead_steps]
+    by_step: dict[int, list[int]] = {}
+    for message in due:
+        if message.sent_at + dt.timedelta(days=message.delay_days) <= now:
+            by_step.setdefault(message.step + 1, []).append(message.lead_id)
+    for step, lead_ids in by_step.items():
+        messages_draft_enqueue(lead_ids=lead_ids, step=step)
+    return [lead_id for lead_ids in by_step.values() for lead_id in lead_ids]
+
+
+DRAFT_BATCH = 50  # leads per drafting task: its model calls run side by side
+
+
+def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1) -> None:
+    """Draft these leads in background batches, once the current transaction commits."""
+    from outreach.tasks import messages_draft_task
+
+    for start in range(0, len(lead_ids), DRAFT_BATCH):
+        messages_draft_task.delay_on_commit(lead_ids[start : start + DRAFT_BATCH], step)

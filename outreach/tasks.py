@@ -4,13 +4,18 @@ from django.utils import timezone
 from outreach.models import SendingAccount
 from outreach.replies import inbound_analyse, outreach_poll_replies
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
-from outreach.services import followups_draft_due, message_draft
+from outreach.services import followups_draft_due, messages_draft, messages_fill
 
 
 @shared_task
-def message_draft_task(lead_id: int, step: int = 1) -> int | None:
-    message = message_draft(lead_id=lead_id, step=step)
-    return message.pk if message else None
+def messages_draft_task(lead_ids: list[int], step: int = 1) -> int:
+    return len(messages_draft(lead_ids=lead_ids, step=step))
+
+
+@shared_task
+def messages_fill_task(message_ids: list[int]) -> int:
+    """Finish drafts left in `generating`: a regenerate request, or a run that died midway."""
+    return len(messages_fill(message_ids=message_ids))
 
 
 @shared_task

@@ -19,6 +19,7 @@ class LLMCall(models.Model):
         INVALID = "invalid", "Invalid output"
         ERROR = "error"
         FALLBACK = "fallback", "Fell back to template"
+        TEMPLATE = "template", "Template (no model configured)"
 
     purpose = models.CharField(max_length=30)
     backend = models.CharField(max_length=20)
@@ -31,6 +32,12 @@ class LLMCall(models.Model):
     cache_hit = models.BooleanField(default=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
     error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=100, blank=True)
+    # Who the call was for: cost per lead, per campaign and per reply are sums over these.
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -38,3 +45,33 @@ class LLMCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} via {self.model} ({self.outcome})"
+
+
+class PromptOverride(models.Model):
+    """An admin's version of one of the repository's prompts, with the brand's voice."""
+
+    class Name(models.TextChoices):
+        QUALIFY = "qualify", "Qualify a lead"
+        DRAFT = "draft", "Draft a message"
+        FACT_CHECK = "fact_check", "Check a draft's facts"
+        ANALYSE_REPLY = "analyse_reply", "Analyse a reply"
+
+    name = models.CharField(max_length=30, choices=Name.choices, unique=True)
+    is_active = models.BooleanField(default=True)
+    system = models.TextField(blank=True, help_text="Replaces the repository's system prompt; blank keeps it.")
+    instructions = models.TextField(
+        blank=True, help_text="Replaces the repository's instructions (user prompt); blank keeps them."
+    )
+    brand_voice = models.TextField(blank=True, help_text="How we sound, added to drafting prompts.")
+    banned_phrases = models.JSONField(
+        default=list, blank=True, help_text='Phrases a draft must never contain, e.g. ["synergy"].'
+    )
+    signature = models.CharField(max_length=200, blank=True, help_text="How drafts sign off; blank: the rep's name.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.get_name_display()
+
+    @property
+    def version(self) -> str:
+        return f"{self.name}-admin-{int(self.updated_at.timestamp())}"

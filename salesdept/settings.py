@@ -5,6 +5,7 @@ DATABASE_URL, CELERY_BROKER_URL and REDIS_URL switch to PostgreSQL and Redis.
 Every variable is listed in .env.example.
 """
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -281,8 +282,32 @@ SANDBOX_REPLY_DELAY_SECONDS = env_int("SANDBOX_REPLY_DELAY_SECONDS", 180)
 # What the simulated network received, one JSON line per delivery (proves exactly-once).
 SANDBOX_OUTBOX = BASE_DIR / env_str("SANDBOX_OUTBOX", str(VAR_DIR / "sandbox-outbox.jsonl"))
 
+# LLM. Without OPENAI_API_KEY every call uses the offline template backend (labelled as such).
+# Any OpenAI-compatible server works through LLM_BASE_URL (Ollama, vLLM, LM Studio).
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 LLM_BASE_URL = env_str("LLM_BASE_URL")
+LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
+LLM_MODELS = {  # one model per purpose; each falls back to LLM_MODEL
+    purpose: env_str(f"LLM_MODEL_{purpose.upper()}", LLM_MODEL)
+    for purpose in ("qualify", "draft", "fact_check", "analyse_reply", "insights", "campaign_request")
+}
+LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2)  # the SDK's own retries of 408/409/429/5xx
+LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 50)  # calls in flight per batch
+LLM_DAILY_BUDGET_USD = env_float("LLM_DAILY_BUDGET_USD", 10.0)
+LLM_CACHE_SECONDS = env_int("LLM_CACHE_SECONDS", 7 * 24 * 3600)
+LLM_REVIEW_BELOW_CONFIDENCE = env_float("LLM_REVIEW_BELOW_CONFIDENCE", 0.6)
+# USD per million tokens, input and output: {"model": [0.15, 0.60]}. Unknown models cost 0 (and say so).
+try:
+    LLM_PRICES = {
+        "gpt-4o-mini": [0.15, 0.60],
+        "gpt-4o": [2.50, 10.00],
+        "gpt-4.1-mini": [0.40, 1.60],
+        "gpt-4.1": [2.00, 8.00],
+        **json.loads(env_str("LLM_PRICES", "{}")),
+    }
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f'LLM_PRICES must be JSON like {{"model": [0.15, 0.6]}}: {exc}') from None
 
 LOGGING = {
     "version": 1,

@@ -1,15 +1,27 @@
-"""The LLM gateway: every model call of the product goes through here (see gateway.py)."""
+"""The LLM layer: every model call of the product goes through salesdept.llm.
 
-from salesdept.llm.gateway import analyse_reply, classify_lead, draft_message
-from salesdept.llm.schemas import Brief, Classification, Draft, LeadFacts, ReplyAnalysis
+- calls.py: the product's calls (qualify, draft, fact-check, analyse a reply);
+- gateway.py: backend choice, daily budget, cache, concurrency and the LLMCall log;
+- client.py: HTTP to any OpenAI-compatible server, structured output with one repair;
+- prompts.py: versioned prompts, overridable in admin; template.py: the offline backend.
+"""
+
+from salesdept.llm.calls import DraftJob, QualifyJob, analyse_reply, draft_many, fact_check_many, qualify_many
+from salesdept.llm.gateway import Result
+from salesdept.llm.schemas import Brief, Classification, Draft, FactCheck, LeadFacts, ReplyAnalysis
 
 __all__ = [
     "Brief",
     "Classification",
     "Draft",
+    "DraftJob",
+    "FactCheck",
+    "QualifyJob",
     "LeadFacts",
     "ReplyAnalysis",
+    "Result",
     "analyse_reply",
-    "classify_lead",
-    "draft_message",
+    "draft_many",
+    "fact_check_many",
+    "qualify_many",
 ]

@@ -1,46 +1,171 @@
-"""One door to every model call: picks the backend, times the call, records it in LLMCall.
+"""One door to every model call: backend choice, budget, cache, concurrency, and the LLMCall log.
 
-Only the offline template backend exists so far; the OpenAI-compatible backend plugs in
-behind these same three functions.
+A call goes to the OpenAI-compatible server when a key is set, the day's budget is not spent
+and the answer is not cached; otherwise, or when the server fails, the offline template
+answers and the result says so (`from_template`), so the UI can label it.
 """
 
 import datetime as dt
-import time
-from collections.abc import Callable
-from typing import TypeVar
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, TypeVar
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Sum
+from django.utils import timezone
 from pydantic import BaseModel
 
-from salesdept.llm import template
-from salesdept.llm.schemas import Brief, Classification, Draft, LeadFacts, ReplyAnalysis
+from salesdept.llm import client
+from salesdept.llm import template as template_backend
+from salesdept.llm.client import Completion, LLMFailure
 from salesdept.models import LLMCall
 
 Out = TypeVar("Out", bound=BaseModel)
+MILLION = Decimal(1_000_000)
 
 
-def _call(purpose: str, produce: Callable[[], Out]) -> tuple[Out, LLMCall]:
-    started = time.monotonic()
-    result = produce()
-    call = LLMCall.objects.create(
-        purpose=purpose,
-        backend=template.NAME,
-        model=template.NAME,
-        prompt_version=template.PROMPT_VERSION,
-        latency_ms=int((time.monotonic() - started) * 1000),
-        outcome=LLMCall.Outcome.OK,
+@dataclass(frozen=True)
+class Request(Generic[Out]):
+    purpose: str
+    schema: type[Out]
+    messages: list[dict]
+    prompt_version: str
+    fallback: Callable[[], Out]  # the template's answer, when the model cannot give one
+    check: Callable[[Out], None] | None = None  # extra validation; raise ValueError to ask for a repair
+    max_tokens: int = 800
+    lead_id: int | None = None
+    campaign_id: int | None = None
+
+    @property
+    def model(self) -> str:
+        return settings.LLM_MODELS.get(self.purpose, settings.LLM_MODEL)
+
+    def cache_key(self) -> str:
+        raw = json.dumps([self.model, self.prompt_version, self.schema.__name__, self.messages], sort_keys=True)
+        return "llm:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Result(Generic[Out]):
+    value: Out
+    call: LLMCall
+    from_template: bool
+
+
+def cost_of(model: str, tokens_in: int, tokens_out: int) -> Decimal:
+    price_in, price_out = settings.LLM_PRICES.get(model, (0, 0))
+    cost = (Decimal(str(price_in)) * tokens_in + Decimal(str(price_out)) * tokens_out) / MILLION
+    return cost.quantize(Decimal("0.000001"))
+
+
+def spent_today(now: dt.datetime | None = None) -> Decimal:
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return LLMCall.objects.filter(created_at__gte=start).aggregate(total=Sum("cost_usd"))["total"] or Decimal(0)
+
+
+def _template_only() -> tuple[str, str] | None:
+    """(outcome, reason) when no call may go to the model today, else None."""
+    if not settings.OPENAI_API_KEY:
+        return LLMCall.Outcome.TEMPLATE, ""  # no model configured: the template is the backend
+    if spent_today() >= Decimal(str(settings.LLM_DAILY_BUDGET_USD)):
+        return LLMCall.Outcome.FALLBACK, f"The day's LLM budget of ${settings.LLM_DAILY_BUDGET_USD:g} is spent."
+    return None
+
+
+def _row(request: Request, **fields) -> LLMCall:
+    return LLMCall(
+        purpose=request.purpose,
+        prompt_version=request.prompt_version,
+        lead_id=request.lead_id,
+        campaign_id=request.campaign_id,
+        **fields,
     )
-    return result, call
 
 
-def classify_lead(*, lead: LeadFacts, brief: Brief) -> tuple[Classification, LLMCall]:
-    return _call("qualify", lambda: template.classify(lead=lead, brief=brief))
+def _template_row(request: Request, outcome: str, reason: str = "", failure: LLMFailure | None = None) -> LLMCall:
+    """The log row of an answer the template gave; a failed model call still costs its tokens."""
+    tokens_in, tokens_out = (failure.tokens_in, failure.tokens_out) if failure else (0, 0)
+    return _row(
+        request,
+        backend=template_backend.NAME,
+        model=request.model if failure else template_backend.NAME,
+        outcome=outcome,
+        error=reason,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost_usd=cost_of(request.model, tokens_in, tokens_out),
+    )
 
 
-def draft_message(
-    *, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: str = ""
-) -> tuple[Draft, LLMCall]:
-    return _call("draft", lambda: template.draft(lead=lead, brief=brief, kind=kind, step=step, instruction=instruction))
+def run_many(requests: Sequence[Request]) -> list[Result]:
+    """Answer every request; model calls run side by side, up to LLM_CONCURRENCY at once."""
+    if not requests:
+        return []
+    answers: list[tuple[BaseModel, LLMCall, bool] | None] = [None] * len(requests)
+    if template_only := _template_only():
+        outcome, reason = template_only
+        return _saved([(request.fallback(), _template_row(request, outcome, reason), True) for request in requests])
+
+    keys = [request.cache_key() for request in requests]
+    cached = cache.get_many(keys)
+    pending = []
+    for i, (request, key) in enumerate(zip(requests, keys, strict=True)):
+        if key in cached:
+            value = request.schema.model_validate(cached[key])
+            answers[i] = (value, _row(request, backend="openai", model=request.model, cache_hit=True), False)
+        else:
+            pending.append(i)
+
+    def ask(i: int) -> tuple[Completion | LLMFailure, int]:
+        request = requests[i]
+        return client.timed(
+            lambda: client.structured(
+                model=request.model,
+                messages=request.messages,
+                schema=request.schema,
+                max_tokens=request.max_tokens,
+                check=request.check,
+            )
+        )
+
+    if pending:
+        with ThreadPoolExecutor(max_workers=min(settings.LLM_CONCURRENCY, len(pending))) as pool:
+            outcomes = list(pool.map(ask, pending))
+        fresh = {}
+        for i, (outcome, latency) in zip(pending, outcomes, strict=True):
+            request = requests[i]
+            if isinstance(outcome, LLMFailure):
+                kind = LLMCall.Outcome.INVALID if outcome.kind == "invalid" else LLMCall.Outcome.ERROR
+                row = _template_row(request, kind, str(outcome), failure=outcome)
+                row.latency_ms = latency
+                answers[i] = (request.fallback(), row, True)
+                continue
+            row = _row(
+                request,
+                backend="openai",
+                model=request.model,
+                tokens_in=outcome.tokens_in,
+                tokens_out=outcome.tokens_out,
+                cost_usd=cost_of(request.model, outcome.tokens_in, outcome.tokens_out),
+                latency_ms=latency,
+                request_id=outcome.request_id,
+                error="Repaired after one invalid answer." if outcome.repaired else "",
+            )
+            answers[i] = (outcome.value, row, False)
+            fresh[keys[i]] = outcome.value.model_dump(mode="json")
+        cache.set_many(fresh, timeout=settings.LLM_CACHE_SECONDS)
+    return _saved(answers)
 
 
-def analyse_reply(*, text: str, today: dt.date) -> tuple[ReplyAnalysis, LLMCall]:
-    return _call("analyse_reply", lambda: template.analyse(text=text, today=today))
+def _saved(answers) -> list[Result]:
+    calls = LLMCall.objects.bulk_create([call for _, call, _ in answers])
+    return [Result(value, call, from_template) for (value, _, from_template), call in zip(answers, calls, strict=True)]
+
+
+def run(request: Request[Out]) -> Result[Out]:
+    return run_many([request])[0]

@@ -1,10 +1,10 @@
-"""What goes into and comes out of the LLM layer. Outputs are validated pydantic models."""
+"""What goes into and comes out of the LLM layer. Every answer is a validated pydantic model."""
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class LeadFacts:
     headline: str
     recent_posts: list[str] = field(default_factory=list)
 
+    def as_dict(self) -> dict:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class Brief:
@@ -32,17 +35,30 @@ class Brief:
     links: list[str]
     sender_name: str
 
+    def as_dict(self) -> dict:
+        return asdict(self)
 
-class Classification(BaseModel):
+
+class Answer(BaseModel):
+    # Strict JSON schemas want every field required and nothing extra.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Classification(Answer):
     label: str
     confidence: float = Field(ge=0, le=1)
-    insight: str = Field(max_length=300)
+    insight: str = Field(min_length=1, max_length=300)
 
 
-class Draft(BaseModel):
+class Draft(Answer):
     greeting_name: str
-    subject: str = ""
+    subject: str
     body: str = Field(min_length=1)
+    facts_used: list[str]
+
+
+class FactCheck(Answer):
+    unsupported_claims: list[str]
 
 
 Intent = Literal[
@@ -50,10 +66,30 @@ Intent = Literal[
 ]
 
 
-class ReplyAnalysis(BaseModel):
+class ReplyAnalysis(Answer):
     sentiment: Literal["positive", "neutral", "negative"]
     intent: Intent
-    key_facts: list[str] = []
+    key_facts: list[str]
     confidence: float = Field(ge=0, le=1)
-    snooze_until: dt.date | None = None
-    referral_name: str = ""
+    snooze_until: dt.date | None
+    referral_name: str
+
+
+def strict_json_schema(model: type[BaseModel]) -> dict:
+    """The model's JSON schema in the strict form OpenAI's structured output accepts."""
+
+    def tighten(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+                node["required"] = list(node["properties"])
+            for key in ("title", "default"):
+                node.pop(key, None)
+            for value in node.values():
+                tighten(value)
+        elif isinstance(node, list):
+            for value in node:
+                tighten(value)
+        return node
+
+    return tighten(model.model_json_schema())

@@ -61,7 +61,7 @@ def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: s
         body = " ".join(parts)
         if len(body) > 280:
             body = f"Hi {first}, I'm reaching out about {topic}. Would be glad to connect."
-        return Draft(greeting_name=first, body=f"{body}\n{brief.sender_name}"[:300])
+        return Draft(greeting_name=first, subject="", body=f"{body}\n{brief.sender_name}"[:300], facts_used=[])
     if step > 1:
         body = (
             f"Hi {first},\n\nA quick follow-up on my note about {topic}. "
@@ -74,7 +74,7 @@ def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: s
             f"{brief.call_to_action or 'Would a short call next week work?'}\n\nBest,\n{brief.sender_name}"
         )
     subject = f"{topic} and {lead.company}" if kind in ("email", "inmail") else ""
-    return Draft(greeting_name=first, subject=subject[:200], body=body)
+    return Draft(greeting_name=first, subject=subject[:200], body=body, facts_used=[])
 
 
 MONTHS = {

@@ -2,7 +2,7 @@ import pytest
 
 from campaigns.services import campaign_allocate
 from leads.models import Activity, Lead
-from leads.services import lead_qualify, leads_find, normalise_linkedin_url
+from leads.services import leads_find, leads_qualify, normalise_linkedin_url
 from leads.sources.sandbox import SandboxSource
 from outreach.models import OutreachMessage
 from outreach.services import message_draft
@@ -60,7 +60,8 @@ def test_a_paused_campaign_finds_nothing(campaign):
 
 def test_qualification_scores_with_reasons(campaign):
     lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, score=None, label="")
-    lead = lead_qualify(lead_id=lead.pk)
+    assert leads_qualify(lead_ids=[lead.pk]) == [lead]
+    lead.refresh_from_db()
     assert lead.status == Lead.Status.QUALIFIED
     assert lead.score == sum(f["points"] for f in lead.score_breakdown)
     assert {f["factor"] for f in lead.score_breakdown} == {
@@ -73,14 +74,16 @@ def test_qualification_scores_with_reasons(campaign):
     }
     assert lead.label in campaign.label_names
     assert lead.insight
-    assert lead_qualify(lead_id=lead.pk) is None  # once only
+    assert lead.classified_by == "template"
+    assert leads_qualify(lead_ids=[lead.pk]) == []  # once only
 
 
 def test_an_excluded_title_is_disqualified(campaign):
     campaign.target.exclusions = ["Intern"]
     campaign.target.save()
     lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, headline="Finance Intern at Acme")
-    assert lead_qualify(lead_id=lead.pk).status == Lead.Status.DISQUALIFIED
+    leads_qualify(lead_ids=[lead.pk])
+    assert Lead.objects.get(pk=lead.pk).status == Lead.Status.DISQUALIFIED
 
 
 def test_allocation_spreads_leads_fairly_and_keeps_one_rep_per_company(campaign, alice, dan):

@@ -183,10 +183,10 @@ def test_follow_ups_are_drafted_after_the_steps_delay(campaign, alice, alice_acc
     from outreach.services import followups_draft_due
 
     drafted = []
-    monkeypatch.setattr(tasks.message_draft_task, "delay", lambda lead_id, step: drafted.append((lead_id, step)))
+    monkeypatch.setattr(tasks.messages_draft_task, "delay_on_commit", lambda ids, step: drafted.append((ids, step)))
     message = approved(campaign, alice, alice_account)
     assert outreach_send_next(account_id=alice_account.pk) == "sent"
     message.refresh_from_db()
     assert followups_draft_due(now=message.sent_at + dt.timedelta(days=2)) == []  # step 2 waits 3 days
     assert followups_draft_due(now=message.sent_at + dt.timedelta(days=3, minutes=1)) == [message.lead_id]
-    assert drafted == [(message.lead_id, 2)]
+    assert drafted == [([message.lead_id], 2)]

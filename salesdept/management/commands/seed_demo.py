@@ -9,7 +9,7 @@ from django.db import transaction
 from campaigns.models import Campaign, SequenceStep, TargetProfile
 from campaigns.services import campaign_allocate
 from leads.models import Lead
-from leads.services import lead_qualify, leads_find
+from leads.services import leads_find, leads_qualify
 from outreach.models import SendingAccount
 from outreach.services import message_draft
 from salesdept.roles import ADMIN, MANAGER, REP
@@ -110,7 +110,7 @@ class Command(BaseCommand):
     def _first_run(self, campaign: Campaign, count: int) -> None:
         """Run the pipeline once, in process, so the queue is full before the worker starts."""
         found = leads_find(campaign_id=campaign.pk, limit=count)
-        qualified = [lead for lead_id in found if (lead := lead_qualify(lead_id=lead_id))]
+        qualified = leads_qualify(lead_ids=found)
         allocated = campaign_allocate(campaign_id=campaign.pk)
         drafted = [message for lead_id in allocated if (message := message_draft(lead_id=lead_id))]
         self.stdout.write(

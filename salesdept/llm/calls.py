@@ -1,0 +1,182 @@
+"""The product's model calls: qualify, draft, fact-check, analyse a reply.
+
+Each builds a gateway Request (prompt, schema, extra checks, template fallback) from plain
+data; the gateway decides who answers and logs the call.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from salesdept.llm import prompts
+from salesdept.llm import template as template_backend
+from salesdept.llm.gateway import Request, Result, run, run_many
+from salesdept.llm.schemas import Brief, Classification, Draft, FactCheck, LeadFacts, ReplyAnalysis
+from salesdept.models import PromptOverride
+
+KIND_LABELS = {
+    "connection_note": "LinkedIn connection request note",
+    "message": "LinkedIn message",
+    "inmail": "LinkedIn InMail",
+    "email": "email",
+}
+
+
+@dataclass(frozen=True)
+class QualifyJob:
+    lead: LeadFacts
+    brief: Brief
+    target: dict
+    lead_id: int | None = None
+    campaign_id: int | None = None
+
+
+def _qualify_request(job: QualifyJob, override: PromptOverride | None) -> Request[Classification]:
+    names = [label["name"] for label in job.brief.labels]
+
+    def check(answer: Classification) -> None:
+        if answer.label not in names:
+            raise ValueError(f"label must be one of {names}, not {answer.label!r}")
+
+    rendered = prompts.render(
+        "qualify",
+        {
+            "campaign_json": prompts.as_data(
+                {"name": job.brief.campaign, "labels": job.brief.labels, "offer": job.brief.offer}
+            ),
+            "target_json": prompts.as_data(job.target),
+            "lead_json": prompts.as_data(job.lead.as_dict()),
+            "label_names": ", ".join(names),
+        },
+        override=override,
+    )
+    return Request(
+        purpose="qualify",
+        schema=Classification,
+        messages=rendered.messages,
+        prompt_version=rendered.version,
+        fallback=lambda: template_backend.classify(lead=job.lead, brief=job.brief),
+        check=check,
+        max_tokens=300,
+        lead_id=job.lead_id,
+        campaign_id=job.campaign_id,
+    )
+
+
+def qualify_many(jobs: Sequence[QualifyJob]) -> list[Result[Classification]]:
+    override = prompts.override_for("qualify")
+    return run_many([_qualify_request(job, override) for job in jobs])
+
+
+@dataclass(frozen=True)
+class DraftJob:
+    lead: LeadFacts
+    brief: Brief
+    kind: str
+    step: int
+    limit: int
+    instruction: str = ""
+    examples: list[dict] = field(default_factory=list)  # [{"draft": ..., "approved": ...}]
+    lead_id: int | None = None
+    campaign_id: int | None = None
+
+
+def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Draft]:
+    needs_subject = job.kind in ("email", "inmail")
+
+    def check(answer: Draft) -> None:
+        if len(answer.body) > job.limit:
+            raise ValueError(f"the body has {len(answer.body)} characters; at most {job.limit} are allowed")
+        if needs_subject and not answer.subject.strip():
+            raise ValueError("a subject is required")
+
+    banned = override.banned_phrases if override else []
+    rendered = prompts.render(
+        "draft",
+        {
+            "kind_label": KIND_LABELS.get(job.kind, job.kind),
+            "limit": job.limit,
+            "needs_subject": needs_subject,
+            "step": job.step,
+            "tone": job.brief.tone,
+            "brand_voice": override.brand_voice if override else "",
+            "signature": (override.signature if override and override.signature else job.brief.sender_name),
+            "banned": "; ".join(banned),
+            "instruction": job.instruction,
+            "instruction_json": prompts.as_data(job.instruction),
+            "brief_json": prompts.as_data({k: v for k, v in job.brief.as_dict().items() if k != "labels"}),
+            "lead_json": prompts.as_data(job.lead.as_dict()),
+            "examples": job.examples,
+            "examples_json": prompts.as_data(job.examples),
+        },
+        override=override,
+    )
+    return Request(
+        purpose="draft",
+        schema=Draft,
+        messages=rendered.messages,
+        prompt_version=rendered.version,
+        fallback=lambda: template_backend.draft(
+            lead=job.lead, brief=job.brief, kind=job.kind, step=job.step, instruction=job.instruction
+        ),
+        check=check,
+        max_tokens=900,
+        lead_id=job.lead_id,
+        campaign_id=job.campaign_id,
+    )
+
+
+def draft_many(jobs: Sequence[DraftJob]) -> list[Result[Draft]]:
+    override = prompts.override_for("draft")
+    return run_many([_draft_request(job, override) for job in jobs])
+
+
+def fact_check_many(items: Sequence[tuple[DraftJob, Draft]]) -> list[Result[FactCheck]]:
+    """The second pass: claims in each draft that neither the profile nor the brief supports."""
+    override = prompts.override_for("fact_check")
+    requests = []
+    for job, draft in items:
+        rendered = prompts.render(
+            "fact_check",
+            {
+                "lead_json": prompts.as_data(job.lead.as_dict()),
+                "brief_json": prompts.as_data({k: v for k, v in job.brief.as_dict().items() if k != "labels"}),
+                "message_json": prompts.as_data({"subject": draft.subject, "body": draft.body}),
+            },
+            override=override,
+        )
+        requests.append(
+            Request(
+                purpose="fact_check",
+                schema=FactCheck,
+                messages=rendered.messages,
+                prompt_version=rendered.version,
+                fallback=lambda: FactCheck(unsupported_claims=[]),
+                max_tokens=400,
+                lead_id=job.lead_id,
+                campaign_id=job.campaign_id,
+            )
+        )
+    return run_many(requests)
+
+
+def analyse_reply(
+    *, text: str, today: dt.date, lead_id: int | None = None, campaign_id: int | None = None
+) -> Result[ReplyAnalysis]:
+    rendered = prompts.render(
+        "analyse_reply",
+        {"reply_json": prompts.as_data(text), "today": today.isoformat()},
+        override=prompts.override_for("analyse_reply"),
+    )
+    return run(
+        Request(
+            purpose="analyse_reply",
+            schema=ReplyAnalysis,
+            messages=rendered.messages,
+            prompt_version=rendered.version,
+            fallback=lambda: template_backend.analyse(text=text, today=today),
+            max_tokens=400,
+            lead_id=lead_id,
+            campaign_id=campaign_id,
+        )
+    )

@@ -1,0 +1,280 @@
+"""A local fake of an OpenAI-compatible server, for tests that cross processes or use the real SDK.
+
+respx does not intercept openai 3.x (it uses httpx2), so tests point the real client at this server:
+
+    with FakeOpenAI() as fake:
+        fake.queue(json_reply({"subject": "Hi"}), Error(429, headers={"retry-after": "0"}))
+        client = OpenAI(api_key="test-key", base_url=fake.base_url, max_retries=0)
+
+Only `POST /v1/chat/completions` is served (non-streaming). Each request takes the next queued reply;
+when the queue is empty `fake.default(request_json)` decides, and without a default the answer is a 500.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+__all__ = ["Error", "FakeOpenAI", "Hang", "Reply", "fake_openai", "fake_openai_fixture", "json_reply"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A normal `chat.completion` whose message content is `content`."""
+
+    content: str
+    prompt_tokens: int = 100
+    completion_tokens: int = 50
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Error:
+    """An error response with OpenAI's body: {"error": {"message", "type", "param", "code"}}.
+
+    The SDK ignores `retry-after: 0` and backs off ~0.4-0.5 s; `{"retry-after-ms": "1"}` retries at once.
+    """
+
+    status: int
+    message: str = "The fake server was told to fail."
+    code: str | None = None
+    type: str = "server_error"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hang:
+    """Wait `seconds` (to trip a client timeout), then answer `then` as if nothing happened."""
+
+    seconds: float
+    then: Reply = field(default_factory=lambda: Reply("{}"))
+
+
+Script = Reply | Error | Hang
+
+
+def json_reply(obj: Any, **kw: Any) -> Reply:
+    """A Reply whose content is `json.dumps(obj)`; `kw` goes to Reply (prompt_tokens, delay, ...)."""
+    return Reply(json.dumps(obj), **kw)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hung handler never keeps the test process alive
+    block_on_close = False  # stop() does not wait for Hang handlers
+    request_queue_size = 256  # listen() backlog: 100+ requests in flight at once
+    fake: FakeOpenAI
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that timed out and hung up is expected; anything else is still reported.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "FakeOpenAI/1.0"
+    protocol_version = "HTTP/1.0"  # one request per connection: stop() leaves no idle keep-alive sockets
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet test output
+
+    def do_POST(self) -> None:
+        try:
+            self.server.fake._handle(self)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass  # the client gave up (timeout) and hung up; nothing to answer
+
+    def do_GET(self) -> None:
+        self.do_POST()
+
+    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+class FakeOpenAI:
+    """An OpenAI-compatible server on 127.0.0.1:<free port>, served from a daemon thread."""
+
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        default: Callable[[dict[str, Any]], Script | str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        self.api_key = api_key
+        self.default = default  # used when the queue is empty; None -> 500
+        self.delay = delay  # seconds added to every request (benchmarks)
+        self._replies: deque[Script] = deque()
+        self._requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self.port: int = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval (default 0.5 s)
+            name=f"FakeOpenAI:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop serving and wake any Hang/delay still sleeping. Safe to call twice."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- scripting and inspection ------------------------------------------------------------------------------
+    def queue(self, *replies: Script) -> FakeOpenAI:
+        """Append replies, consumed in order, one per authorised chat-completion request."""
+        with self._lock:
+            self._replies.extend(replies)
+        return self
+
+    @property
+    def pending(self) -> int:
+        """Queued replies not yet consumed."""
+        with self._lock:
+            return len(self._replies)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A copy of every request received: {"path", "headers" (lower-case names), "json"}."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def last_request(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self._requests[-1] if self._requests else None
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+    def reset(self) -> None:
+        """Forget the recorded requests and the queued replies."""
+        with self._lock:
+            self._requests.clear()
+            self._replies.clear()
+
+    # -- request handling (runs in the server's threads) --------------------------------------------------------
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stopping.wait(seconds)  # stop() cuts it short
+
+    def _handle(self, h: _Handler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        request = {"path": h.path, "headers": {k.lower(): v for k, v in h.headers.items()}, "json": body}
+        with self._lock:
+            self._requests.append(request)
+            n = next(self._ids)
+        request_id = f"req_fake_{n}"
+
+        def error(status: int, message: str, type_: str, code: str | None, headers: dict[str, str] | None = None):
+            body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+            h.send_json(status, body, {"x-request-id": request_id, **(headers or {})})
+
+        if h.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        if h.command != "POST" or h.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
+            return error(404, f"Unknown request URL: {h.command} {h.path}.", "invalid_request_error", "unknown_url")
+        if not isinstance(body, dict):
+            return error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
+        if body.get("stream"):
+            return error(400, "FakeOpenAI does not stream; call without stream=True.", "invalid_request_error", None)
+
+        self._sleep(self.delay)
+        with self._lock:
+            reply: Script | str | None = self._replies.popleft() if self._replies else None
+        if reply is None and self.default is not None:
+            try:
+                reply = self.default(body)
+            except Exception as exc:  # a broken default must answer, not drop the connection
+                return error(500, f"FakeOpenAI default raised {exc!r}", "server_error", None)
+        if reply is None:
+            return error(500, "FakeOpenAI: no reply queued and no default set.", "server_error", None)
+        if isinstance(reply, str):
+            reply = Reply(reply)
+        if isinstance(reply, Hang):
+            self._sleep(reply.seconds)
+            reply = reply.then
+        self._sleep(reply.delay)
+        if isinstance(reply, Error):
+            return error(reply.status, reply.message, reply.type, reply.code, reply.headers)
+        h.send_json(200, self._completion(n, body, reply), {"x-request-id": request_id})
+
+    @staticmethod
+    def _completion(n: int, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-fake-{n}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake-model"),
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply.content, "refusal": None},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            },
+        }
+
+
+@pytest.fixture(name="fake_openai")
+def fake_openai_fixture() -> Iterator[FakeOpenAI]:
+    """One FakeOpenAI per test (key "test-key"), stopped afterwards.
+
+    pytest knows it as `fake_openai` whichever name imports it. In a test module import
+    `fake_openai_fixture` (noqa F401): importing `fake_openai` there makes ruff report F811 at every
+    test taking it. A conftest.py may import either name, or list this module in `pytest_plugins`.
+    """
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+fake_openai = fake_openai_fixture  # the same fixture under its pytest name, for conftest imports

@@ -1,0 +1,149 @@
+"""The fake OpenAI server, exercised through the real openai 3.x client (httpx2 underneath)."""
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+from openai import OpenAI
+
+from tests.fakes.openai_server import Error, FakeOpenAI, Hang, Reply, fake_openai_fixture, json_reply  # noqa: F401
+
+MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "Draft a subject."}]
+
+
+def client_for(fake: FakeOpenAI, **kw) -> OpenAI:
+    return OpenAI(**{"api_key": "test-key", "base_url": fake.base_url, "max_retries": 0, "timeout": 5.0, **kw})
+
+
+def ask(client: OpenAI, model: str = "gpt-test"):
+    return client.chat.completions.create(model=model, messages=MESSAGES)
+
+
+def test_it_answers_a_json_reply_with_usage_and_a_request_id(fake_openai):
+    fake_openai.queue(json_reply({"subject": "Hello"}, prompt_tokens=12, completion_tokens=3))
+
+    response = client_for(fake_openai).chat.completions.with_raw_response.create(model="gpt-test", messages=MESSAGES)
+    completion = response.parse()
+
+    assert json.loads(completion.choices[0].message.content) == {"subject": "Hello"}
+    assert completion.model == "gpt-test"
+    assert completion.choices[0].finish_reason == "stop"
+    assert (completion.usage.prompt_tokens, completion.usage.completion_tokens, completion.usage.total_tokens) == (
+        12,
+        3,
+        15,
+    )
+    assert completion._request_id == response.headers["x-request-id"] == "req_fake_1"
+
+
+def test_it_records_requests_with_model_and_messages(fake_openai):
+    fake_openai.queue(Reply("one"), Reply("two"))
+    client = client_for(fake_openai)
+
+    assert ask(client, "model-a").choices[0].message.content == "one"
+    assert ask(client, "model-b").choices[0].message.content == "two"
+
+    assert fake_openai.count == 2
+    first, last = fake_openai.requests
+    assert first["path"] == "/v1/chat/completions"
+    assert first["headers"]["authorization"] == "Bearer test-key"
+    assert first["json"] == {"model": "model-a", "messages": MESSAGES}
+    assert last == fake_openai.last_request
+    assert last["json"]["model"] == "model-b"
+
+
+def test_it_uses_the_default_when_the_queue_is_empty_and_500s_without_one(fake_openai):
+    fake_openai.default = lambda request: Reply(f"echo {request['model']}")
+    assert ask(client_for(fake_openai), "m1").choices[0].message.content == "echo m1"
+
+    fake_openai.default = None
+    with pytest.raises(openai.InternalServerError):
+        ask(client_for(fake_openai))
+
+
+def test_it_lets_the_sdk_retry_a_429_with_retry_after(fake_openai):
+    fake_openai.queue(Error(429, "Rate limit reached.", code="rate_limit_exceeded", headers={"retry-after": "0"}))
+    fake_openai.queue(json_reply({"ok": True}))
+
+    completion = ask(client_for(fake_openai, max_retries=1))
+
+    assert json.loads(completion.choices[0].message.content) == {"ok": True}
+    assert fake_openai.count == 2
+    assert [r["headers"].get("x-stainless-retry-count") for r in fake_openai.requests] == ["0", "1"]
+
+
+def test_it_raises_a_429_without_retries_as_rate_limit_error_with_its_code(fake_openai):
+    fake_openai.queue(
+        Error(429, "You exceeded your current quota.", code="insufficient_quota", type="insufficient_quota")
+    )
+
+    with pytest.raises(openai.RateLimitError) as exc_info:
+        ask(client_for(fake_openai))
+
+    assert exc_info.value.code == "insufficient_quota"
+
+
+def test_it_raises_internal_server_error_on_500(fake_openai):
+    fake_openai.queue(Error(500))
+
+    with pytest.raises(openai.InternalServerError):
+        ask(client_for(fake_openai))
+
+    assert fake_openai.count == 1  # max_retries=0: no second attempt
+
+
+def test_it_raises_bad_request_naming_response_format(fake_openai):
+    fake_openai.queue(Error(400, "response_format json_schema is not supported", type="invalid_request_error"))
+
+    with pytest.raises(openai.BadRequestError, match="response_format"):
+        ask(client_for(fake_openai))
+
+
+def test_it_times_out_on_hang_and_keeps_serving(fake_openai):
+    fake_openai.queue(Hang(2), Reply("after"))
+    client = client_for(fake_openai, timeout=0.5)
+
+    started = time.monotonic()
+    with pytest.raises(openai.APITimeoutError):
+        ask(client)
+    assert time.monotonic() - started < 1.5
+
+    assert ask(client).choices[0].message.content == "after"
+
+
+def test_it_rejects_a_wrong_api_key(fake_openai):
+    fake_openai.queue(Reply("never sent"))
+
+    with pytest.raises(openai.AuthenticationError) as exc_info:
+        ask(client_for(fake_openai, api_key="wrong-key"))
+
+    assert exc_info.value.status_code == 401
+    assert exc_info.value.code == "invalid_api_key"
+    assert fake_openai.count == 1  # recorded, but the queued reply is kept
+    assert fake_openai.pending == 1
+
+
+def test_it_serves_50_concurrent_requests_in_parallel(fake_openai):
+    fake_openai.delay = 1.0
+    fake_openai.default = lambda request: Reply("ok")
+    client = client_for(fake_openai)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(lambda _: ask(client).choices[0].message.content, range(50)))
+    elapsed = time.monotonic() - started
+
+    assert answers == ["ok"] * 50
+    assert fake_openai.count == 50
+    assert elapsed < 3.0, f"50 requests of 1 s took {elapsed:.1f} s: the server is not concurrent"
+
+
+def test_it_works_as_a_context_manager_and_stops():
+    with FakeOpenAI(api_key="other-key") as fake:
+        fake.queue(Reply("hi"))
+        assert ask(client_for(fake, api_key="other-key")).choices[0].message.content == "hi"
+
+    with pytest.raises(openai.APIConnectionError):
+        ask(client_for(fake, api_key="other-key"))
