@@ -11,6 +11,7 @@ from django.core.cache import cache
 from outreach.models import OutreachMessage
 from salesdept.roles import ADMIN, MANAGER, REP
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
+from tests.fakes.openai_server import FakeOpenAI, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)
 
 # CI sets this: a test that would skip for want of PostgreSQL or Chromium fails instead.
 REQUIRE_ALL = os.environ.get("SALESDEPT_REQUIRE_ALL") == "1"
@@ -128,3 +129,19 @@ def login(client, user):
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def llm(fake_openai: FakeOpenAI, settings) -> FakeOpenAI:
+    """The real openai client pointed at a local fake server: a model is configured."""
+    from salesdept.llm import client
+
+    settings.OPENAI_API_KEY = "test-key"
+    settings.LLM_BASE_URL = fake_openai.base_url
+    settings.LLM_MAX_RETRIES = 0
+    settings.LLM_TIMEOUT_SECONDS = 5.0
+    client.openai_client.cache_clear()
+    client._modes.clear()
+    yield fake_openai
+    client.openai_client.cache_clear()
+    client._modes.clear()

@@ -125,7 +125,7 @@ def render(name: str, context: dict, *, override: PromptOverride | None = None) 
         instructions = override.instructions or instructions
         if override.system or override.instructions:
             version = override.version
-    ctx = Context(context)
+    ctx = Context(context, autoescape=False)
     return Rendered(
         messages=[
             {"role": "system", "content": ENGINE.from_string(system).render(ctx)},
