@@ -13,3 +13,7 @@ class ApproveForm(DecisionForm):
 
 class RejectForm(DecisionForm):
     reason = forms.CharField(max_length=300, error_messages={"required": "Say why you reject this draft."})
+
+
+class RegenerateForm(DecisionForm):
+    instruction = forms.CharField(required=False, max_length=300)

@@ -6,6 +6,8 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("count/", views.pending_count, name="count"),
+    path("<int:pk>/", views.item, name="item"),
     path("<int:pk>/approve/", views.approve, name="approve"),
+    path("<int:pk>/regenerate/", views.regenerate, name="regenerate"),
     path("<int:pk>/reject/", views.reject, name="reject"),
 ]

@@ -4,9 +4,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from approvals.forms import ApproveForm, RejectForm
-from approvals.selectors import message_get_for_user, pending_count_for, queue_for
-from outreach.services import DecisionError, message_approve, message_reject
+from approvals.forms import ApproveForm, RegenerateForm, RejectForm
+from approvals.selectors import blocked_for, message_get_for_user, pending_count_for, queue_for
+from outreach.services import DecisionError, message_approve, message_regenerate, message_reject
 from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
 
@@ -18,7 +18,11 @@ PAGE_SIZE = 50  # the best-scored first; decided items make room for the next
 @rep_required
 def queue(request: HttpRequest) -> HttpResponse:
     items = list(queue_for(request.user)[:PAGE_SIZE])
-    context = {"items": items, "pending_total": pending_count_for(request.user) if len(items) == PAGE_SIZE else None}
+    context = {
+        "items": items,
+        "blocked": list(blocked_for(request.user)[:PAGE_SIZE]),
+        "pending_total": pending_count_for(request.user) if len(items) == PAGE_SIZE else None,
+    }
     return render(request, partial_or_page(request, QUEUE, "queue-list"), context)
 
 
@@ -80,3 +84,30 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
         message.refresh_from_db()
         return _decided(request, message, error=str(exc))
     return _decided(request, message, notice=f"Rejected the draft to {message.lead}.")
+
+
+@require_GET
+@rep_required
+def item(request: HttpRequest, pk: int) -> HttpResponse:
+    """One queue item as it is now; a draft being rewritten polls this until it is back."""
+    return render(request, f"{QUEUE}#item", {"item": message_get_for_user(request.user, pk)})
+
+
+@require_POST
+@rep_required
+def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    message = message_get_for_user(request.user, pk)
+    form = RegenerateForm(request.POST)
+    if not form.is_valid():
+        return _decided(request, message, error="This form is incomplete or out of date; reload the queue.")
+    try:
+        message = message_regenerate(
+            message=message,
+            actor=request.user,
+            revision=form.cleaned_data["revision"],
+            instruction=form.cleaned_data["instruction"],
+        )
+    except DecisionError as exc:
+        message.refresh_from_db()
+        return _decided(request, message, error=str(exc))
+    return _decided(request, message, notice=f"Rewriting the draft to {message.lead}; it comes back here when ready.")

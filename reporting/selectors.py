@@ -1,10 +1,13 @@
 """Reads for managers. The funnel counts people, from the Activity log."""
 
-from django.db.models import Count, QuerySet
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
 
 from campaigns.models import Campaign
 from leads.models import Activity
 from outreach.models import OutreachMessage, SendingAccount
+from salesdept.models import LLMCall
 
 FUNNEL = [
     ("Found", "lead.found"),
@@ -50,3 +53,26 @@ def backlog() -> dict:
 
 def accounts_health() -> QuerySet[SendingAccount]:
     return SendingAccount.objects.select_related("owner").order_by("name")
+
+
+def llm_costs(*, campaign: Campaign | None = None) -> dict:
+    """What the model calls cost, in total and per lead (a lead's qualification, drafts, replies)."""
+    calls = LLMCall.objects.all() if campaign is None else LLMCall.objects.filter(campaign=campaign)
+    totals = calls.aggregate(
+        total=Sum("cost_usd"), calls=Count("pk"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out")
+    )
+    by_lead = list(
+        calls.filter(lead__isnull=False)
+        .values("lead")
+        .annotate(cost=Sum("cost_usd"), calls=Count("pk"))
+        .order_by("lead")
+    )
+    total = totals["total"] or Decimal(0)
+    return {
+        "total": total,
+        "calls": totals["calls"],
+        "tokens_in": totals["tokens_in"] or 0,
+        "tokens_out": totals["tokens_out"] or 0,
+        "by_lead": by_lead,
+        "per_lead": (total / len(by_lead)).quantize(Decimal("0.000001")) if by_lead else Decimal(0),
+    }

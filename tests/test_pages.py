@@ -169,3 +169,25 @@ def test_list_pages_have_constant_queries(client, bob, campaign, alice, url, dja
         LeadFactory(campaign=campaign, owner=alice)
     with django_assert_max_num_queries(12):
         client.get(url)
+
+
+def test_a_rep_overrides_the_score_and_it_is_kept(client, alice, lead):
+    response = login(client, alice).post(f"/leads/{lead.pk}/score/", {"score": "95", "reason": "Met at a fair"})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert (lead.score_override, lead.effective_score, lead.score) == (95, 95, 70)
+    assert Activity.objects.filter(verb="lead.score_overridden", actor=alice, payload__score=95).exists()
+    page = client.get(f"/leads/{lead.pk}/")
+    assert "set by hand; rule score 70" in page.text
+
+
+def test_a_score_out_of_range_is_refused(client, alice, lead):
+    response = login(client, alice).post(f"/leads/{lead.pk}/score/", {"score": "140", "reason": "x"}, follow=True)
+    assert "less than or equal to 100" in response.text
+    lead.refresh_from_db()
+    assert lead.score_override is None
+
+
+def test_another_reps_lead_score_cannot_be_set(client, alice, dans_pending):
+    response = login(client, alice).post(f"/leads/{dans_pending.lead.pk}/score/", {"score": "1", "reason": "x"})
+    assert response.status_code == 404

@@ -60,10 +60,10 @@ PROMPTS = {
             "Tone: {{ tone }}.{% if brand_voice %}\nBrand voice: {{ brand_voice }}{% endif %}\n"
             "Sign off as: {{ signature }}\n"
             "{% if banned %}Never write: {{ banned }}.\n{% endif %}"
-            "{% if instruction %}The rep asks: <data>{{ instruction_json }}</data>\n{% endif %}"
+            "{% if instruction %}The rep asks:\n<data>{{ instruction_json }}</data>\n{% endif %}"
             "\nCampaign brief:\n<data>{{ brief_json }}</data>\n\n"
             "Prospect:\n<data>{{ lead_json }}</data>\n"
-            "{% if examples %}\nHow the team edited recent drafts of this campaign (learn from the changes):\n"
+            "{% if examples %}\nLearn from how the team edited recent drafts:\n"
             "<data>{{ examples_json }}</data>\n{% endif %}"
             "\nAnswer with JSON: greeting_name, subject, body, facts_used."
         ),

@@ -189,3 +189,48 @@ def test_it_says_when_more_drafts_wait_than_it_shows(client, alice, campaign, al
     response = login(client, alice).get("/approvals/")
     assert response.text.count('class="card item') == 50
     assert "Showing the 50 best-scored of 51 drafts" in response.text
+
+
+def test_regenerate_sends_the_draft_back_and_the_item_polls(client, alice, pending, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = login(client, alice).post(
+            f"/approvals/{pending.pk}/regenerate/", {"revision": 1, "instruction": "shorter"}, **HTMX
+        )
+    assert 'hx-trigger="every 2s"' in response.text
+    assert "Rewriting the draft" in response.text
+    assert len(callbacks) == 1
+    pending.refresh_from_db()
+    assert (pending.status, pending.instruction, pending.revision) == ("generating", "shorter", 2)
+    item = client.get(f"/approvals/{pending.pk}/", **HTMX)
+    assert 'hx-trigger="every 2s"' in item.text
+
+
+def test_regenerate_on_a_decided_draft_changes_nothing(client, alice, pending):
+    login(client, alice).post(f"/approvals/{pending.pk}/approve/", {"revision": 1})
+    response = client.post(f"/approvals/{pending.pk}/regenerate/", {"revision": 1, "instruction": "x"}, **HTMX)
+    assert "Already approved" in response.text
+    pending.refresh_from_db()
+    assert pending.status == OutreachMessage.Status.APPROVED
+
+
+def test_blocked_drafts_wait_apart_without_an_approve_button(client, alice, pending):
+    pending.blocked = True
+    pending.guardrail_findings = [{"code": "unsupported_claim", "message": "Not in the profile: X", "blocking": True}]
+    pending.save(update_fields=["blocked", "guardrail_findings"])
+    response = login(client, alice).get("/approvals/")
+    assert "Needs rewriting (1)" in response.text
+    assert "Not in the profile: X" in response.text
+    assert f'action="/approvals/{pending.pk}/approve/"' not in response.text
+    assert f'action="/approvals/{pending.pk}/regenerate/"' in response.text
+    assert client.get("/approvals/count/").text.count(">0<") == 1
+
+
+def test_a_low_confidence_label_is_flagged(client, alice, pending):
+    pending.lead.needs_review = True
+    pending.lead.save(update_fields=["needs_review"])
+    response = login(client, alice).get("/approvals/")
+    assert "Low confidence: check the label" in response.text
+
+
+def test_another_reps_item_is_404(client, alice, dans_pending):
+    assert login(client, alice).get(f"/approvals/{dans_pending.pk}/").status_code == 404
