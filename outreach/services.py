@@ -6,6 +6,7 @@ an Activity row. Sending lives in outreach/sending.py, replies in outreach/repli
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -120,13 +121,10 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     )
     examples = {m.campaign_id: edit_examples(campaign_id=m.campaign_id) for m in messages}
     jobs = [_draft_job(message, examples[message.campaign_id]) for message in messages]
-    drafts = llm.draft_many(jobs)
-    # The second pass runs only on model drafts: the template invents nothing.
-    to_check = [i for i, result in enumerate(drafts) if not result.from_template]
-    checks = dict(zip(to_check, llm.fact_check_many([(jobs[i], drafts[i].value) for i in to_check]), strict=True))
+    answers = llm.draft_and_check_many(jobs)
     banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
     done = []
-    for i, (message, result) in enumerate(zip(messages, drafts, strict=True)):
+    for message, (result, check) in zip(messages, answers, strict=True):
         findings = check_draft(
             kind=message.kind,
             subject=result.value.subject,
@@ -135,10 +133,10 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
             allowed_links=message.campaign.brief_links,
             banned=banned,
         )
-        if i in checks:
+        if check is not None:
             findings += [
                 {"code": "unsupported_claim", "message": f"Not in the profile or the brief: {claim}", "blocking": True}
-                for claim in checks[i].value.unsupported_claims
+                for claim in check.value.unsupported_claims
             ]
         if result.from_template and message.instruction:
             findings.append(
@@ -318,7 +316,8 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
     return [lead_id for lead_ids in by_step.values() for lead_id in lead_ids]
 
 
-DRAFT_BATCH = 50  # leads per drafting task: its model calls run side by side
+# Leads per drafting task: as many as may have a model call in flight at once.
+DRAFT_BATCH = settings.LLM_CONCURRENCY
 
 
 def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1) -> None:

@@ -293,7 +293,9 @@ LLM_MODELS = {  # one model per purpose; each falls back to LLM_MODEL
 }
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2)  # the SDK's own retries of 408/409/429/5xx
-LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 50)  # calls in flight per batch
+# Model calls in flight at once per worker process, and leads per drafting batch. Lower it if
+# your provider answers 429 often (the SDK backs off and retries).
+LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 100)
 LLM_DAILY_BUDGET_USD = env_float("LLM_DAILY_BUDGET_USD", 10.0)
 LLM_CACHE_SECONDS = env_int("LLM_CACHE_SECONDS", 7 * 24 * 3600)
 LLM_REVIEW_BELOW_CONFIDENCE = env_float("LLM_REVIEW_BELOW_CONFIDENCE", 0.6)

@@ -6,7 +6,7 @@
 - prompts.py: versioned prompts, overridable in admin; template.py: the offline backend.
 """
 
-from salesdept.llm.calls import DraftJob, QualifyJob, analyse_reply, draft_many, fact_check_many, qualify_many
+from salesdept.llm.calls import DraftJob, QualifyJob, analyse_reply, draft_and_check_many, qualify_many
 from salesdept.llm.gateway import Result
 from salesdept.llm.schemas import Brief, Classification, Draft, FactCheck, LeadFacts, ReplyAnalysis
 
@@ -21,7 +21,6 @@ __all__ = [
     "ReplyAnalysis",
     "Result",
     "analyse_reply",
-    "draft_many",
-    "fact_check_many",
+    "draft_and_check_many",
     "qualify_many",
 ]

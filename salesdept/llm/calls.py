@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from salesdept.llm import prompts
 from salesdept.llm import template as template_backend
-from salesdept.llm.gateway import Request, Result, run, run_many
+from salesdept.llm.gateway import Request, Result, run, run_chains, run_many
 from salesdept.llm.schemas import Brief, Classification, Draft, FactCheck, LeadFacts, ReplyAnalysis
 from salesdept.models import PromptOverride
 
@@ -126,38 +126,39 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
     )
 
 
-def draft_many(jobs: Sequence[DraftJob]) -> list[Result[Draft]]:
-    override = prompts.override_for("draft")
-    return run_many([_draft_request(job, override) for job in jobs])
+def _fact_check_request(job: DraftJob, draft: Draft, override: PromptOverride | None) -> Request[FactCheck]:
+    brief = {k: v for k, v in job.brief.as_dict().items() if k != "labels"}
+    rendered = prompts.render(
+        "fact_check",
+        {
+            "lead_json": prompts.as_data(job.lead.as_dict()),
+            "brief_json": prompts.as_data(brief),
+            "message_json": prompts.as_data({"subject": draft.subject, "body": draft.body}),
+        },
+        override=override,
+    )
+    return Request(
+        purpose="fact_check",
+        schema=FactCheck,
+        messages=rendered.messages,
+        prompt_version=rendered.version,
+        fallback=lambda: FactCheck(unsupported_claims=[]),
+        max_tokens=400,
+        lead_id=job.lead_id,
+        campaign_id=job.campaign_id,
+    )
 
 
-def fact_check_many(items: Sequence[tuple[DraftJob, Draft]]) -> list[Result[FactCheck]]:
-    """The second pass: claims in each draft that neither the profile nor the brief supports."""
-    override = prompts.override_for("fact_check")
-    requests = []
-    for job, draft in items:
-        rendered = prompts.render(
-            "fact_check",
-            {
-                "lead_json": prompts.as_data(job.lead.as_dict()),
-                "brief_json": prompts.as_data({k: v for k, v in job.brief.as_dict().items() if k != "labels"}),
-                "message_json": prompts.as_data({"subject": draft.subject, "body": draft.body}),
-            },
-            override=override,
-        )
-        requests.append(
-            Request(
-                purpose="fact_check",
-                schema=FactCheck,
-                messages=rendered.messages,
-                prompt_version=rendered.version,
-                fallback=lambda: FactCheck(unsupported_claims=[]),
-                max_tokens=400,
-                lead_id=job.lead_id,
-                campaign_id=job.campaign_id,
-            )
-        )
-    return run_many(requests)
+def draft_and_check_many(jobs: Sequence[DraftJob]) -> list[tuple[Result[Draft], Result[FactCheck] | None]]:
+    """Each draft, and for a model draft its fact check (the second pass) as soon as it is back.
+
+    The template invents nothing, so its drafts get no fact check.
+    """
+    draft_override, check_override = prompts.override_for("draft"), prompts.override_for("fact_check")
+    return run_chains(
+        [_draft_request(job, draft_override) for job in jobs],
+        then=lambda i, draft: _fact_check_request(jobs[i], draft, check_override),
+    )
 
 
 def analyse_reply(

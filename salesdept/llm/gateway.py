@@ -102,70 +102,92 @@ def _template_row(request: Request, outcome: str, reason: str = "", failure: LLM
     )
 
 
-def run_many(requests: Sequence[Request]) -> list[Result]:
-    """Answer every request; model calls run side by side, up to LLM_CONCURRENCY at once."""
+def _ask(request: Request) -> tuple[Completion | LLMFailure, int]:
+    return client.timed(
+        lambda: client.structured(
+            model=request.model,
+            messages=request.messages,
+            schema=request.schema,
+            max_tokens=request.max_tokens,
+            check=request.check,
+        )
+    )
+
+
+def _answer(request: Request, outcome: Completion | LLMFailure, latency: int) -> tuple[BaseModel, LLMCall, bool]:
+    """The value, its log row and whether the template gave it, for one finished model call."""
+    if isinstance(outcome, LLMFailure):
+        kind = LLMCall.Outcome.INVALID if outcome.kind == "invalid" else LLMCall.Outcome.ERROR
+        row = _template_row(request, kind, str(outcome), failure=outcome)
+        row.latency_ms = latency
+        return request.fallback(), row, True
+    row = _row(
+        request,
+        backend="openai",
+        model=request.model,
+        tokens_in=outcome.tokens_in,
+        tokens_out=outcome.tokens_out,
+        cost_usd=cost_of(request.model, outcome.tokens_in, outcome.tokens_out),
+        latency_ms=latency,
+        request_id=outcome.request_id,
+        error="Repaired after one invalid answer." if outcome.repaired else "",
+    )
+    return outcome.value, row, False
+
+
+FollowUp = Callable[[int, BaseModel], Request | None]
+
+
+def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> list[tuple[Result, Result | None]]:
+    """Answer every request, and each model answer's follow-up request (`then`) right after it.
+
+    Up to LLM_CONCURRENCY chains run side by side; a follow-up starts as soon as its own first
+    answer is back, not when the whole batch is. Template answers get no follow-up.
+    """
     if not requests:
         return []
-    answers: list[tuple[BaseModel, LLMCall, bool] | None] = [None] * len(requests)
     if template_only := _template_only():
         outcome, reason = template_only
-        return _saved([(request.fallback(), _template_row(request, outcome, reason), True) for request in requests])
+        rows = [(request.fallback(), _template_row(request, outcome, reason), True) for request in requests]
+        return [(result, None) for result in _saved(rows)]
 
     keys = [request.cache_key() for request in requests]
     cached = cache.get_many(keys)
-    pending = []
-    for i, (request, key) in enumerate(zip(requests, keys, strict=True)):
-        if key in cached:
-            value = request.schema.model_validate(cached[key])
-            answers[i] = (value, _row(request, backend="openai", model=request.model, cache_hit=True), False)
-        else:
-            pending.append(i)
 
-    def ask(i: int) -> tuple[Completion | LLMFailure, int]:
+    def chain(i: int):
         request = requests[i]
-        return client.timed(
-            lambda: client.structured(
-                model=request.model,
-                messages=request.messages,
-                schema=request.schema,
-                max_tokens=request.max_tokens,
-                check=request.check,
-            )
-        )
+        if keys[i] in cached:
+            value = request.schema.model_validate(cached[keys[i]])
+            first = (value, _row(request, backend="openai", model=request.model, cache_hit=True), False)
+        else:
+            first = _answer(request, *_ask(request))
+        follow = then(i, first[0]) if then is not None and not first[2] else None
+        return first, (follow, _answer(follow, *_ask(follow))) if follow is not None else None
 
-    if pending:
-        with ThreadPoolExecutor(max_workers=min(settings.LLM_CONCURRENCY, len(pending))) as pool:
-            outcomes = list(pool.map(ask, pending))
-        fresh = {}
-        for i, (outcome, latency) in zip(pending, outcomes, strict=True):
-            request = requests[i]
-            if isinstance(outcome, LLMFailure):
-                kind = LLMCall.Outcome.INVALID if outcome.kind == "invalid" else LLMCall.Outcome.ERROR
-                row = _template_row(request, kind, str(outcome), failure=outcome)
-                row.latency_ms = latency
-                answers[i] = (request.fallback(), row, True)
-                continue
-            row = _row(
-                request,
-                backend="openai",
-                model=request.model,
-                tokens_in=outcome.tokens_in,
-                tokens_out=outcome.tokens_out,
-                cost_usd=cost_of(request.model, outcome.tokens_in, outcome.tokens_out),
-                latency_ms=latency,
-                request_id=outcome.request_id,
-                error="Repaired after one invalid answer." if outcome.repaired else "",
-            )
-            answers[i] = (outcome.value, row, False)
-            fresh[keys[i]] = outcome.value.model_dump(mode="json")
-        cache.set_many(fresh, timeout=settings.LLM_CACHE_SECONDS)
-    return _saved(answers)
+    with ThreadPoolExecutor(max_workers=min(settings.LLM_CONCURRENCY, len(requests))) as pool:
+        chains = list(pool.map(chain, range(len(requests))))
+    cache.set_many(
+        {
+            keys[i]: first[0].model_dump(mode="json")
+            for i, (first, _) in enumerate(chains)
+            if not first[2] and not first[1].cache_hit
+        },
+        timeout=settings.LLM_CACHE_SECONDS,
+    )
+    results = _saved([first for first, _ in chains] + [second[1] for _, second in chains if second is not None])
+    firsts, seconds = iter(results[: len(chains)]), iter(results[len(chains) :])
+    return [(next(firsts), next(seconds) if second is not None else None) for _, second in chains]
 
 
-def _saved(answers) -> list[Result]:
-    calls = LLMCall.objects.bulk_create([call for _, call, _ in answers])
-    return [Result(value, call, from_template) for (value, _, from_template), call in zip(answers, calls, strict=True)]
+def run_many(requests: Sequence[Request]) -> list[Result]:
+    """Answer every request; model calls run side by side, up to LLM_CONCURRENCY at once."""
+    return [first for first, _ in run_chains(requests)]
 
 
 def run(request: Request[Out]) -> Result[Out]:
     return run_many([request])[0]
+
+
+def _saved(answers: list[tuple[BaseModel, LLMCall, bool]]) -> list[Result]:
+    calls = LLMCall.objects.bulk_create([call for _, call, _ in answers])
+    return [Result(value, call, from_template) for (value, _, from_template), call in zip(answers, calls, strict=True)]

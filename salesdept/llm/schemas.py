@@ -1,6 +1,7 @@
 """What goes into and comes out of the LLM layer. Every answer is a validated pydantic model."""
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -75,8 +76,9 @@ class ReplyAnalysis(Answer):
     referral_name: str
 
 
+@functools.cache
 def strict_json_schema(model: type[BaseModel]) -> dict:
-    """The model's JSON schema in the strict form OpenAI's structured output accepts."""
+    """The model's JSON schema in the strict form OpenAI's structured output accepts (do not mutate)."""
 
     def tighten(node):
         if isinstance(node, dict):

@@ -91,3 +91,49 @@ def test_a_reply_from_nobody_we_know_is_ignored(sent, alice_account):
     stranger = InboundItem(provider_id="x", sender_provider_id="unknown", text="hi", received_at=timezone.now())
     assert inbound_record(account=alice_account, item=stranger) is False
     assert not InboundMessage.objects.exists()
+
+
+def test_a_model_reads_a_referral_and_a_date(sent, alice_account, llm):
+    from tests.fakes.openai_server import json_reply
+
+    llm.queue(
+        json_reply(
+            {
+                "sentiment": "neutral",
+                "intent": "not_now",
+                "key_facts": ["Budget frozen until Q2", "Suggests Priya Shah"],
+                "confidence": 0.85,
+                "snooze_until": "2027-04-01",
+                "referral_name": "",
+            }
+        )
+    )
+    inbound_record(account=alice_account, item=_reply(sent, "Budgets are frozen until April. Try me then."))
+    reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    assert (reply.intent, reply.sentiment, str(reply.snooze_until)) == ("not_now", "neutral", "2027-04-01")
+    assert reply.analysis["key_facts"] == ["Budget frozen until Q2", "Suggests Priya Shah"]
+    assert reply.analysis["generated_by"] == "gpt-4o-mini"
+    lead = Lead.objects.get(pk=sent.lead_id)
+    assert (lead.status, str(lead.snoozed_until)) == (Lead.Status.SNOOZED, "2027-04-01")
+    prompt = llm.last_request["json"]["messages"]
+    assert "Budgets are frozen until April" in prompt[1]["content"]
+    assert "today is " in prompt[0]["content"]
+
+
+def test_an_invalid_intent_is_repaired_then_falls_back(sent, alice_account, llm):
+    from tests.fakes.openai_server import json_reply
+
+    bad = {
+        "sentiment": "meh",
+        "intent": "maybe",
+        "key_facts": [],
+        "confidence": 2,
+        "snooze_until": None,
+        "referral_name": "",
+    }
+    llm.queue(json_reply(bad), json_reply(bad))
+    inbound_record(account=alice_account, item=_reply(sent, "Please remove me from your list."))
+    reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    assert reply.intent == "unsubscribe"  # the template's rules still catch an opt-out
+    assert reply.analysis["generated_by"] == "template"
+    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.DO_NOT_CONTACT

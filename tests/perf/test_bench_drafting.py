@@ -1,0 +1,67 @@
+"""`make bench`: drafting throughput of one worker process against a model that answers in 1 s.
+
+Each draft is two model calls (the draft, then its fact check). The fake model server runs in
+its own process, as a real one would, so its work does not share the worker's interpreter.
+Batches run as one worker process runs `messages_draft_task`: one after another, the calls
+inside a batch side by side.
+"""
+
+import multiprocessing
+import time
+
+import pytest
+
+from outreach.models import OutreachMessage
+from outreach.services import DRAFT_BATCH, messages_draft
+from salesdept.llm import client
+from tests.factories import LeadFactory
+from tests.fakes.openai_server import FakeOpenAI, json_reply
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db]
+LEADS = 200
+TARGET_PER_SECOND = 20
+
+
+def model(body):
+    if "unsupported_claims" in body["messages"][-1]["content"]:
+        return json_reply({"unsupported_claims": []})
+    first = body["messages"][-1]["content"].split('"first_name": "')[1].split('"')[0]
+    return json_reply(
+        {"greeting_name": first, "subject": "", "body": f"Hi {first}, open to connect?", "facts_used": []}
+    )
+
+
+def _serve(urls, stop) -> None:
+    with FakeOpenAI(default=model, delay=1.0) as fake:
+        urls.put(fake.base_url)
+        stop.wait()
+
+
+@pytest.fixture
+def remote_model(settings):
+    context = multiprocessing.get_context("fork")
+    urls, stop = context.Queue(), context.Event()
+    server = context.Process(target=_serve, args=(urls, stop), daemon=True)
+    server.start()
+    settings.OPENAI_API_KEY, settings.LLM_BASE_URL, settings.LLM_MAX_RETRIES = "test-key", urls.get(timeout=10), 0
+    client.openai_client.cache_clear()
+    yield
+    stop.set()
+    server.join(timeout=5)
+    client.openai_client.cache_clear()
+
+
+def test_bench_drafting_throughput(remote_model, campaign, alice):
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(LEADS)]
+    started = time.perf_counter()
+    for start in range(0, LEADS, DRAFT_BATCH):
+        messages_draft(lead_ids=leads[start : start + DRAFT_BATCH])
+    elapsed = time.perf_counter() - started
+    drafted = OutreachMessage.objects.filter(status="pending_approval", generated_by="gpt-4o-mini").count()
+    assert drafted == LEADS
+    rate = drafted / elapsed
+    print(f"\n{'benchmark':<40}{'value':>12}{'target':>10}  result")
+    print(
+        f"{'drafting, model answers in 1 s':<40}{rate:>8.1f}/s{TARGET_PER_SECOND:>8}/s  "
+        f"{'pass' if rate >= TARGET_PER_SECOND else 'MISS'}   ({LEADS} drafts, {2 * LEADS} calls, {elapsed:.1f} s)"
+    )
