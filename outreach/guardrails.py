@@ -30,7 +30,9 @@ def check_draft(
     if placeholders := PLACEHOLDER.findall(f"{subject}\n{body}"):
         findings.append(_finding("placeholder", f"Unfilled placeholder {placeholders[0]!r}.", blocking=True))
     greeting = GREETING.match(body)
-    if greeting and greeting.group(1).lower() != first_name.lower():
+    if not greeting:
+        findings.append(_finding("no_greeting", f"The message does not open with {first_name}'s name.", blocking=False))
+    elif greeting.group(1).lower() != first_name.lower():
         findings.append(
             _finding("greeting_name", f"Greets {greeting.group(1)!r} but the lead is {first_name!r}.", blocking=True)
         )

@@ -1,6 +1,5 @@
 """The cast: alice and dan are reps, bob a manager, carol an admin, mallory has no role."""
 
-import importlib
 import os
 import shutil
 
@@ -38,22 +37,6 @@ def _empty_broker():
     from salesdept.celery import app
 
     app.control.purge()
-
-
-@pytest.fixture(autouse=True)
-def _roles(request) -> None:
-    """Put back the role groups of the data migration after a transactional test's flush.
-
-    Not `serialized_rollback`: once Playwright has started, an event loop runs in the test thread,
-    Django then hands out per-context connections, and the restore is skipped without a word.
-    """
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return  # a rolled-back test still has the migration's groups
-    from django.contrib.auth.models import Group, Permission
-
-    request.getfixturevalue("transactional_db")
-    importlib.import_module("salesdept.migrations.0002_roles").assign_roles(Group, Permission)
 
 
 @pytest.fixture(autouse=True)

@@ -41,9 +41,10 @@ def assign_roles(Group, Permission) -> None:
 
 def create_roles(apps, schema_editor):
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        models_module = getattr(app_config, "models_module", None)  # None on migration state apps
+        app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
     assign_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
