@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_get, campaign_list
 from campaigns.services import CampaignStateError, campaign_set_status, campaign_start_pipeline
-from reporting.selectors import funnel
+from reporting.selectors import funnel, llm_costs
 from salesdept.roles import manager_required
 
 
@@ -23,6 +23,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "funnel": funnel(campaign=campaign),
+        "costs": llm_costs(campaign=campaign),
         "steps": campaign.steps.all(),
         "accounts": campaign.sending_accounts.select_related("owner"),
     }

@@ -191,3 +191,21 @@ def test_a_score_out_of_range_is_refused(client, alice, lead):
 def test_another_reps_lead_score_cannot_be_set(client, alice, dans_pending):
     response = login(client, alice).post(f"/leads/{dans_pending.lead.pk}/score/", {"score": "1", "reason": "x"})
     assert response.status_code == 404
+
+
+def test_campaign_page_shows_the_model_cost(client, bob, campaign, lead):
+    from salesdept.models import LLMCall
+
+    LLMCall.objects.create(
+        purpose="draft",
+        backend="openai",
+        model="m",
+        prompt_version="v",
+        cost_usd="0.0125",
+        lead=lead,
+        campaign=campaign,
+        tokens_in=1000,
+        tokens_out=250,
+    )
+    response = login(client, bob).get(f"/campaigns/{campaign.pk}/")
+    assert "Language model: $0.0125 over 1 calls (1250 tokens), $0.0125 per lead." in response.text
