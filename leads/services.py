@@ -195,7 +195,7 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
         label_confidence=classification.confidence,
         insight=classification.insight,
         needs_review=needs_review,
-        classified_by=result.call.model,
+        classified_by="template" if result.from_template else result.call.model,
         score=scored.score,
         score_breakdown=scored.breakdown,
         status=status,

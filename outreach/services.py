@@ -109,6 +109,7 @@ def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
         examples=examples,
         lead_id=lead.pk,
         campaign_id=campaign.pk,
+        fresh=message.revision > 1,
     )
 
 

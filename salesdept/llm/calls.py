@@ -79,6 +79,7 @@ class DraftJob:
     examples: list[dict] = field(default_factory=list)  # [{"draft": ..., "approved": ...}]
     lead_id: int | None = None
     campaign_id: int | None = None
+    fresh: bool = False  # a regenerate: the rep wants a new text, not the cached one
 
 
 def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Draft]:
@@ -123,6 +124,7 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
         max_tokens=900,
         lead_id=job.lead_id,
         campaign_id=job.campaign_id,
+        use_cache=not job.fresh,
     )
 
 

@@ -40,6 +40,7 @@ class Request(Generic[Out]):
     max_tokens: int = 800
     lead_id: int | None = None
     campaign_id: int | None = None
+    use_cache: bool = True  # False when the caller wants a new answer to the same prompt
 
     @property
     def model(self) -> str:
@@ -152,7 +153,7 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
         return [(result, None) for result in _saved(rows)]
 
     keys = [request.cache_key() for request in requests]
-    cached = cache.get_many(keys)
+    cached = cache.get_many([key for key, request in zip(keys, requests, strict=True) if request.use_cache])
 
     def chain(i: int):
         request = requests[i]
@@ -170,7 +171,7 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
         {
             keys[i]: first[0].model_dump(mode="json")
             for i, (first, _) in enumerate(chains)
-            if not first[2] and not first[1].cache_hit
+            if not first[2] and not first[1].cache_hit and requests[i].use_cache
         },
         timeout=settings.LLM_CACHE_SECONDS,
     )

@@ -188,3 +188,25 @@ def test_cost_per_lead_and_campaign_is_right_to_the_cent(llm, settings, campaign
     assert costs["per_lead"] == Decimal("0.012")
     assert {row["lead"]: row["cost"] for row in costs["by_lead"]} == {lead.pk: Decimal("0.012") for lead in leads}
     assert LLMCall.objects.filter(campaign=campaign).count() == 6
+
+
+def test_regenerating_twice_asks_the_model_again(llm, lead, alice):
+    llm.default = Model()
+    [message] = messages_draft(lead_ids=[lead.pk])
+    for _ in range(2):
+        message = message_regenerate(message=message, actor=alice, revision=message.revision, instruction="shorter")
+        [message] = messages_fill(message_ids=[message.pk])
+    drafts = [r for r in llm.requests if r["json"]["messages"][0]["content"] == PROMPTS["draft"].system]
+    assert len(drafts) == 3  # never the cached answer to a rep who asked for another one
+    assert not LLMCall.objects.filter(cache_hit=True).exists()
+
+
+def test_a_failed_model_classification_is_labelled_template(llm, campaign):
+    from leads.models import Lead
+    from leads.services import leads_qualify
+
+    llm.default = None  # 500
+    lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, score=None)
+    leads_qualify(lead_ids=[lead.pk])
+    lead.refresh_from_db()
+    assert lead.classified_by == "template"
