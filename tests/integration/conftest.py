@@ -154,7 +154,7 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
 
     started: list[Worker] = []
 
-    def start() -> Worker:
+    def start(**extra_env: str) -> Worker:
         outbox = tmp_path / "outbox.jsonl"
         settings.SANDBOX_OUTBOX = outbox  # the test reads what the worker's channel wrote
         app.control.purge()  # leftovers from other tests must not run against this database
@@ -184,7 +184,7 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
             process = subprocess.Popen(
                 command,
                 cwd=settings.BASE_DIR,
-                env=worker_environment(outbox=outbox, var_dir=worker_var_dir),
+                env={**worker_environment(outbox=outbox, var_dir=worker_var_dir), **extra_env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stop() reaches beat and the pool
