@@ -18,10 +18,12 @@ PAGE_SIZE = 50  # the best-scored first; decided items make room for the next
 @rep_required
 def queue(request: HttpRequest) -> HttpResponse:
     items = list(queue_for(request.user)[:PAGE_SIZE])
+    total = pending_count_for(request.user) if len(items) == PAGE_SIZE else len(items)
     context = {
         "items": items,
         "blocked": list(blocked_for(request.user)[:PAGE_SIZE]),
-        "pending_total": pending_count_for(request.user) if len(items) == PAGE_SIZE else None,
+        "pending_total": total if total > len(items) else None,
+        "pending_count": total,  # the navigation badge: no second count
     }
     return render(request, partial_or_page(request, QUEUE, "queue-list"), context)
 
