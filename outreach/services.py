@@ -43,8 +43,9 @@ class DecisionError(Exception):
 
 
 def _account_for(campaign: Campaign, owner) -> SendingAccount | None:
-    accounts = campaign.sending_accounts.filter(is_active=True).order_by("pk")
-    return accounts.filter(owner=owner).first() or accounts.first()
+    """The owner's account on the campaign, else its first one (accounts come prefetched)."""
+    accounts = sorted((a for a in campaign.sending_accounts.all() if a.is_active), key=lambda a: a.pk)
+    return next((a for a in accounts if a.owner_id == owner.pk), accounts[0] if accounts else None)
 
 
 def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
@@ -79,21 +80,16 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
 def messages_draft(*, lead_ids: list[int], step: int = 1) -> list[OutreachMessage]:
     """Draft each lead's message for a sequence step and put it in front of its rep.
 
-    The model calls of the whole batch run side by side (drafts, then their fact checks).
+    The model calls of the whole batch run side by side (each draft, then its fact check).
     """
     leads = (
         Lead.objects.select_related("company", "owner", "campaign__owner")
-        .prefetch_related("campaign__steps")
+        .prefetch_related("campaign__steps", "campaign__sending_accounts")
         .filter(pk__in=lead_ids)
         .order_by("pk")
     )
     rows = [message for lead in leads if (message := _claim_draft_row(lead, step))]
     return messages_fill(message_ids=[m.pk for m in rows])
-
-
-def message_draft(*, lead_id: int, step: int = 1) -> OutreachMessage | None:
-    drafted = messages_draft(lead_ids=[lead_id], step=step)
-    return drafted[0] if drafted else OutreachMessage.objects.filter(lead_id=lead_id, step=step).first()
 
 
 def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
@@ -120,7 +116,9 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
         .filter(pk__in=message_ids, status=Status.GENERATING)
         .order_by("pk")
     )
-    examples = {m.campaign_id: edit_examples(campaign_id=m.campaign_id) for m in messages}
+    examples = {
+        campaign_id: edit_examples(campaign_id=campaign_id) for campaign_id in {m.campaign_id for m in messages}
+    }
     jobs = [_draft_job(message, examples[message.campaign_id]) for message in messages]
     answers = llm.draft_and_check_many(jobs)
     banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
@@ -157,28 +155,29 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
 @transaction.atomic
 def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", findings: list[dict]) -> bool:
     draft = result.value
-    blocked = any(finding["blocking"] for finding in findings)
-    if not OutreachMessage.objects.filter(pk=message.pk, status=Status.GENERATING).update(
-        subject=draft.subject,
-        body=draft.body,
-        original_subject=draft.subject,
-        original_body=draft.body,
-        generated_by=result.call.model if not result.from_template else "template",
-        llm_call=result.call,
-        guardrail_findings=findings,
-        blocked=blocked,
-        status=Status.PENDING_APPROVAL,
-    ):
+    written = {
+        "subject": draft.subject,
+        "body": draft.body,
+        "original_subject": draft.subject,
+        "original_body": draft.body,
+        "generated_by": "template" if result.from_template else result.call.model,
+        "llm_call": result.call,
+        "guardrail_findings": findings,
+        "blocked": any(finding["blocking"] for finding in findings),
+        "status": Status.PENDING_APPROVAL,
+    }
+    if not OutreachMessage.objects.filter(pk=message.pk, status=Status.GENERATING).update(**written):
         return False
+    for field, value in written.items():
+        setattr(message, field, value)
     activity_record(
         verb="message.drafted",
         lead=message.lead,
         message=message,
         step=message.step,
-        generated_by=result.call.model,
-        blocked=blocked,
+        generated_by=message.generated_by,
+        blocked=message.blocked,
     )
-    message.refresh_from_db()
     return True
 
 

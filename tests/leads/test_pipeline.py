@@ -5,7 +5,7 @@ from leads.models import Activity, Lead
 from leads.services import leads_find, leads_qualify, normalise_linkedin_url
 from leads.sources.sandbox import SandboxSource
 from outreach.models import OutreachMessage
-from outreach.services import message_draft
+from outreach.services import messages_draft
 from tests.factories import CampaignFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_allocation_spreads_leads_fairly_and_keeps_one_rep_per_company(campaign,
 
 def test_drafting_puts_a_checked_message_in_the_queue(campaign, alice):
     lead = LeadFactory(campaign=campaign, owner=alice, first_name="Zoë")
-    message = message_draft(lead_id=lead.pk)
+    [message] = messages_draft(lead_ids=[lead.pk])
     assert message.status == OutreachMessage.Status.PENDING_APPROVAL
     assert message.kind == "connection_note"
     assert message.body.startswith("Hi Zoë,")
@@ -106,13 +106,13 @@ def test_drafting_puts_a_checked_message_in_the_queue(campaign, alice):
     assert message.generated_by == "template"
     assert message.llm_call.purpose == "draft"
     assert message.blocking_findings == []
-    assert message_draft(lead_id=lead.pk) == message  # idempotent
+    assert messages_draft(lead_ids=[lead.pk]) == []  # idempotent: the draft exists
     assert OutreachMessage.objects.count() == 1
 
 
 def test_no_draft_for_a_lead_that_must_not_be_contacted(campaign, alice):
     lead = LeadFactory(campaign=campaign, owner=alice, status=Lead.Status.DO_NOT_CONTACT)
-    assert message_draft(lead_id=lead.pk) is None
+    assert messages_draft(lead_ids=[lead.pk]) == []
 
 
 def test_a_shared_rank_word_does_not_make_a_title_close(campaign):
@@ -136,3 +136,11 @@ def test_a_shared_rank_word_does_not_make_a_title_close(campaign):
     assert title_points("Head of Finance Operations") == 30
     assert title_points("Finance Director") == 15
     assert title_points("Head of Partnerships") == 0
+
+
+def test_drafting_queries_grow_only_with_the_writes_each_draft_needs(campaign, alice, django_assert_max_num_queries):
+    """Reads are batched; each draft costs its own row, its update and its timeline entry."""
+    for size in (3, 30):
+        leads = [LeadFactory(campaign=campaign, owner=alice).pk for _ in range(size)]
+        with django_assert_max_num_queries(12 + 7 * size):
+            assert len(messages_draft(lead_ids=leads)) == size

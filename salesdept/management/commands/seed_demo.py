@@ -11,7 +11,7 @@ from campaigns.services import campaign_allocate
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify
 from outreach.models import SendingAccount
-from outreach.services import message_draft
+from outreach.services import messages_draft
 from salesdept.roles import ADMIN, MANAGER, REP
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (demo users only; printed at start)
@@ -112,7 +112,7 @@ class Command(BaseCommand):
         found = leads_find(campaign_id=campaign.pk, limit=count)
         qualified = leads_qualify(lead_ids=found)
         allocated = campaign_allocate(campaign_id=campaign.pk)
-        drafted = [message for lead_id in allocated if (message := message_draft(lead_id=lead_id))]
+        drafted = messages_draft(lead_ids=allocated)
         self.stdout.write(
             f"Found {len(found)} sandbox leads, {sum(lead.status == Lead.Status.QUALIFIED for lead in qualified)} "
             f"qualified, {len(allocated)} allocated, {len(drafted)} drafts waiting for approval."
