@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -43,49 +45,60 @@ def _decided(request: HttpRequest, message, *, notice: str = "", error: str = ""
     return redirect("approvals:queue")
 
 
+STALE_FORM = "This form is incomplete or out of date; reload the queue."
+
+
+def _decide(request: HttpRequest, pk: int, form_class, act: Callable, notice: Callable[[object], str]) -> HttpResponse:
+    """One decision on a queue item: access check, form, the service, then the item as it now is."""
+    message = message_get_for_user(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _decided(request, message, error=(form.errors.get("reason") or [STALE_FORM])[0])
+    try:
+        message = act(message, form.cleaned_data)
+    except DecisionError as exc:
+        message.refresh_from_db()
+        return _decided(request, message, error=str(exc), body=form.cleaned_data.get("body") or None)
+    return _decided(request, message, notice=notice(message))
+
+
 @require_POST
 @rep_required
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
-    message = message_get_for_user(request.user, pk)
-    form = ApproveForm(request.POST)
-    if not form.is_valid():
-        return _decided(request, message, error="This form is incomplete or out of date; reload the queue.")
-    data = form.cleaned_data
-    try:
-        message = message_approve(
+    def act(message, data):
+        return message_approve(
             message=message,
             actor=request.user,
             revision=data["revision"],
-            subject=data["subject"] if "subject" in request.POST else None,
+            subject=data["subject"] if "subject" in request.POST else None,  # absent: keep the draft's
             body=data["body"] if "body" in request.POST else None,
         )
-    except DecisionError as exc:
-        message.refresh_from_db()
-        return _decided(request, message, error=str(exc), body=data["body"] or None)
-    return _decided(
-        request, message, notice=f"Approved: the message to {message.lead} will go out in its sending window."
+
+    return _decide(
+        request, pk, ApproveForm, act, lambda m: f"Approved: the message to {m.lead} will go out in its sending window."
     )
 
 
 @require_POST
 @rep_required
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
-    message = message_get_for_user(request.user, pk)
-    form = RejectForm(request.POST)
-    if not form.is_valid():
-        error = form.errors.get("reason", ["This form is out of date; reload the queue."])[0]
-        return _decided(request, message, error=error)
-    try:
-        message = message_reject(
-            message=message,
-            actor=request.user,
-            revision=form.cleaned_data["revision"],
-            reason=form.cleaned_data["reason"],
+    def act(message, data):
+        return message_reject(message=message, actor=request.user, revision=data["revision"], reason=data["reason"])
+
+    return _decide(request, pk, RejectForm, act, lambda m: f"Rejected the draft to {m.lead}.")
+
+
+@require_POST
+@rep_required
+def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    def act(message, data):
+        return message_regenerate(
+            message=message, actor=request.user, revision=data["revision"], instruction=data["instruction"]
         )
-    except DecisionError as exc:
-        message.refresh_from_db()
-        return _decided(request, message, error=str(exc))
-    return _decided(request, message, notice=f"Rejected the draft to {message.lead}.")
+
+    return _decide(
+        request, pk, RegenerateForm, act, lambda m: f"Rewriting the draft to {m.lead}; it comes back here when ready."
+    )
 
 
 @require_GET
@@ -93,23 +106,3 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     """One queue item as it is now; a draft being rewritten polls this until it is back."""
     return render(request, f"{QUEUE}#item", {"item": message_get_for_user(request.user, pk)})
-
-
-@require_POST
-@rep_required
-def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
-    message = message_get_for_user(request.user, pk)
-    form = RegenerateForm(request.POST)
-    if not form.is_valid():
-        return _decided(request, message, error="This form is incomplete or out of date; reload the queue.")
-    try:
-        message = message_regenerate(
-            message=message,
-            actor=request.user,
-            revision=form.cleaned_data["revision"],
-            instruction=form.cleaned_data["instruction"],
-        )
-    except DecisionError as exc:
-        message.refresh_from_db()
-        return _decided(request, message, error=str(exc))
-    return _decided(request, message, notice=f"Rewriting the draft to {message.lead}; it comes back here when ready.")
