@@ -105,7 +105,7 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
             "banned": "; ".join(banned),
             "instruction": job.instruction,
             "instruction_json": prompts.as_data(job.instruction),
-            "brief_json": prompts.as_data({k: v for k, v in job.brief.as_dict().items() if k != "labels"}),
+            "brief_json": prompts.as_data(job.brief.for_message()),
             "lead_json": prompts.as_data(job.lead.as_dict()),
             "examples": job.examples,
             "examples_json": prompts.as_data(job.examples),
@@ -129,12 +129,11 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
 
 
 def _fact_check_request(job: DraftJob, draft: Draft, override: PromptOverride | None) -> Request[FactCheck]:
-    brief = {k: v for k, v in job.brief.as_dict().items() if k != "labels"}
     rendered = prompts.render(
         "fact_check",
         {
             "lead_json": prompts.as_data(job.lead.as_dict()),
-            "brief_json": prompts.as_data(brief),
+            "brief_json": prompts.as_data(job.brief.for_message()),
             "message_json": prompts.as_data({"subject": draft.subject, "body": draft.body}),
         },
         override=override,

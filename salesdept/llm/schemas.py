@@ -39,6 +39,10 @@ class Brief:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def for_message(self) -> dict:
+        """What a message may draw on: the brief without the qualification labels."""
+        return {key: value for key, value in self.as_dict().items() if key != "labels"}
+
 
 class Answer(BaseModel):
     # Strict JSON schemas want every field required and nothing extra.
