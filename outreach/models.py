@@ -5,6 +5,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 
 from campaigns.models import SequenceStep
 from salesdept.fields import EncryptedTextField
@@ -121,6 +122,10 @@ class OutreachMessage(models.Model):
     )
     step = models.PositiveSmallIntegerField(default=1)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Set on an answer to a prospect's reply; empty on the messages of the campaign's sequence.
+    reply_to = models.ForeignKey(
+        "InboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="suggested_answers"
+    )
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     original_subject = models.CharField(max_length=200, blank=True)
@@ -156,8 +161,14 @@ class OutreachMessage(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            # One message per lead, campaign and step: a repeated draft task cannot double it.
-            models.UniqueConstraint(fields=["lead", "campaign", "step"], name="message_step_unique"),
+            # One sequence message per lead, campaign and step: a repeated draft task cannot double it.
+            models.UniqueConstraint(
+                fields=["lead", "campaign", "step"], condition=Q(reply_to__isnull=True), name="message_step_unique"
+            ),
+            # One suggested answer per reply, however often its analysis runs.
+            models.UniqueConstraint(
+                fields=["reply_to"], condition=Q(reply_to__isnull=False), name="message_reply_to_unique"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-created_at"]),

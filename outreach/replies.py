@@ -1,4 +1,4 @@
-"""Replies: stored once, they stop the sequence, then their analysis drives the lead."""
+"""Replies: stored once, they stop the sequence, then their analysis drives the lead and drafts an answer."""
 
 import datetime as dt
 import logging
@@ -6,16 +6,21 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_brief
 from leads.models import Lead
-from leads.services import activity_record, lead_set_do_not_contact
+from leads.services import activity_record, lead_facts, lead_set_do_not_contact
 from outreach.channels.base import InboundItem
 from outreach.channels.registry import channel_for
+from outreach.guardrails import check_draft
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import messages_cancel_for_lead
 from salesdept import llm
+from salesdept.llm.prompts import override_for as llm_prompt_override
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = dt.timedelta(minutes=5)
+Kind = OutreachMessage.Kind
 
 
 def outreach_poll_replies(*, account_id: int, now: dt.datetime | None = None) -> int:
@@ -72,23 +77,38 @@ LEAD_STATUS_FOR_INTENT = {
 
 
 def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
-    """Understand a stored reply and act on it: opt-out, snooze, interest.
+    """Understand a stored reply, act on it (opt-out, snooze, interest) and suggest an answer.
 
     The model is asked outside any transaction; the answer is written under a row lock, so two
     copies of the task never both act on one reply.
     """
-    inbound = InboundMessage.objects.select_related("lead").get(pk=inbound_id)
+    inbound = InboundMessage.objects.select_related(
+        "lead__company", "lead__owner", "lead__campaign__owner", "in_reply_to__campaign__owner"
+    ).get(pk=inbound_id)
     if inbound.intent:
         return None  # already analysed
+    lead, replied_to = inbound.lead, inbound.in_reply_to
+    campaign = replied_to.campaign if replied_to else lead.campaign
+    sender = (lead.owner.get_full_name() or lead.owner.email) if lead.owner else ""
     result = llm.analyse_reply(
-        text=inbound.text, today=timezone.localdate(), lead_id=inbound.lead_id, campaign_id=inbound.lead.campaign_id
+        text=inbound.text,
+        today=timezone.localdate(),
+        lead=lead_facts(lead),
+        brief=campaign_brief(campaign=campaign, sender_name=sender) if campaign else None,
+        our_message=replied_to.body if replied_to else "",
+        lead_id=lead.pk,
+        campaign_id=campaign.pk if campaign else None,
     )
     return _inbound_act(inbound_id=inbound_id, result=result)
 
 
 @transaction.atomic
 def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") -> InboundMessage | None:
-    inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("lead").get(pk=inbound_id)
+    inbound = (
+        InboundMessage.objects.select_for_update(of=("self",))
+        .select_related("lead", "account", "in_reply_to__campaign", "in_reply_to__account")
+        .get(pk=inbound_id)
+    )
     if inbound.intent:
         return None  # another worker got there first
     analysis = result.value
@@ -99,7 +119,7 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
     inbound.analysis = {
         **analysis.model_dump(mode="json"),
         "llm_call": result.call.pk,
-        "generated_by": "template" if result.from_template else result.call.model,
+        "generated_by": _generated_by(result),
     }
     inbound.save(update_fields=["intent", "sentiment", "confidence", "snooze_until", "analysis"])
     lead = inbound.lead
@@ -112,4 +132,76 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
         )
         if status == Lead.Status.INTERESTED:
             activity_record(verb="reply.positive", lead=lead, inbound=inbound.pk)
+    if analysis.suggested_reply.strip():
+        inbound_answer_suggest(inbound=inbound, result=result)
     return inbound
+
+
+def _generated_by(result: "llm.Result") -> str:
+    return "template" if result.from_template else result.call.model
+
+
+@transaction.atomic
+def inbound_answer_suggest(
+    *, inbound: InboundMessage, result: "llm.Result[llm.ReplyAnalysis]"
+) -> OutreachMessage | None:
+    """Put the analysis's suggested answer in the rep's approval queue, once per reply.
+
+    It goes out the way the reply came in: the account and campaign of the message replied to
+    (else the lead's campaign and the account the reply reached), by email on an email account
+    and as a LinkedIn message otherwise.
+    """
+    lead = Lead.objects.get(pk=inbound.lead_id)  # fresh: the analysis may just have opted them out
+    replied_to = inbound.in_reply_to
+    campaign = replied_to.campaign if replied_to else lead.campaign
+    if lead.status == Lead.Status.DO_NOT_CONTACT or campaign is None:
+        return None
+    account = replied_to.account if replied_to and replied_to.account else inbound.account
+    kind = Kind.EMAIL if account.channel == SendingAccount.Channel.EMAIL else Kind.MESSAGE
+    subject = _answer_subject(replied_to, campaign) if kind == Kind.EMAIL else ""
+    body = result.value.suggested_reply.strip()
+    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    findings = check_draft(
+        kind=kind,
+        subject=subject,
+        body=body,
+        first_name=lead.first_name,
+        allowed_links=campaign.brief_links,
+        banned=banned,
+    )
+    if result.call.error:
+        findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
+    answer, created = OutreachMessage.objects.get_or_create(
+        reply_to=inbound,
+        defaults={
+            "lead": lead,
+            "campaign": campaign,
+            "account": account,
+            "step": replied_to.step if replied_to else 1,
+            "kind": kind,
+            "subject": subject,
+            "body": body,
+            "original_subject": subject,
+            "original_body": body,
+            "generated_by": _generated_by(result),
+            "llm_call": result.call,
+            "guardrail_findings": findings,
+            "blocked": any(finding["blocking"] for finding in findings),
+            "status": OutreachMessage.Status.PENDING_APPROVAL,
+        },
+    )
+    if created:
+        activity_record(
+            verb="reply.answer_suggested",
+            lead=lead,
+            message=answer,
+            inbound=inbound.pk,
+            generated_by=answer.generated_by,
+            blocked=answer.blocked,
+        )
+    return answer
+
+
+def _answer_subject(replied_to: OutreachMessage | None, campaign: Campaign) -> str:
+    subject = (replied_to.subject if replied_to else "") or campaign.event or campaign.name
+    return (subject if subject.lower().startswith("re:") else f"Re: {subject}")[:200]

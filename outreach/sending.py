@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 Status = OutreachMessage.Status
 # A send still `sending` after the task's hard time limit and this margin never finished.
 STUCK_AFTER = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + dt.timedelta(minutes=5)
+# An answer to a reply goes to someone who wrote to us (replied, interested, snoozed...): only an
+# opt-out stops it. A newer reply cancels it while it still waits (messages_cancel_for_lead).
+ANSWER_STOPPED_LEAD_STATUSES = (Lead.Status.DO_NOT_CONTACT,)
 
 
 def outreach_dispatch(*, now: dt.datetime) -> list[int]:
@@ -73,7 +76,8 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         )
         if message is None:
             return "idle"
-        if message.lead.status in STOPPED_LEAD_STATUSES:
+        stopped = ANSWER_STOPPED_LEAD_STATUSES if message.reply_to_id else STOPPED_LEAD_STATUSES
+        if message.lead.status in stopped:
             _cancel(message, f"Lead is {message.lead.get_status_display().lower()}")
             return "cancelled"
         if not limits.cap_take(account, message.kind, now):

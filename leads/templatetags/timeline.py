@@ -27,6 +27,7 @@ LABELS = {
     "reply.received": "Reply received",
     "reply.analysed": "Reply analysed",
     "reply.positive": "Positive reply",
+    "reply.answer_suggested": "Answer to the reply suggested",
 }
 
 

@@ -163,11 +163,25 @@ def draft_and_check_many(jobs: Sequence[DraftJob]) -> list[tuple[Result[Draft], 
 
 
 def analyse_reply(
-    *, text: str, today: dt.date, lead_id: int | None = None, campaign_id: int | None = None
+    *,
+    text: str,
+    today: dt.date,
+    lead: LeadFacts | None = None,
+    brief: Brief | None = None,
+    our_message: str = "",
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
 ) -> Result[ReplyAnalysis]:
+    """Read a reply and suggest an answer; the lead, brief and our message give the answer its facts."""
     rendered = prompts.render(
         "analyse_reply",
-        {"reply_json": prompts.as_data(text), "today": today.isoformat()},
+        {
+            "reply_json": prompts.as_data(text),
+            "message_json": prompts.as_data(our_message) if our_message else "",
+            "lead_json": prompts.as_data(_reply_lead(lead)) if lead else "",
+            "brief_json": prompts.as_data(brief.for_message()) if brief else "",
+            "today": today.isoformat(),
+        },
         override=prompts.override_for("analyse_reply"),
     )
     return run(
@@ -176,9 +190,16 @@ def analyse_reply(
             schema=ReplyAnalysis,
             messages=rendered.messages,
             prompt_version=rendered.version,
-            fallback=lambda: template_backend.analyse(text=text, today=today),
-            max_tokens=400,
+            fallback=lambda: template_backend.analyse(
+                text=text, today=today, first_name=lead.first_name if lead else "", brief=brief
+            ),
+            max_tokens=900,
             lead_id=lead_id,
             campaign_id=campaign_id,
         )
     )
+
+
+def _reply_lead(lead: LeadFacts) -> dict:
+    """What an answer to a reply needs to know about the person: who they are, not their posts."""
+    return {key: value for key, value in lead.as_dict().items() if key != "recent_posts"}

@@ -83,18 +83,27 @@ PROMPTS = {
     ),
     "analyse_reply": Prompt(
         name="analyse_reply",
-        version="analyse-reply-v1",
+        version="analyse-reply-v2",
         system=(
-            "You read a prospect's reply to a sales message. Give its sentiment, its intent, key facts, and "
-            "your confidence (0 to 1). Intents: interested, requesting_info, not_interested, not_now (give "
-            "snooze_until, the date they named or a sensible one), referral (give referral_name, the person "
-            "named), out_of_office (give snooze_until, the return date), unsubscribe (any wish not to be "
-            f"contacted), unclear. Dates are ISO (YYYY-MM-DD); today is {{{{ today }}}}. {DATA_RULE}"
+            "You read a prospect's reply to a sales message and help the sales rep answer it. Give the reply's "
+            "sentiment, its intent, key facts, your confidence (0 to 1), and a suggested reply. Intents: "
+            "interested, requesting_info, not_interested, not_now (give snooze_until, the date they named or a "
+            "sensible one), referral (give referral_name, the person named), out_of_office (give snooze_until, "
+            "the return date), unsubscribe (any wish not to be contacted), unclear. Dates are ISO (YYYY-MM-DD); "
+            "today is {{ today }}. The suggested reply is a short, polite and honest answer in plain text, no "
+            "markdown, that the rep reviews before it is sent: greet the prospect by their first name exactly "
+            "as given, answer what they wrote, use only facts from the campaign brief and the conversation "
+            "(invent no prices, dates, names or links), never use placeholders, and sign off with the brief's "
+            "sender_name. Leave suggested_reply empty when no answer is warranted: unsubscribe, out_of_office, "
+            f"not_interested. {DATA_RULE}"
         ),
         instructions=(
+            "{% if message_json %}Our message:\n<data>{{ message_json }}</data>\n\n{% endif %}"
             "Reply:\n<data>{{ reply_json }}</data>\n\n"
+            "{% if lead_json %}Prospect:\n<data>{{ lead_json }}</data>\n\n{% endif %}"
+            "{% if brief_json %}Campaign brief:\n<data>{{ brief_json }}</data>\n\n{% endif %}"
             "Answer with JSON: sentiment, intent, key_facts, confidence, snooze_until (or null), referral_name "
-            "(or empty)."
+            "(or empty), suggested_reply (or empty)."
         ),
     ),
 }

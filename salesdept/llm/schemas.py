@@ -78,6 +78,8 @@ class ReplyAnalysis(Answer):
     confidence: float = Field(ge=0, le=1)
     snooze_until: dt.date | None
     referral_name: str
+    # An answer for the rep to review; empty when none is warranted (opt-out, out of office, a no).
+    suggested_reply: str = Field(max_length=2000)
 
 
 @functools.cache

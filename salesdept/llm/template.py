@@ -122,7 +122,7 @@ SENTIMENT = {
 }
 
 
-def analyse(*, text: str, today: dt.date) -> ReplyAnalysis:
+def analyse(*, text: str, today: dt.date, first_name: str = "", brief: Brief | None = None) -> ReplyAnalysis:
     lowered = text.lower()
     intent = next((name for name, phrases in RULES if any(p in lowered for p in phrases)), "unclear")
     snooze_until = _snooze_date(lowered, today) if intent in ("not_now", "out_of_office") else None
@@ -139,7 +139,31 @@ def analyse(*, text: str, today: dt.date) -> ReplyAnalysis:
         confidence=0.5 if intent != "unclear" else 0.2,
         snooze_until=snooze_until,
         referral_name=referral,
+        suggested_reply=suggested_reply(intent=intent, first_name=first_name, referral=referral, brief=brief),
     )
+
+
+def suggested_reply(*, intent: str, first_name: str, referral: str = "", brief: Brief | None = None) -> str:
+    """A short answer that promises nothing the brief does not say; empty where none is warranted."""
+    call_to_action = (brief.call_to_action if brief else "") or "Would a short call next week work for you?"
+    match intent:
+        case "interested":
+            middle = f"Thank you for getting back to me, glad to hear it. {call_to_action}"
+        case "requesting_info":
+            offer = f" In short: {brief.offer.strip()}" if brief and brief.offer.strip() else ""
+            middle = f"Thank you for asking.{offer} I'd be glad to go through the details with you. {call_to_action}"
+        case "referral":
+            middle = (
+                f"Thank you for pointing me to {referral or 'the right person'}, I appreciate it. "
+                "I'll get in touch with them directly."
+            )
+        case "unclear":
+            middle = "Thank you for your reply. Could you tell me a little more about what you have in mind?"
+        case _:
+            return ""
+    greeting = f"Hi {first_name}," if first_name else "Hello,"
+    sign_off = f"\n\nBest,\n{brief.sender_name}" if brief and brief.sender_name else "\n\nBest regards"
+    return f"{greeting}\n\n{middle}{sign_off}"
 
 
 def _snooze_date(text: str, today: dt.date) -> dt.date:

@@ -105,6 +105,7 @@ def test_a_model_reads_a_referral_and_a_date(sent, alice_account, llm):
                 "confidence": 0.85,
                 "snooze_until": "2027-04-01",
                 "referral_name": "",
+                "suggested_reply": "",
             }
         )
     )
@@ -130,6 +131,7 @@ def test_an_invalid_intent_is_repaired_then_falls_back(sent, alice_account, llm)
         "confidence": 2,
         "snooze_until": None,
         "referral_name": "",
+        "suggested_reply": "",
     }
     llm.queue(json_reply(bad), json_reply(bad))
     inbound_record(account=alice_account, item=_reply(sent, "Please remove me from your list."))
