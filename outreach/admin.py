@@ -39,6 +39,7 @@ class OutreachMessageAdmin(admin.ModelAdmin):
     # Status changes go through the services (queue, dispatcher), never a free edit here.
     readonly_fields = [
         "status",
+        "reply_to",
         "revision",
         "original_subject",
         "original_body",
