@@ -1,11 +1,92 @@
 from django import forms
 
 from leads.models import Lead
+from leads.selectors import NO_OWNER, lead_filter_campaigns, lead_filter_owners
+from salesdept.roles import is_manager
+
+SORTS = [("newest", "Newest first"), ("score", "Highest score first")]
+
+
+def _score_field(label: str) -> forms.IntegerField:
+    message = f"{label} must be a whole number from 0 to 100."
+    return forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label=label,
+        error_messages={"invalid": message, "min_value": message, "max_value": message},
+        widget=forms.NumberInput(attrs={"min": 0, "max": 100, "style": "width: 5em"}),
+    )
 
 
 class LeadFilterForm(forms.Form):
+    """The lead list's filters, from the query string.
+
+    A value that does not parse is left out of `filters()` (the list is not narrowed by it)
+    and its error stays on the form for the page to show.
+    """
+
     q = forms.CharField(required=False, max_length=100, label="Search")
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Lead.Status.choices])
+    campaign = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "That campaign is not one you can filter by."},
+    )
+    label = forms.CharField(required=False, max_length=50, widget=forms.TextInput(attrs={"list": "lead-labels"}))
+    owner = forms.ChoiceField(required=False, error_messages={"invalid_choice": "Pick a rep from the list."})
+    min_score = _score_field("Minimum score")
+    max_score = _score_field("Maximum score")
+    needs_review = forms.BooleanField(required=False, label="Needs review")
+    sort = forms.ChoiceField(required=False, choices=SORTS)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        campaigns = list(lead_filter_campaigns(user))
+        self.fields["campaign"].choices = [("", "All campaigns"), *((str(c.pk), c.name) for c in campaigns)]
+        self.label_suggestions = sorted({name for campaign in campaigns for name in _label_names(campaign.labels)})
+        if is_manager(user):
+            self.fields["owner"].choices = [
+                ("", "Every rep"),
+                (NO_OWNER, "Not allocated"),
+                *((str(rep.pk), rep.get_full_name() or rep.email) for rep in lead_filter_owners()),
+            ]
+        else:
+            del self.fields["owner"]  # a rep sees only their own leads, whatever the URL says
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        low, high = cleaned.get("min_score"), cleaned.get("max_score")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_score", "Maximum score must be at least the minimum score.")
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters, as keyword arguments for lead_list_for."""
+        self.is_valid()
+        data = self.cleaned_data
+        return {
+            "search": data.get("q", ""),
+            "status": data.get("status", ""),
+            "campaign_id": data.get("campaign"),
+            "label": data.get("label", "").strip(),
+            "owner": data.get("owner") or None,
+            "min_score": data.get("min_score"),
+            "max_score": data.get("max_score"),
+            "needs_review": data.get("needs_review", False),
+        }
+
+    def chosen_sort(self) -> str:
+        self.is_valid()
+        return self.cleaned_data.get("sort") or "newest"
+
+
+def _label_names(labels) -> list[str]:
+    """Label names from a campaign's labels, skipping entries an admin left malformed."""
+    if not isinstance(labels, list):
+        return []
+    return [label["name"] for label in labels if isinstance(label, dict) and isinstance(label.get("name"), str)]
 
 
 class DoNotContactForm(forms.Form):

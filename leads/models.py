@@ -1,6 +1,12 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import IntegerField, Q, Value
+from django.db.models.functions import Coalesce
+
+# The score a lead is ranked by: the rep's hand-set score when there is one. Unscored leads rank
+# as -1, after every scored one, so the sort key is never null (keyset pages compare it with <
+# and =). The lead list sorts by this exact expression, so the database can use its index.
+RANKED_SCORE = Coalesce("score_override", "score", Value(-1), output_field=IntegerField())
 
 
 class Company(models.Model):
@@ -81,7 +87,11 @@ class Lead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"),
         ]
-        indexes = [models.Index(fields=["owner", "status"]), models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["campaign", "status"]),
+            models.Index(RANKED_SCORE, "id", name="lead_ranked_score"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name

@@ -1,10 +1,38 @@
 """Reads on leads, scoped to what the user may see."""
 
+import datetime as dt
+
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from leads.models import Activity, Lead
-from salesdept.roles import is_manager
+from campaigns.models import Campaign
+from leads.models import RANKED_SCORE, Activity, Lead
+from salesdept.keyset import Keyset, KeysetPage, keyset_page
+from salesdept.roles import REP, is_manager
+
+PAGE_SIZE = 50
+CURSOR_SALT = "leads.list.cursor"
+NO_OWNER = "none"
+
+
+def _aware_datetime(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("a cursor time must carry its zone")
+    return moment
+
+
+def _score(value: int) -> int:
+    if type(value) is not int or not -1 <= value <= 100:
+        raise ValueError("a cursor score is a whole number from -1 to 100")
+    return value
+
+
+SORTS = {
+    "newest": Keyset(name="newest", field="created_at", dump=dt.datetime.isoformat, load=_aware_datetime),
+    "score": Keyset(name="score", field="ranked_score", dump=int, load=_score),
+}
 
 
 def leads_visible_to(user) -> QuerySet[Lead]:
@@ -12,8 +40,20 @@ def leads_visible_to(user) -> QuerySet[Lead]:
     return leads if is_manager(user) else leads.filter(owner=user)
 
 
-def lead_list_for(user, *, search: str = "", status: str = "", campaign_id: int | None = None) -> QuerySet[Lead]:
-    leads = leads_visible_to(user).select_related("company", "campaign", "owner")
+def lead_list_for(
+    user,
+    *,
+    search: str = "",
+    status: str = "",
+    campaign_id: int | None = None,
+    label: str = "",
+    owner: int | str | None = None,
+    min_score: int | None = None,
+    max_score: int | None = None,
+    needs_review: bool = False,
+) -> QuerySet[Lead]:
+    """The user's leads, filtered; `owner` (a user id, or NO_OWNER) narrows a manager's view only."""
+    leads = leads_visible_to(user).select_related("company", "campaign", "owner").annotate(ranked_score=RANKED_SCORE)
     if search:
         leads = leads.filter(
             Q(first_name__icontains=search)
@@ -26,7 +66,36 @@ def lead_list_for(user, *, search: str = "", status: str = "", campaign_id: int 
         leads = leads.filter(status=status)
     if campaign_id:
         leads = leads.filter(campaign_id=campaign_id)
+    if label:
+        leads = leads.filter(label__iexact=label)
+    if owner == NO_OWNER:
+        leads = leads.filter(owner__isnull=True)
+    elif owner:
+        leads = leads.filter(owner_id=owner)
+    if min_score is not None:
+        leads = leads.filter(ranked_score__gte=min_score)
+    if max_score is not None:
+        leads = leads.filter(ranked_score__gte=0, ranked_score__lte=max_score)
+    if needs_review:
+        leads = leads.filter(needs_review=True)
     return leads.order_by("-created_at", "-pk")
+
+
+def lead_page(leads: QuerySet[Lead], *, sort: str = "newest", after: str = "", size: int = PAGE_SIZE) -> KeysetPage:
+    """One page of `leads` (from lead_list_for) in `sort` order, after the position `after` names."""
+    return keyset_page(leads, keyset=SORTS.get(sort, SORTS["newest"]), after=after, size=size, salt=CURSOR_SALT)
+
+
+def lead_filter_campaigns(user) -> QuerySet[Campaign]:
+    """The campaigns worth filtering by: all for managers, the campaigns of their own leads for reps."""
+    campaigns = Campaign.objects.order_by("name")
+    if is_manager(user):
+        return campaigns
+    return campaigns.filter(pk__in=Lead.objects.filter(owner=user).values("campaign_id"))
+
+
+def lead_filter_owners() -> QuerySet:
+    return get_user_model().objects.filter(groups__name=REP, is_active=True).order_by("first_name", "email")
 
 
 def lead_get_for_user(user, pk: int) -> Lead:

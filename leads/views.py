@@ -1,23 +1,23 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leads.forms import DoNotContactForm, LeadFilterForm, ScoreOverrideForm
-from leads.selectors import lead_get_for_user, lead_list_for, lead_timeline
+from leads.selectors import lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_set_do_not_contact
 from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
+
+TIMELINE_LENGTH = 200
 
 
 @require_GET
 @rep_required
 def lead_list(request: HttpRequest) -> HttpResponse:
-    form = LeadFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
-    leads = lead_list_for(request.user, search=filters.get("q", ""), status=filters.get("status", ""))
-    page = Paginator(leads, 50).get_page(request.GET.get("page"))
+    form = LeadFilterForm(request.GET, user=request.user)
+    leads = lead_list_for(request.user, **form.filters())
+    page = lead_page(leads, sort=form.chosen_sort(), after=request.GET.get("after", ""))
     template = partial_or_page(request, "leads/lead_list.html", "lead-table")
     return render(request, template, {"form": form, "page": page})
 
@@ -28,7 +28,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     context = {
         "lead": lead,
-        "timeline": lead_timeline(lead)[:200],
+        "timeline": lead_timeline(lead)[:TIMELINE_LENGTH],
         "outreach": lead.messages.select_related("campaign").order_by("step"),
         "replies": lead.inbound_messages.order_by("-received_at"),
         "dnc_form": DoNotContactForm(),
