@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("approvals/", include("approvals.urls")),
     path("leads/", include("leads.urls")),
+    path("inbox/", include("outreach.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("dashboard/", include("reporting.urls")),
 ]

@@ -20,6 +20,7 @@ def lead(pending):
 PAGES = [
     ("/approvals/", "alice", 200),
     ("/leads/", "alice", 200),
+    ("/inbox/", "alice", 200),
     ("/campaigns/", "bob", 200),
     ("/dashboard/", "bob", 200),
 ]
@@ -39,7 +40,7 @@ def test_every_page_opens_for_its_role(client, request, url, who, status, pendin
     assert "<html" in response.text
 
 
-@pytest.mark.parametrize("url", ["/approvals/", "/leads/", "/campaigns/", "/dashboard/"])
+@pytest.mark.parametrize("url", ["/approvals/", "/leads/", "/inbox/", "/campaigns/", "/dashboard/"])
 def test_users_without_a_role_get_403(client, mallory, url):
     assert login(client, mallory).get(url).status_code == 403
 
@@ -158,7 +159,7 @@ def test_reps_cannot_start_a_search(client, alice, campaign):
     assert login(client, alice).post(f"/campaigns/{campaign.pk}/find-leads/").status_code == 403
 
 
-@pytest.mark.parametrize("url", ["/campaigns/", "/dashboard/", "/leads/"])
+@pytest.mark.parametrize("url", ["/campaigns/", "/dashboard/", "/leads/", "/inbox/"])
 def test_list_pages_have_constant_queries(client, bob, campaign, alice, url, django_assert_max_num_queries):
     login(client, bob)
     for _ in range(3):
