@@ -1,6 +1,8 @@
 """Reads on leads, scoped to what the user may see."""
 
 import datetime as dt
+from dataclasses import dataclass
+from itertools import chain
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -8,6 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
 from leads.models import RANKED_SCORE, Activity, Lead
+from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
 from salesdept.roles import REP, is_manager
 
@@ -104,3 +107,24 @@ def lead_get_for_user(user, pk: int) -> Lead:
 
 def lead_timeline(lead: Lead) -> QuerySet[Activity]:
     return lead.activities.select_related("actor", "message").order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ConversationEntry:
+    at: dt.datetime
+    outbound: OutreachMessage | None = None
+    inbound: InboundMessage | None = None
+
+
+def lead_conversation(lead: Lead) -> list[ConversationEntry]:
+    """Every message to the lead and every reply, oldest first, like a chat thread.
+
+    A message sits at the time it was sent, or, not sent yet, at the time it was drafted.
+    """
+    outbound = lead.messages.select_related("campaign", "decided_by").order_by("created_at", "pk")
+    inbound = lead.inbound_messages.order_by("received_at", "pk")
+    entries = chain(
+        (ConversationEntry(at=message.sent_at or message.created_at, outbound=message) for message in outbound),
+        (ConversationEntry(at=reply.received_at, inbound=reply) for reply in inbound),
+    )
+    return sorted(entries, key=lambda entry: entry.at)

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leads.forms import DoNotContactForm, LeadFilterForm, ScoreOverrideForm
-from leads.selectors import lead_get_for_user, lead_list_for, lead_page, lead_timeline
+from leads.selectors import lead_conversation, lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_set_do_not_contact
 from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
@@ -29,8 +29,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "lead": lead,
         "timeline": lead_timeline(lead)[:TIMELINE_LENGTH],
-        "outreach": lead.messages.select_related("campaign").order_by("step"),
-        "replies": lead.inbound_messages.order_by("-received_at"),
+        "conversation": lead_conversation(lead),
         "dnc_form": DoNotContactForm(),
         "score_form": ScoreOverrideForm(initial={"score": lead.score_override}),
     }

@@ -1,5 +1,6 @@
-"""The rep's lead list: filters, keyset pages, htmx fragment, constant queries."""
+"""The rep's lead pages: the filtered, keyset-paged list and the lead with its conversation."""
 
+import datetime as dt
 import re
 from html import unescape
 
@@ -8,11 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Activity, Lead
 from leads.selectors import CURSOR_SALT, SORTS
+from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import cursor_dump
 from tests.conftest import login
-from tests.factories import CampaignFactory, CompanyFactory, LeadFactory
+from tests.factories import CampaignFactory, CompanyFactory, LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -26,6 +28,12 @@ def names(response) -> list[str]:
 def next_link(response) -> str | None:
     found = re.search(r'<a href="([^"]*)" hx-get="[^"]*" [^>]*rel="next">Next</a>', response.text)
     return "/leads/" + unescape(found.group(1)) if found else None
+
+
+def reply(lead: Lead, account, text: str, at: dt.datetime, **analysis) -> InboundMessage:
+    return InboundMessage.objects.create(
+        lead=lead, account=account, provider_id=f"in-{lead.pk}-{at.timestamp()}", text=text, received_at=at, **analysis
+    )
 
 
 # The list: filters
@@ -310,3 +318,101 @@ def test_it_escapes_what_leads_say_about_themselves(client, alice, campaign):
     assert "<img src=x" not in text
     assert "<b>x</b>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+# The lead
+
+
+@pytest.fixture
+def conversation(pending, alice, bob, alice_account):
+    """Step 1 sent and approved by alice, a reply, step 2 drafted and waiting, a later reply."""
+    lead, campaign = pending.lead, pending.campaign
+    start = timezone.now() - dt.timedelta(days=5)
+    OutreachMessage.objects.filter(pk=pending.pk).update(
+        status=OutreachMessage.Status.SENT,
+        body="Hi Lena, first touch.",
+        decided_by=alice,
+        decided_at=start,
+        sent_at=start + dt.timedelta(hours=1),
+        created_at=start - dt.timedelta(hours=1),
+    )
+    reply(lead, alice_account, "Tell me more about the Summit.", start + dt.timedelta(days=1), intent="requesting_info")
+    follow_up = MessageFactory(lead=lead, campaign=campaign, account=alice_account, step=2, body="Here is the agenda.")
+    OutreachMessage.objects.filter(pk=follow_up.pk).update(created_at=start + dt.timedelta(days=2))
+    reply(lead, alice_account, "Can we talk Tuesday?", start + dt.timedelta(days=3), intent="interested")
+    return lead
+
+
+def test_it_shows_the_conversation_in_time_order_newest_last(client, alice, conversation):
+    text = login(client, alice).get(f"/leads/{conversation.pk}/").text
+    order = ["Hi Lena, first touch.", "Tell me more about the Summit.", "Here is the agenda.", "Can we talk Tuesday?"]
+    positions = [text.index(line) for line in order]
+    assert positions == sorted(positions)
+
+
+def test_it_shows_who_approved_each_message_and_what_each_reply_means(client, alice, conversation):
+    text = login(client, alice).get(f"/leads/{conversation.pk}/").text
+    assert "approved by Alice Rivera" in text
+    assert "Waiting for approval" in text
+    assert "not approved yet" in text
+    assert "Step 2" in text
+    assert "Requesting info" in text
+    assert "intent: <strong>Interested</strong>" in text
+
+
+def test_it_shows_the_lead_profile_score_reasons_and_activity(client, alice, lead_with_history):
+    text = login(client, alice).get(f"/leads/{lead_with_history.pk}/").text
+    for shown in ["Alice Rivera", "sandbox", "Qualified", "CFO at a fintech, posts about forecasting"]:
+        assert shown in text
+    assert "Title matches" in text
+    assert "Draft approved" in text  # the activity, in words
+    assert f'action="/leads/{lead_with_history.pk}/do-not-contact/"' in text
+    assert f'action="/leads/{lead_with_history.pk}/score/"' in text
+
+
+@pytest.fixture
+def lead_with_history(pending, alice):
+    lead = pending.lead
+    lead.score_breakdown = [{"factor": "title", "points": 30, "max": 30, "reason": "Title matches CFO"}]
+    lead.save(update_fields=["score_breakdown"])
+    Activity.objects.create(lead=lead, message=pending, actor=alice, verb="message.approved")
+    return lead
+
+
+def test_it_reads_a_constant_number_of_queries_for_the_lead(client, alice, conversation, alice_account):
+    login(client, alice)
+    client.get(f"/leads/{conversation.pk}/")
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/leads/{conversation.pk}/")
+    for step in range(3, 13):
+        message = MessageFactory(lead=conversation, campaign=conversation.campaign, step=step, decided_by=alice)
+        Activity.objects.create(lead=conversation, message=message, actor=alice, verb="message.drafted")
+        reply(conversation, alice_account, f"reply {step}", timezone.now() + dt.timedelta(minutes=step))
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(f"/leads/{conversation.pk}/")
+    assert len(response.context["conversation"]) == 24
+    assert len(many) == len(few)
+
+
+def test_it_escapes_messages_replies_and_insights(client, alice, pending, alice_account):
+    lead = pending.lead
+    Lead.objects.filter(pk=lead.pk).update(insight="<script>alert(1)</script>", linkedin_url="javascript:alert(3)")
+    OutreachMessage.objects.filter(pk=pending.pk).update(body="<img src=x onerror=alert(2)>")
+    reply(lead, alice_account, "<script>alert(4)</script>", timezone.now())
+    text = login(client, alice).get(f"/leads/{lead.pk}/").text
+    assert "<script>alert" not in text
+    assert "<img src=x" not in text
+    assert 'href="javascript:' not in text
+    assert "&lt;script&gt;alert(4)&lt;/script&gt;" in text
+
+
+def test_it_hides_another_reps_lead(client, alice, dans_pending):
+    assert login(client, alice).get(f"/leads/{dans_pending.lead.pk}/").status_code == 404
+
+
+def test_it_shows_a_manager_any_lead(client, bob, dans_pending):
+    assert login(client, bob).get(f"/leads/{dans_pending.lead.pk}/").status_code == 200
+
+
+def test_it_refuses_users_without_a_role(client, mallory, pending):
+    assert login(client, mallory).get(f"/leads/{pending.lead.pk}/").status_code == 403
