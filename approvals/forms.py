@@ -1,4 +1,18 @@
 from django import forms
+from django.contrib.auth import get_user_model
+
+from campaigns.models import Campaign, SequenceStep
+from salesdept.roles import REP
+
+AGES = [("", "Any age"), ("1", "Waiting over a day"), ("3", "Over 3 days"), ("7", "Over a week")]
+FINDINGS = [("", "Any findings"), ("some", "With guardrail warnings"), ("none", "Without warnings")]
+SORTS = [("score", "Best score first"), ("oldest", "Oldest first"), ("newest", "Newest first")]
+SNOOZE_DAYS = [(7, "1 week"), (14, "2 weeks"), (30, "1 month"), (90, "3 months")]
+
+
+def _normalise_newlines(text: str) -> str:
+    # Browsers send a textarea's line breaks as CRLF: count and store each as one character.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class DecisionForm(forms.Form):
@@ -8,7 +22,10 @@ class DecisionForm(forms.Form):
 
 class ApproveForm(DecisionForm):
     subject = forms.CharField(required=False, max_length=200)
-    body = forms.CharField(required=False, widget=forms.Textarea)
+    body = forms.CharField(required=False, widget=forms.Textarea, strip=False)
+
+    def clean_body(self) -> str:
+        return _normalise_newlines(self.cleaned_data["body"])
 
 
 class RejectForm(DecisionForm):
@@ -17,3 +34,94 @@ class RejectForm(DecisionForm):
 
 class RegenerateForm(DecisionForm):
     instruction = forms.CharField(required=False, max_length=300)
+
+
+class SnoozeForm(forms.Form):
+    days = forms.TypedChoiceField(
+        choices=SNOOZE_DAYS,
+        coerce=int,
+        error_messages={"required": "Say for how long.", "invalid_choice": "Say for how long."},
+    )
+
+
+class BulkApproveForm(forms.Form):
+    """The drafts a rep selected, each as `pk:revision`: the text they saw is the text approved."""
+
+    items = forms.MultipleChoiceField(error_messages={"required": "Select the drafts to approve first."})
+    confirm = forms.BooleanField(required=False)
+
+    MAX = 100
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].valid_value = lambda value: True  # parsed in clean_items
+
+    def clean_items(self) -> dict[int, int]:
+        chosen: dict[int, int] = {}
+        for value in self.cleaned_data["items"]:
+            pk, _, revision = value.partition(":")
+            if not (pk.isdigit() and revision.isdigit()):
+                raise forms.ValidationError("This selection is out of date; reload the queue.")
+            chosen[int(pk)] = int(revision)
+        if len(chosen) > self.MAX:
+            raise forms.ValidationError(f"Approve at most {self.MAX} drafts at once.")
+        return chosen
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, from the query string. A value that does not parse is dropped, with a message."""
+
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.order_by("name"), required=False, empty_label="All campaigns"
+    )
+    label = forms.ChoiceField(required=False)
+    kind = forms.ChoiceField(required=False, choices=[("", "Any channel"), *SequenceStep.Kind.choices], label="Channel")
+    findings = forms.ChoiceField(required=False, choices=FINDINGS, label="Guardrails")
+    age = forms.ChoiceField(required=False, choices=AGES)
+    score_min = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Score from",
+        widget=forms.NumberInput({"placeholder": "Score from", "class": "score-input"}),
+    )
+    score_max = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Score to",
+        widget=forms.NumberInput({"placeholder": "to", "class": "score-input"}),
+    )
+    rep = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False, empty_label="Every rep")
+    sort = forms.ChoiceField(required=False, choices=SORTS)
+
+    def __init__(self, *args, manager: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = sorted(
+            {name for labels in Campaign.objects.values_list("labels", flat=True) for name in _names(labels)}
+        )
+        self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
+        if manager:
+            self.fields["rep"].queryset = (
+                get_user_model().objects.filter(groups__name=REP).order_by("first_name", "email")
+            )
+        else:
+            del self.fields["rep"]
+
+    def filters(self) -> dict:
+        """The valid filters; invalid fields are left out (their errors stay on the form)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: value for name, value in data.items() if value not in (None, "") and name != "sort"}
+
+    def chosen_sort(self) -> str:
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("sort") or "score"
+
+
+def _names(labels) -> list[str]:
+    return (
+        [label["name"] for label in labels if isinstance(label, dict) and label.get("name")]
+        if isinstance(labels, list)
+        else []
+    )

@@ -1,11 +1,23 @@
-"""Reads for the approval queue. Reps see the drafts of their own leads; managers see all."""
+"""Reads for the approval queue. Reps see the drafts of their own leads; managers see all.
 
-from django.db.models import F, QuerySet
+The queue pages by keyset (the last item's sort key and id), so page 200 costs what page 1 does
+and an item decided meanwhile neither repeats nor hides another.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from outreach.models import OutreachMessage
+from leads.models import Lead
+from outreach.models import InboundMessage, OutreachMessage
 from salesdept.roles import is_manager
+
+Status = OutreachMessage.Status
+NO_SCORE = -1  # unscored leads sort after every scored one
 
 
 def messages_visible_to(user) -> QuerySet[OutreachMessage]:
@@ -13,33 +25,154 @@ def messages_visible_to(user) -> QuerySet[OutreachMessage]:
     return messages if is_manager(user) else messages.filter(lead__owner=user)
 
 
-def queue_for(user, *, campaign_id: int | None = None) -> QuerySet[OutreachMessage]:
-    queue = (
+def _waiting(user) -> QuerySet[OutreachMessage]:
+    """Drafts a person can decide now: not stopped by a guardrail, lead not snoozed."""
+    return (
         messages_visible_to(user)
-        .filter(status=OutreachMessage.Status.PENDING_APPROVAL, blocked=False)
-        .select_related("lead__company", "lead__owner", "campaign", "account")
-        .annotate(effective_score=Coalesce("lead__score_override", "lead__score"))
-        .order_by(F("effective_score").desc(nulls_last=True), "created_at", "pk")
+        .filter(status=Status.PENDING_APPROVAL, blocked=False)
+        .exclude(lead__status=Lead.Status.SNOOZED)
     )
-    return queue.filter(campaign_id=campaign_id) if campaign_id else queue
+
+
+def _filtered(queue: QuerySet[OutreachMessage], filters: dict, *, now: dt.datetime) -> QuerySet[OutreachMessage]:
+    if campaign := filters.get("campaign"):
+        queue = queue.filter(campaign=campaign)
+    if rep := filters.get("rep"):
+        queue = queue.filter(lead__owner=rep)
+    if label := filters.get("label"):
+        queue = queue.filter(lead__label=label)
+    if kind := filters.get("kind"):
+        queue = queue.filter(kind=kind)
+    if (findings := filters.get("findings")) == "some":
+        queue = queue.exclude(guardrail_findings=[])
+    elif findings == "none":
+        queue = queue.filter(guardrail_findings=[])
+    if age := filters.get("age"):
+        queue = queue.filter(created_at__lte=now - dt.timedelta(days=int(age)))
+    if (score_min := filters.get("score_min")) is not None:
+        queue = queue.filter(effective_score__gte=score_min)
+    if (score_max := filters.get("score_max")) is not None:
+        queue = queue.filter(effective_score__lte=score_max)
+    return queue
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the sort key of its last item. Anything unparsable means the first page."""
+
+    score: int
+    pk: int
+
+    def __str__(self) -> str:
+        return f"{self.score}.{self.pk}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> "Cursor | None":
+        score, _, pk = (raw or "").partition(".")
+        try:
+            return cls(int(score), int(pk))
+        except ValueError:
+            return None
+
+
+ORDERS = {
+    "score": (F("effective_score").desc(), "pk"),
+    "oldest": ("pk",),
+    "newest": ("-pk",),
+}
+
+
+def _after(queue: QuerySet[OutreachMessage], cursor: Cursor, sort: str) -> QuerySet[OutreachMessage]:
+    if sort == "oldest":
+        return queue.filter(pk__gt=cursor.pk)
+    if sort == "newest":
+        return queue.filter(pk__lt=cursor.pk)
+    return queue.filter(Q(effective_score__lt=cursor.score) | Q(effective_score=cursor.score, pk__gt=cursor.pk))
+
+
+def _conversation() -> list[Prefetch]:
+    """What the prospect has already received and said: two queries for the whole page."""
+    return [
+        Prefetch(
+            "lead__messages",
+            queryset=OutreachMessage.objects.filter(status=Status.SENT).order_by("sent_at", "pk"),
+            to_attr="sent_messages",
+        ),
+        Prefetch("lead__inbound_messages", queryset=InboundMessage.objects.order_by("received_at"), to_attr="replies"),
+    ]
+
+
+def queue_for(
+    user,
+    *,
+    filters: dict | None = None,
+    sort: str = "score",
+    after: Cursor | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[OutreachMessage]:
+    """The drafts waiting for this user, filtered and in order, from `after` on."""
+    sort = sort if sort in ORDERS else "score"
+    queue = _waiting(user).annotate(effective_score=Coalesce("lead__score_override", "lead__score", Value(NO_SCORE)))
+    queue = _filtered(queue, filters or {}, now=now or timezone.now())
+    if after is not None:
+        queue = _after(queue, after, sort)
+    return (
+        queue.select_related("lead__company", "lead__owner", "campaign", "account", "reply_to")
+        .prefetch_related(*_conversation())
+        .order_by(*ORDERS[sort])
+    )
+
+
+def queue_count_for(user, *, filters: dict | None = None, now: dt.datetime | None = None) -> int:
+    queue = _waiting(user)
+    if filters and ({"score_min", "score_max"} & filters.keys()):
+        queue = queue.annotate(effective_score=Coalesce("lead__score_override", "lead__score", Value(NO_SCORE)))
+    return _filtered(queue, filters or {}, now=now or timezone.now()).count()
+
+
+def cursor_of(message: OutreachMessage) -> Cursor:
+    return Cursor(message.effective_score, message.pk)
 
 
 def blocked_for(user) -> QuerySet[OutreachMessage]:
     """Drafts a guardrail stopped: they wait for a regenerate, not for approval."""
     return (
         messages_visible_to(user)
-        .filter(status=OutreachMessage.Status.PENDING_APPROVAL, blocked=True)
-        .select_related("lead__company", "lead__owner", "campaign", "account")
+        .filter(status=Status.PENDING_APPROVAL, blocked=True)
+        .exclude(lead__status=Lead.Status.SNOOZED)
+        .select_related("lead__company", "lead__owner", "campaign", "account", "reply_to")
         .order_by("created_at", "pk")
     )
 
 
+def approved_waiting_for(user) -> QuerySet[OutreachMessage]:
+    """What this user approved that has not started sending: it can still be undone."""
+    return (
+        OutreachMessage.objects.filter(status=Status.APPROVED, decided_by=user)
+        .select_related("lead")
+        .order_by("-decided_at", "-pk")
+    )
+
+
 def pending_count_for(user) -> int:
-    return messages_visible_to(user).filter(status=OutreachMessage.Status.PENDING_APPROVAL, blocked=False).count()
+    return _waiting(user).count()
 
 
 def message_get_for_user(user, pk: int) -> OutreachMessage:
     """404 for a message the user may not see: another rep's work does not exist for them."""
     return get_object_or_404(
-        messages_visible_to(user).select_related("lead__company", "campaign", "account", "decided_by"), pk=pk
+        messages_visible_to(user)
+        .select_related("lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to")
+        .prefetch_related(*_conversation())
+        .annotate(effective_score=Coalesce("lead__score_override", "lead__score", Value(NO_SCORE))),
+        pk=pk,
+    )
+
+
+def messages_for_bulk(user, pks) -> list[OutreachMessage]:
+    return list(
+        messages_visible_to(user)
+        .filter(pk__in=pks)
+        .select_related("lead__company", "campaign", "account")
+        .order_by("pk")
     )

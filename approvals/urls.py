@@ -6,8 +6,11 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("count/", views.pending_count, name="count"),
+    path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("<int:pk>/", views.item, name="item"),
     path("<int:pk>/approve/", views.approve, name="approve"),
     path("<int:pk>/regenerate/", views.regenerate, name="regenerate"),
     path("<int:pk>/reject/", views.reject, name="reject"),
+    path("<int:pk>/snooze/", views.snooze, name="snooze"),
+    path("<int:pk>/undo/", views.undo, name="undo"),
 ]

@@ -1,46 +1,101 @@
+import datetime as dt
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from approvals.forms import ApproveForm, RegenerateForm, RejectForm
-from approvals.selectors import blocked_for, message_get_for_user, pending_count_for, queue_for
-from outreach.services import DecisionError, message_approve, message_regenerate, message_reject
-from salesdept.roles import rep_required
-from salesdept.views_helpers import partial_or_page
+from approvals.forms import ApproveForm, BulkApproveForm, QueueFilterForm, RegenerateForm, RejectForm, SnoozeForm
+from approvals.selectors import (
+    Cursor,
+    approved_waiting_for,
+    blocked_for,
+    cursor_of,
+    message_get_for_user,
+    messages_for_bulk,
+    pending_count_for,
+    queue_count_for,
+    queue_for,
+)
+from leads.services import lead_snooze
+from outreach.models import OutreachMessage
+from outreach.services import (
+    DecisionError,
+    message_approve,
+    message_regenerate,
+    message_reject,
+    message_unapprove,
+    messages_approve_many,
+)
+from salesdept.roles import is_manager, rep_required
 
 QUEUE = "approvals/queue.html"
-PAGE_SIZE = 50  # the best-scored first; decided items make room for the next
+PAGE_SIZE = 25  # the best first; the next page loads at the end of this one
 
 
 @require_GET
 @rep_required
 def queue(request: HttpRequest) -> HttpResponse:
-    items = list(queue_for(request.user)[:PAGE_SIZE])
-    total = pending_count_for(request.user) if len(items) == PAGE_SIZE else len(items)
+    form = QueueFilterForm(request.GET, manager=is_manager(request.user))
+    filters, sort = form.filters(), form.chosen_sort()
+    after = Cursor.parse(request.GET.get("after"))
+    items = list(queue_for(request.user, filters=filters, sort=sort, after=after)[: PAGE_SIZE + 1])
+    items, more = items[:PAGE_SIZE], len(items) > PAGE_SIZE
+    query = request.GET.copy()
+    query.pop("after", None)
     context = {
         "items": items,
-        "blocked": list(blocked_for(request.user)[:PAGE_SIZE]),
-        "pending_total": total if total > len(items) else None,
-        "pending_count": total,  # the navigation badge: no second count
+        "next_query": f"{query.urlencode()}&after={cursor_of(items[-1])}".lstrip("&") if more else "",
     }
-    return render(request, partial_or_page(request, QUEUE, "queue-list"), context)
+    if after is not None and request.htmx:
+        return render(request, f"{QUEUE}#queue-page", context)
+    total = queue_count_for(request.user, filters=filters) if more or after else len(items)
+    context |= {
+        "form": form,
+        "filtered": bool(filters),
+        "total": total,
+        "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
+        "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
+        "snooze_choices": SnoozeForm.base_fields["days"].choices,
+    }
+    if not filters:
+        context["pending_count"] = total  # the navigation badge: no second count
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        return render(request, f"{QUEUE}#queue-region", context)
+    return render(request, QUEUE, context)
 
 
 @require_GET
 @rep_required
 def pending_count(request: HttpRequest) -> HttpResponse:
-    return render(request, "approvals/queue.html#pending-count", {"pending_count": pending_count_for(request.user)})
+    return render(request, f"{QUEUE}#pending-count", {"pending_count": pending_count_for(request.user)})
 
 
-def _decided(request: HttpRequest, message, *, notice: str = "", error: str = "", body: str | None = None):
+@require_GET
+@rep_required
+def item(request: HttpRequest, pk: int) -> HttpResponse:
+    """One queue item as it is now: a fragment for htmx (a rewrite polls it), else a page of its own."""
+    context = {"item": message_get_for_user(request.user, pk), "snooze_choices": SnoozeForm.base_fields["days"].choices}
+    return render(request, f"{QUEUE}#item" if request.htmx else "approvals/item.html", context)
+
+
+def _decided(
+    request: HttpRequest, message, *, notice: str = "", error: str = "", body: str | None = None, gone: bool = False
+) -> HttpResponse:
     """The item after a decision: htmx swaps it in place; a plain form goes back to the queue."""
     if request.htmx:
-        response = render(request, f"{QUEUE}#item", {"item": message, "notice": notice, "error": error, "body": body})
-        return trigger_client_event(response, "queueChanged")
+        context = {
+            "item": message,
+            "notice": notice,
+            "error": error,
+            "body": body,
+            "gone": gone,
+            "snooze_choices": SnoozeForm.base_fields["days"].choices,
+        }
+        return trigger_client_event(render(request, f"{QUEUE}#item", context), "queueChanged")
     (messages.error if error else messages.success)(request, error or notice)
     return redirect("approvals:queue")
 
@@ -53,7 +108,8 @@ def _decide(request: HttpRequest, pk: int, form_class, act: Callable, notice: Ca
     message = message_get_for_user(request.user, pk)
     form = form_class(request.POST)
     if not form.is_valid():
-        return _decided(request, message, error=(form.errors.get("reason") or [STALE_FORM])[0])
+        errors = form.errors.get("reason") or form.errors.get("days") or [STALE_FORM]
+        return _decided(request, message, error=errors[0])
     try:
         message = act(message, form.cleaned_data)
     except DecisionError as exc:
@@ -101,8 +157,58 @@ def regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_POST
 @rep_required
-def item(request: HttpRequest, pk: int) -> HttpResponse:
-    """One queue item as it is now; a draft being rewritten polls this until it is back."""
-    return render(request, f"{QUEUE}#item", {"item": message_get_for_user(request.user, pk)})
+def undo(request: HttpRequest, pk: int) -> HttpResponse:
+    message = message_get_for_user(request.user, pk)
+    try:
+        message = message_unapprove(message=message, actor=request.user)
+    except DecisionError as exc:
+        message.refresh_from_db()
+        return _decided(request, message, error=str(exc))
+    return _decided(request, message, notice=f"Approval undone: the draft to {message.lead} is back in the queue.")
+
+
+@require_POST
+@rep_required
+def snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    message = message_get_for_user(request.user, pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        return _decided(request, message, error=form.errors["days"][0])
+    until = timezone.localdate() + dt.timedelta(days=form.cleaned_data["days"])
+    if not lead_snooze(lead=message.lead, actor=request.user, until=until, reason="Snoozed from the queue"):
+        status = message.lead.get_status_display().lower()
+        return _decided(request, message, error=f"{message.lead} is {status}: there is nothing to snooze.")
+    notice = f"Snoozed {message.lead} until {until:%d %b %Y}; the draft comes back to the queue then."
+    return _decided(request, message, notice=notice, gone=True)
+
+
+@require_POST
+@rep_required
+def bulk_approve(request: HttpRequest) -> HttpResponse:
+    """Two steps: the first names what will be approved, the second (`confirm`) approves it."""
+    form = BulkApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("approvals:queue")
+    chosen = form.cleaned_data["items"]
+    selected = messages_for_bulk(request.user, chosen)  # another rep's ids simply drop out
+    if not form.cleaned_data["confirm"]:
+        waiting = [m for m in selected if m.status == OutreachMessage.Status.PENDING_APPROVAL and not m.blocked]
+        context = {
+            "ready": [m for m in waiting if m.revision == chosen[m.pk]],
+            "changed": [m for m in waiting if m.revision != chosen[m.pk]],
+            "unavailable": len(chosen) - len(waiting),
+        }
+        template = "approvals/bulk_confirm.html"
+        return render(request, f"{template}#bulk-confirm" if request.htmx else template, context)
+    approved, refused = messages_approve_many(messages=selected, revisions=chosen, actor=request.user)
+    if approved:
+        plural = "s" if len(approved) != 1 else ""
+        messages.success(
+            request, f"Approved {len(approved)} draft{plural}. Each can be undone until it starts sending."
+        )
+    for message, reason in refused:
+        messages.error(request, f"{message.lead}: {reason}")
+    return redirect("approvals:queue")

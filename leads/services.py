@@ -1,5 +1,6 @@
 """Writes on leads: finding, storing with dedupe, qualifying, and the Activity timeline."""
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -239,3 +240,44 @@ def lead_set_do_not_contact(*, lead: Lead, actor, reason: str) -> bool:
     activity_record(verb="lead.do_not_contact", lead=lead, actor=actor, reason=reason)
     messages_cancel_for_lead(lead=lead, reason=f"Do not contact: {reason}")
     return True
+
+
+# Statuses a rep may snooze from: the lead is still being worked.
+SNOOZABLE = (Lead.Status.NEW, Lead.Status.QUALIFIED, Lead.Status.CONTACTED, Lead.Status.SNOOZED)
+
+
+@transaction.atomic
+def lead_snooze(*, lead: Lead, actor, until: dt.date, reason: str = "") -> bool:
+    """Not now: the lead's drafts leave the queue and nothing is sent until `until`.
+
+    Pending drafts are kept, not cancelled: they come back to the queue when the lead wakes.
+    """
+    if not Lead.objects.filter(pk=lead.pk, status__in=SNOOZABLE).update(
+        status=Lead.Status.SNOOZED, snoozed_until=until
+    ):
+        return False
+    activity_record(verb="lead.snoozed", lead=lead, actor=actor, until=until.isoformat(), reason=reason)
+    lead.status, lead.snoozed_until = Lead.Status.SNOOZED, until
+    return True
+
+
+def leads_wake_snoozed(*, today: dt.date) -> int:
+    """Snoozed leads whose date has come go back to work: contacted if anything was sent, else qualified."""
+    from outreach.models import OutreachMessage
+
+    woken = 0
+    due = Lead.objects.filter(status=Lead.Status.SNOOZED, snoozed_until__lte=today)
+    sent = set(
+        OutreachMessage.objects.filter(lead__in=due, status=OutreachMessage.Status.SENT).values_list(
+            "lead_id", flat=True
+        )
+    )
+    for lead in due.only("pk", "status", "snoozed_until"):
+        status = Lead.Status.CONTACTED if lead.pk in sent else Lead.Status.QUALIFIED
+        with transaction.atomic():
+            if Lead.objects.filter(pk=lead.pk, status=Lead.Status.SNOOZED, snoozed_until__lte=today).update(
+                status=status, snoozed_until=None
+            ):
+                activity_record(verb="lead.woken", lead=lead, status=status)
+                woken += 1
+    return woken

@@ -1,6 +1,7 @@
 from celery import shared_task
+from django.utils import timezone
 
-from leads.services import leads_find, leads_qualify
+from leads.services import leads_find, leads_qualify, leads_wake_snoozed
 
 
 @shared_task
@@ -11,3 +12,8 @@ def leads_find_task(campaign_id: int) -> list[int]:
 @shared_task
 def leads_qualify_task(lead_ids: list[int]) -> int:
     return len(leads_qualify(lead_ids=lead_ids))
+
+
+@shared_task
+def leads_wake_snoozed_task() -> int:
+    return leads_wake_snoozed(today=timezone.localdate())

@@ -180,6 +180,13 @@ class OutreachMessage(models.Model):
         return f"{self.get_kind_display()} to {self.lead_id} ({self.status})"
 
     @property
+    def body_limit(self) -> int:
+        """Characters the channel accepts in the body."""
+        from outreach.guardrails import LIMITS
+
+        return LIMITS.get(self.kind, 8000)
+
+    @property
     def blocking_findings(self) -> list[dict]:
         return [finding for finding in self.guardrail_findings if finding.get("blocking")]
 

@@ -249,6 +249,7 @@ def message_approve(
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
     edited = (subject, body) != (message.subject, message.body)
     now = timezone.now()
+    hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, before any send may claim it
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         status=Status.APPROVED,
         subject=subject,
@@ -256,14 +257,51 @@ def message_approve(
         guardrail_findings=findings,
         decided_by=actor,
         decided_at=now,
-        not_before=now,
+        not_before=now + dt.timedelta(seconds=hold),
         revision=F("revision") + int(edited),
     ):
         raise _explain_refusal(message.pk, revision)
     activity_record(verb="message.approved", lead=message.lead, message=message, actor=actor, edited=edited)
     from outreach.tasks import outreach_send_next_task
 
-    outreach_send_next_task.delay_on_commit(message.account_id)
+    account_id = message.account_id
+    transaction.on_commit(lambda: outreach_send_next_task.apply_async((account_id,), countdown=hold))
+    message.refresh_from_db()
+    return message
+
+
+def messages_approve_many(
+    *, messages: list[OutreachMessage], revisions: dict[int, int], actor
+) -> tuple[list[OutreachMessage], list[tuple[OutreachMessage, str]]]:
+    """Approve each draft at the revision the rep saw, each on its own: one refusal stops no other."""
+    approved, refused = [], []
+    for message in messages:
+        try:
+            approved.append(message_approve(message=message, actor=actor, revision=revisions[message.pk]))
+        except DecisionError as exc:
+            refused.append((message, str(exc)))
+    return approved, refused
+
+
+@transaction.atomic
+def message_unapprove(*, message: OutreachMessage, actor) -> OutreachMessage:
+    """Undo an approval: the draft goes back to the queue, as long as no send has claimed it.
+
+    The send claim moves `approved` to `sending` in one conditional UPDATE, so either the claim
+    or the undo wins, never both.
+    """
+    if not OutreachMessage.objects.filter(pk=message.pk, status=Status.APPROVED).update(
+        status=Status.PENDING_APPROVAL,
+        decided_by=None,
+        decided_at=None,
+        not_before=None,
+        revision=F("revision") + 1,  # forms rendered while it was approved are stale
+    ):
+        current = OutreachMessage.objects.get(pk=message.pk)
+        if current.status in (Status.SENDING, Status.SENT, Status.UNKNOWN):
+            raise DecisionError("Too late to undo: this message has already started sending.")
+        raise DecisionError(f"Nothing to undo: this message is {current.get_status_display().lower()}.")
+    activity_record(verb="message.approval_undone", lead=message.lead, message=message, actor=actor)
     message.refresh_from_db()
     return message
 

@@ -46,6 +46,12 @@ SCHEDULES = [
         "No reply after a step's delay: draft the next step for approval.",
     ),
     Schedule(
+        "wake-snoozed",
+        "leads.tasks.leads_wake_snoozed_task",
+        60,
+        "A lead snoozed until a date goes back to work, and its drafts back to the queue, on that date.",
+    ),
+    Schedule(
         "find-leads",
         "campaigns.tasks.campaigns_find_leads_task",
         24 * 60,

@@ -273,6 +273,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Beat writes a heartbeat through a worker every minute; /healthz fails after this many seconds.
 HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 180)
 
+# Seconds an approved message waits before a send may claim it: the rep's window to undo.
+APPROVAL_HOLD_SECONDS = env_int("APPROVAL_HOLD_SECONDS", 30)
+
 # Adapters.
 LEAD_SOURCE_DEFAULT = env_str("LEAD_SOURCE_DEFAULT", "sandbox")
 SANDBOX_SEED = env_int("SANDBOX_SEED", 7)
