@@ -26,11 +26,14 @@ def messages_visible_to(user) -> QuerySet[OutreachMessage]:
 
 
 def _waiting(user) -> QuerySet[OutreachMessage]:
-    """Drafts a person can decide now: not stopped by a guardrail, lead not snoozed."""
+    """Drafts a person can decide now: not stopped by a guardrail, lead not snoozed.
+
+    An answer to a reply waits even for a snoozed lead: the prospect is waiting for it.
+    """
     return (
         messages_visible_to(user)
         .filter(status=Status.PENDING_APPROVAL, blocked=False)
-        .exclude(lead__status=Lead.Status.SNOOZED)
+        .exclude(lead__status=Lead.Status.SNOOZED, reply_to__isnull=True)
     )
 
 

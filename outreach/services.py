@@ -67,6 +67,7 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
         lead=lead,
         campaign=campaign,
         step=step,
+        reply_to=None,  # a suggested answer shares the step number but is not the step's message
         defaults={
             "kind": sequence_step.kind,
             "account": account,
@@ -185,6 +186,8 @@ def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", 
 def message_regenerate(*, message: OutreachMessage, actor, revision: int, instruction: str) -> OutreachMessage:
     """Send a pending draft back to the model with the rep's instruction ("shorter", ...)."""
     instruction = instruction.strip()[:300]
+    if message.reply_to_id:
+        raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         status=Status.GENERATING, instruction=instruction, revision=F("revision") + 1
     ):
@@ -202,7 +205,7 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
 def edit_examples(*, campaign_id: int, limit: int = 3) -> list[dict]:
     """The campaign's latest drafts a rep changed before approving: what the next drafts learn from."""
     edited = (
-        OutreachMessage.objects.filter(campaign_id=campaign_id, decided_at__isnull=False)
+        OutreachMessage.objects.filter(campaign_id=campaign_id, decided_at__isnull=False, reply_to__isnull=True)
         .filter(status__in=(Status.APPROVED, Status.SENDING, Status.SENT))
         .exclude(body=F("original_body"))
         .order_by("-decided_at")
@@ -335,14 +338,19 @@ def messages_cancel_for_lead(*, lead: Lead, reason: str) -> int:
 def followups_draft_due(*, now: dt.datetime) -> list[int]:
     """Leads whose last sent step got no reply within the next step's delay get its draft."""
     later = OutreachMessage.objects.filter(
-        lead=OuterRef("lead"), campaign=OuterRef("campaign"), step__gt=OuterRef("step")
+        lead=OuterRef("lead"), campaign=OuterRef("campaign"), step__gt=OuterRef("step"), reply_to__isnull=True
     )
+    # Once we answered the prospect, it is a conversation: the sequence's follow-ups stop.
+    answered = OutreachMessage.objects.filter(lead=OuterRef("lead"), reply_to__isnull=False)
     next_step = SequenceStep.objects.filter(campaign=OuterRef("campaign"), order=OuterRef("step") + 1)
     due = (
         OutreachMessage.objects.filter(
-            status=Status.SENT, lead__status=Lead.Status.CONTACTED, campaign__status=Campaign.Status.ACTIVE
+            status=Status.SENT,
+            reply_to__isnull=True,
+            lead__status=Lead.Status.CONTACTED,
+            campaign__status=Campaign.Status.ACTIVE,
         )
-        .filter(~Exists(later), Exists(next_step))
+        .filter(~Exists(later), ~Exists(answered), Exists(next_step))
         .annotate(delay_days=next_step.values("delay_days")[:1])
     )
     by_step: dict[int, list[int]] = {}

@@ -302,3 +302,47 @@ def test_a_sent_answer_draws_no_follow_up(sent, settings, alice, alice_account, 
     with django_capture_on_commit_callbacks() as callbacks:
         assert followups_draft_due(now=timezone.now() + dt.timedelta(days=30)) == []
     assert callbacks == []
+
+
+def test_a_lead_back_in_contacted_after_an_answer_gets_no_sequence_follow_up(sent, settings, alice, alice_account):
+    """Woken from a snooze after we answered: the conversation goes on by hand, once, not twice."""
+    from campaigns.models import SequenceStep
+
+    SequenceStep.objects.get_or_create(campaign=sent.campaign, order=2, defaults={"kind": "message", "delay_days": 3})
+    settings.OPENAI_API_KEY = ""
+    inbound_analyse(inbound_id=reply(sent, "Sounds good").pk)
+    [answer] = answers()
+    OutreachMessage.objects.filter(pk=answer.pk).update(status=Status.SENT, sent_at=timezone.now())
+    Lead.objects.filter(pk=sent.lead_id).update(status=Lead.Status.CONTACTED)
+    assert followups_draft_due(now=timezone.now() + dt.timedelta(days=30)) == []
+
+
+def test_drafting_a_step_ignores_an_answer_with_the_same_step(sent, settings):
+    from outreach.services import messages_draft
+
+    settings.OPENAI_API_KEY = ""
+    inbound_analyse(inbound_id=reply(sent, "Sounds good").pk)
+    [answer] = answers()
+    Lead.objects.filter(pk=sent.lead_id).update(status=Lead.Status.CONTACTED)
+    assert answer.step == sent.step
+    assert messages_draft(lead_ids=[sent.lead_id], step=sent.step) == []  # the step's message exists: nothing new
+    assert OutreachMessage.objects.get(pk=answer.pk).body == answer.body
+
+
+def test_an_answer_cannot_be_regenerated_into_a_cold_pitch(sent, settings, alice):
+    from outreach.services import DecisionError, message_regenerate
+
+    settings.OPENAI_API_KEY = ""
+    inbound_analyse(inbound_id=reply(sent, "Sounds good").pk)
+    [answer] = answers()
+    with pytest.raises(DecisionError, match="cannot be regenerated"):
+        message_regenerate(message=answer, actor=alice, revision=answer.revision, instruction="shorter")
+    assert OutreachMessage.objects.get(pk=answer.pk).status == Status.PENDING_APPROVAL
+
+
+def test_an_answer_to_a_snoozed_lead_still_waits_in_the_queue(sent, settings, alice):
+    settings.OPENAI_API_KEY = ""
+    inbound_analyse(inbound_id=reply(sent, "Sounds good").pk)
+    [answer] = answers()
+    Lead.objects.filter(pk=sent.lead_id).update(status=Lead.Status.SNOOZED)
+    assert answer in queue_for(alice)
