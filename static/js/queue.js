@@ -9,15 +9,16 @@
   const undecided = () => items().filter((item) => !item.hasAttribute("data-decided"));
   // The current item by id: a swap replaces the element, not the rep's place in the queue.
   let currentId = null;
+  let lastApprovedId = null;
   const here = () => (currentId && document.getElementById(currentId)) || null;
 
-  function select(item, { focus = true } = {}) {
+  function select(item, { focus = true, scroll = true } = {}) {
     if (!item) return;
     document.querySelectorAll("#queue-list .current").forEach((el) => el.classList.remove("current"));
     currentId = item.id;
     item.classList.add("current");
     if (focus) item.focus({ preventScroll: true });
-    item.scrollIntoView({ block: "nearest", behavior: "instant" });
+    if (scroll) item.scrollIntoView({ block: "nearest", behavior: "instant" });
   }
 
   function move(step) {
@@ -76,7 +77,8 @@
 
   document.addEventListener("focusin", (event) => {
     const item = event.target.closest?.("#queue-list [data-item]");
-    if (item && item.id !== currentId) select(item, { focus: false });
+    // A click inside an item makes it current without scrolling: the click must land where aimed.
+    if (item && item.id !== currentId) select(item, { focus: false, scroll: false });
   });
 
   document.addEventListener("click", (event) => {
@@ -144,7 +146,9 @@
         updateSelection();
       }
     } else if (key === "u") {
-      current.querySelector('[data-action="undo"]')?.click();
+      // The current item's approval, else the last one approved on this page.
+      const undo = current.querySelector('[data-action="undo"]') || document.querySelector(`#${lastApprovedId} [data-action="undo"]`);
+      undo?.click();
     }
   }
 
@@ -162,6 +166,7 @@
   document.addEventListener("htmx:afterSettle", (event) => {
     const swapped = event.detail.elt;
     if (!swapped?.matches?.("#queue-list [data-item]") || swapped.id !== currentId) return;
+    if (swapped.querySelector('[data-action="undo"]')) lastApprovedId = swapped.id;
     if (swapped.hasAttribute("data-decided") && !swapped.hasAttribute("data-error")) {
       const all = items();
       const next = all.slice(all.indexOf(swapped) + 1).find((item) => !item.hasAttribute("data-decided"));

@@ -8,9 +8,11 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from leads.models import Activity
 from outreach.models import OutreachMessage
 from salesdept.management.commands.seed_demo import DEMO_PASSWORD
 from tests.e2e.conftest import sign_in
+from tests.factories import LeadFactory, MessageFactory
 
 # live_server answers from another thread: the test data must be committed.
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
@@ -69,28 +71,164 @@ def test_it_rejects_a_draft_with_the_reps_reason(page: Page, browser_problems, a
     assert browser_problems == []
 
 
-def test_it_refuses_a_connection_note_edited_past_300_characters(page: Page, browser_problems, alice, pending):
+def _drafts(campaign, owner, account, scores) -> list[OutreachMessage]:
+    """Drafts in queue order: the best score first."""
+    return [
+        MessageFactory(
+            lead=LeadFactory(campaign=campaign, owner=owner, score=score), campaign=campaign, account=account
+        )
+        for score in scores
+    ]
+
+
+def _status(message: OutreachMessage) -> str:
+    message.refresh_from_db()
+    return message.status
+
+
+def test_keyboard_moves_and_approves_and_the_first_key_never_approves_unseen(
+    page: Page, browser_problems, alice, campaign, alice_account
+):
+    first, second, third = _drafts(campaign, alice, alice_account, [90, 80, 70])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    page.keyboard.press("a")  # nothing is current yet: this only shows the first draft
+    expect(page.locator(f"#item-{first.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
+    assert _status(first) == "pending_approval"
+
+    page.keyboard.press("j")
+    expect(page.locator(f"#item-{second.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("k")
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+
+    expect(page.locator(f"#item-{second.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
+    expect(page.locator(f"#item-{third.pk}")).to_have_class(re.compile(r"\bcurrent\b"))  # moved on by itself
+    expect(page.locator("#pending-count")).to_have_text("2")
+    assert (_status(first), _status(second), _status(third)) == ("pending_approval", "approved", "pending_approval")
+
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "queue-shortcuts.png")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
+    assert browser_problems == []
+
+
+def test_an_edit_past_the_limit_turns_the_counter_red_and_the_approve_button_refuses(
+    page: Page, browser_problems, alice, pending
+):
     original = pending.body
-    too_long = "Hi Lena, " + "I read your post on rolling forecasts and would value your view. " * 5
-    assert len(too_long) > 300
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     item = page.locator(f"#item-{pending.pk}")
+    counter = item.locator("output.counter")
+    expect(counter).to_have_text(f"{len(original)} / 300 characters")
 
-    item.get_by_label("Message").fill(too_long)
-    item.get_by_role("button", name="Approve").click()
+    page.keyboard.press("j")
+    page.keyboard.press("e")
+    expect(item.get_by_label("Message")).to_be_focused()
+    page.keyboard.type(" " + "I would value your view on rolling forecasts. " * 6)
+    over = len(original) + 1 + 46 * 6 - 300
+    expect(counter).to_have_text(f"{300 + over} / 300 characters: {over} over the limit")
+    expect(item.get_by_role("button", name="Approve")).to_be_disabled()
+    page.screenshot(path=ARTIFACTS / "queue-over-limit.png")
 
-    error = item.get_by_role("alert")
-    expect(error).to_be_visible()
-    expect(error).to_have_text(
-        f"Fix this before approving: {len(too_long.strip())} characters; this channel allows 300."
-    )
-    expect(item).not_to_have_class(re.compile(r"\bdecided\b"))
-    expect(item.get_by_label("Message")).to_have_value(too_long.strip())
-    expect(page.locator("#pending-count")).to_have_text("1")
-    page.reload()
-    expect(page.locator(f"#item-{pending.pk}")).to_be_visible()
+    page.keyboard.press("Escape")  # out of the text box: keys are shortcuts again
+    page.keyboard.press("a")
+    page.wait_for_timeout(300)
+    assert _status(pending) == "pending_approval"
     pending.refresh_from_db()
-    assert pending.status == OutreachMessage.Status.PENDING_APPROVAL
     assert pending.body == original
-    assert pending.decided_by is None
+
+    page.keyboard.press("e")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Hi Lena, short and to the point: may I connect?")
+    expect(item.get_by_role("button", name="Approve")).to_be_enabled()
+    item.get_by_role("button", name="Approve").click()
+    expect(item.get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
+    pending.refresh_from_db()
+    assert (pending.status, pending.body) == ("approved", "Hi Lena, short and to the point: may I connect?")
     assert browser_problems == []
+
+
+def test_reject_with_a_reason_from_the_keyboard(page: Page, browser_problems, alice, campaign, alice_account):
+    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    expect(page.locator(f"#item-{first.pk}").get_by_label("Reason for rejecting")).to_be_focused()
+    page.keyboard.type("Wrong person: she left the company.")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Rejected the draft"))
+    expect(page.locator(f"#item-{second.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
+    first.refresh_from_db()
+    assert (first.status, first.reject_reason) == ("rejected", "Wrong person: she left the company.")
+    assert _status(second) == "pending_approval"
+    assert browser_problems == []
+
+
+def test_bulk_approve_names_the_count_before_it_approves(page: Page, browser_problems, alice, campaign, alice_account):
+    first, second, third = _drafts(campaign, alice, alice_account, [90, 80, 70])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    for key in ("j", "x", "j", "j", "x"):
+        page.keyboard.press(key)
+    bulk = page.get_by_role("button", name="Approve selected (2)")
+    expect(bulk).to_be_enabled()
+    bulk.click()
+
+    dialog = page.get_by_role("dialog", name="Approve 2 drafts?")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".bulk-names li")).to_have_count(2)
+    page.screenshot(path=ARTIFACTS / "queue-bulk-confirm.png")
+    assert _status(first) == _status(third) == "pending_approval"  # nothing before the confirmation
+
+    dialog.get_by_role("button", name="Approve 2 drafts").click()
+    expect(page.locator(".flash")).to_contain_text("Approved 2 drafts.")
+    expect(page.locator("#pending-count")).to_have_text("1")
+    assert (_status(first), _status(second), _status(third)) == ("approved", "pending_approval", "approved")
+    assert browser_problems == []
+
+
+def test_undo_brings_an_approval_back_before_it_is_sent(page: Page, browser_problems, alice, campaign, alice_account):
+    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
+    expect(page.locator("#pending-count")).to_have_text("1")
+    assert _status(first) == "approved"
+
+    page.keyboard.press("u")  # the current draft is the next one: u undoes the last approval
+    item = page.locator(f"#item-{first.pk}")
+    expect(item.locator(".notice")).to_have_text(re.compile(r"^Approval undone"))
+    expect(item.get_by_role("button", name="Approve")).to_be_visible()
+    expect(page.locator("#pending-count")).to_have_text("2")
+    assert _status(first) == "pending_approval"
+    assert Activity.objects.filter(verb="message.approval_undone", message=first, actor=alice).count() == 1
+    assert browser_problems == []
+
+
+def test_the_second_person_on_an_item_sees_who_decided_and_nothing_is_doubled(
+    browser, live_server, browser_problems, alice, bob, pending
+):
+    pages = {}
+    for user in (alice, bob):
+        context = browser.new_context(base_url=live_server.url)
+        pages[user] = context.new_page()
+        sign_in(pages[user], email=user.email, password=FACTORY_PASSWORD)
+        expect(pages[user].locator(f"#item-{pending.pk}")).to_be_visible()
+
+    pages[bob].locator(f"#item-{pending.pk}").get_by_role("button", name="Approve").click()
+    expect(pages[bob].locator(f"#item-{pending.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
+
+    alices = pages[alice].locator(f"#item-{pending.pk}")
+    alices.get_by_label("Reason for rejecting").fill("Not a fit")
+    alices.get_by_role("button", name="Reject").click()
+    expect(alices.get_by_role("status")).to_have_text(re.compile(r"^Already approved by Bob .* Nothing was changed\.$"))
+    expect(pages[alice].locator("#pending-count")).to_have_text("0")
+    pages[alice].screenshot(path=ARTIFACTS / "queue-conflict.png")
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.decided_by) == ("approved", bob)
+    assert Activity.objects.filter(message=pending, verb__in=["message.approved", "message.rejected"]).count() == 1
+    for page in pages.values():
+        page.context.close()
