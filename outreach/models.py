@@ -173,6 +173,15 @@ class OutreachMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["account", "status", "not_before"]),
+            # The queues: what waits for a person, and what a guardrail stopped.
+            models.Index(
+                fields=["lead"], condition=models.Q(status="pending_approval"), name="message_pending_lead_idx"
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending_approval", blocked=True),
+                name="message_blocked_idx",
+            ),
         ]
         permissions = [("approve_outreachmessage", "Can approve outreach messages")]
 

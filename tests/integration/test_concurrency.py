@@ -148,11 +148,11 @@ def test_it_lets_one_of_two_simultaneous_approvals_win(alice, bob, campaign, ali
     sends_asked: list[int] = []
     lock = threading.Lock()
 
-    def record_send(account_id: int) -> None:
+    def record_send(args: tuple, countdown: int = 0) -> None:
         with lock:
-            sends_asked.append(account_id)
+            sends_asked.append(args[0])
 
-    monkeypatch.setattr(outreach_send_next_task, "delay", record_send)  # no broker: count the asks
+    monkeypatch.setattr(outreach_send_next_task, "apply_async", record_send)  # no broker: count the asks
     drafts = [
         MessageFactory(lead=LeadFactory(campaign=campaign, owner=alice, first_name="Lena"), account=alice_account)
         for _ in range(5)
@@ -209,3 +209,36 @@ def test_it_keeps_each_accounts_cap_to_itself(settings, alice, dan, bob):
     assert set(keys.values()) == {1}
     by_key = {str(m.idempotency_key): m.account_id for m in OutreachMessage.objects.filter(status=Status.SENT)}
     assert outbox_accounts(settings.SANDBOX_OUTBOX) == by_key  # each went out from its own account
+
+
+def test_an_undo_racing_the_send_claim_either_stops_the_send_or_is_refused(settings, alice, bob):
+    """Undo and the send claim race on one approved message: exactly one wins, every time."""
+    from outreach.services import message_unapprove
+
+    now = timezone.now()
+    outcomes = Counter()
+    for _ in range(10):
+        account = SendingAccountFactory(owner=alice, warmup_start=100, min_gap_seconds=0, max_gap_seconds=0)
+        account.timezone = zone_at_midday(now)
+        account.save(update_fields=["timezone"])
+        campaign = CampaignFactory(owner=bob, accounts=[account], steps=[SequenceStep.Kind.MESSAGE])
+        [message] = approved_messages(campaign, account, 1, alice)
+
+        def race(index: int, message=message, account=account) -> str:
+            if index == 0:
+                return outreach_send_next(account_id=account.pk)
+            try:
+                message_unapprove(message=OutreachMessage.objects.get(pk=message.pk), actor=alice)
+            except DecisionError:
+                return "undo refused"
+            return "undone"
+
+        sent, undo = run_together(2, race)
+        message.refresh_from_db()
+        assert (sent, undo, message.status) in {
+            ("sent", "undo refused", Status.SENT),
+            ("idle", "undone", Status.PENDING_APPROVAL),
+        }, (sent, undo, message.status)
+        assert outbox_keys(settings.SANDBOX_OUTBOX)[str(message.idempotency_key)] == (1 if sent == "sent" else 0)
+        outcomes[undo] += 1
+    assert sum(outcomes.values()) == 10
