@@ -18,6 +18,8 @@ from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
 NO_SCORE = -1  # unscored leads sort after every scored one
+# A hand-set score wins over the rule score.
+EFFECTIVE_SCORE = Coalesce("lead__score_override", "lead__score", Value(NO_SCORE))
 
 
 def messages_visible_to(user) -> QuerySet[OutreachMessage]:
@@ -115,7 +117,7 @@ def queue_for(
 ) -> QuerySet[OutreachMessage]:
     """The drafts waiting for this user, filtered and in order, from `after` on."""
     sort = sort if sort in ORDERS else "score"
-    queue = _waiting(user).annotate(effective_score=Coalesce("lead__score_override", "lead__score", Value(NO_SCORE)))
+    queue = _waiting(user).annotate(effective_score=EFFECTIVE_SCORE)
     queue = _filtered(queue, filters or {}, now=now or timezone.now())
     if after is not None:
         queue = _after(queue, after, sort)
@@ -129,7 +131,7 @@ def queue_for(
 def queue_count_for(user, *, filters: dict | None = None, now: dt.datetime | None = None) -> int:
     queue = _waiting(user)
     if filters and ({"score_min", "score_max"} & filters.keys()):
-        queue = queue.annotate(effective_score=Coalesce("lead__score_override", "lead__score", Value(NO_SCORE)))
+        queue = queue.annotate(effective_score=EFFECTIVE_SCORE)
     return _filtered(queue, filters or {}, now=now or timezone.now()).count()
 
 
@@ -166,8 +168,7 @@ def message_get_for_user(user, pk: int) -> OutreachMessage:
     return get_object_or_404(
         messages_visible_to(user)
         .select_related("lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to")
-        .prefetch_related(*_conversation())
-        .annotate(effective_score=Coalesce("lead__score_override", "lead__score", Value(NO_SCORE))),
+        .prefetch_related(*_conversation()),
         pk=pk,
     )
 

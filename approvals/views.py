@@ -8,7 +8,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from approvals.forms import ApproveForm, BulkApproveForm, QueueFilterForm, RegenerateForm, RejectForm, SnoozeForm
+from approvals.forms import (
+    SNOOZE_DAYS,
+    ApproveForm,
+    BulkApproveForm,
+    QueueFilterForm,
+    RegenerateForm,
+    RejectForm,
+    SnoozeForm,
+)
 from approvals.selectors import (
     Cursor,
     approved_waiting_for,
@@ -59,7 +67,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "total": total,
         "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
-        "snooze_choices": SnoozeForm.base_fields["days"].choices,
+        "snooze_choices": SNOOZE_DAYS,
     }
     if not filters:
         context["pending_count"] = total  # the navigation badge: no second count
@@ -78,7 +86,7 @@ def pending_count(request: HttpRequest) -> HttpResponse:
 @rep_required
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     """One queue item as it is now: a fragment for htmx (a rewrite polls it), else a page of its own."""
-    context = {"item": message_get_for_user(request.user, pk), "snooze_choices": SnoozeForm.base_fields["days"].choices}
+    context = {"item": message_get_for_user(request.user, pk), "snooze_choices": SNOOZE_DAYS}
     return render(request, f"{QUEUE}#item" if request.htmx else "approvals/item.html", context)
 
 
@@ -93,7 +101,7 @@ def _decided(
             "error": error,
             "body": body,
             "gone": gone,
-            "snooze_choices": SnoozeForm.base_fields["days"].choices,
+            "snooze_choices": SNOOZE_DAYS,
         }
         return trigger_client_event(render(request, f"{QUEUE}#item", context), "queueChanged")
     (messages.error if error else messages.success)(request, error or notice)
