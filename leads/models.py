@@ -76,6 +76,10 @@ class Lead(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )
     snoozed_until = models.DateField(null=True, blank=True)
+    unreachable = models.BooleanField(default=False, help_text="No channel we have can reach this person")
+    email_bounced_at = models.DateTimeField(null=True, blank=True, help_text="Mail to the address bounced")
+    # In every email's unsubscribe link and List-Unsubscribe header: opting out needs no login.
+    unsubscribe_token = models.CharField(max_length=43, null=True, blank=True, unique=True, editable=False)
     consent_basis = models.CharField(max_length=50, default="legitimate_interest")
     email_opt_in = models.BooleanField(default=False)
 
@@ -129,3 +133,35 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} on {self.lead_id or '-'}"
+
+
+class Suppression(models.Model):
+    """Never contact again: checked at import, drafting, approval and send. Kept after erasure.
+
+    Only a hash of the normalised value is stored, so an erased person stays suppressed without
+    their address being kept.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        EMAIL_DOMAIN = "email_domain", "Email domain"
+        LINKEDIN = "linkedin", "LinkedIn profile"
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBE = "unsubscribe"
+        OBJECTION = "objection"
+        BOUNCE = "bounce"
+        COMPLAINT = "complaint"
+        ERASURE = "erasure"
+        MANUAL = "manual"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value_hash"], name="suppression_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} suppressed ({self.reason})"

@@ -39,12 +39,32 @@ class SendingAccount(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sending_accounts")
     is_active = models.BooleanField(default=True)
     credentials = EncryptedTextField(blank=True, help_text="Provider token or password, encrypted at rest.")
-    provider_account_id = models.CharField(max_length=100, blank=True)
+    provider_account_id = models.CharField(max_length=100, blank=True, help_text="Unipile's account id")
+    provider_user_id = models.CharField(
+        max_length=100, blank=True, help_text="The account's own LinkedIn id: its own messages are not replies"
+    )
+
+    # Email (SMTP out, IMAP in). The password is `credentials`.
+    email_address = models.EmailField(blank=True, help_text="The From address")
+    login = models.CharField(max_length=200, blank=True, help_text="SMTP and IMAP user name; blank: the address")
+    smtp_host = models.CharField(max_length=200, blank=True)
+    smtp_port = models.PositiveIntegerField(default=587)
+    smtp_security = models.CharField(
+        max_length=10,
+        choices=[("starttls", "STARTTLS"), ("ssl", "SSL/TLS"), ("none", "None (local testing only)")],
+        default="starttls",
+    )
+    imap_host = models.CharField(max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_ssl = models.BooleanField(default=True)
+    imap_uidvalidity = models.BigIntegerField(null=True, blank=True, editable=False)
+    imap_last_uid = models.BigIntegerField(default=0, editable=False)
 
     # Limits (providers.md §2.2): caps per action kind, counted in the account's local day.
     daily_invites = models.PositiveSmallIntegerField(default=15)
     weekly_invites = models.PositiveSmallIntegerField(default=80)
     daily_messages = models.PositiveSmallIntegerField(default=40)
+    daily_inmails = models.PositiveSmallIntegerField(default=10)
     daily_emails = models.PositiveSmallIntegerField(default=30)
     warmup_start = models.PositiveSmallIntegerField(default=5, help_text="Daily cap per kind in the first week")
     warmup_weekly_step = models.PositiveSmallIntegerField(default=5, help_text="Added to the cap each week")
@@ -55,9 +75,17 @@ class SendingAccount(models.Model):
     work_end = models.TimeField(default=dt.time(17, 30))
     working_days = models.JSONField(default=default_working_days, help_text="0 = Monday … 6 = Sunday")
     timezone = models.CharField(max_length=50, default="Europe/London", validators=[validate_timezone])
+    prospect_hours = models.BooleanField(
+        default=False, help_text="Also keep to working hours in the prospect's timezone, when it is known"
+    )
 
     health = models.CharField(max_length=12, choices=Health.choices, default=Health.OK)
     health_reason = models.CharField(max_length=300, blank=True)
+    # Set when the provider, not a person, paused the account; a provider "ok" lifts only these.
+    paused_by_provider = models.BooleanField(default=False, editable=False)
+    paused_until = models.DateTimeField(
+        null=True, blank=True, help_text="An automatic pause (repeated rate limits) ends by itself at this time"
+    )
     next_send_at = models.DateTimeField(null=True, blank=True, help_text="Random gap: nothing goes out before this")
     polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,6 +103,17 @@ class SendingAccount(models.Model):
             raise ValidationError({"work_end": "Working hours must end after they start."})
         if not isinstance(self.working_days, list) or not all(d in range(7) for d in self.working_days):
             raise ValidationError({"working_days": "A list of weekday numbers, 0 (Monday) to 6 (Sunday)."})
+        if self.channel == self.Channel.EMAIL:
+            missing = [f for f in ("email_address", "smtp_host", "imap_host") if not getattr(self, f)]
+            if missing:
+                raise ValidationError({f: "An email account needs this." for f in missing})
+        if self.channel == self.Channel.UNIPILE and not self.provider_account_id:
+            raise ValidationError({"provider_account_id": "A LinkedIn account needs Unipile's account id."})
+
+    @property
+    def domain(self) -> str:
+        """The domain our Message-IDs use: the From address's."""
+        return self.email_address.rpartition("@")[2] or "localhost"
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -87,12 +126,15 @@ class SendCounter(models.Model):
     class Kind(models.TextChoices):
         INVITE = "invite"
         MESSAGE = "message"
+        INMAIL = "inmail", "InMail"
         EMAIL = "email"
 
     account = models.ForeignKey(SendingAccount, on_delete=models.CASCADE, related_name="counters")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     day = models.DateField(help_text="The account's local date")
     count = models.PositiveIntegerField(default=0)
+    # The provider said "too many" today: nothing more of this kind until the next local day.
+    closed = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "kind", "day"], name="send_counter_unique")]
@@ -150,7 +192,14 @@ class OutreachMessage(models.Model):
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Unipile's message or invitation id, or the email's Message-ID.
     provider_message_id = models.CharField(max_length=200, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True, help_text="When the invitation was accepted")
+    withdrawn_at = models.DateTimeField(null=True, blank=True, help_text="When a stale invitation was withdrawn")
+    # The recipient could not be reached on the channel of `rerouted_from`: this goes another way.
+    rerouted_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rerouted_to"
+    )
     chat_id = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -163,7 +212,9 @@ class OutreachMessage(models.Model):
         constraints = [
             # One sequence message per lead, campaign and step: a repeated draft task cannot double it.
             models.UniqueConstraint(
-                fields=["lead", "campaign", "step"], condition=Q(reply_to__isnull=True), name="message_step_unique"
+                fields=["lead", "campaign", "step"],
+                condition=Q(reply_to__isnull=True, rerouted_from__isnull=True),
+                name="message_step_unique",
             ),
             # One suggested answer per reply, however often its analysis runs.
             models.UniqueConstraint(
@@ -173,6 +224,12 @@ class OutreachMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["account", "status", "not_before"]),
+            # Invitations still waiting to be accepted: acceptance polling and stale withdrawal.
+            models.Index(
+                fields=["account", "sent_at"],
+                condition=Q(kind="connection_note", status="sent", accepted_at__isnull=True, withdrawn_at__isnull=True),
+                name="message_open_invite_idx",
+            ),
             # The queues: what waits for a person, and what a guardrail stopped.
             models.Index(
                 fields=["lead"], condition=models.Q(status="pending_approval"), name="message_pending_lead_idx"
@@ -231,3 +288,22 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Reply from {self.lead_id}: {self.text[:40]}"
+
+
+class WebhookEvent(models.Model):
+    """A provider's event as received: stored once per key, processed by a worker."""
+
+    source = models.CharField(max_length=20)
+    key = models.CharField(max_length=300, help_text="The provider's id for the event: a replay finds it")
+    event = models.CharField(max_length=50)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="webhook_event_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.event} {self.key}"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -75,3 +76,21 @@ class PromptOverride(models.Model):
     @property
     def version(self) -> str:
         return f"{self.name}-admin-{int(self.updated_at.timestamp())}"
+
+
+class Notification(models.Model):
+    """Something a person should look at: shown in the app, and emailed."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text

@@ -276,6 +276,29 @@ HEARTBEAT_MAX_AGE_SECONDS = env_int("HEARTBEAT_MAX_AGE_SECONDS", 180)
 # Seconds an approved message waits before a send may claim it: the rep's window to undo.
 APPROVAL_HOLD_SECONDS = env_int("APPROVAL_HOLD_SECONDS", 30)
 
+# Sending and replies (providers.md §2.2).
+# No second touch to one person within this many days, whatever the campaign, rep or channel
+# (answers to their replies excepted), and at most CONTACT_MAX_TOUCHES in CONTACT_WINDOW_DAYS.
+CONTACT_MIN_GAP_DAYS = env_int("CONTACT_MIN_GAP_DAYS", 2)
+CONTACT_WINDOW_DAYS = env_int("CONTACT_WINDOW_DAYS", 30)
+CONTACT_MAX_TOUCHES = env_int("CONTACT_MAX_TOUCHES", 4)
+# A rate limit on two local days in a row pauses the account this long.
+RATE_LIMIT_PAUSE_HOURS = env_int("RATE_LIMIT_PAUSE_HOURS", 48)
+# Invitations still pending after this many days are withdrawn (frees the weekly quota).
+INVITE_WITHDRAW_AFTER_DAYS = env_int("INVITE_WITHDRAW_AFTER_DAYS", 21)
+# Pause an email account once more than this share of its last 50 emails bounced.
+EMAIL_BOUNCE_PAUSE_RATE = env_float("EMAIL_BOUNCE_PAUSE_RATE", 0.03)
+# Printed under every outreach email (CAN-SPAM wants a valid postal address).
+COMPANY_POSTAL_ADDRESS = env_str("COMPANY_POSTAL_ADDRESS", "Sales Department, 1 Example Street, London")
+# Unipile (LinkedIn): the tenant's DSN (https://apiN.unipile.com:PORT) and API key; the shared
+# secret Unipile must send in the X-Webhook-Secret header of every webhook call.
+UNIPILE_DSN = env_str("UNIPILE_DSN")
+UNIPILE_API_KEY = env_str("UNIPILE_API_KEY")
+UNIPILE_WEBHOOK_SECRET = env_str("UNIPILE_WEBHOOK_SECRET")
+UNIPILE_TIMEOUT_SECONDS = env_float("UNIPILE_TIMEOUT_SECONDS", 30.0)
+# Test only: a file holding the time the background jobs act at (salesdept/clock.py).
+CLOCK_FILE = env_str("SALESDEPT_CLOCK_FILE")
+
 # Adapters.
 LEAD_SOURCE_DEFAULT = env_str("LEAD_SOURCE_DEFAULT", "sandbox")
 SANDBOX_SEED = env_int("SANDBOX_SEED", 7)

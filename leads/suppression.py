@@ -1,0 +1,52 @@
+"""The suppression list: people who must never be contacted again, kept as hashes only."""
+
+import hashlib
+
+from django.db.models import Q
+
+from leads.models import Lead, Suppression
+
+Kind = Suppression.Kind
+
+
+def suppression_hash(kind: str, value: str) -> str:
+    from leads.services import normalise_linkedin_url
+
+    value = value.strip().lower()
+    if kind == Kind.LINKEDIN:
+        value = normalise_linkedin_url(value)
+    elif kind == Kind.EMAIL_DOMAIN:
+        value = value.rpartition("@")[2]
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def _keys_for(lead: Lead) -> list[tuple[str, str]]:
+    keys = []
+    if lead.email:
+        keys += [(Kind.EMAIL, lead.email), (Kind.EMAIL_DOMAIN, lead.email)]
+    if lead.linkedin_url:
+        keys.append((Kind.LINKEDIN, lead.linkedin_url))
+    return keys
+
+
+def suppression_add_for_lead(*, lead: Lead, reason: str) -> int:
+    """Suppress every address the lead has (not the domain: that is a separate, manual choice)."""
+    created = 0
+    for kind, value in _keys_for(lead):
+        if kind == Kind.EMAIL_DOMAIN:
+            continue
+        _, new = Suppression.objects.get_or_create(
+            kind=kind, value_hash=suppression_hash(kind, value), defaults={"reason": reason}
+        )
+        created += new
+    return created
+
+
+def is_suppressed(lead: Lead) -> bool:
+    keys = _keys_for(lead)
+    if not keys:
+        return False
+    match = Q()
+    for kind, value in keys:
+        match |= Q(kind=kind, value_hash=suppression_hash(kind, value))
+    return Suppression.objects.filter(match).exists()
