@@ -1,6 +1,7 @@
 """Limits that protect sending accounts: working windows, warm-up and daily caps in the database."""
 
 import datetime as dt
+import zoneinfo
 
 from django.db.models import F, Sum
 
@@ -9,7 +10,7 @@ from outreach.models import SendCounter, SendingAccount
 COUNTER_KIND = {
     "connection_note": SendCounter.Kind.INVITE,
     "message": SendCounter.Kind.MESSAGE,
-    "inmail": SendCounter.Kind.MESSAGE,
+    "inmail": SendCounter.Kind.INMAIL,
     "email": SendCounter.Kind.EMAIL,
 }
 
@@ -40,16 +41,25 @@ def daily_cap(account: SendingAccount, kind: str, day: dt.date) -> int:
     full = {
         SendCounter.Kind.INVITE: account.daily_invites,
         SendCounter.Kind.MESSAGE: account.daily_messages,
+        SendCounter.Kind.INMAIL: account.daily_inmails,
         SendCounter.Kind.EMAIL: account.daily_emails,
     }[kind]
     weeks = max(0, (day - account.activated_on).days // 7)
     return min(full, account.warmup_start + account.warmup_weekly_step * weeks)
 
 
-def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
-    """Take one send slot for today, or False when the cap is reached. Safe across workers."""
-    kind = COUNTER_KIND[message_kind]
-    day = now.astimezone(account.tz).date()
+def in_prospect_window(account: SendingAccount, lead_timezone: str, now: dt.datetime) -> bool:
+    """With `prospect_hours` on, the account's hours and days also hold in the prospect's timezone."""
+    if not account.prospect_hours or not lead_timezone:
+        return True
+    try:
+        local = now.astimezone(zoneinfo.ZoneInfo(lead_timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return True  # an unknown zone name: the account's own window decides
+    return local.weekday() in account.working_days and account.work_start <= local.time() < account.work_end
+
+
+def _limit(account: SendingAccount, kind: str, day: dt.date) -> int:
     limit = daily_cap(account, kind, day)
     if kind == SendCounter.Kind.INVITE:
         week = (
@@ -59,10 +69,42 @@ def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bo
             or 0
         )
         limit = min(limit, account.weekly_invites - week)
+    return limit
+
+
+def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
+    """Take one send slot for today, or False when the cap is reached. Safe across workers."""
+    kind = COUNTER_KIND[message_kind]
+    day = now.astimezone(account.tz).date()
+    limit = _limit(account, kind, day)
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
     return bool(
-        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit).update(count=F("count") + 1)
+        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(
+            count=F("count") + 1
+        )
     )
+
+
+def open_message_kinds(account: SendingAccount, now: dt.datetime) -> list[str]:
+    """The message kinds the account may still send today (a hint: cap_take is the guard)."""
+    day = now.astimezone(account.tz).date()
+    counters = {c.kind: c for c in SendCounter.objects.filter(account=account, day=day)}
+    open_kinds = set()
+    for kind in SendCounter.Kind:
+        counter = counters.get(kind)
+        if counter is None or (not counter.closed and counter.count < _limit(account, kind, day)):
+            open_kinds.add(kind)
+    return [message_kind for message_kind, kind in COUNTER_KIND.items() if kind in open_kinds]
+
+
+def kind_close(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
+    """The provider said stop: no more of this kind today. True when its previous sending day closed too."""
+    kind = COUNTER_KIND[message_kind]
+    day = now.astimezone(account.tz).date()
+    SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
+    SendCounter.objects.filter(account=account, kind=kind, day=day).update(closed=True)
+    previous = SendCounter.objects.filter(account=account, kind=kind, day__lt=day).order_by("-day").first()
+    return bool(previous and previous.closed)
 
 
 def cap_refund(account: SendingAccount, message_kind: str, now: dt.datetime) -> None:

@@ -3,20 +3,25 @@
 import datetime as dt
 import logging
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_brief
-from leads.models import Lead
+from leads.models import Lead, Suppression
 from leads.services import activity_record, lead_facts, lead_set_do_not_contact
-from outreach.channels.base import InboundItem
+from leads.suppression import suppression_add_for_lead
+from outreach.channels.base import ChannelUnavailable, InboundItem
 from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import messages_cancel_for_lead
-from salesdept import llm
+from salesdept import clock, llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
+from salesdept.notifications import notify
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = dt.timedelta(minutes=5)
@@ -24,14 +29,60 @@ Kind = OutreachMessage.Kind
 
 
 def outreach_poll_replies(*, account_id: int, now: dt.datetime | None = None) -> int:
-    """Read new replies of one account; the window overlaps the last poll, dedupe makes it safe."""
-    now = now or timezone.now()
+    """Read new replies of one account; the window overlaps the last poll, dedupe makes it safe.
+
+    The channel's read cursor moves only after every item is stored, so a crash re-reads.
+    """
+    now = now or clock.now()
     account = SendingAccount.objects.get(pk=account_id)
     since = (account.polled_at or now - dt.timedelta(days=1)) - 2 * POLL_INTERVAL
-    items = channel_for(account.channel).fetch_messages(account, since=since, now=now)
-    created = sum(inbound_record(account=account, item=item) for item in items)
+    channel = channel_for(account.channel)
+    try:
+        items = channel.fetch_messages(account, since=since, now=now)
+    except ChannelUnavailable as exc:
+        log.warning("replies of account %s unavailable: %s", account.pk, exc)
+        return 0
+    created = 0
+    for item in items:
+        if item.kind == "bounce":
+            from outreach.bounces import email_bounce_record
+
+            email_bounce_record(account=account, item=item)
+        else:
+            created += inbound_record(account=account, item=item)
+    channel.acknowledge(account, items)
     SendingAccount.objects.filter(pk=account.pk).update(polled_at=now)
     return created
+
+
+def _replied_to(account: SendingAccount, item: InboundItem) -> OutreachMessage | None:
+    """Our message this answers: by our key (email headers), else the LinkedIn chat it came in."""
+    messages = OutreachMessage.objects.select_related("lead")
+    if item.in_reply_to_key:
+        try:
+            return messages.filter(idempotency_key=item.in_reply_to_key).first()
+        except ValidationError:  # not one of our keys
+            return None
+    if item.chat_id:
+        return (
+            messages.filter(account=account, chat_id=item.chat_id, status=OutreachMessage.Status.SENT)
+            .order_by("-sent_at")
+            .first()
+        )
+    return None
+
+
+def _sender_lead(item: InboundItem) -> Lead | None:
+    if item.sender_email and (lead := Lead.objects.filter(email__iexact=item.sender_email).first()):
+        return lead
+    if item.sender_provider_id:
+        return Lead.objects.filter(provider_id=item.sender_provider_id).first()
+    return None
+
+
+def _replied_reason(inbound: InboundMessage) -> str:
+    # Names the reply, so an out-of-office answer can put back exactly what this reply stopped.
+    return f"The lead replied (reply {inbound.pk})"
 
 
 @transaction.atomic
@@ -39,12 +90,8 @@ def inbound_record(*, account: SendingAccount, item: InboundItem) -> bool:
     """Store a reply once (unique provider id), stop the lead's sequence, queue its analysis."""
     from outreach.tasks import inbound_analyse_task
 
-    replied_to = (
-        OutreachMessage.objects.select_related("lead").filter(idempotency_key=item.in_reply_to_key).first()
-        if item.in_reply_to_key
-        else None
-    )
-    lead = replied_to.lead if replied_to else Lead.objects.filter(provider_id=item.sender_provider_id).first()
+    replied_to = _replied_to(account, item)
+    lead = replied_to.lead if replied_to else _sender_lead(item)
     if lead is None:
         log.info("reply %s matches no lead; ignored", item.provider_id)
         return False
@@ -61,7 +108,7 @@ def inbound_record(*, account: SendingAccount, item: InboundItem) -> bool:
     if not created:
         return False
     activity_record(verb="reply.received", lead=lead, message=replied_to, inbound=inbound.pk, text=item.text[:500])
-    messages_cancel_for_lead(lead=lead, reason="The lead replied")
+    messages_cancel_for_lead(lead=lead, reason=_replied_reason(inbound))
     Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(status=Lead.Status.REPLIED)
     inbound_analyse_task.delay_on_commit(inbound.pk)
     return True
@@ -72,7 +119,6 @@ LEAD_STATUS_FOR_INTENT = {
     "requesting_info": Lead.Status.INTERESTED,
     "not_interested": Lead.Status.LOST,
     "not_now": Lead.Status.SNOOZED,
-    "out_of_office": Lead.Status.SNOOZED,
 }
 
 
@@ -126,15 +172,100 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
     activity_record(verb="reply.analysed", lead=lead, inbound=inbound.pk, intent=analysis.intent)
     if analysis.intent == "unsubscribe":
         lead_set_do_not_contact(lead=lead, actor=None, reason="Asked to be removed in a reply")
+        suppression_add_for_lead(lead=lead, reason=Suppression.Reason.OBJECTION)
+    elif analysis.intent == "out_of_office":
+        _pause_until_back(inbound, lead, analysis.snooze_until)
     elif status := LEAD_STATUS_FOR_INTENT.get(analysis.intent):
-        Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(
-            status=status, snoozed_until=analysis.snooze_until
+        snooze = (
+            (analysis.snooze_until or timezone.localdate() + NOT_NOW_DEFAULT) if status == Lead.Status.SNOOZED else None
         )
+        Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(
+            status=status, snoozed_until=snooze
+        )
+        if snooze:
+            activity_record(verb="lead.snoozed", lead=lead, until=snooze.isoformat(), reason="Not now, in a reply")
         if status == Lead.Status.INTERESTED:
             activity_record(verb="reply.positive", lead=lead, inbound=inbound.pk)
-    if analysis.suggested_reply.strip():
-        inbound_answer_suggest(inbound=inbound, result=result)
+    if analysis.intent == "referral":
+        _lead_from_referral(inbound, lead, analysis.referral_name)
+    answer = inbound_answer_suggest(inbound=inbound, result=result) if analysis.suggested_reply.strip() else None
+    if analysis.intent in NOTIFY_INTENTS:
+        _notify_owner(inbound, lead, analysis, answer)
     return inbound
+
+
+# Replies the owner hears about at once: someone wants something from us.
+NOTIFY_INTENTS = {"interested", "requesting_info", "referral", "unclear"}
+# "Not now" with no date the model could read: ask again after this long.
+NOT_NOW_DEFAULT = dt.timedelta(days=90)
+# Out of office with no return date: look again after this long.
+AWAY_DEFAULT = dt.timedelta(days=7)
+
+
+def _notify_owner(inbound: InboundMessage, lead: Lead, analysis, answer: OutreachMessage | None) -> None:
+    what = InboundMessage.Intent(analysis.intent).label.lower()
+    text = f"{lead.full_name} replied ({what}): {inbound.text[:160]}"
+    url = reverse("approvals:item", args=[answer.pk]) if answer else reverse("leads:detail", args=[lead.pk])
+    notify(user=lead.owner, text=text, url=url)
+
+
+def _pause_until_back(inbound: InboundMessage, lead: Lead, back_on: dt.date | None) -> None:
+    """An auto-reply is not an answer: the sequence waits until they are back, then goes on.
+
+    What the reply stopped goes back to the queue (a person approves it again: the dates in it
+    may be stale), and the lead sleeps until the return date so none of it is sent before.
+    """
+    back_on = back_on or timezone.localdate() + AWAY_DEFAULT
+    status = Lead.Status.SNOOZED
+    if (
+        not Lead.objects.filter(pk=lead.pk)
+        .exclude(status=Lead.Status.DO_NOT_CONTACT)
+        .update(status=status, snoozed_until=back_on)
+    ):
+        return
+    stopped = OutreachMessage.objects.filter(
+        lead=lead, status=OutreachMessage.Status.CANCELLED, last_error=_replied_reason(inbound)
+    )
+    restored = stopped.update(
+        status=OutreachMessage.Status.PENDING_APPROVAL,
+        last_error="",
+        decided_by=None,
+        decided_at=None,
+        not_before=None,
+        revision=F("revision") + 1,
+    )
+    activity_record(
+        verb="lead.away", lead=lead, inbound=inbound.pk, until=back_on.isoformat(), drafts_restored=restored
+    )
+
+
+def _lead_from_referral(inbound: InboundMessage, lead: Lead, name: str) -> Lead | None:
+    """The person they named becomes a lead of the same campaign and rep, to be found and qualified."""
+    first, _, last = " ".join(name.split()).partition(" ")
+    if not first:
+        return None
+    existing = Lead.objects.filter(first_name__iexact=first, last_name__iexact=last, company=lead.company_id).first()
+    if existing:
+        activity_record(verb="reply.referral_known", lead=lead, inbound=inbound.pk, referred=existing.pk)
+        return existing
+    referred = Lead.objects.create(
+        first_name=first[:100],
+        last_name=last[:100],
+        company=lead.company,
+        location=lead.location,
+        timezone=lead.timezone,
+        campaign=lead.campaign,
+        owner=lead.owner,
+        source="referral",
+        source_ref=f"reply:{inbound.pk}",
+        insight=f"Referred by {lead.full_name}: {inbound.text[:200]}"[:300],
+    )
+    activity_record(verb="lead.referred", lead=referred, referred_by=lead.pk, inbound=inbound.pk)
+    activity_record(verb="reply.referral", lead=lead, inbound=inbound.pk, referred=referred.pk)
+    from leads.tasks import leads_qualify_task
+
+    leads_qualify_task.delay_on_commit([referred.pk])
+    return referred
 
 
 def _generated_by(result: "llm.Result") -> str:

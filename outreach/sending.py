@@ -1,6 +1,8 @@
 """Exactly-once sending within the account's limits, and what each channel answer does.
 
-Side effects on other systems happen outside database transactions: the claim commits first.
+Future work lives in the database: an approved message waits with its `not_before`, and a
+minutely tick asks each open account for its next one. Side effects on other systems happen
+outside database transactions: the claim commits first.
 """
 
 import datetime as dt
@@ -9,39 +11,66 @@ import random
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 
 from campaigns.models import Campaign
 from leads.models import Lead
 from leads.services import activity_record
+from leads.suppression import is_suppressed
 from outreach import limits
+from outreach.accounts import account_pause
 from outreach.channels.base import ChannelError, SendOutcomeUnknown, SendResult
 from outreach.channels.registry import channel_for
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.services import STOPPED_LEAD_STATUSES
+from salesdept import clock
+from salesdept.notifications import notify
 
 log = logging.getLogger(__name__)
-Status = OutreachMessage.Status
+Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
+Health = SendingAccount.Health
 # A send still `sending` after the task's hard time limit and this margin never finished.
 STUCK_AFTER = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + dt.timedelta(minutes=5)
 # An answer to a reply goes to someone who wrote to us (replied, interested, snoozed...): only an
 # opt-out stops it. A newer reply cancels it while it still waits (messages_cancel_for_lead).
 ANSWER_STOPPED_LEAD_STATUSES = (Lead.Status.DO_NOT_CONTACT,)
+# Candidates looked at per claim: enough to step over prospects outside their working hours.
+CANDIDATES = 20
+# Transient errors: retried after 5, 10, 20, 40 minutes, then the message fails with the reason.
+TRANSIENT_RETRIES = 4
+TRANSIENT_FIRST_WAIT = dt.timedelta(minutes=5)
+# The provider's quota gauge (Unipile "usage", in percent) at which invitations stop for the day.
+QUOTA_STOP_PCT = 90
+LINKEDIN_CHANNELS = (SendingAccount.Channel.UNIPILE, SendingAccount.Channel.SANDBOX)
+# Where a message goes when its recipient cannot be reached its way (providers.md §1.9).
+REROUTES = {
+    Kind.MESSAGE: (Kind.CONNECTION_NOTE, Kind.EMAIL),
+    Kind.INMAIL: (Kind.CONNECTION_NOTE, Kind.EMAIL),
+    Kind.CONNECTION_NOTE: (Kind.EMAIL,),
+    Kind.EMAIL: (Kind.CONNECTION_NOTE,),
+}
+HOUR = dt.timedelta(hours=1)
+EMAIL_CHANNELS = (SendingAccount.Channel.EMAIL, SendingAccount.Channel.SANDBOX)
+PRIORITY = Coalesce("lead__score_override", "lead__score", Value(-1), output_field=IntegerField())
+
+
+def _due(now: dt.datetime):
+    return OutreachMessage.objects.filter(
+        status=Status.APPROVED, not_before__lte=now, campaign__status=Campaign.Status.ACTIVE
+    )
 
 
 def outreach_dispatch(*, now: dt.datetime) -> list[int]:
     """The minutely tick: ask for one send on each account that is open and has due work."""
     from outreach.tasks import outreach_send_next_task
 
-    due = OutreachMessage.objects.filter(
-        account=OuterRef("pk"), status=Status.APPROVED, not_before__lte=now, campaign__status=Campaign.Status.ACTIVE
-    )
     accounts = [
         account
-        for account in SendingAccount.objects.filter(is_active=True, health=SendingAccount.Health.OK)
+        for account in SendingAccount.objects.filter(is_active=True, health=Health.OK)
         .filter(Q(next_send_at__isnull=True) | Q(next_send_at__lte=now))
-        .filter(Exists(due))
+        .filter(Exists(_due(now).filter(account=OuterRef("pk"))))
         if limits.in_window(account, now)
     ]
     for account in accounts:
@@ -52,36 +81,50 @@ def outreach_dispatch(*, now: dt.datetime) -> list[int]:
 def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> str:
     """Claim and send at most one approved message of the account. Returns what happened.
 
-    The claim (gap, daily cap, status) commits before the provider is called, so a second
-    worker can never send the same message, and a crash after the call leaves the message
-    `sending` for the sweeper to mark `unknown`: never resent blindly.
+    The best-scored due message goes first, then the longest waiting. The claim (re-checks,
+    daily cap, gap, status) commits before the provider is called, so a second worker can
+    never send the same message, and a crash after the call leaves the message `sending` for
+    the sweeper to mark `unknown`: never resent blindly.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     account = SendingAccount.objects.get(pk=account_id)
-    if not account.is_active or account.health != SendingAccount.Health.OK:
+    if not account.is_active or account.health != Health.OK:
         return "paused"
     if not limits.in_window(account, now):
         return "closed"
     if account.next_send_at and account.next_send_at > now:
         return "gap"
+    kinds = limits.open_message_kinds(account, now)
+    if not kinds:
+        return "cap"
     with transaction.atomic():
-        message = (
-            OutreachMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        candidates = (
+            _due(now)
+            .select_for_update(skip_locked=True, of=("self",))
             .select_related("lead", "campaign", "account")
-            .filter(
-                account=account, status=Status.APPROVED, not_before__lte=now, campaign__status=Campaign.Status.ACTIVE
-            )
-            .order_by("not_before", "pk")
-            .first()
+            .filter(account=account, kind__in=kinds)
+            .order_by(PRIORITY.desc(), "decided_at", "pk")[:CANDIDATES]
+        )
+        message = next(
+            (m for m in candidates if limits.in_prospect_window(account, m.lead.timezone, now)),
+            None,
         )
         if message is None:
-            return "idle"
-        stopped = ANSWER_STOPPED_LEAD_STATUSES if message.reply_to_id else STOPPED_LEAD_STATUSES
-        if message.lead.status in stopped:
-            _cancel(message, f"Lead is {message.lead.get_status_display().lower()}")
+            return "cap" if _due(now).filter(account=account).exclude(kind__in=kinds).exists() else "idle"
+        if message.lead.status == Lead.Status.SNOOZED and not message.reply_to_id:
+            # Approved before the snooze: it keeps its approval and waits for the lead to wake.
+            wake = message.lead.snoozed_until or (now + dt.timedelta(days=1)).date()
+            not_before = max(dt.datetime.combine(wake, account.work_start, tzinfo=account.tz), now + HOUR)
+            OutreachMessage.objects.filter(pk=message.pk).update(not_before=not_before)
+            return "snoozed"
+        if reason := _stop_reason(message):
+            _cancel(message, reason)
             return "cancelled"
+        if wait_until := _contact_budget_wait(message, now):
+            OutreachMessage.objects.filter(pk=message.pk).update(not_before=wait_until)
+            activity_record(verb="message.held", lead=message.lead, message=message, until=wait_until.isoformat())
+            return "budget"
         if not limits.cap_take(account, message.kind, now):
-            OutreachMessage.objects.filter(pk=message.pk).update(not_before=limits.next_day_window(account, now))
             return "cap"
         gap = dt.timedelta(seconds=random.randint(account.min_gap_seconds, account.max_gap_seconds))
         if (
@@ -97,12 +140,53 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
             transaction.set_rollback(True)
             return "lost"
         activity_record(verb="message.sending", lead=message.lead, message=message, account=account.pk)
+    message.attempts += 1
     try:
         result = channel_for(account.channel).send(message)
     except SendOutcomeUnknown as exc:
         _mark_unknown(message, str(exc))
         return "unknown"
+    except Exception as exc:  # a bug or an unexpected answer after the claim: nobody knows if it went
+        log.exception("send of message %s raised", message.pk)
+        _mark_unknown(message, f"The send raised {type(exc).__name__}; check before sending again.")
+        return "unknown"
     return outreach_record_result(message=message, result=result, now=now)
+
+
+def _stop_reason(message: OutreachMessage) -> str:
+    """Why this message may no longer go at all (checked again at the moment of sending)."""
+    lead = message.lead
+    stopped = ANSWER_STOPPED_LEAD_STATUSES if message.reply_to_id else STOPPED_LEAD_STATUSES
+    if lead.status in stopped:
+        return f"Lead is {lead.get_status_display().lower()}"
+    if is_suppressed(lead):
+        return "The person is on the suppression list"
+    if message.kind == Kind.EMAIL and lead.email_bounced_at:
+        return "Mail to this address bounced"
+    return ""
+
+
+def _contact_budget_wait(message: OutreachMessage, now: dt.datetime) -> dt.datetime | None:
+    """One contact budget per person, across campaigns, reps and channels: when it next allows a touch.
+
+    An answer to the person's own reply is a conversation, not a touch: it is never held.
+    """
+    if message.reply_to_id:
+        return None
+    window_start = now - dt.timedelta(days=settings.CONTACT_WINDOW_DAYS)
+    touches = list(
+        OutreachMessage.objects.filter(
+            lead=message.lead_id, status=Status.SENT, reply_to__isnull=True, sent_at__gte=window_start
+        )
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+    )
+    waits = []
+    if touches and (gap_end := touches[-1] + dt.timedelta(days=settings.CONTACT_MIN_GAP_DAYS)) > now:
+        waits.append(gap_end)
+    if len(touches) >= settings.CONTACT_MAX_TOUCHES:
+        waits.append(touches[-settings.CONTACT_MAX_TOUCHES] + dt.timedelta(days=settings.CONTACT_WINDOW_DAYS))
+    return max(waits) if waits else None
 
 
 def _cancel(message: OutreachMessage, reason: str) -> None:
@@ -128,6 +212,12 @@ def _send_back(message: OutreachMessage, *, not_before: dt.datetime, error: str,
         limits.cap_refund(message.account, message.kind, now)
 
 
+def _fail(message: OutreachMessage, error: str, status: str = Status.FAILED) -> bool:
+    return bool(
+        OutreachMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(status=status, last_error=error)
+    )
+
+
 @transaction.atomic
 def outreach_record_result(*, message: OutreachMessage, result: SendResult, now: dt.datetime) -> str:
     account = message.account
@@ -141,6 +231,8 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
         ):
             Lead.objects.filter(pk=message.lead_id, status=Lead.Status.QUALIFIED).update(status=Lead.Status.CONTACTED)
             activity_record(verb="message.sent", lead=message.lead, message=message, account=account.pk)
+        if result.quota_used_pct is not None and result.quota_used_pct >= QUOTA_STOP_PCT:
+            limits.kind_close(account, message.kind, now)
         return "sent"
     detail = f"{result.error.value}: {result.detail}"
     log.warning("send of message %s failed: %s", message.pk, detail)
@@ -148,22 +240,91 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
     match result.error:
         case ChannelError.RATE_LIMITED:
             _send_back(message, not_before=limits.next_day_window(account, now), error=detail, now=now)
+            if limits.kind_close(account, message.kind, now):
+                hours = settings.RATE_LIMIT_PAUSE_HOURS
+                account_pause(
+                    account=account,
+                    health=Health.PAUSED,
+                    reason=f"Rate limited on two sending days running; resting for {hours} h.",
+                    until=now + dt.timedelta(hours=hours),
+                )
         case ChannelError.TRANSIENT:
-            _send_back(message, not_before=now + dt.timedelta(minutes=5), error=detail, now=now)
+            if message.attempts > TRANSIENT_RETRIES:
+                _fail(message, f"Gave up after {message.attempts} attempts. {detail}")
+            else:
+                wait = TRANSIENT_FIRST_WAIT * 2 ** (message.attempts - 1)
+                _send_back(message, not_before=now + wait, error=detail, now=now)
         case ChannelError.ACCOUNT_DISCONNECTED:
             _send_back(message, not_before=now, error=detail, now=now)
-            SendingAccount.objects.filter(pk=account.pk).update(
-                health=SendingAccount.Health.AUTH_ERROR, health_reason=result.detail[:300]
-            )
+            account_pause(account=account, health=Health.AUTH_ERROR, reason=result.detail or "Disconnected")
+        case ChannelError.ACCOUNT_RESTRICTED:
+            _send_back(message, not_before=now, error=detail, now=now)
+            account_pause(account=account, health=Health.RESTRICTED, reason=result.detail or "Restricted")
         case ChannelError.DUPLICATE:
-            OutreachMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
-                status=Status.CANCELLED, last_error=detail
-            )
+            _fail(message, detail, status=Status.CANCELLED)
+        case ChannelError.NOT_CONNECTED:
+            if _fail(message, detail):
+                limits.cap_refund(account, message.kind, now)
+                message_reroute(message=message, reason=result.detail)
         case _:
-            OutreachMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
-                status=Status.FAILED, last_error=detail
-            )
+            _fail(message, detail)
     return result.error.value
+
+
+def _account_for_kind(message: OutreachMessage, kind: str) -> SendingAccount | None:
+    """An account of the campaign that can send `kind`: the same one when it can."""
+    channels = EMAIL_CHANNELS if kind == Kind.EMAIL else LINKEDIN_CHANNELS
+    if message.account.channel in channels:
+        return message.account
+    accounts = message.campaign.sending_accounts.filter(is_active=True, channel__in=channels).order_by("pk")
+    return accounts.filter(owner=message.lead.owner_id).first() or accounts.first()
+
+
+def _reachable(lead: Lead, kind: str) -> bool:
+    if kind == Kind.EMAIL:
+        return bool(lead.email) and lead.email_bounced_at is None
+    return bool(lead.provider_id)
+
+
+@transaction.atomic
+def message_reroute(*, message: OutreachMessage, reason: str) -> OutreachMessage | None:
+    """The recipient cannot be reached this way: draft the next way for approval, or mark them unreachable.
+
+    An invitation comes before email; a kind already tried for this person is not tried again.
+    The new draft goes through the approval queue like any other message.
+    """
+    from outreach.tasks import messages_fill_task
+
+    lead = Lead.objects.get(pk=message.lead_id)
+    tried = set(
+        OutreachMessage.objects.filter(lead=lead).exclude(status=Status.CANCELLED).values_list("kind", flat=True)
+    )
+    for kind in REROUTES.get(message.kind, ()):
+        if kind in tried - {message.kind} or not _reachable(lead, kind):
+            continue
+        if (account := _account_for_kind(message, kind)) is None:
+            continue
+        rerouted = OutreachMessage.objects.create(
+            lead=lead,
+            campaign=message.campaign,
+            account=account,
+            step=message.step,
+            kind=kind,
+            rerouted_from=message,
+            status=Status.GENERATING,
+            instruction=f"{message.get_kind_display()} could not reach them ({reason[:120]}); say it fresh.",
+        )
+        activity_record(verb="message.rerouted", lead=lead, message=rerouted, kind=kind, reason=reason[:300])
+        messages_fill_task.delay_on_commit([rerouted.pk])
+        return rerouted
+    if Lead.objects.filter(pk=lead.pk, unreachable=False).update(unreachable=True):
+        activity_record(verb="lead.unreachable", lead=lead, message=message, reason=reason[:300])
+        notify(
+            user=lead.owner,
+            text=f"{lead.full_name} cannot be reached on any channel we have: {reason}"[:300],
+            url=reverse("leads:detail", args=[lead.pk]),
+        )
+    return None
 
 
 def sends_mark_stuck_unknown(*, now: dt.datetime) -> int:

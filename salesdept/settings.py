@@ -305,6 +305,9 @@ SANDBOX_SEED = env_int("SANDBOX_SEED", 7)
 # Share of sandbox sends that get a reply, and how long the simulated prospect takes.
 SANDBOX_REPLY_RATE = env_float("SANDBOX_REPLY_RATE", 0.35)
 SANDBOX_REPLY_DELAY_SECONDS = env_int("SANDBOX_REPLY_DELAY_SECONDS", 180)
+# Share of sandbox invitations accepted (after the same delay), and how long `inject-slow` sends take.
+SANDBOX_ACCEPT_RATE = env_float("SANDBOX_ACCEPT_RATE", 0.4)
+SANDBOX_SLOW_SECONDS = env_float("SANDBOX_SLOW_SECONDS", 5.0)
 # What the simulated network received, one JSON line per delivery (proves exactly-once).
 SANDBOX_OUTBOX = BASE_DIR / env_str("SANDBOX_OUTBOX", str(VAR_DIR / "sandbox-outbox.jsonl"))
 

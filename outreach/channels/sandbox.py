@@ -1,19 +1,22 @@
 """A simulated network: deliveries land in an outbox file, replies come back deterministically.
 
-Whether a prospect replies, and what they say, is a pure function of the seed and the
-message's idempotency key; replies arrive SANDBOX_REPLY_DELAY_SECONDS after the send.
-A lead whose provider id contains `inject-<error>` makes the send fail with that error.
+Whether a prospect accepts an invitation or replies, and what they say, is a pure function of
+the seed and the message's idempotency key; both happen SANDBOX_REPLY_DELAY_SECONDS after the
+send. A lead whose provider id contains `inject-<error>` makes the send fail with that error;
+`inject-unknown` times out after the request left; `inject-slow` takes SANDBOX_SLOW_SECONDS.
 """
 
 import datetime as dt
 import hashlib
 import json
 import os
+import time
 
 from django.conf import settings
 
-from outreach.channels.base import ChannelError, InboundItem, SendOutcomeUnknown, SendResult
+from outreach.channels.base import ChannelError, InboundItem, PendingInvite, Relation, SendOutcomeUnknown, SendResult
 from outreach.models import OutreachMessage, SendingAccount
+from salesdept import clock
 
 REPLIES = [
     ("Thanks for reaching out, sounds good. Happy to chat next week.", 4),
@@ -29,6 +32,11 @@ REPLIES = [
 def _fraction(*parts: object) -> float:
     digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def accepts(key: str) -> bool:
+    """Whether the simulated prospect accepts the invitation sent with this key."""
+    return _fraction(settings.SANDBOX_SEED, key, "accepts") < settings.SANDBOX_ACCEPT_RATE
 
 
 def reply_text_for(key: str) -> str | None:
@@ -51,6 +59,8 @@ class SandboxChannel:
                 return SendResult(error=error, detail=f"sandbox: injected {error.value}")
         if "inject-unknown" in provider_id:
             raise SendOutcomeUnknown("sandbox: injected timeout after the request left")
+        if "inject-slow" in provider_id:
+            time.sleep(settings.SANDBOX_SLOW_SECONDS)
         line = json.dumps(
             {
                 "key": str(message.idempotency_key),
@@ -94,3 +104,31 @@ class SandboxChannel:
                     )
                 )
         return items
+
+    def acknowledge(self, account: SendingAccount, items: list[InboundItem]) -> None:
+        """Windowed polling: nothing to move."""
+
+    def _invites(self, account: SendingAccount):
+        return OutreachMessage.objects.filter(
+            account=account, kind=OutreachMessage.Kind.CONNECTION_NOTE, status=OutreachMessage.Status.SENT
+        ).select_related("lead")
+
+    def list_relations(self, account: SendingAccount, *, since: dt.datetime) -> list[Relation]:
+        delay = dt.timedelta(seconds=settings.SANDBOX_REPLY_DELAY_SECONDS)
+        now = clock.now()
+        return [
+            Relation(provider_id=invite.lead.provider_id, connected_at=invite.sent_at + delay)
+            for invite in self._invites(account).filter(sent_at__gte=since - delay, sent_at__lte=now - delay)
+            if invite.withdrawn_at is None and accepts(str(invite.idempotency_key))
+        ]
+
+    def list_pending_invites(self, account: SendingAccount) -> list[PendingInvite]:
+        return [
+            PendingInvite(
+                invitation_id=f"sandbox-invite-{invite.pk}", provider_id=invite.lead.provider_id, sent_at=invite.sent_at
+            )
+            for invite in self._invites(account).filter(accepted_at__isnull=True, withdrawn_at__isnull=True)
+        ]
+
+    def withdraw_invite(self, account: SendingAccount, *, invitation_id: str) -> None:
+        """The simulated network forgets it; the caller records the withdrawal."""
