@@ -110,6 +110,13 @@ class SendingAccount(models.Model):
         if self.channel == self.Channel.UNIPILE and not self.provider_account_id:
             raise ValidationError({"provider_account_id": "A LinkedIn account needs Unipile's account id."})
 
+    @classmethod
+    def channels_for(cls, kind: str) -> tuple[str, ...]:
+        """The channels that can send a message of this kind (the sandbox simulates them all)."""
+        if kind == SequenceStep.Kind.EMAIL:
+            return (cls.Channel.EMAIL, cls.Channel.SANDBOX)
+        return (cls.Channel.UNIPILE, cls.Channel.SANDBOX)
+
     @property
     def domain(self) -> str:
         """The domain our Message-IDs use: the From address's."""

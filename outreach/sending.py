@@ -43,7 +43,6 @@ TRANSIENT_RETRIES = 4
 TRANSIENT_FIRST_WAIT = dt.timedelta(minutes=5)
 # The provider's quota gauge (Unipile "usage", in percent) at which invitations stop for the day.
 QUOTA_STOP_PCT = 90
-LINKEDIN_CHANNELS = (SendingAccount.Channel.UNIPILE, SendingAccount.Channel.SANDBOX)
 # Where a message goes when its recipient cannot be reached its way (providers.md §1.9).
 REROUTES = {
     Kind.MESSAGE: (Kind.CONNECTION_NOTE, Kind.EMAIL),
@@ -52,7 +51,6 @@ REROUTES = {
     Kind.EMAIL: (Kind.CONNECTION_NOTE,),
 }
 HOUR = dt.timedelta(hours=1)
-EMAIL_CHANNELS = (SendingAccount.Channel.EMAIL, SendingAccount.Channel.SANDBOX)
 PRIORITY = Coalesce("lead__score_override", "lead__score", Value(-1), output_field=IntegerField())
 
 
@@ -273,7 +271,7 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
 
 def _account_for_kind(message: OutreachMessage, kind: str) -> SendingAccount | None:
     """An account of the campaign that can send `kind`: the same one when it can."""
-    channels = EMAIL_CHANNELS if kind == Kind.EMAIL else LINKEDIN_CHANNELS
+    channels = SendingAccount.channels_for(kind)
     if message.account.channel in channels:
         return message.account
     accounts = message.campaign.sending_accounts.filter(is_active=True, channel__in=channels).order_by("pk")

@@ -20,7 +20,7 @@ from outreach.models import OutreachMessage, SendingAccount
 from salesdept import llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
 
-Status = OutreachMessage.Status
+Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
 # A lead in one of these states gets nothing more from the sequence.
 STOPPED_LEAD_STATUSES = (
@@ -42,9 +42,12 @@ class DecisionError(Exception):
 # Drafting ------------------------------------------------------------------------------------
 
 
-def _account_for(campaign: Campaign, owner) -> SendingAccount | None:
-    """The owner's account on the campaign, else its first one (accounts come prefetched)."""
-    accounts = sorted((a for a in campaign.sending_accounts.all() if a.is_active), key=lambda a: a.pk)
+def _account_for(campaign: Campaign, owner, kind: str) -> SendingAccount | None:
+    """The owner's account on the campaign that can send `kind`, else its first such one (prefetched)."""
+    channels = SendingAccount.channels_for(kind)
+    accounts = sorted(
+        (a for a in campaign.sending_accounts.all() if a.is_active and a.channel in channels), key=lambda a: a.pk
+    )
     return next((a for a in accounts if a.owner_id == owner.pk), accounts[0] if accounts else None)
 
 
@@ -60,14 +63,17 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
     if lead.status in STOPPED_LEAD_STATUSES:
         return None
     sequence_step = next((s for s in campaign.steps.all() if s.order == step), None)
-    account = _account_for(campaign, lead.owner)
-    if sequence_step is None or account is None:
+    if sequence_step is None:
+        return None
+    account = _account_for(campaign, lead.owner, sequence_step.kind)
+    if account is None:
         return None
     message, created = OutreachMessage.objects.get_or_create(
         lead=lead,
         campaign=campaign,
         step=step,
         reply_to=None,  # a suggested answer shares the step number but is not the step's message
+        rerouted_from=None,  # nor does a message redrafted for another channel
         defaults={
             "kind": sequence_step.kind,
             "account": account,
@@ -351,11 +357,17 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
             campaign__status=Campaign.Status.ACTIVE,
         )
         .filter(~Exists(later), ~Exists(answered), Exists(next_step))
-        .annotate(delay_days=next_step.values("delay_days")[:1])
+        .annotate(delay_days=next_step.values("delay_days")[:1], next_kind=next_step.values("kind")[:1])
     )
     by_step: dict[int, list[int]] = {}
     for message in due:
-        if message.sent_at + dt.timedelta(days=message.delay_days) <= now:
+        start = message.sent_at
+        if message.kind == Kind.CONNECTION_NOTE and message.next_kind == Kind.MESSAGE:
+            # A LinkedIn message reaches only a connection: the delay counts from the acceptance.
+            if message.accepted_at is None:
+                continue
+            start = message.accepted_at
+        if start + dt.timedelta(days=message.delay_days) <= now:
             by_step.setdefault(message.step + 1, []).append(message.lead_id)
     for step, lead_ids in by_step.items():
         messages_draft_enqueue(lead_ids=lead_ids, step=step)

@@ -1,10 +1,12 @@
 from celery import shared_task
-from django.utils import timezone
 
+from outreach.accounts import accounts_resume_due
+from outreach.invitations import invites_withdraw_stale, relations_poll
 from outreach.models import SendingAccount
 from outreach.replies import inbound_analyse, outreach_poll_replies
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
 from outreach.services import followups_draft_due, messages_draft, messages_fill
+from salesdept import clock
 
 
 @shared_task
@@ -26,7 +28,8 @@ def outreach_send_next_task(account_id: int) -> str:
 
 @shared_task
 def outreach_dispatch_task() -> int:
-    return len(outreach_dispatch(now=timezone.now()))
+    accounts_resume_due(now=clock.now())  # an automatic pause that has run out ends first
+    return len(outreach_dispatch(now=clock.now()))
 
 
 @shared_task
@@ -50,9 +53,37 @@ def inbound_analyse_task(inbound_id: int) -> str:
 
 @shared_task
 def followups_draft_due_task() -> int:
-    return len(followups_draft_due(now=timezone.now()))
+    return len(followups_draft_due(now=clock.now()))
 
 
 @shared_task
 def sends_mark_stuck_unknown_task() -> int:
-    return sends_mark_stuck_unknown(now=timezone.now())
+    return sends_mark_stuck_unknown(now=clock.now())
+
+
+def _linkedin_account_ids() -> list[int]:
+    return list(
+        SendingAccount.objects.filter(is_active=True, channel__in=SendingAccount.channels_for("message")).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+@shared_task
+def invitations_poll_all_task() -> int:
+    """Acceptances: the webhook is the fast path, this the fallback (new_relation can trail by hours)."""
+    return sum(relations_poll(account_id=account_id, now=clock.now()) for account_id in _linkedin_account_ids())
+
+
+@shared_task
+def invitations_withdraw_stale_task() -> int:
+    return sum(
+        invites_withdraw_stale(account_id=account_id, now=clock.now()) for account_id in _linkedin_account_ids()
+    )
+
+
+@shared_task
+def webhook_process_task(event_id: int) -> str:
+    from outreach.webhooks import webhook_process  # the webhook module enqueues this task
+
+    return webhook_process(event_id=event_id)

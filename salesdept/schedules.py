@@ -40,6 +40,18 @@ SCHEDULES = [
         "A send that never finished becomes `unknown` for a person, never resent blindly.",
     ),
     Schedule(
+        "poll-invitations",
+        "outreach.tasks.invitations_poll_all_task",
+        30,
+        "Accepted invitations let the sequence go on; polling backs up the new_relation webhook.",
+    ),
+    Schedule(
+        "withdraw-stale-invitations",
+        "outreach.tasks.invitations_withdraw_stale_task",
+        24 * 60,
+        "Invitations pending for weeks clog the weekly quota: withdraw them.",
+    ),
+    Schedule(
         "follow-ups",
         "outreach.tasks.followups_draft_due_task",
         60,

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Activity, Lead
+from outreach.invitations import invitation_accepted
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
 from outreach.services import message_approve
@@ -186,6 +187,11 @@ def test_follow_ups_are_drafted_after_the_steps_delay(campaign, alice, alice_acc
     message = approved(campaign, alice, alice_account)
     assert outreach_send_next(account_id=alice_account.pk) == "sent"
     message.refresh_from_db()
-    assert followups_draft_due(now=message.sent_at + dt.timedelta(days=2)) == []  # step 2 waits 3 days
-    assert followups_draft_due(now=message.sent_at + dt.timedelta(days=3, minutes=1)) == [message.lead_id]
+    assert message.kind == "connection_note" and campaign.steps.get(order=2).kind == "message"
+    # A LinkedIn message reaches only a connection: nothing while the invitation waits.
+    assert followups_draft_due(now=message.sent_at + dt.timedelta(days=10)) == []
+    accepted = message.sent_at + dt.timedelta(days=1)
+    assert invitation_accepted(account=alice_account, provider_id=message.lead.provider_id, at=accepted)
+    assert followups_draft_due(now=accepted + dt.timedelta(days=2)) == []  # step 2 waits 3 days
+    assert followups_draft_due(now=accepted + dt.timedelta(days=3, minutes=1)) == [message.lead_id]
     assert drafted == [([message.lead_id], 2)]
