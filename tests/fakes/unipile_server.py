@@ -1,0 +1,478 @@
+"""A local fake of Unipile's REST API v1 (providers.md §1.12), served over real HTTP on 127.0.0.1.
+
+    with FakeUnipile() as fake:
+        settings.UNIPILE_DSN, settings.UNIPILE_API_KEY = fake.dsn, fake.api_key
+        fake.add_message(account_id="acc-1", sender_id="ACo-lena", text="Hi!")
+
+Reserved recipient provider ids (RESERVED) make invitations and chat sends fail the way each row
+of §1.9 does. `ACo-timeout` answers 504 after recording the send (the "did it go out?" check finds
+it), `ACo-timeout-lost` answers 504 and records nothing, `ACo-hang` records the send and answers
+only after `hang_seconds`, `ACo-drop` hangs up without answering.
+
+Every request is recorded (`fake.requests`, and the module's ALL_REQUESTS for the contract test)
+as {"method", "path", "query", "headers", "json", "form", "content_type", "status"}.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.parser
+import email.policy
+import itertools
+import json
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# (method, path template) the fake serves; the contract test checks each against the OpenAPI file.
+ROUTES = [
+    ("POST", "/api/v1/users/invite"),
+    ("GET", "/api/v1/users/invite/sent"),
+    ("DELETE", "/api/v1/users/invite/sent/{invitation_id}"),
+    ("POST", "/api/v1/chats"),
+    ("POST", "/api/v1/chats/{chat_id}/messages"),
+    ("GET", "/api/v1/chats/{chat_id}/messages"),
+    ("GET", "/api/v1/messages"),
+    ("GET", "/api/v1/users/relations"),
+    ("GET", "/api/v1/accounts/{id}"),
+]
+
+# Recipient provider id -> (status, type, title): one per row of providers.md §1.9.
+RESERVED = {
+    "ACo-disconnected": (401, "errors/disconnected_account", "Disconnected account"),
+    "ACo-expired": (401, "errors/expired_credentials", "Expired credentials"),
+    "ACo-checkpoint": (401, "errors/checkpoint_error", "Checkpoint error"),
+    "ACo-restricted": (403, "errors/account_restricted", "Account restricted"),
+    "ACo-feature": (403, "errors/feature_not_subscribed", "Feature not subscribed"),
+    "ACo-permissions": (403, "errors/insufficient_permissions", "Insufficient permissions"),
+    "ACo-already-invited": (422, "errors/already_invited_recently", "Already invited recently"),
+    "ACo-cannot-resend": (422, "errors/cannot_resend_yet", "Cannot resend yet"),
+    "ACo-resend-24h": (422, "errors/cannot_resend_within_24hrs", "Cannot resend within 24 hours"),
+    "ACo-limit": (422, "errors/limit_exceeded", "Limit exceeded"),
+    "ACo-429": (429, "errors/too_many_requests", "Too many requests"),
+    "ACo-no-connection": (422, "errors/no_connection_with_recipient", "No connection with recipient"),
+    "ACo-no-inmail": (422, "errors/not_allowed_inmail", "Not allowed inMail"),
+    "ACo-no-credits": (422, "errors/insufficient_credits", "Insufficient credits"),
+    "ACo-cannot-invite": (422, "errors/cannot_invite_attendee", "Cannot invite attendee"),
+    "ACo-blocked": (422, "errors/blocked_recipient", "Blocked recipient"),
+    "ACo-unreachable": (422, "errors/user_unreachable", "User unreachable"),
+    "ACo-invalid-recipient": (422, "errors/invalid_recipient", "Invalid recipient"),
+    "ACo-too-long": (400, "errors/too_many_characters", "Too many characters"),
+    "ACo-not-found": (404, "errors/resource_not_found", "Resource not found."),
+    "ACo-provider-error": (500, "errors/provider_error", "Provider error"),
+    "ACo-unexpected": (500, "errors/unexpected_error", "Unexpected error"),
+    "ACo-no-session": (503, "errors/no_client_session", "No client session"),
+    "ACo-timeout-lost": (504, "errors/request_timeout", "Request timed out"),
+}
+TIMEOUT = (504, "errors/request_timeout", "Request timed out")
+# Every request the adapter made to any fake in this test session: the contract test reads it.
+ALL_REQUESTS: list[dict[str, Any]] = []
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse_iso(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, str | list[str]]:
+    """multipart/form-data fields by name (a repeated name gives a list), without the cgi module."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields: dict[str, str | list[str]] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        value = (part.get_payload(decode=True) or b"").decode()
+        if name in fields:
+            previous = fields[name]
+            fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            fields[name] = value
+    return fields
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    fake: FakeUnipile
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "FakeUnipile/1.0"
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles in the client's pool
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        try:
+            self.server.fake._handle(self)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            pass  # the client timed out and hung up
+
+    do_POST = do_DELETE = do_GET
+
+    def send_json(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+
+class Reply(Exception):
+    """Raised inside a route to answer with an error body."""
+
+    def __init__(self, status: int, type_: str, title: str, detail: str = "") -> None:
+        super().__init__(type_)
+        self.status, self.type, self.title, self.detail = status, type_, title, detail
+
+
+class FakeUnipile:
+    def __init__(self, api_key: str = "unipile-test-key") -> None:
+        self.api_key = api_key
+        self.page_size = 250  # lower it to make the client follow cursors
+        self.hang_seconds = 0.1
+        self.usage: float | None = None  # the invitation quota figure Unipile adds past 50, 75, 90, 95 %
+        self.requests: list[dict[str, Any]] = []
+        self.invites: list[dict[str, Any]] = []
+        self.chats: dict[str, dict[str, Any]] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.relations: list[dict[str, Any]] = []
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._stopping = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self.port: int = self._server.server_address[1]
+        self.dsn = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeUnipile", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeUnipile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- state the tests set up ------------------------------------------------------------------------------
+    def add_account(self, account_id: str, *, user_id: str = "ACo-me", status: str = "OK") -> None:
+        with self._lock:
+            self.accounts[account_id] = {"user_id": user_id, "status": status}
+
+    def add_message(
+        self,
+        *,
+        account_id: str,
+        sender_id: str,
+        text: str,
+        chat_id: str = "chat-inbound",
+        at: dt.datetime | None = None,
+        is_sender: bool = False,
+        is_event: bool = False,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
+        with self._lock:
+            return self._store_message(account_id, chat_id, sender_id, text, at, is_sender, is_event, message_id)
+
+    def add_relation(self, *, account_id: str, member_id: str, at: dt.datetime) -> None:
+        with self._lock:
+            self.relations.append(
+                {
+                    "object": "UserRelation",
+                    "account_id": account_id,
+                    "first_name": "Rel",
+                    "last_name": member_id,
+                    "headline": "",
+                    "public_identifier": member_id.lower(),
+                    "public_profile_url": f"https://www.linkedin.com/in/{member_id.lower()}",
+                    "created_at": int(at.timestamp() * 1000),  # epoch milliseconds, as Unipile sends
+                    "member_id": member_id,
+                    "member_urn": f"urn:li:member:{member_id}",
+                    "connection_urn": f"urn:li:connection:{member_id}",
+                }
+            )
+
+    def add_invite(self, *, account_id: str, provider_id: str, text: str = "") -> dict[str, Any]:
+        with self._lock:
+            return self._store_invite(account_id, provider_id, text)
+
+    def calls(self, method: str, path: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self.requests if r["method"] == method and r["path"] == path]
+
+    # -- request handling (server threads) ----------------------------------------------------------------
+    def _next(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"
+
+    def _store_invite(self, account_id: str, provider_id: str, text: str) -> dict[str, Any]:
+        now = dt.datetime.now(dt.UTC)
+        invite = {
+            "object": "InvitationSent",
+            "id": self._next("inv"),
+            "account_id": account_id,
+            "invited_user": provider_id,
+            "invited_user_id": provider_id,
+            "invited_user_public_id": provider_id.lower(),
+            "invited_user_description": "",
+            "date": "Sent today",
+            "parsed_datetime": iso(now),
+            "invitation_text": text or None,
+        }
+        self.invites.append(invite)
+        return invite
+
+    def _store_message(
+        self,
+        account_id: str,
+        chat_id: str,
+        sender_id: str,
+        text: str,
+        at: dt.datetime | None,
+        is_sender: bool,
+        is_event: bool,
+        message_id: str | None,
+    ) -> dict[str, Any]:
+        message = {
+            "object": "Message",
+            "id": message_id or self._next("msg"),
+            "provider_id": self._next("li-msg"),
+            "account_id": account_id,
+            "chat_id": chat_id,
+            "chat_provider_id": f"li-{chat_id}",
+            "sender_id": sender_id,
+            "sender_attendee_id": f"att-{sender_id}",
+            "text": text,
+            "attachments": [],
+            "timestamp": iso(at or dt.datetime.now(dt.UTC)),
+            "is_sender": 1 if is_sender else 0,
+            "is_event": 1 if is_event else 0,
+            "seen": 0,
+            "hidden": 0,
+            "deleted": 0,
+            "edited": 0,
+            "delivered": 1,
+        }
+        self.messages.append(message)
+        return message
+
+    def _own_id(self, account_id: str) -> str:
+        return self.accounts.get(account_id, {}).get("user_id", "ACo-me")
+
+    def _handle(self, h: _Handler) -> None:
+        url = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        content_type = h.headers.get("Content-Type") or ""
+        record: dict[str, Any] = {
+            "method": h.command,
+            "path": url.path,
+            "query": {k: v[0] if len(v) == 1 else v for k, v in parse_qs(url.query).items()},
+            "headers": {k.lower(): v for k, v in h.headers.items()},
+            "content_type": content_type,
+            "json": None,
+            "form": None,
+        }
+        if content_type.startswith("application/json") and raw:
+            try:
+                record["json"] = json.loads(raw)
+            except ValueError:
+                record["json"] = "<invalid>"
+        elif content_type.startswith("multipart/form-data"):
+            record["form"] = parse_multipart(content_type, raw)
+        with self._lock:
+            self.requests.append(record)
+            ALL_REQUESTS.append(record)
+        try:
+            if h.headers.get("X-API-KEY") != self.api_key:
+                raise Reply(401, "errors/missing_credentials", "Missing credentials", "Wrong or missing X-API-KEY.")
+            status, body = self._route(h.command, url.path, record)
+        except Reply as reply:
+            status, body = (
+                reply.status,
+                {
+                    "title": reply.title,
+                    "detail": reply.detail or reply.title,
+                    "instance": url.path,
+                    "type": reply.type,
+                    "status": reply.status,
+                },
+            )
+        except _HangUp:
+            record["status"] = None
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        except _Hang as hang:
+            self._stopping.wait(self.hang_seconds)
+            status, body = hang.status, hang.body
+        record["status"] = status
+        h.send_json(status, body)
+
+    def _route(self, method: str, path: str, record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        parts = path.rstrip("/").split("/")[3:]  # after /api/v1
+        query, data = record["query"], record["json"] or record["form"] or {}
+        match method, parts:
+            case "POST", ["users", "invite"]:
+                return self._invite(data)
+            case "GET", ["users", "invite", "sent"]:
+                account_id = _required(query, "account_id")
+                with self._lock:
+                    items = [i for i in self.invites if i["account_id"] == account_id]
+                return self._page(items, query)
+            case "DELETE", ["users", "invite", "sent", invitation_id]:
+                account_id = _required(query, "account_id")
+                with self._lock:
+                    found = [i for i in self.invites if i["id"] == invitation_id and i["account_id"] == account_id]
+                    if not found:
+                        raise Reply(404, "errors/resource_not_found", "Resource not found.")
+                    self.invites.remove(found[0])
+                return 200, {"object": "InvitationCanceled"}
+            case "POST", ["chats"]:
+                return self._start_chat(data)
+            case "POST", ["chats", chat_id, "messages"]:
+                return self._send_in_chat(chat_id, data)
+            case "GET", ["chats", chat_id, "messages"]:
+                with self._lock:
+                    items = [m for m in self.messages if m["chat_id"] == chat_id]
+                return self._page(self._after(items, query), query)
+            case "GET", ["messages"]:
+                with self._lock:
+                    items = [m for m in self.messages if m["account_id"] == query.get("account_id", m["account_id"])]
+                return self._page(self._after(items, query), query)
+            case "GET", ["users", "relations"]:
+                account_id = _required(query, "account_id")
+                with self._lock:
+                    items = sorted(
+                        (r for r in self.relations if r["account_id"] == account_id),
+                        key=lambda r: r["created_at"],
+                        reverse=True,
+                    )
+                return self._page([{k: v for k, v in r.items() if k != "account_id"} for r in items], query)
+            case "GET", ["accounts", account_id]:
+                with self._lock:
+                    account = self.accounts.get(account_id)
+                if account is None:
+                    raise Reply(404, "errors/resource_not_found", "Resource not found.", "Account not found")
+                return 200, {
+                    "object": "Account",
+                    "type": "LINKEDIN",
+                    "id": account_id,
+                    "name": "Fake LinkedIn",
+                    "created_at": iso(dt.datetime.now(dt.UTC)),
+                    "connection_params": {"im": {"id": account["user_id"], "username": "Fake"}},
+                    "sources": [{"id": f"{account_id}_MESSAGING", "status": account["status"]}],
+                }
+        raise Reply(404, "errors/resource_not_found", "Resource not found.", f"No route {method} {path}")
+
+    def _recipient_error(self, provider_id: str) -> None:
+        """Answers that mean nothing was sent (or, for ACo-drop, no answer at all)."""
+        if provider_id == "ACo-drop":
+            raise _HangUp()
+        if provider_id in RESERVED:
+            raise Reply(*RESERVED[provider_id])
+
+    def _invite(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        provider_id, account_id = _required(data, "provider_id"), _required(data, "account_id")
+        note = data.get("message") or ""
+        self._recipient_error(provider_id)
+        if len(note) > 300:
+            raise Reply(400, "errors/too_many_characters", "Too many characters")
+        with self._lock:
+            invite = self._store_invite(account_id, provider_id, note)
+        body: dict[str, Any] = {"object": "UserInvitationSent", "invitation_id": invite["id"]}
+        if self.usage is not None:
+            body["usage"] = self.usage
+        return self._after_send(provider_id, 200, body)
+
+    def _start_chat(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id, text = _required(data, "account_id"), data.get("text") or ""
+        attendees = data.get("attendees_ids")
+        provider_id = attendees[0] if isinstance(attendees, list) else attendees
+        if not provider_id:
+            raise Reply(400, "errors/missing_parameters", "Missing parameters", "attendees_ids is required")
+        self._recipient_error(provider_id)
+        with self._lock:
+            chat_id = self._next("chat")
+            self.chats[chat_id] = {"account_id": account_id, "attendee": provider_id}
+            message = self._store_message(account_id, chat_id, self._own_id(account_id), text, None, True, False, None)
+        body = {"object": "ChatStarted", "chat_id": chat_id, "message_id": message["id"]}
+        return self._after_send(provider_id, 201, body)
+
+    def _send_in_chat(self, chat_id: str, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            chat = self.chats.get(chat_id)
+        if chat is None:
+            raise Reply(404, "errors/resource_not_found", "Resource not found.", "Chat not found")
+        account_id = data.get("account_id") or chat["account_id"]
+        if account_id != chat["account_id"]:
+            raise Reply(403, "errors/account_mismatch", "Account mismatch")
+        self._recipient_error(chat["attendee"])
+        with self._lock:
+            message = self._store_message(
+                account_id, chat_id, self._own_id(account_id), data.get("text") or "", None, True, False, None
+            )
+        return self._after_send(chat["attendee"], 201, {"object": "MessageSent", "message_id": message["id"]})
+
+    def _after_send(self, provider_id: str, status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The send is recorded; the special recipients now lose or delay the answer."""
+        if provider_id == "ACo-timeout":
+            raise Reply(*TIMEOUT)
+        if provider_id == "ACo-hang":
+            raise _Hang(status, body)
+        return status, body
+
+    def _after(self, items: list[dict[str, Any]], query: dict[str, Any]) -> list[dict[str, Any]]:
+        if after := query.get("after"):
+            items = [m for m in items if _parse_iso(m["timestamp"]) > _parse_iso(after)]
+        return sorted(items, key=lambda m: m["timestamp"], reverse=True)  # newest first
+
+    def _page(self, items: list[dict[str, Any]], query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        start = int(query.get("cursor") or 0)
+        size = min(int(query.get("limit") or 100), self.page_size)
+        page = items[start : start + size]
+        cursor = str(start + size) if start + size < len(items) else None
+        return 200, {"object": "List", "items": page, "cursor": cursor}
+
+
+class _Hang(Exception):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__("hang")
+        self.status, self.body = status, body
+
+
+class _HangUp(Exception):
+    pass
+
+
+def _required(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not value or not isinstance(value, str):
+        raise Reply(400, "errors/missing_parameters", "Missing parameters", f"{name} is required")
+    return value
