@@ -19,4 +19,5 @@ urlpatterns = [
     path("inbox/", include("outreach.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("dashboard/", include("reporting.urls")),
+    path("webhooks/", include("outreach.webhook_urls")),
 ]

@@ -1,0 +1,304 @@
+"""POST /webhooks/unipile/: the secret, the limits, stored once per key, processed once by the worker."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from leads.models import Lead
+from outreach.models import InboundMessage, OutreachMessage, SendingAccount, WebhookEvent
+from outreach.replies import outreach_poll_replies
+from outreach.webhooks import webhook_process
+from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/webhooks/unipile/"
+SECRET = "hook-secret-1"
+ACCOUNT_ID, OWN_ID = "acc-alice", "ACo-alice"
+Health = SendingAccount.Health
+
+
+@pytest.fixture(autouse=True)
+def _secret(settings):
+    settings.UNIPILE_WEBHOOK_SECRET = SECRET
+    settings.OPENAI_API_KEY = ""  # a reply's analysis runs on the offline template backend
+
+
+@pytest.fixture
+def eager():
+    """Queued tasks run in-process when their transaction commits, as a worker would run them."""
+    from salesdept.celery import app
+
+    before, app.conf.task_always_eager = app.conf.task_always_eager, True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def li_account(alice) -> SendingAccount:
+    return SendingAccountFactory(
+        owner=alice,
+        name="Alice LinkedIn",
+        channel=SendingAccount.Channel.UNIPILE,
+        provider_account_id=ACCOUNT_ID,
+        provider_user_id=OWN_ID,
+    )
+
+
+@pytest.fixture
+def lead(campaign, alice, li_account) -> Lead:
+    campaign.sending_accounts.add(li_account)
+    return LeadFactory(campaign=campaign, owner=alice, provider_id="ACo-lena", first_name="Lena")
+
+
+def _post(client, payload, secret: str | None = SECRET, **extra):
+    headers = {"X-Webhook-Secret": secret} if secret is not None else {}
+    body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
+    return client.post(URL, data=body, content_type="application/json", headers=headers, **extra)
+
+
+def _received(message_id: str = "msg-42", sender: str = "ACo-lena", text: str = "Happy to talk next week") -> dict:
+    return {
+        "account_id": ACCOUNT_ID,
+        "account_type": "LINKEDIN",
+        "event": "message_received",
+        "webhook_name": "replies",
+        "chat_id": "chat-7",
+        "message_id": message_id,
+        "timestamp": "2025-03-04T10:15:00.000Z",
+        "message": text,
+        "sender": {
+            "attendee_id": "att-1",
+            "attendee_name": "Lena Park",
+            "attendee_provider_id": sender,
+            "attendee_profile_url": "https://www.linkedin.com/in/lena",
+        },
+        "attendees": [],
+        "attachments": [],
+        "reaction": None,
+        "reaction_sender": None,
+    }
+
+
+def test_the_url_is_named():
+    assert reverse("webhooks:unipile") == URL
+
+
+def test_it_refuses_a_wrong_secret(client):
+    response = _post(client, _received(), secret="nope")
+
+    assert response.status_code == 403
+    assert not WebhookEvent.objects.exists()
+
+
+def test_it_refuses_a_missing_secret(client):
+    assert _post(client, _received(), secret=None).status_code == 403
+    assert not WebhookEvent.objects.exists()
+
+
+def test_it_refuses_everything_while_no_secret_is_set(client, settings, caplog):
+    settings.UNIPILE_WEBHOOK_SECRET = ""
+
+    response = _post(client, _received(), secret="")
+
+    assert response.status_code == 403
+    assert "UNIPILE_WEBHOOK_SECRET is not set" in caplog.text
+    assert not WebhookEvent.objects.exists()
+
+
+def test_it_answers_only_post(client):
+    response = client.get(URL, headers={"X-Webhook-Secret": SECRET})
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+def test_it_rejects_a_body_that_is_not_json(client):
+    response = _post(client, "{not json")
+
+    assert response.status_code == 400
+    assert response.content == b"The body is not JSON."
+
+
+@pytest.mark.parametrize("payload", [[1, 2], {"account_id": ACCOUNT_ID}, "3"])
+def test_it_rejects_json_that_is_not_an_event(client, payload):
+    response = _post(client, json.dumps(payload))
+
+    assert response.status_code == 400
+    assert response.content == b"Expected a JSON object with an event or status field."
+
+
+def test_it_rejects_a_body_over_256_kb(client):
+    payload = _received(text="x" * (256 * 1024))
+
+    assert _post(client, payload).status_code == 413
+    assert not WebhookEvent.objects.exists()
+
+
+def test_it_needs_no_login_and_no_csrf_token(settings, lead):
+    from django.test import Client
+
+    response = _post(Client(enforce_csrf_checks=True), _received())
+
+    assert response.status_code == 200
+
+
+def test_a_message_is_stored_then_processed_into_one_reply(client, lead, eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = _post(client, _received())
+
+    assert response.status_code == 200
+    assert response.json() == {"stored": True, "event": "message_received"}
+    assert len(callbacks) >= 1
+    event = WebhookEvent.objects.get()
+    assert (event.source, event.key, event.event) == ("unipile", "msg-42", "message_received")
+    assert event.processed_at is not None and event.error == ""
+    reply = InboundMessage.objects.get()
+    assert (reply.lead, reply.provider_id, reply.text) == (lead, "unipile:msg-42", "Happy to talk next week")
+    assert reply.received_at == dt.datetime(2025, 3, 4, 10, 15, tzinfo=dt.UTC)
+
+
+def test_the_request_only_stores_and_queues(client, lead, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert _post(client, _received()).status_code == 200
+
+    assert len(callbacks) == 1  # webhook_process_task, on commit
+    assert WebhookEvent.objects.get().processed_at is None
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_replayed_message_is_stored_once(client, lead, eager, django_capture_on_commit_callbacks):
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert _post(client, _received()).status_code == 200
+
+    assert WebhookEvent.objects.count() == 1
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_replay_answers_200_and_queues_nothing(client, lead, django_capture_on_commit_callbacks):
+    _post(client, _received())
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = _post(client, _received())
+
+    assert response.json() == {"stored": False, "event": "message_received"}
+    assert callbacks == []
+
+
+def test_processing_twice_acts_once(client, lead):
+    _post(client, _received())
+    event = WebhookEvent.objects.get()
+
+    assert webhook_process(event_id=event.pk) == "stored"
+    assert webhook_process(event_id=event.pk) == "already processed"
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_reply_seen_by_polling_then_by_webhook_is_stored_once(
+    client, lead, li_account, fake_unipile, eager, django_capture_on_commit_callbacks
+):
+    message = fake_unipile.add_message(account_id=ACCOUNT_ID, sender_id="ACo-lena", text="Happy to talk next week")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outreach_poll_replies(account_id=li_account.pk) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(client, _received(message_id=message["id"])).status_code == 200
+
+    assert InboundMessage.objects.get().provider_id == f"unipile:{message['id']}"
+    assert WebhookEvent.objects.get().processed_at is not None
+
+
+def test_our_own_message_is_not_a_reply(client, lead):
+    _post(client, _received(sender=OWN_ID, text="Sent from my phone"))
+
+    assert webhook_process(event_id=WebhookEvent.objects.get().pk) == "own message"
+    assert not InboundMessage.objects.exists()
+
+
+def test_an_event_for_an_unknown_account_is_marked(client, lead):
+    _post(client, {**_received(), "account_id": "acc-nobody"})
+    event = WebhookEvent.objects.get()
+
+    assert webhook_process(event_id=event.pk) == "unknown account"
+
+    event.refresh_from_db()
+    assert event.processed_at is not None
+    assert event.error == "No LinkedIn sending account has Unipile account id 'acc-nobody'."
+    assert not InboundMessage.objects.exists()
+
+
+def test_other_events_are_stored_and_left_alone(client, lead):
+    _post(client, {**_received(), "event": "message_read"})
+    event = WebhookEvent.objects.get()
+
+    assert event.key == "message_read:msg-42"
+    assert webhook_process(event_id=event.pk) == "ignored"
+    assert not InboundMessage.objects.exists()
+
+
+def _relation(provider_id: str = "ACo-lena") -> dict:
+    return {
+        "event": "new_relation",
+        "account_id": ACCOUNT_ID,
+        "account_type": "LINKEDIN",
+        "webhook_name": "relations",
+        "timestamp": "2025-03-05T08:00:00.000Z",
+        "user_provider_id": provider_id,
+        "user_full_name": "Lena Park",
+        "user_public_identifier": "lena",
+        "user_profile_url": "https://www.linkedin.com/in/lena",
+        "user_picture_url": "",
+    }
+
+
+def test_a_new_relation_accepts_the_sent_invitation(
+    client, lead, li_account, eager, django_capture_on_commit_callbacks
+):
+    invite = MessageFactory(
+        lead=lead,
+        campaign=lead.campaign,
+        account=li_account,
+        kind=OutreachMessage.Kind.CONNECTION_NOTE,
+        status=OutreachMessage.Status.SENT,
+        sent_at=timezone.now() - dt.timedelta(days=3),
+    )
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            _post(client, _relation())
+
+    invite.refresh_from_db()
+    assert invite.accepted_at == dt.datetime(2025, 3, 5, 8, 0, tzinfo=dt.UTC)
+    assert WebhookEvent.objects.get().key == f"new_relation:{ACCOUNT_ID}:ACo-lena"
+
+
+def _status(message: str, *, nested: bool = True, timestamp: str = "2025-03-05T09:00:00.000Z") -> dict:
+    if nested:
+        return {"AccountStatus": {"account_id": ACCOUNT_ID, "account_type": "LINKEDIN", "message": message}}
+    return {"event": "account_status", "account_id": ACCOUNT_ID, "status": message, "timestamp": timestamp}
+
+
+def test_credentials_pause_the_account_and_ok_resumes_it(client, li_account, eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(client, _status("CREDENTIALS")).status_code == 200
+    li_account.refresh_from_db()
+    assert (li_account.health, li_account.paused_by_provider) == (Health.AUTH_ERROR, True)
+    assert li_account.health_reason == "Unipile reports the account status CREDENTIALS."
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(client, _status("OK", nested=False)).status_code == 200
+    li_account.refresh_from_db()
+    assert li_account.health == Health.OK
+    keys = sorted(WebhookEvent.objects.values_list("key", flat=True))
+    assert keys[0].startswith(f"account_status:{ACCOUNT_ID}:credentials:")  # no timestamp: the minute received
+    assert keys[1] == f"account_status:{ACCOUNT_ID}:ok:2025-03-05T09:00:00.000Z"
+
+
+def test_ok_never_lifts_a_pause_a_person_made(client, li_account, eager, django_capture_on_commit_callbacks):
+    SendingAccount.objects.filter(pk=li_account.pk).update(health=Health.PAUSED, paused_by_provider=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, _status("OK"))
+
+    li_account.refresh_from_db()
+    assert li_account.health == Health.PAUSED
