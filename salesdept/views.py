@@ -1,17 +1,21 @@
 import datetime as dt
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesdept.celery import app
-from salesdept.models import Heartbeat
+from salesdept.models import Heartbeat, Notification
+from salesdept.notifications import notifications_mark_read
 from salesdept.roles import has_any_role, is_manager
+from salesdept.views_helpers import partial_or_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -55,3 +59,41 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks[name] = f"error: {exc}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+
+
+NOTIFICATIONS = "salesdept/notifications.html"
+NOTIFICATIONS_PAGE = 50  # the newest; older ones page by id
+
+
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's notifications, newest first. A POST marks them all read."""
+    if request.method == "POST":
+        notifications_mark_read(user=request.user)
+        if not request.htmx:
+            messages.success(request, "All notifications marked read.")
+            return redirect("notifications")
+    before = request.GET.get("before", "")
+    rows = Notification.objects.filter(user=request.user).order_by("-pk")
+    if before.isdigit():
+        rows = rows.filter(pk__lt=int(before))
+    items = list(rows[: NOTIFICATIONS_PAGE + 1])
+    items, more = items[:NOTIFICATIONS_PAGE], len(items) > NOTIFICATIONS_PAGE
+    context = {"items": items, "older": items[-1].pk if more else None, "before": before}
+    if request.method == "POST":  # htmx: the list, and the navigation badge out of band
+        return render(request, f"{NOTIFICATIONS}#notification-list", context | {"oob": True, "nav_unread_count": 0})
+    return render(request, partial_or_page(request, NOTIFICATIONS, "notification-list"), context)
+
+
+def _local_url(url: str) -> str | None:
+    """The url when it stays on this site (a path), else None: a notification is no open redirect."""
+    if url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None):
+        return url
+    return None
+
+
+@require_POST
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification, pk=pk, user=request.user)
+    notifications_mark_read(user=request.user, ids=[notification.pk])
+    return redirect(_local_url(notification.url) or "notifications")
