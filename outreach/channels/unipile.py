@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -273,7 +274,7 @@ class UnipileChannel:
     ) -> SendResult:
         fields = [("text", text), ("account_id", account.provider_account_id)]
         try:
-            data = client.call("POST", f"/api/v1/chats/{chat_id}/messages", fields=fields)
+            data = client.call("POST", f"/api/v1/chats/{_seg(chat_id)}/messages", fields=fields)
         except (ApiError, requests.RequestException) as exc:
             return self._failed(exc, partial(self._find_in_chat, client, chat_id, text, started), "message")
         return SendResult(provider_message_id=str(data.get("message_id") or ""), chat_id=chat_id)
@@ -338,7 +339,7 @@ class UnipileChannel:
 
     def _find_in_chat(self, client: UnipileClient, chat_id: str, text: str, started: dt.datetime) -> SendResult | None:
         page = client.call(
-            "GET", f"/api/v1/chats/{chat_id}/messages", params={"after": iso(started - CHECK_SKEW), "limit": 50}
+            "GET", f"/api/v1/chats/{_seg(chat_id)}/messages", params={"after": iso(started - CHECK_SKEW), "limit": 50}
         )
         for item in page.get("items") or []:
             if item.get("is_sender") and _same_text(item.get("text"), text):
@@ -429,7 +430,7 @@ class UnipileChannel:
         _read(
             lambda: client.call(
                 "DELETE",
-                f"/api/v1/users/invite/sent/{invitation_id}",
+                f"/api/v1/users/invite/sent/{_seg(invitation_id)}",
                 params={"account_id": account.provider_account_id},
             )
         )
@@ -437,9 +438,14 @@ class UnipileChannel:
     def account_status(self, account: SendingAccount) -> str:
         """The worst status of the account's sources (OK, CREDENTIALS, ...): the health job's webhook fallback."""
         client = _client_or_unavailable()
-        data = _read(lambda: client.call("GET", f"/api/v1/accounts/{account.provider_account_id}"))
+        data = _read(lambda: client.call("GET", f"/api/v1/accounts/{_seg(account.provider_account_id)}"))
         statuses = [str(source.get("status") or "") for source in data.get("sources") or []]
         return next((status for status in statuses if status != "OK"), "OK" if statuses else "")
+
+
+def _seg(value: str) -> str:
+    """An id as one path segment, whatever it contains."""
+    return quote(value, safe="")
 
 
 def _client_or_unavailable() -> UnipileClient:
