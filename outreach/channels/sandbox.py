@@ -3,7 +3,7 @@
 Whether a prospect accepts an invitation or replies, and what they say, is a pure function of
 the seed and the message's idempotency key; both happen SANDBOX_REPLY_DELAY_SECONDS after the
 send. A lead whose provider id contains `inject-<error>` makes the send fail with that error;
-`inject-unknown` times out after the request left; `inject-slow` takes SANDBOX_SLOW_SECONDS.
+`inject-unknown` times out after the request left; `inject-slow` delivers, then takes SANDBOX_SLOW_SECONDS to answer.
 """
 
 import datetime as dt
@@ -59,8 +59,6 @@ class SandboxChannel:
                 return SendResult(error=error, detail=f"sandbox: injected {error.value}")
         if "inject-unknown" in provider_id:
             raise SendOutcomeUnknown("sandbox: injected timeout after the request left")
-        if "inject-slow" in provider_id:
-            time.sleep(settings.SANDBOX_SLOW_SECONDS)
         line = json.dumps(
             {
                 "key": str(message.idempotency_key),
@@ -79,6 +77,8 @@ class SandboxChannel:
             os.write(fd, (line + "\n").encode())
         finally:
             os.close(fd)
+        if "inject-slow" in provider_id:  # delivered, but the answer is slow to come back
+            time.sleep(settings.SANDBOX_SLOW_SECONDS)
         return SendResult(provider_message_id=f"sandbox-{message.idempotency_key}", chat_id=f"chat-{provider_id}")
 
     def fetch_messages(self, account: SendingAccount, *, since: dt.datetime, now: dt.datetime) -> list[InboundItem]:

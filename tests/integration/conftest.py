@@ -154,12 +154,15 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
 
     started: list[Worker] = []
 
-    def start(**extra_env: str) -> Worker:
+    def start(*, beat: bool = True, purge: bool = True, **extra_env: str) -> Worker:
+        """Start a worker; several may run side by side (one with beat, as in production)."""
         outbox = tmp_path / "outbox.jsonl"
         settings.SANDBOX_OUTBOX = outbox  # the test reads what the worker's channel wrote
-        app.control.purge()  # leftovers from other tests must not run against this database
-        hostname = f"integration-{uuid.uuid4().hex[:8]}@%h"
-        log = tmp_path / "worker.log"
+        if purge:
+            app.control.purge()  # leftovers from other tests must not run against this database
+        name = uuid.uuid4().hex[:8]
+        hostname = f"integration-{name}@%h"
+        log = tmp_path / f"worker-{name}.log"
         command = [
             sys.executable,
             "-m",
@@ -167,7 +170,7 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
             "-A",
             "salesdept",
             "worker",
-            "--beat",
+            *(["--beat"] if beat else []),
             "--loglevel",
             "INFO",
             "--concurrency",
