@@ -248,7 +248,8 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
                 )
         case ChannelError.TRANSIENT:
             if message.attempts > TRANSIENT_RETRIES:
-                _fail(message, f"Gave up after {message.attempts} attempts. {detail}")
+                if _fail(message, f"Gave up after {message.attempts} attempts. {detail}"):
+                    limits.cap_refund(account, message.kind, now)
             else:
                 wait = TRANSIENT_FIRST_WAIT * 2 ** (message.attempts - 1)
                 _send_back(message, not_before=now + wait, error=detail, now=now)
@@ -270,12 +271,15 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
 
 
 def _account_for_kind(message: OutreachMessage, kind: str) -> SendingAccount | None:
-    """An account of the campaign that can send `kind`: the same one when it can."""
-    channels = SendingAccount.channels_for(kind)
-    if message.account.channel in channels:
-        return message.account
-    accounts = message.campaign.sending_accounts.filter(is_active=True, channel__in=channels).order_by("pk")
-    return accounts.filter(owner=message.lead.owner_id).first() or accounts.first()
+    """An account of the campaign that can send `kind`: a real one of that channel first, the same one if it can."""
+    natural = SendingAccount.Channel.EMAIL if kind == Kind.EMAIL else SendingAccount.Channel.UNIPILE
+    candidates = {message.account, *message.campaign.sending_accounts.filter(is_active=True)}
+    able = [a for a in candidates if a.channel in SendingAccount.channels_for(kind)]
+    return min(
+        able,
+        key=lambda a: (a.channel != natural, a != message.account, a.owner_id != message.lead.owner_id, a.pk),
+        default=None,
+    )
 
 
 def _reachable(lead: Lead, kind: str) -> bool:
