@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Activity, Company, Lead
+from leads.models import Activity, Company, Lead, Suppression
 
 
 @admin.register(Company)
@@ -38,4 +38,16 @@ class ActivityAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Hashes only: an entry can be seen and, for a manual one, removed, never read back as an address."""
+
+    list_display = ["kind", "reason", "created_at"]
+    list_filter = ["kind", "reason"]
+    readonly_fields = ["kind", "value_hash", "reason", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from outreach.models import InboundMessage, OutreachMessage, SendCounter, SendingAccount
+from outreach.models import InboundMessage, OutreachMessage, SendCounter, SendingAccount, WebhookEvent
 
 
 class SendingAccountForm(forms.ModelForm):
@@ -25,8 +25,41 @@ class SendingAccountAdmin(admin.ModelAdmin):
     form = SendingAccountForm
     list_display = ["name", "channel", "owner", "is_active", "health", "daily_invites", "daily_messages", "timezone"]
     list_filter = ["channel", "health", "is_active"]
-    search_fields = ["name", "owner__email", "provider_account_id"]
-    readonly_fields = ["next_send_at", "polled_at", "created_at"]
+    search_fields = ["name", "owner__email", "provider_account_id", "email_address"]
+    readonly_fields = ["health_reason", "paused_until", "next_send_at", "polled_at", "imap_last_uid", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "channel", "owner", "is_active", "credentials"]}),
+        ("Health", {"fields": ["health", "health_reason", "paused_until"]}),
+        (
+            "Limits (per day unless named; counted in the account's timezone)",
+            {
+                "fields": [
+                    ("daily_invites", "weekly_invites"),
+                    ("daily_messages", "daily_inmails", "daily_emails"),
+                    ("warmup_start", "warmup_weekly_step", "activated_on"),
+                    ("min_gap_seconds", "max_gap_seconds"),
+                    ("work_start", "work_end"),
+                    "working_days",
+                    "timezone",
+                    "prospect_hours",
+                ]
+            },
+        ),
+        ("LinkedIn through Unipile", {"fields": ["provider_account_id", "provider_user_id"]}),
+        (
+            "Email",
+            {
+                "fields": [
+                    "email_address",
+                    "login",
+                    ("smtp_host", "smtp_port", "smtp_security"),
+                    ("imap_host", "imap_port", "imap_ssl"),
+                    "imap_last_uid",
+                ]
+            },
+        ),
+        ("Activity", {"fields": ["next_send_at", "polled_at", "created_at"]}),
+    ]
 
 
 @admin.register(OutreachMessage)
@@ -70,7 +103,22 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 @admin.register(SendCounter)
 class SendCounterAdmin(admin.ModelAdmin):
-    list_display = ["account", "kind", "day", "count"]
     list_filter = ["kind", "account"]
     date_hierarchy = "day"
-    readonly_fields = ["account", "kind", "day", "count"]
+    readonly_fields = ["account", "kind", "day", "count", "closed"]
+    list_display = ["account", "kind", "day", "count", "closed"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """What providers told us, as received: read only (a replay goes through the endpoint)."""
+
+    list_display = ["received_at", "source", "event", "key", "processed_at", "error"]
+    list_filter = ["source", "event"]
+    search_fields = ["key"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
