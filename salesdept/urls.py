@@ -21,5 +21,6 @@ urlpatterns = [
     path("inbox/", include("outreach.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("dashboard/", include("reporting.urls")),
+    path("u/", include("outreach.unsubscribe_urls")),
     path("webhooks/", include("outreach.webhook_urls")),
 ]
