@@ -30,7 +30,7 @@ def account_pause(
     notify(
         user=account.owner,
         text=f"Sending from {account.name} stopped ({label}): {reason}"[:300],
-        url=reverse("admin:outreach_sendingaccount_change", args=[account.pk]),
+        url=reverse("outreach:needs_checking"),  # where a manager resumes it; admins reach the admin from there
     )
     return True
 

@@ -259,14 +259,16 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
         case ChannelError.ACCOUNT_RESTRICTED:
             _send_back(message, not_before=now, error=detail, now=now)
             account_pause(account=account, health=Health.RESTRICTED, reason=result.detail or "Restricted")
-        case ChannelError.DUPLICATE:
-            _fail(message, detail, status=Status.CANCELLED)
+        case ChannelError.DUPLICATE:  # the provider refused: nothing went out, the slot comes back
+            if _fail(message, detail, status=Status.CANCELLED):
+                limits.cap_refund(account, message.kind, now)
         case ChannelError.NOT_CONNECTED:
             if _fail(message, detail):
                 limits.cap_refund(account, message.kind, now)
                 message_reroute(message=message, reason=result.detail)
         case _:
-            _fail(message, detail)
+            if _fail(message, detail):
+                limits.cap_refund(account, message.kind, now)
     return result.error.value
 
 

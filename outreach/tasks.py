@@ -77,9 +77,7 @@ def invitations_poll_all_task() -> int:
 
 @shared_task
 def invitations_withdraw_stale_task() -> int:
-    return sum(
-        invites_withdraw_stale(account_id=account_id, now=clock.now()) for account_id in _linkedin_account_ids()
-    )
+    return sum(invites_withdraw_stale(account_id=account_id, now=clock.now()) for account_id in _linkedin_account_ids())
 
 
 @shared_task
