@@ -83,8 +83,9 @@ def normalise(error: ApiError) -> ChannelError:
     """The port's error for a Unipile error that provably changed nothing."""
     status, kind = error.status, error.type
     if status == 401:
-        # Any other 401 is about our API key (missing_credentials...): our configuration, not the account.
-        return ChannelError.ACCOUNT_DISCONNECTED if kind in ACCOUNT_AUTH_TYPES else ChannelError.FATAL
+        # Any other 401 is about our API key (missing_credentials...): our configuration. No message can go
+        # until someone fixes it, so the account pauses (ACCOUNT_RESTRICTED) rather than fail them one by one.
+        return ChannelError.ACCOUNT_DISCONNECTED if kind in ACCOUNT_AUTH_TYPES else ChannelError.ACCOUNT_RESTRICTED
     if status == 403:
         return ChannelError.ACCOUNT_RESTRICTED if kind in ACCOUNT_RESTRICTED_TYPES else ChannelError.FATAL
     if status == 422:
@@ -235,13 +236,14 @@ class UnipileChannel:
     # -- sending -----------------------------------------------------------------------------------------------
     def send(self, message: OutreachMessage) -> SendResult:
         client = UnipileClient()
+        # A setup problem stops the account (and tells its owner), not each message in turn.
         if not client.configured:
-            return SendResult(error=ChannelError.FATAL, detail=NOT_CONFIGURED)
+            return SendResult(error=ChannelError.ACCOUNT_RESTRICTED, detail=NOT_CONFIGURED)
         account, provider_id = message.account, message.lead.provider_id
         if not account.provider_account_id:
-            return SendResult(error=ChannelError.FATAL, detail="The account has no Unipile account id")
-        if not provider_id:
-            return SendResult(error=ChannelError.FATAL, detail="The lead has no LinkedIn provider id")
+            return SendResult(error=ChannelError.ACCOUNT_RESTRICTED, detail="The account has no Unipile account id")
+        if not provider_id:  # another channel may still reach them
+            return SendResult(error=ChannelError.NOT_CONNECTED, detail="The lead has no LinkedIn provider id")
         started = timezone.now()
         match message.kind:
             case Kind.CONNECTION_NOTE:

@@ -265,21 +265,22 @@ def test_without_configuration_it_says_what_to_set(li_campaign, li_account, sett
 
     result = UnipileChannel().send(_message(li_campaign, li_account))
 
+    # A setup problem pauses the account (and tells its owner) instead of failing every message.
     assert result == unipile.SendResult(
-        error=ChannelError.FATAL, detail="Unipile is not configured: set UNIPILE_DSN and UNIPILE_API_KEY"
+        error=ChannelError.ACCOUNT_RESTRICTED, detail="Unipile is not configured: set UNIPILE_DSN and UNIPILE_API_KEY"
     )
     with pytest.raises(ChannelUnavailable, match="UNIPILE_DSN"):
         UnipileChannel().fetch_messages(li_account, since=timezone.now(), now=timezone.now())
 
 
 def test_a_wrong_api_key_is_our_configuration_not_the_account(fake_unipile, li_campaign, li_account, settings, caplog):
-    """Unipile refusing our platform key says nothing about the LinkedIn account: fatal, never a reconnect."""
+    """Unipile refusing our platform key says nothing about the LinkedIn account: a pause, never a reconnect link."""
     settings.UNIPILE_API_KEY = "wrong-key-123"
     caplog.set_level(logging.DEBUG, logger="outreach.channels.unipile")
 
     result = UnipileChannel().send(_message(li_campaign, li_account))
 
-    assert result.error == ChannelError.FATAL
+    assert result.error == ChannelError.ACCOUNT_RESTRICTED
     assert result.detail.startswith("errors/missing_credentials: ")
     assert "check UNIPILE_API_KEY" in result.detail
     assert "POST /api/v1/users/invite -> 401 errors/missing_credentials" in caplog.text
