@@ -95,20 +95,21 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
     kinds = limits.open_message_kinds(account, now)
     if not kinds:
         return "cap"
+    candidates = [
+        m.pk
+        for m in _due(now)
+        .filter(account=account, kind__in=kinds)
+        .select_related("lead")
+        .only("pk", "lead__timezone")
+        .order_by(PRIORITY.desc(), "decided_at", "pk")[:CANDIDATES]
+        if limits.in_prospect_window(account, m.lead.timezone, now)
+    ]
+    if not candidates:
+        return "cap" if _due(now).filter(account=account).exclude(kind__in=kinds).exists() else "idle"
     with transaction.atomic():
-        candidates = (
-            _due(now)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("lead", "campaign", "account")
-            .filter(account=account, kind__in=kinds)
-            .order_by(PRIORITY.desc(), "decided_at", "pk")[:CANDIDATES]
-        )
-        message = next(
-            (m for m in candidates if limits.in_prospect_window(account, m.lead.timezone, now)),
-            None,
-        )
+        message = _lock_first(candidates, now)
         if message is None:
-            return "cap" if _due(now).filter(account=account).exclude(kind__in=kinds).exists() else "idle"
+            return "busy"  # other workers hold every candidate
         if message.lead.status == Lead.Status.SNOOZED and not message.reply_to_id:
             # Approved before the snooze: it keeps its approval and waits for the lead to wake.
             wake = message.lead.snoozed_until or (now + dt.timedelta(days=1)).date()
@@ -149,6 +150,21 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         _mark_unknown(message, f"The send raised {type(exc).__name__}; check before sending again.")
         return "unknown"
     return outreach_record_result(message=message, result=result, now=now)
+
+
+def _lock_first(candidate_ids: list[int], now: dt.datetime) -> OutreachMessage | None:
+    """Lock the first candidate nobody else holds and that is still due: one row, not the whole list."""
+    for pk in candidate_ids:
+        message = (
+            _due(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("lead", "campaign", "account")
+            .filter(pk=pk)
+            .first()
+        )
+        if message is not None:
+            return message
+    return None
 
 
 def _stop_reason(message: OutreachMessage) -> str:
