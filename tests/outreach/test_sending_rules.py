@@ -320,3 +320,23 @@ def test_an_unexpected_exception_after_the_claim_leaves_the_outcome_unknown(acco
     current = OutreachMessage.objects.get(pk=message.pk)
     assert current.status == Status.UNKNOWN
     assert "KeyError" in current.last_error
+
+
+def test_a_send_costs_the_same_queries_however_many_messages_wait(account):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_one_send(waiting: int) -> int:
+        for _ in range(waiting):
+            approved(account)
+        with CaptureQueriesContext(connection) as captured:
+            assert outreach_send_next(account_id=account.pk, now=NOW) == "sent"
+        OutreachMessage.objects.all().delete()
+        SendCounter.objects.all().delete()
+        return len(captured)
+
+    few, many = queries_for_one_send(3), queries_for_one_send(40)
+    assert few == many
+    # Account, counters, candidates, lock, suppression, budget, cap, gap, claim, two Activity rows,
+    # result, with their savepoints: a fixed set, whatever waits behind.
+    assert few <= 21
