@@ -473,3 +473,60 @@ def _known_chat(message: OutreachMessage) -> str:
 
 def _same_text(theirs: str | None, ours: str) -> bool:
     return (theirs or "").strip() == ours.strip()
+
+
+# The webhooks the product listens to (providers.md §1.8), by Unipile source.
+WEBHOOKS = {
+    "messaging": ["message_received"],
+    "users": ["new_relation"],
+    "account_status": [
+        "credentials",
+        "error",
+        "stopped",
+        "permissions",
+        "deleted",
+        "ok",
+        "reconnected",
+        "sync_success",
+    ],
+}
+
+
+def webhooks_register(*, request_url: str, secret: str) -> list[str]:
+    """Ask Unipile to call `request_url` for each source we need; sources already pointed there are kept.
+
+    Returns the sources registered now. API-made webhooks send no JSON content type and no
+    secret by default (§1.8): both go in `headers`.
+    """
+    client = UnipileClient()
+    if not client.configured:
+        raise ChannelUnavailable(NOT_CONFIGURED)
+    existing = _read(
+        lambda: {
+            webhook.get("source")
+            for page in client.pages("/api/v1/webhooks", {})
+            for webhook in page
+            if webhook.get("request_url") == request_url
+        }
+    )
+    registered = []
+    for source, events in WEBHOOKS.items():
+        if source in existing:
+            continue
+        body = {
+            "request_url": request_url,
+            "name": f"salesdept-{source}",
+            "format": "json",
+            "enabled": True,
+            "source": source,
+            "events": events,
+            "headers": [
+                {"key": "Content-Type", "value": "application/json"},
+                {"key": "X-Webhook-Secret", "value": secret},
+            ],
+        }
+        if events:
+            body["events"] = events
+        _read(partial(client.call, "POST", "/api/v1/webhooks", json=body))
+        registered.append(source)
+    return registered

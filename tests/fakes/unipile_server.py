@@ -38,6 +38,8 @@ ROUTES = [
     ("GET", "/api/v1/messages"),
     ("GET", "/api/v1/users/relations"),
     ("GET", "/api/v1/accounts/{id}"),
+    ("GET", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks"),
 ]
 
 # Recipient provider id -> (status, type, title): one per row of providers.md §1.9.
@@ -154,6 +156,7 @@ class FakeUnipile:
         self.chats: dict[str, dict[str, Any]] = {}
         self.messages: list[dict[str, Any]] = []
         self.relations: list[dict[str, Any]] = []
+        self.webhooks: list[dict[str, Any]] = []
         self.accounts: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -375,6 +378,17 @@ class FakeUnipile:
                         reverse=True,
                     )
                 return self._page([{k: v for k, v in r.items() if k != "account_id"} for r in items], query)
+            case "GET", ["webhooks"]:
+                with self._lock:
+                    items = list(self.webhooks)
+                return self._page(items, query)
+            case "POST", ["webhooks"]:
+                for field in ("request_url", "source"):
+                    _required(data, field)
+                with self._lock:
+                    webhook = {"object": "Webhook", "id": self._next("wh"), **data}
+                    self.webhooks.append(webhook)
+                return 201, {"object": "WebhookCreated", "webhook_id": webhook["id"]}
             case "GET", ["accounts", account_id]:
                 with self._lock:
                     account = self.accounts.get(account_id)

@@ -302,3 +302,32 @@ def test_ok_never_lifts_a_pause_a_person_made(client, li_account, eager, django_
 
     li_account.refresh_from_db()
     assert li_account.health == Health.PAUSED
+
+
+def test_the_command_points_unipile_at_us_once(fake_unipile, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.SITE_URL, settings.UNIPILE_WEBHOOK_SECRET = "https://sales.example.com", "s3cret-hook"
+    out = StringIO()
+    call_command("unipile_webhooks", stdout=out)
+    assert "Registered messaging, users, account_status webhooks" in out.getvalue()
+    hooks = {hook["source"]: hook for hook in fake_unipile.webhooks}
+    assert set(hooks) == {"messaging", "users", "account_status"}
+    assert {hook["request_url"] for hook in hooks.values()} == {"https://sales.example.com/webhooks/unipile/"}
+    assert {"key": "X-Webhook-Secret", "value": "s3cret-hook"} in hooks["users"]["headers"]
+    assert {"key": "Content-Type", "value": "application/json"} in hooks["messaging"]["headers"]
+    assert hooks["messaging"]["events"] == ["message_received"]
+    call_command("unipile_webhooks", stdout=out)  # a second run adds nothing
+    assert len(fake_unipile.webhooks) == 3
+    assert "nothing to do" in out.getvalue()
+
+
+def test_the_command_refuses_without_a_secret(fake_unipile, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.UNIPILE_WEBHOOK_SECRET = ""
+    with pytest.raises(CommandError, match="UNIPILE_WEBHOOK_SECRET"):
+        call_command("unipile_webhooks")
+    assert fake_unipile.webhooks == []
