@@ -14,6 +14,7 @@ from campaigns.services import campaign_brief
 from leads.models import Lead, Suppression
 from leads.services import activity_record, lead_facts, lead_set_do_not_contact
 from leads.suppression import suppression_add_for_lead
+from outreach.bounces import email_bounce_record
 from outreach.channels.base import ChannelUnavailable, InboundItem
 from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft
@@ -45,8 +46,6 @@ def outreach_poll_replies(*, account_id: int, now: dt.datetime | None = None) ->
     created = 0
     for item in items:
         if item.kind == "bounce":
-            from outreach.bounces import email_bounce_record
-
             email_bounce_record(account=account, item=item)
         else:
             created += inbound_record(account=account, item=item)

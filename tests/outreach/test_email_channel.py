@@ -614,7 +614,7 @@ def test_it_pauses_the_account_when_too_many_recent_emails_bounced(account, emai
         assert account.health_reason.startswith("5% of the last 20 emails bounced")
 
 
-# End to end through outreach.replies (another engineer's file, which may change under this test).
+# End to end through outreach.replies: the poll stores replies and acts on bounces.
 
 
 def test_it_stores_a_polled_reply_end_to_end(approved, account, imap_server):
@@ -628,3 +628,16 @@ def test_it_stores_a_polled_reply_end_to_end(approved, account, imap_server):
 
     inbound = InboundMessage.objects.get()
     assert (inbound.lead_id, inbound.in_reply_to_id, inbound.text) == (approved.lead_id, approved.pk, "Happy to talk.")
+
+
+def test_a_polled_bounce_marks_the_address_and_stores_no_reply(approved, account, imap_server):
+    from outreach.replies import outreach_poll_replies
+
+    approved.status, approved.sent_at = Status.SENT, timezone.now()
+    approved.save(update_fields=["status", "sent_at"])
+    imap_server.append(bounce_report(approved))
+
+    assert outreach_poll_replies(account_id=account.pk) == 0  # a bounce is not a reply
+    assert outreach_poll_replies(account_id=account.pk) == 0  # and the cursor moved past it
+    assert not InboundMessage.objects.exists()
+    assert Lead.objects.get(pk=approved.lead_id).email_bounced_at is not None
