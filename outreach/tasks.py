@@ -85,3 +85,10 @@ def webhook_process_task(event_id: int) -> str:
     from outreach.webhooks import webhook_process  # the webhook module enqueues this task
 
     return webhook_process(event_id=event_id)
+
+
+@shared_task
+def webhooks_retry_unprocessed_task() -> int:
+    from outreach.webhooks import webhooks_retry_unprocessed
+
+    return webhooks_retry_unprocessed(now=clock.now())

@@ -191,3 +191,22 @@ def _parse_time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.UTC)
+
+
+# An event still unprocessed this long after it arrived lost its task or crashed: run it again,
+# for a while (a crash that repeats for days needs a person; the error is on the event).
+RETRY_AFTER = dt.timedelta(minutes=10)
+RETRY_FOR = dt.timedelta(days=2)
+
+
+def webhooks_retry_unprocessed(*, now: dt.datetime) -> int:
+    """Queue again the events no worker finished: a lost task message or a crash mid-way."""
+    from outreach.tasks import webhook_process_task
+
+    stale = WebhookEvent.objects.filter(
+        processed_at__isnull=True, received_at__lt=now - RETRY_AFTER, received_at__gt=now - RETRY_FOR
+    ).values_list("pk", flat=True)
+    ids = list(stale[:500])
+    for event_id in ids:
+        webhook_process_task.delay(event_id)
+    return len(ids)

@@ -40,6 +40,12 @@ SCHEDULES = [
         "A send that never finished becomes `unknown` for a person, never resent blindly.",
     ),
     Schedule(
+        "retry-webhooks",
+        "outreach.tasks.webhooks_retry_unprocessed_task",
+        15,
+        "A provider event whose task was lost or crashed is processed again (stored events are never dropped).",
+    ),
+    Schedule(
         "poll-invitations",
         "outreach.tasks.invitations_poll_all_task",
         30,

@@ -331,3 +331,30 @@ def test_the_command_refuses_without_a_secret(fake_unipile, settings):
     with pytest.raises(CommandError, match="UNIPILE_WEBHOOK_SECRET"):
         call_command("unipile_webhooks")
     assert fake_unipile.webhooks == []
+
+
+def test_an_event_whose_processing_crashed_is_retried_later_and_then_stored_once(
+    client, lead, monkeypatch, django_capture_on_commit_callbacks
+):
+    from outreach import webhooks
+    from outreach.tasks import webhook_process_task
+
+    with django_capture_on_commit_callbacks():  # the first task message is lost
+        assert _post(client, _received()).status_code == 200
+    event = WebhookEvent.objects.get()
+    monkeypatch.setattr(webhooks, "inbound_record", lambda **kw: (_ for _ in ()).throw(RuntimeError("db blip")))
+    with pytest.raises(RuntimeError):
+        webhook_process(event_id=event.pk)
+    event.refresh_from_db()
+    assert (event.processed_at, event.error) == (None, "RuntimeError: db blip")
+    monkeypatch.undo()
+
+    queued = []
+    monkeypatch.setattr(webhook_process_task, "delay", queued.append)
+    now = event.received_at
+    assert webhooks.webhooks_retry_unprocessed(now=now + dt.timedelta(minutes=5)) == 0  # still fresh
+    assert webhooks.webhooks_retry_unprocessed(now=now + dt.timedelta(minutes=11)) == 1
+    assert queued == [event.pk]
+    webhook_process(event_id=event.pk)
+    assert InboundMessage.objects.count() == 1
+    assert webhooks.webhooks_retry_unprocessed(now=now + dt.timedelta(minutes=30)) == 0  # done now
