@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests.fakes.http import FakeHandler, LocalFake
 
 __all__ = ["Error", "FakeOpenAI", "Hang", "Reply", "fake_openai", "fake_openai_fixture", "json_reply"]
 
@@ -69,49 +69,10 @@ def json_reply(obj: Any, **kw: Any) -> Reply:
     return Reply(json.dumps(obj), **kw)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # a hung handler never keeps the test process alive
-    block_on_close = False  # stop() does not wait for Hang handlers
-    request_queue_size = 256  # listen() backlog: 100+ requests in flight at once
-    fake: FakeOpenAI
-
-    def handle_error(self, request, client_address) -> None:
-        # A client that timed out and hung up is expected; anything else is still reported.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "FakeOpenAI/1.0"
-    protocol_version = "HTTP/1.0"  # one request per connection: stop() leaves no idle keep-alive sockets
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet test output
-
-    def do_POST(self) -> None:
-        try:
-            self.server.fake._handle(self)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            pass  # the client gave up (timeout) and hung up; nothing to answer
-
-    def do_GET(self) -> None:
-        self.do_POST()
-
-    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
-
-
-class FakeOpenAI:
+class FakeOpenAI(LocalFake):
     """An OpenAI-compatible server on 127.0.0.1:<free port>, served from a daemon thread."""
+
+    name = "FakeOpenAI"
 
     def __init__(
         self,
@@ -126,34 +87,8 @@ class FakeOpenAI:
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self.port: int = self._server.server_address[1]
+        self._serve()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval (default 0.5 s)
-            name=f"FakeOpenAI:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-    def stop(self) -> None:
-        """Stop serving and wake any Hang/delay still sleeping. Safe to call twice."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeOpenAI:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- scripting and inspection ------------------------------------------------------------------------------
     def queue(self, *replies: Script) -> FakeOpenAI:
@@ -195,7 +130,7 @@ class FakeOpenAI:
         if seconds > 0:
             self._stopping.wait(seconds)  # stop() cuts it short
 
-    def _handle(self, h: _Handler) -> None:
+    def _handle(self, h: FakeHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         try:

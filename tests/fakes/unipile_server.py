@@ -21,11 +21,11 @@ import email.policy
 import itertools
 import json
 import socket
-import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http import FakeHandler, LocalFake
 
 # (method, path template) the fake serves; the contract test checks each against the OpenAPI file.
 ROUTES = [
@@ -101,42 +101,6 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, str | list[str]
     return fields
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    fake: FakeUnipile
-
-    def handle_error(self, request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "FakeUnipile/1.0"
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles in the client's pool
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        try:
-            self.server.fake._handle(self)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            pass  # the client timed out and hung up
-
-    do_POST = do_DELETE = do_GET
-
-    def send_json(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
-
-
 class Reply(Exception):
     """Raised inside a route to answer with an error body."""
 
@@ -145,7 +109,9 @@ class Reply(Exception):
         self.status, self.type, self.title, self.detail = status, type_, title, detail
 
 
-class FakeUnipile:
+class FakeUnipile(LocalFake):
+    name = "FakeUnipile"
+
     def __init__(self, api_key: str = "unipile-test-key") -> None:
         self.api_key = api_key
         self.page_size = 250  # lower it to make the client follow cursors
@@ -160,29 +126,8 @@ class FakeUnipile:
         self.accounts: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self.port: int = self._server.server_address[1]
+        self._serve()
         self.dsn = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeUnipile", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeUnipile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- state the tests set up ------------------------------------------------------------------------------
     def add_account(self, account_id: str, *, user_id: str = "ACo-me", status: str = "OK") -> None:
@@ -288,7 +233,7 @@ class FakeUnipile:
     def _own_id(self, account_id: str) -> str:
         return self.accounts.get(account_id, {}).get("user_id", "ACo-me")
 
-    def _handle(self, h: _Handler) -> None:
+    def _handle(self, h: FakeHandler) -> None:
         url = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
