@@ -29,17 +29,21 @@ def _keys_for(lead: Lead) -> list[tuple[str, str]]:
     return keys
 
 
+def suppression_add(*, kind: str, value: str, reason: str) -> bool:
+    """Suppress one address; False when it already was (the first reason is kept)."""
+    _, created = Suppression.objects.get_or_create(
+        kind=kind, value_hash=suppression_hash(kind, value), defaults={"reason": reason}
+    )
+    return created
+
+
 def suppression_add_for_lead(*, lead: Lead, reason: str) -> int:
     """Suppress every address the lead has (not the domain: that is a separate, manual choice)."""
-    created = 0
-    for kind, value in _keys_for(lead):
-        if kind == Kind.EMAIL_DOMAIN:
-            continue
-        _, new = Suppression.objects.get_or_create(
-            kind=kind, value_hash=suppression_hash(kind, value), defaults={"reason": reason}
-        )
-        created += new
-    return created
+    return sum(
+        suppression_add(kind=kind, value=value, reason=reason)
+        for kind, value in _keys_for(lead)
+        if kind != Kind.EMAIL_DOMAIN
+    )
 
 
 def is_suppressed(lead: Lead) -> bool:

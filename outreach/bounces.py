@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from leads.models import Lead, Suppression
 from leads.services import activity_record
-from leads.suppression import suppression_hash
+from leads.suppression import suppression_add
 from outreach.accounts import account_pause
 from outreach.channels.base import InboundItem
 from outreach.models import OutreachMessage, SendingAccount
-from outreach.services import OPEN_STATUSES
+from outreach.services import messages_cancel_for_lead
 
 log = logging.getLogger(__name__)
 Status = OutreachMessage.Status
@@ -37,11 +37,7 @@ def email_bounce_record(*, account: SendingAccount, item: InboundItem) -> bool:
     message = _bounced_message(item.in_reply_to_key) if item.in_reply_to_key else None
     address = (item.sender_email or (message.lead.email if message else "") or "").strip().lower()
     if address:
-        Suppression.objects.get_or_create(
-            kind=Suppression.Kind.EMAIL,
-            value_hash=suppression_hash(Suppression.Kind.EMAIL, address),
-            defaults={"reason": Suppression.Reason.BOUNCE},
-        )
+        suppression_add(kind=Suppression.Kind.EMAIL, value=address, reason=Suppression.Reason.BOUNCE)
     lead = message.lead if message else Lead.objects.filter(email__iexact=address).first() if address else None
     if lead is None:
         log.info("bounce %s matches no lead; the address is suppressed", item.provider_id)
@@ -53,14 +49,7 @@ def email_bounce_record(*, account: SendingAccount, item: InboundItem) -> bool:
     if not Lead.objects.filter(pk=lead.pk, email_bounced_at__isnull=True).update(email_bounced_at=bounced_at):
         return False
     lead.email_bounced_at = bounced_at
-    reason = "The email address bounced"
-    for open_message in OutreachMessage.objects.filter(
-        lead=lead, kind=OutreachMessage.Kind.EMAIL, status__in=OPEN_STATUSES
-    ):
-        if OutreachMessage.objects.filter(pk=open_message.pk, status=open_message.status).update(
-            status=Status.CANCELLED, last_error=reason
-        ):
-            activity_record(verb="message.cancelled", lead=lead, message=open_message, reason=reason)
+    messages_cancel_for_lead(lead=lead, reason="The email address bounced", kind=OutreachMessage.Kind.EMAIL)
     activity_record(verb="email.bounced", lead=lead, message=message, account=account.pk, detail=item.text[:500])
     account_pause_if_bouncing(account=account)
     return True

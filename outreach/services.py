@@ -329,10 +329,11 @@ def message_reject(*, message: OutreachMessage, actor, revision: int, reason: st
     return message
 
 
-def messages_cancel_for_lead(*, lead: Lead, reason: str) -> int:
-    """Stop everything not yet sent to this lead (a reply, an opt-out)."""
+def messages_cancel_for_lead(*, lead: Lead, reason: str, kind: str | None = None) -> int:
+    """Stop everything not yet sent to this lead (a reply, an opt-out), or only what goes by `kind`."""
     cancelled = 0
-    for message in OutreachMessage.objects.filter(lead=lead, status__in=OPEN_STATUSES):
+    open_messages = OutreachMessage.objects.filter(lead=lead, status__in=OPEN_STATUSES)
+    for message in open_messages.filter(kind=kind) if kind else open_messages:
         if OutreachMessage.objects.filter(pk=message.pk, status=message.status).update(
             status=Status.CANCELLED, last_error=reason
         ):

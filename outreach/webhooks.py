@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from outreach.accounts import account_health_from_provider
 from outreach.channels.base import InboundItem
+from outreach.channels.unipile import parse_time
 from outreach.invitations import invitation_accepted
 from outreach.models import SendingAccount, WebhookEvent
 from outreach.replies import inbound_record
@@ -159,7 +160,7 @@ def _act(event: WebhookEvent) -> tuple[str, str]:
         detail = f"Unipile reports the account status {state.upper()}."
         return account_health_from_provider(account=account, status=state, detail=detail), ""
     if event.event == "new_relation":
-        at = _parse_time(payload.get("timestamp")) or event.received_at
+        at = parse_time(payload.get("timestamp")) or event.received_at
         provider_id = str(payload.get("user_provider_id") or "")
         accepted = invitation_accepted(account=account, provider_id=provider_id, at=at)
         return ("accepted" if accepted else "no open invitation"), ""
@@ -177,20 +178,10 @@ def _message_received(account: SendingAccount, payload: dict[str, Any]) -> tuple
         provider_id=f"unipile:{payload['message_id']}",  # what polling stores too: one reply, one row
         sender_provider_id=sender_id,
         text=str(payload.get("message") or ""),
-        received_at=_parse_time(payload.get("timestamp")) or timezone.now(),
+        received_at=parse_time(payload.get("timestamp")) or timezone.now(),
         chat_id=str(payload.get("chat_id") or ""),
     )
     return ("stored" if inbound_record(account=account, item=item) else "duplicate or no lead"), ""
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt.UTC)
 
 
 # An event still unprocessed this long after it arrived lost its task or crashed: run it again,
