@@ -14,17 +14,12 @@ from django.utils import timezone
 
 from leads.models import Lead
 from outreach.models import InboundMessage, OutreachMessage
-from salesdept.roles import is_manager
+from outreach.selectors import messages_visible_to
 
 Status = OutreachMessage.Status
 NO_SCORE = -1  # unscored leads sort after every scored one
 # A hand-set score wins over the rule score.
 EFFECTIVE_SCORE = Coalesce("lead__score_override", "lead__score", Value(NO_SCORE))
-
-
-def messages_visible_to(user) -> QuerySet[OutreachMessage]:
-    messages = OutreachMessage.objects.all()
-    return messages if is_manager(user) else messages.filter(lead__owner=user)
 
 
 def _waiting(user) -> QuerySet[OutreachMessage]:

@@ -1,4 +1,4 @@
-"""Sends nobody is sure about: a person checks the channel and says what happened.
+"""Sends nobody is sure about: a person checks the channel and says what happened (the reads are in selectors).
 
 A message whose outcome is unknown is never resent automatically (it may have reached the
 prospect). Each decision here is a conditional UPDATE on the status the person saw, so when
@@ -6,64 +6,19 @@ two people act on the same message one wins and the other is told who got there 
 """
 
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import Value
 from django.db.models.functions import Coalesce
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from leads.models import Activity, Lead
 from leads.services import activity_record
-from outreach.models import OutreachMessage, SendingAccount
+from outreach.models import OutreachMessage
+from outreach.selectors import TO_CHECK
 from outreach.services import DecisionError
-from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
-TO_CHECK = (Status.UNKNOWN, Status.FAILED)
 RECONCILE_VERBS = ("message.marked_sent", "message.resend_approved", "message.given_up")
 APPROVE_PERMISSION = "outreach.approve_outreachmessage"
-
-
-# Reads ------------------------------------------------------------------------------------------
-
-
-def _visible_to(user) -> QuerySet[OutreachMessage]:
-    messages = OutreachMessage.objects.all()
-    return messages if is_manager(user) else messages.filter(lead__owner=user)
-
-
-def messages_to_check_for(user) -> QuerySet[OutreachMessage]:
-    """Unknown and failed sends, newest first, with what the page shows of each."""
-    return (
-        _visible_to(user)
-        .filter(status__in=TO_CHECK)
-        .select_related("lead__company", "lead__owner", "account")
-        .order_by(F("sending_started_at").desc(nulls_last=True), "-created_at", "-pk")
-    )
-
-
-def unknown_messages_for(user) -> QuerySet[OutreachMessage]:
-    return _visible_to(user).filter(status=Status.UNKNOWN)
-
-
-def unknown_count_for(user) -> int:
-    return unknown_messages_for(user).count()
-
-
-def message_to_check_get_for_user(user, pk: int) -> OutreachMessage:
-    """404 for a message the user may not see: another rep's work does not exist for them."""
-    return get_object_or_404(_visible_to(user).select_related("lead", "account"), pk=pk)
-
-
-def accounts_stopped_for(user) -> QuerySet[SendingAccount]:
-    """Accounts that cannot send: the user's own, and for a manager everyone's."""
-    accounts = SendingAccount.objects.filter(is_active=True).exclude(health=SendingAccount.Health.OK)
-    if not is_manager(user):
-        accounts = accounts.filter(owner=user)
-    return accounts.select_related("owner").order_by("name", "pk")
-
-
-def account_get(pk: int) -> SendingAccount:
-    return get_object_or_404(SendingAccount, pk=pk)
 
 
 # Decisions --------------------------------------------------------------------------------------

@@ -1,10 +1,19 @@
 """Reads on outreach, scoped like leads: reps see their own leads' conversations, managers all."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 
-from outreach.models import InboundMessage, OutreachMessage
+from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from salesdept.roles import REP, is_manager
+
+Status = OutreachMessage.Status
+TO_CHECK = (Status.UNKNOWN, Status.FAILED)  # what Needs checking lists
+
+
+def messages_visible_to(user) -> QuerySet[OutreachMessage]:
+    messages = OutreachMessage.objects.all()
+    return messages if is_manager(user) else messages.filter(lead__owner=user)
 
 
 def inbox_for(user, *, intent: str = "", rep_id: int | None = None) -> QuerySet[InboundMessage]:
@@ -28,3 +37,33 @@ def inbox_for(user, *, intent: str = "", rep_id: int | None = None) -> QuerySet[
 def inbox_reps() -> QuerySet:
     """The reps a manager can narrow the inbox to."""
     return get_user_model().objects.filter(groups__name=REP).order_by("first_name", "last_name", "email")
+
+
+# Needs checking: sends nobody is sure about, and failed ones.
+
+
+def messages_to_check_for(user) -> QuerySet[OutreachMessage]:
+    """Unknown and failed sends, newest first, with what the page shows of each."""
+    return (
+        messages_visible_to(user)
+        .filter(status__in=TO_CHECK)
+        .select_related("lead__company", "lead__owner", "account")
+        .order_by(F("sending_started_at").desc(nulls_last=True), "-created_at", "-pk")
+    )
+
+
+def unknown_messages_for(user) -> QuerySet[OutreachMessage]:
+    return messages_visible_to(user).filter(status=Status.UNKNOWN)
+
+
+def message_to_check_get_for_user(user, pk: int) -> OutreachMessage:
+    """404 for a message the user may not see: another rep's work does not exist for them."""
+    return get_object_or_404(messages_visible_to(user).select_related("lead", "account"), pk=pk)
+
+
+def accounts_stopped_for(user) -> QuerySet[SendingAccount]:
+    """Accounts that cannot send: the user's own, and for a manager everyone's."""
+    accounts = SendingAccount.objects.filter(is_active=True).exclude(health=SendingAccount.Health.OK)
+    if not is_manager(user):
+        accounts = accounts.filter(owner=user)
+    return accounts.select_related("owner").order_by("name", "pk")

@@ -3,23 +3,20 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from outreach.accounts import account_resume
 from outreach.forms import InboxFilterForm
-from outreach.models import OutreachMessage
-from outreach.reconcile import (
-    account_get,
+from outreach.models import OutreachMessage, SendingAccount
+from outreach.reconcile import message_give_up, message_mark_sent, message_resend
+from outreach.selectors import (
     accounts_stopped_for,
-    message_give_up,
-    message_mark_sent,
-    message_resend,
+    inbox_for,
     message_to_check_get_for_user,
     messages_to_check_for,
-    unknown_count_for,
+    unknown_messages_for,
 )
-from outreach.selectors import inbox_for
 from outreach.services import DecisionError
 from salesdept.roles import is_manager, manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
@@ -58,7 +55,7 @@ def _reconcile(request: HttpRequest, pk: int, act: Callable[..., OutreachMessage
         error = str(exc)
     if request.htmx:
         context = {"message": message, "notice": "" if error else notice, "error": error, "oob": True}
-        context["nav_unknown_count"] = unknown_count_for(request.user)
+        context["nav_unknown_count"] = unknown_messages_for(request.user).count()
         return render(request, f"{CHECKING}#check", context)
     (messages.error if error else messages.success)(request, error or notice)
     return redirect("outreach:needs_checking")
@@ -85,7 +82,7 @@ def check_give_up(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @manager_required
 def account_resume_sending(request: HttpRequest, pk: int) -> HttpResponse:
-    account = account_get(pk)
+    account = get_object_or_404(SendingAccount, pk=pk)
     who = request.user.get_full_name() or request.user.email
     if account_resume(account=account, reason=f"Resumed by {who}", by_provider=False):
         messages.success(request, f"Sending from {account.name} resumed.")

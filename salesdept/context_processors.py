@@ -20,7 +20,7 @@ class SubqueryCount(Subquery):
 def _nav_status(user) -> dict:
     """The navigation's numbers in one query: unread notifications, sends to check, and whether
     one of the user's accounts (any account, for a manager) has stopped sending."""
-    from outreach.reconcile import accounts_stopped_for, unknown_messages_for
+    from outreach.selectors import accounts_stopped_for, unknown_messages_for
     from salesdept.models import Notification
 
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
@@ -53,7 +53,7 @@ def navigation(request: HttpRequest) -> dict:
 
     @functools.cache
     def stopped_accounts() -> list:
-        from outreach.reconcile import accounts_stopped_for
+        from outreach.selectors import accounts_stopped_for
 
         return list(accounts_stopped_for(user)) if status()["stopped"] else []  # the list only when there is one
 
