@@ -7,19 +7,17 @@ and an item decided meanwhile neither repeats nor hides another.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.models import Lead, ranked_score
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import messages_visible_to
 
 Status = OutreachMessage.Status
-NO_SCORE = -1  # unscored leads sort after every scored one
-# A hand-set score wins over the rule score.
-EFFECTIVE_SCORE = Coalesce("lead__score_override", "lead__score", Value(NO_SCORE))
+# A hand-set score wins over the rule score; unscored leads sort after every scored one.
+EFFECTIVE_SCORE = ranked_score("lead__")
 
 
 def _waiting(user) -> QuerySet[OutreachMessage]:

@@ -3,10 +3,16 @@ from django.db import models
 from django.db.models import IntegerField, Q, Value
 from django.db.models.functions import Coalesce
 
+
 # The score a lead is ranked by: the rep's hand-set score when there is one. Unscored leads rank
 # as -1, after every scored one, so the sort key is never null (keyset pages compare it with <
 # and =). The lead list sorts by this exact expression, so the database can use its index.
-RANKED_SCORE = Coalesce("score_override", "score", Value(-1), output_field=IntegerField())
+def ranked_score(path: str = "") -> Coalesce:
+    """The ranked score of the lead at `path` (e.g. "lead__" from a message)."""
+    return Coalesce(f"{path}score_override", f"{path}score", Value(-1), output_field=IntegerField())
+
+
+RANKED_SCORE = ranked_score()
 
 
 class Company(models.Model):

@@ -11,12 +11,11 @@ import random
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from campaigns.models import Campaign
-from leads.models import Lead
+from leads.models import Lead, ranked_score
 from leads.services import activity_record
 from leads.suppression import is_suppressed
 from outreach import limits
@@ -51,7 +50,7 @@ REROUTES = {
     Kind.EMAIL: (Kind.CONNECTION_NOTE,),
 }
 HOUR = dt.timedelta(hours=1)
-PRIORITY = Coalesce("lead__score_override", "lead__score", Value(-1), output_field=IntegerField())
+PRIORITY = ranked_score("lead__")  # a hand-set score wins
 
 
 def _due(now: dt.datetime):
