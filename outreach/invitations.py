@@ -50,7 +50,13 @@ def relations_poll(*, account_id: int, now: dt.datetime) -> int:
     except ChannelUnavailable as exc:
         log.warning("relations of account %s unavailable: %s", account.pk, exc)
         return 0
-    return sum(invitation_accepted(account=account, provider_id=r.provider_id, at=r.connected_at) for r in relations)
+    # Relations include every new connection, not only ours: look up just the invited people.
+    invited = set(_open_invites(account).values_list("lead__provider_id", flat=True))
+    return sum(
+        invitation_accepted(account=account, provider_id=r.provider_id, at=r.connected_at)
+        for r in relations
+        if r.provider_id in invited
+    )
 
 
 def invites_withdraw_stale(*, account_id: int, now: dt.datetime) -> int:

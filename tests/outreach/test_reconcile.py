@@ -274,3 +274,9 @@ def test_a_rep_cannot_resume_sending(client, dan, paused_account):
     assert login(client, dan).post(f"{CHECKING}accounts/{paused_account.pk}/resume/").status_code == 403
     paused_account.refresh_from_db()
     assert paused_account.health == SendingAccount.Health.AUTH_ERROR
+
+
+def test_the_inbox_links_to_needs_checking_even_when_only_failed_sends_wait(client, alice):
+    client.force_login(alice)
+    response = client.get("/inbox/")
+    assert 'href="/inbox/checking/"' in response.text
