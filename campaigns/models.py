@@ -21,6 +21,15 @@ class TargetProfile(models.Model):
     company_sizes = models.JSONField(default=list, blank=True, help_text='Ranges like "51-200", "201-1000"')
     keywords = models.JSONField(default=list, blank=True)
     exclusions = models.JSONField(default=list, blank=True, help_text="Words that disqualify a title or company")
+    linkedin_api = models.CharField(
+        max_length=20,
+        choices=[("classic", "LinkedIn (classic)"), ("sales_navigator", "Sales Navigator")],
+        default="classic",
+        help_text="Which LinkedIn people search the unipile source uses",
+    )
+    linkedin_search_url = models.URLField(
+        max_length=2000, blank=True, help_text="A LinkedIn search pasted from the browser; replaces the filters"
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -87,20 +96,26 @@ class SequenceStep(models.Model):
 
 class CampaignRequest(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending"
+        PROPOSING = "proposing", "Being read"
+        PENDING = "pending", "Waiting for a manager"
         APPROVED = "approved"
         REJECTED = "rejected"
 
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     text = models.TextField()
-    proposal = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposal = models.JSONField(default=dict, blank=True, help_text="The LLM's structured reading of the text")
+    proposed_by = models.CharField(max_length=100, blank=True, help_text='"template" or the model name')
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSING, db_index=True)
+    decision_note = models.CharField(max_length=300, blank=True, help_text="Why it was rejected")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return self.text[:60]

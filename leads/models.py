@@ -21,6 +21,11 @@ class Company(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     employees = models.PositiveIntegerField(null=True, blank=True)
     location = models.CharField(max_length=200, blank=True)
+    # Enrichment: the front page of the company's website, fetched and summarised for personalisation.
+    website = models.URLField(max_length=300, blank=True)
+    summary = models.TextField(blank=True, help_text="What the company's website says it does, in a few lines.")
+    summary_fetched_at = models.DateTimeField(null=True, blank=True)
+    summary_error = models.CharField(max_length=300, blank=True, help_text="Why the last fetch failed")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -58,6 +63,8 @@ class Lead(models.Model):
     linkedin_url = models.CharField(max_length=300, null=True, blank=True, unique=True)
     provider_id = models.CharField(max_length=100, blank=True, help_text="The provider's id for this person.")
     email = models.EmailField(null=True, blank=True)
+    # "first last|company", normalised (leads.dedupe.name_key): the third way to spot a duplicate.
+    name_key = models.CharField(max_length=300, blank=True, db_index=True, editable=False)
     location = models.CharField(max_length=200, blank=True)
     timezone = models.CharField(max_length=50, blank=True)
 
@@ -171,3 +178,118 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} suppressed ({self.reason})"
+
+
+class ImportJob(models.Model):
+    """A CSV upload: previewed and mapped by a person, then imported in the background.
+
+    The file is kept in the database, not on a disk, so any worker on any machine can read it.
+    Rows are checked first and written in one transaction: a failed import stores nothing.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Waiting for the column mapping"
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    file_name = models.CharField(max_length=255)
+    data = models.BinaryField(help_text="The uploaded file, as it came")
+    encoding = models.CharField(max_length=30, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True, help_text="Lead field -> column header")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED, db_index=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    error_report = models.TextField(blank=True, help_text="CSV: row number, column, problem, the row as read")
+    failure = models.CharField(max_length=500, blank=True, help_text="Why the whole import stopped")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+
+class SearchRun(models.Model):
+    """One search of one source for one campaign: what the campaign page shows as progress."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="search_runs")
+    source = models.CharField(max_length=30)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    wanted = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    found = models.PositiveIntegerField(default=0, help_text="People the source returned")
+    stored = models.PositiveIntegerField(default=0, help_text="New leads")
+    duplicates = models.PositiveIntegerField(default=0, help_text="Already known: merged, not taken again")
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["campaign", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} search for {self.campaign_id} ({self.status})"
+
+
+class SearchParameter(models.Model):
+    """A search filter's text resolved to the provider's ids (LinkedIn filters take ids), cached."""
+
+    source = models.CharField(max_length=30)
+    kind = models.CharField(max_length=30, help_text="LOCATION, INDUSTRY, JOB_TITLE, ...")
+    text = models.CharField(max_length=200, help_text="Normalised: lower case, single spaces")
+    ids = models.JSONField(default=list, blank=True, help_text='[{"id": ..., "title": ...}]; empty: no match')
+    resolved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "kind", "text"], name="search_parameter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.text!r}"
+
+
+class SheetSync(models.Model):
+    """A campaign's leads mirrored to a Google Sheet, upserted by lead id."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Not synced yet"
+        QUEUED = "queued"
+        RUNNING = "running"
+        OK = "ok", "Synced"
+        RETRYING = "retrying", "Waiting to retry"
+        FAILED = "failed"
+
+    campaign = models.OneToOneField("campaigns.Campaign", on_delete=models.CASCADE, related_name="sheet_sync")
+    spreadsheet = models.CharField(max_length=300, help_text="The sheet's URL or key, shared with the service account")
+    worksheet = models.CharField(max_length=100, default="Leads")
+    columns = models.JSONField(default=list, blank=True, help_text="Lead fields, in order; empty: the default set")
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    rows_synced = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Sheet sync for {self.campaign}"

@@ -1,12 +1,12 @@
 """Writes on leads: finding, storing with dedupe, qualifying, and the Activity timeline."""
 
 import datetime as dt
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from campaigns.models import Campaign
+from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, Lead
 from leads.scoring import score_lead
 from leads.sources.base import Prospect, SearchQuery
@@ -27,25 +27,12 @@ def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=
     )
 
 
-def normalise_linkedin_url(url: str) -> str:
-    """Lower case, https, no query or fragment, no trailing slash: one person, one key."""
-    if not url:
-        return ""
-    parts = urlsplit(url.strip().lower())
-    host = parts.netloc.removeprefix("www.")
-    return f"https://www.{host}{parts.path.rstrip('/')}" if host else ""
-
-
-def _duplicate_of(prospect: Prospect, linkedin_url: str, email: str | None) -> Lead | None:
+def _duplicate_of(linkedin_url: str, email: str, key: str) -> Lead | None:
     if linkedin_url and (lead := Lead.objects.filter(linkedin_url=linkedin_url).first()):
         return lead
     if email and (lead := Lead.objects.filter(email=email).first()):
         return lead
-    return Lead.objects.filter(
-        first_name__iexact=prospect.first_name,
-        last_name__iexact=prospect.last_name,
-        company__name__iexact=prospect.company_name,
-    ).first()
+    return Lead.objects.filter(name_key=key).first() if key else None
 
 
 def _company_for(prospect: Prospect) -> Company | None:
@@ -62,8 +49,9 @@ def _company_for(prospect: Prospect) -> Company | None:
 def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) -> Lead | None:
     """Store a new lead, or None when the person is already known (owned or contacted elsewhere)."""
     linkedin_url = normalise_linkedin_url(prospect.linkedin_url) or None
-    email = prospect.email.strip().lower() if prospect.email else None
-    if _duplicate_of(prospect, linkedin_url or "", email):
+    email = normalise_email(prospect.email) or None
+    key = name_key(prospect.first_name, prospect.last_name, prospect.company_name)
+    if _duplicate_of(linkedin_url or "", email or "", key):
         return None
     try:
         with transaction.atomic():
@@ -78,6 +66,7 @@ def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) 
                 linkedin_url=linkedin_url,
                 provider_id=prospect.provider_id,
                 email=email,
+                name_key=key,
                 location=prospect.location,
                 timezone=prospect.timezone,
                 campaign=campaign,

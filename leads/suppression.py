@@ -4,14 +4,13 @@ import hashlib
 
 from django.db.models import Q
 
+from leads.dedupe import normalise_linkedin_url
 from leads.models import Lead, Suppression
 
 Kind = Suppression.Kind
 
 
 def suppression_hash(kind: str, value: str) -> str:
-    from leads.services import normalise_linkedin_url
-
     value = value.strip().lower()
     if kind == Kind.LINKEDIN:
         value = normalise_linkedin_url(value)

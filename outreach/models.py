@@ -66,6 +66,9 @@ class SendingAccount(models.Model):
     daily_messages = models.PositiveSmallIntegerField(default=40)
     daily_inmails = models.PositiveSmallIntegerField(default=10)
     daily_emails = models.PositiveSmallIntegerField(default=30)
+    daily_profile_views = models.PositiveSmallIntegerField(
+        default=40, help_text="Each profile lookup counts as a visit (providers.md §2.2)"
+    )
     warmup_start = models.PositiveSmallIntegerField(default=5, help_text="Daily cap per kind in the first week")
     warmup_weekly_step = models.PositiveSmallIntegerField(default=5, help_text="Added to the cap each week")
     activated_on = models.DateField(default=dt.date.today)
@@ -135,9 +138,10 @@ class SendCounter(models.Model):
         MESSAGE = "message"
         INMAIL = "inmail", "InMail"
         EMAIL = "email"
+        PROFILE_VIEW = "profile_view", "Profile view"
 
     account = models.ForeignKey(SendingAccount, on_delete=models.CASCADE, related_name="counters")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     day = models.DateField(help_text="The account's local date")
     count = models.PositiveIntegerField(default=0)
     # The provider said "too many" today: nothing more of this kind until the next local day.

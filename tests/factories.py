@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from campaigns.models import Campaign, SequenceStep, TargetProfile
+from leads.dedupe import name_key
 from leads.models import Company, Lead
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept.roles import REP
@@ -105,6 +106,7 @@ class LeadFactory(factory.django.DjangoModelFactory):
     headline = "Chief Financial Officer at a fintech"
     company = factory.SubFactory(CompanyFactory)
     linkedin_url = factory.Sequence(lambda n: f"https://www.linkedin.com/in/lead-{n}")
+    name_key = factory.LazyAttribute(lambda o: name_key(o.first_name, o.last_name, o.company.name if o.company else ""))
     provider_id = factory.Sequence(lambda n: f"prov-{n}")
     location = "London, United Kingdom"
     source = "sandbox"

@@ -1,8 +1,9 @@
 import pytest
 
 from campaigns.services import campaign_allocate
+from leads.dedupe import normalise_linkedin_url
 from leads.models import Activity, Lead
-from leads.services import leads_find, leads_qualify, normalise_linkedin_url
+from leads.services import leads_find, leads_qualify
 from leads.sources.sandbox import SandboxSource
 from outreach.models import OutreachMessage
 from outreach.services import messages_draft

@@ -1,0 +1,47 @@
+"""How one person is recognised across sources: the keys a duplicate is found by.
+
+A person is the same lead when their normalised LinkedIn URL, their email, or their name at
+the same company matches. Keys are computed here only, so imports, searches and merges agree.
+"""
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+
+def normalise_linkedin_url(url: str) -> str:
+    """Lower case, https, no query or fragment, no trailing slash: one person, one key."""
+    if not url:
+        return ""
+    text = url.strip().lower()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    host = parts.netloc.removeprefix("www.")
+    return f"https://www.{host}{parts.path.rstrip('/')}" if host else ""
+
+
+def normalise_email(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+def _fold(text: str) -> str:
+    """Accents and case folded, punctuation dropped, single spaces: "Chloé O'Brien" ~ "chloe obrien"."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9 ]+", "", ascii_text).split())
+
+
+# Legal suffixes that vary between exports of the same company.
+COMPANY_SUFFIXES = {"inc", "ltd", "llc", "gmbh", "plc", "sa", "sas", "bv", "ag", "limited", "corp", "co"}
+
+
+def name_key(first_name: str, last_name: str, company_name: str) -> str:
+    """ "first last|company", or "" when any part is missing (a name alone is not an identity)."""
+    person = _fold(f"{first_name} {last_name}")
+    words = _fold(company_name).split()
+    while words and words[-1] in COMPANY_SUFFIXES:
+        words.pop()
+    company = " ".join(words)
+    if not (_fold(first_name) and _fold(last_name) and company):
+        return ""
+    return f"{person}|{company}"[:300]
