@@ -1,7 +1,8 @@
 from celery import shared_task
 
+from campaigns.allocation import campaign_allocate
 from campaigns.models import Campaign
-from campaigns.services import campaign_allocate, campaign_start_pipeline
+from campaigns.services import campaign_start_pipeline
 
 
 @shared_task

@@ -97,7 +97,7 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
     created: list[int] = []
     cursors = dict(campaign.search_cursors)
     for name in campaign.lead_sources or [settings.LEAD_SOURCE_DEFAULT]:
-        source = source_for(name)
+        source = source_for(name, campaign=campaign)
         cursor = cursors.get(name)
         for _ in range(MAX_PAGES_PER_RUN):
             if len(created) >= wanted or cursor == "end":

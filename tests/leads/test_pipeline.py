@@ -1,6 +1,6 @@
 import pytest
 
-from campaigns.services import campaign_allocate
+from campaigns.allocation import campaign_allocate
 from leads.dedupe import normalise_linkedin_url
 from leads.models import Activity, Lead
 from leads.services import leads_find, leads_qualify

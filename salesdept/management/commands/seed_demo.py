@@ -6,8 +6,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from campaigns.allocation import campaign_allocate
 from campaigns.models import Campaign, SequenceStep, TargetProfile
-from campaigns.services import campaign_allocate
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify
 from outreach.models import SendingAccount
