@@ -56,6 +56,8 @@ class PromptOverride(models.Model):
         DRAFT = "draft", "Draft a message"
         FACT_CHECK = "fact_check", "Check a draft's facts"
         ANALYSE_REPLY = "analyse_reply", "Analyse a reply"
+        PROPOSE_CAMPAIGN = "propose_campaign", "Read a campaign request"
+        SUMMARISE_COMPANY = "summarise_company", "Summarise a company's website"
 
     name = models.CharField(max_length=30, choices=Name.choices, unique=True)
     is_active = models.BooleanField(default=True)

@@ -6,13 +6,32 @@
 - prompts.py: versioned prompts, overridable in admin; template.py: the offline backend.
 """
 
-from salesdept.llm.calls import DraftJob, QualifyJob, analyse_reply, draft_and_check_many, qualify_many
+from salesdept.llm.calls import (
+    DraftJob,
+    QualifyJob,
+    analyse_reply,
+    draft_and_check_many,
+    propose_campaign,
+    qualify_many,
+    summarise_company,
+)
 from salesdept.llm.gateway import Result
-from salesdept.llm.schemas import Brief, Classification, Draft, FactCheck, LeadFacts, ReplyAnalysis
+from salesdept.llm.schemas import (
+    Brief,
+    CampaignProposal,
+    Classification,
+    CompanySummary,
+    Draft,
+    FactCheck,
+    LeadFacts,
+    ReplyAnalysis,
+)
 
 __all__ = [
     "Brief",
+    "CampaignProposal",
     "Classification",
+    "CompanySummary",
     "Draft",
     "DraftJob",
     "FactCheck",
@@ -22,5 +41,7 @@ __all__ = [
     "Result",
     "analyse_reply",
     "draft_and_check_many",
+    "propose_campaign",
     "qualify_many",
+    "summarise_company",
 ]

@@ -1,17 +1,28 @@
-"""The product's model calls: qualify, draft, fact-check, analyse a reply.
+"""The product's model calls: qualify, draft, fact-check, analyse a reply, read a campaign request,
+summarise a company's website.
 
 Each builds a gateway Request (prompt, schema, extra checks, template fallback) from plain
 data; the gateway decides who answers and logs the call.
 """
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from salesdept.llm import prompts
 from salesdept.llm import template as template_backend
 from salesdept.llm.gateway import Request, Result, run, run_chains, run_many
-from salesdept.llm.schemas import Brief, Classification, Draft, FactCheck, LeadFacts, ReplyAnalysis
+from salesdept.llm.schemas import (
+    Brief,
+    CampaignProposal,
+    Classification,
+    CompanySummary,
+    Draft,
+    FactCheck,
+    LeadFacts,
+    ReplyAnalysis,
+)
 from salesdept.models import PromptOverride
 
 KIND_LABELS = {
@@ -203,3 +214,51 @@ def analyse_reply(
 def _reply_lead(lead: LeadFacts) -> dict:
     """What an answer to a reply needs to know about the person: who they are, not their posts."""
     return {key: value for key, value in lead.as_dict().items() if key != "recent_posts"}
+
+
+def propose_campaign(*, text: str) -> Result[CampaignProposal]:
+    """A rep's request in plain words, read as a campaign proposal for a manager."""
+    numbers = {int(n) for n in re.findall(r"\b\d{1,4}\b", text)}
+
+    def check(answer: CampaignProposal) -> None:
+        if not (answer.titles or answer.keywords or answer.industries):
+            raise ValueError("give at least one title, keyword or industry to search for")
+        if numbers and answer.size not in numbers:
+            raise ValueError(f"size must be the number the request asks for ({sorted(numbers)}), not {answer.size}")
+        names = [label.name.strip().lower() for label in answer.labels]
+        if len(set(names)) != len(names):
+            raise ValueError("label names must be different")
+
+    rendered = prompts.render(
+        "propose_campaign", {"request_json": prompts.as_data(text)}, override=prompts.override_for("propose_campaign")
+    )
+    return run(
+        Request(
+            purpose="propose_campaign",
+            schema=CampaignProposal,
+            messages=rendered.messages,
+            prompt_version=rendered.version,
+            fallback=lambda: template_backend.propose_campaign(text=text),
+            check=check,
+            max_tokens=900,
+        )
+    )
+
+
+def summarise_company(*, name: str, url: str, page_text: str) -> Result[CompanySummary]:
+    """What a company's front page says it does, for a personal first line. The page is data."""
+    rendered = prompts.render(
+        "summarise_company",
+        {"company_json": prompts.as_data({"name": name, "website": url}), "page_json": prompts.as_data(page_text)},
+        override=prompts.override_for("summarise_company"),
+    )
+    return run(
+        Request(
+            purpose="summarise_company",
+            schema=CompanySummary,
+            messages=rendered.messages,
+            prompt_version=rendered.version,
+            fallback=lambda: template_backend.summarise_company(name=name, page_text=page_text),
+            max_tokens=500,
+        )
+    )

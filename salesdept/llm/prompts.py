@@ -106,6 +106,39 @@ PROMPTS = {
             "(or empty), suggested_reply (or empty)."
         ),
     ),
+    "propose_campaign": Prompt(
+        name="propose_campaign",
+        version="propose-campaign-v1",
+        system=(
+            "You turn a sales rep's request, written in plain words, into a B2B outbound campaign proposal that a "
+            "manager will edit and approve. Extract the target profile: job titles (as they appear on LinkedIn, "
+            'singular, e.g. "CFO" and "Chief Financial Officer"), seniorities (owner, c_suite, vp, director, '
+            'manager, individual), industries, locations, company sizes (ranges like "51-200"), keywords and '
+            "exclusions. Propose 2 to 4 classification labels with one-line descriptions, a short campaign name, "
+            "the angle the outreach should lead with, and the number of leads asked for (size: the number in the "
+            "request; 50 when none is given). Use only what the request says or clearly implies; list in "
+            f"questions whatever it leaves open. {DATA_RULE}"
+        ),
+        instructions=(
+            "Request:\n<data>{{ request_json }}</data>\n\n"
+            "Answer with JSON: name, titles, seniorities, industries, locations, company_sizes, keywords, "
+            "exclusions, labels (name, description), angle, size, questions."
+        ),
+    ),
+    "summarise_company": Prompt(
+        name="summarise_company",
+        version="summarise-company-v1",
+        system=(
+            "You read the text of a company's website front page and say what the company does, for a sales rep "
+            "who wants to open a message with something specific. Write a summary of one to three plain sentences "
+            "and up to five short facts (products, customers, markets, news), each stated on the page. Invent "
+            f"nothing; if the page says little, say little. {DATA_RULE}"
+        ),
+        instructions=(
+            "Company: <data>{{ company_json }}</data>\n\nFront page text:\n<data>{{ page_json }}</data>\n\n"
+            "Answer with JSON: summary, facts."
+        ),
+    ),
 }
 
 

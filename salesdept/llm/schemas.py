@@ -82,6 +82,38 @@ class ReplyAnalysis(Answer):
     suggested_reply: str = Field(max_length=2000)
 
 
+Seniority = Literal["owner", "c_suite", "vp", "director", "manager", "individual"]
+
+
+class ProposedLabel(Answer):
+    name: str = Field(min_length=1, max_length=50)
+    description: str = Field(max_length=200)
+
+
+class CampaignProposal(Answer):
+    """A rep's request in plain words, read as a campaign a manager can edit and approve."""
+
+    name: str = Field(min_length=1, max_length=120)
+    titles: list[str]
+    seniorities: list[Seniority]
+    industries: list[str]
+    locations: list[str]
+    company_sizes: list[str]  # ranges like "51-200"
+    keywords: list[str]
+    exclusions: list[str]
+    labels: list[ProposedLabel] = Field(min_length=1, max_length=6)
+    angle: str = Field(min_length=1, max_length=500)  # what the outreach leads with
+    size: int = Field(ge=1, le=5000)  # how many leads the rep asked for
+    questions: list[str]  # what the request leaves open, for the manager to settle
+
+
+class CompanySummary(Answer):
+    """What a company's website says it does: material for a personal first line."""
+
+    summary: str = Field(max_length=600)
+    facts: list[str] = Field(max_length=6)
+
+
 @functools.cache
 def strict_json_schema(model: type[BaseModel]) -> dict:
     """The model's JSON schema in the strict form OpenAI's structured output accepts (do not mutate)."""

@@ -7,7 +7,16 @@ the day's budget is spent). Good enough to run the whole product loop without a 
 import datetime as dt
 import re
 
-from salesdept.llm.schemas import Brief, Classification, Draft, LeadFacts, ReplyAnalysis
+from salesdept.llm.schemas import (
+    Brief,
+    CampaignProposal,
+    Classification,
+    CompanySummary,
+    Draft,
+    LeadFacts,
+    ProposedLabel,
+    ReplyAnalysis,
+)
 
 NAME = "template"
 PROMPT_VERSION = "template-v1"
@@ -174,3 +183,102 @@ def _snooze_date(text: str, today: dt.date) -> dt.date:
     if "next quarter" in text:
         return today + dt.timedelta(days=90)
     return today + dt.timedelta(days=30)
+
+
+# Reading a campaign request without a model: the words a rep is likely to use.
+TITLE_WORDS = {
+    "ceo": ("CEO", "Chief Executive Officer", "c_suite"),
+    "cfo": ("CFO", "Chief Financial Officer", "c_suite"),
+    "cto": ("CTO", "Chief Technology Officer", "c_suite"),
+    "coo": ("COO", "Chief Operating Officer", "c_suite"),
+    "cmo": ("CMO", "Chief Marketing Officer", "c_suite"),
+    "cio": ("CIO", "Chief Information Officer", "c_suite"),
+    "founder": ("Founder", "Co-Founder", "owner"),
+    "vp": ("VP", "Vice President", "vp"),
+    "head": ("Head of", "", "director"),
+    "director": ("Director", "", "director"),
+    "manager": ("Manager", "", "manager"),
+}
+INDUSTRY_WORDS = {
+    "fintech": "Fintech",
+    "banking": "Banking",
+    "bank": "Banking",
+    "insurance": "Insurance",
+    "saas": "Software",
+    "software": "Software",
+    "healthcare": "Healthcare",
+    "health": "Healthcare",
+    "logistics": "Logistics",
+    "retail": "Retail",
+    "ecommerce": "Retail",
+    "consulting": "Consulting",
+    "venture": "Venture Capital",
+    "manufacturing": "Manufacturing",
+    "education": "Education",
+    "energy": "Energy",
+    "media": "Media",
+    "telecom": "Telecommunications",
+}
+
+
+def propose_campaign(*, text: str) -> CampaignProposal:
+    words = re.findall(r"[A-Za-z][A-Za-z&-]*", text)
+    lowered = [word.lower().rstrip("s") if len(word) > 3 else word.lower() for word in words]
+    titles, seniorities = [], []
+    for role, of, area in re.findall(r"\b(VP|Vice President|Head|Director)( of)? ([A-Z][a-z]+)", text):
+        role = "Head of" if role == "Head" else f"{role}{of}"
+        titles.append(f"{role} {area}")
+        seniorities.append("vp" if role.startswith(("VP", "Vice")) else "director")
+    for word in lowered:
+        if titles and word in ("vp", "head", "director"):
+            continue  # already read with the area it heads
+        if found := TITLE_WORDS.get(word) or TITLE_WORDS.get(word.rstrip("s")):
+            titles += [title for title in found[:2] if title and title not in titles]
+            if found[2] not in seniorities:
+                seniorities.append(found[2])
+    seniorities = list(dict.fromkeys(seniorities))
+    industries = list(dict.fromkeys(INDUSTRY_WORDS[w] for w in (x.lower() for x in words) if w in INDUSTRY_WORDS))
+    places = re.findall(r"\b(?:in|from|based in)\s+([A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)?)", text)
+    locations = [place for place in dict.fromkeys(places) if place.lower() not in INDUSTRY_WORDS]
+    numbers = [int(n) for n in re.findall(r"\b(\d{1,4})\b", text) if 0 < int(n) <= 5000]
+    size = numbers[0] if numbers else 50
+    short = [title for title in titles if len(title) <= 4]
+    who = " and ".join(f"{title}s" for title in short) if short else (titles[0] if titles else "Prospects")
+    name = " in ".join(part for part in [who, industries[0] if industries else ""] if part)
+    if locations:
+        name += f", {locations[0]}"
+    questions = []
+    if not titles:
+        questions.append("Which job titles should we look for?")
+    if not locations:
+        questions.append("Which countries or cities?")
+    if not numbers:
+        questions.append("How many leads? 50 assumed.")
+    return CampaignProposal(
+        name=name[:120],
+        titles=titles,
+        seniorities=seniorities,
+        industries=industries,
+        locations=locations,
+        company_sizes=[],
+        keywords=[],
+        exclusions=[],
+        labels=[
+            ProposedLabel(name="Fit", description="Matches the request"),
+            ProposedLabel(name="Other", description="Found, but not a clear fit"),
+        ],
+        angle=text.strip()[:500] or "Introduce our offer",
+        size=size,
+        questions=questions,
+    )
+
+
+def summarise_company(*, name: str, page_text: str) -> CompanySummary:
+    """The page's first sentences, as they are: a summary that cannot claim what the page does not."""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(page_text.split()))
+    summary = ""
+    for sentence in sentences:
+        if len(summary) + len(sentence) > 400:
+            break
+        summary = f"{summary} {sentence}".strip()
+    return CompanySummary(summary=summary or page_text.strip()[:400], facts=[])
