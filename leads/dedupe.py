@@ -45,3 +45,13 @@ def name_key(first_name: str, last_name: str, company_name: str) -> str:
     if not (_fold(first_name) and _fold(last_name) and company):
         return ""
     return f"{person}|{company}"[:300]
+
+
+# What a merge may fill in on a known person. It never overwrites: what we hold was checked or
+# edited by someone, and the newer source is not more right for being newer.
+MERGEABLE = ("headline", "position", "seniority", "location", "timezone", "provider_id", "email", "linkedin_url")
+
+
+def missing_details(lead, incoming: dict) -> dict:
+    """The details `incoming` has that `lead` lacks."""
+    return {name: value for name, value in incoming.items() if name in MERGEABLE and value and not getattr(lead, name)}

@@ -4,12 +4,14 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from campaigns.models import Campaign
-from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
-from leads.models import Activity, Company, Lead
+from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
+from leads.models import Activity, Company, Lead, SearchRun
 from leads.scoring import score_lead
-from leads.sources.base import Prospect, SearchQuery
+from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from salesdept import llm
 
@@ -47,11 +49,16 @@ def _company_for(prospect: Prospect) -> Company | None:
 
 
 def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) -> Lead | None:
-    """Store a new lead, or None when the person is already known (owned or contacted elsewhere)."""
+    """Store a new lead, or None when the person is already known.
+
+    A known person is not taken again (they may be owned or contacted elsewhere); what the
+    source adds that we lack is merged into their lead, and the merge is on their timeline.
+    """
     linkedin_url = normalise_linkedin_url(prospect.linkedin_url) or None
     email = normalise_email(prospect.email) or None
     key = name_key(prospect.first_name, prospect.last_name, prospect.company_name)
-    if _duplicate_of(linkedin_url or "", email or "", key):
+    if known := _duplicate_of(linkedin_url or "", email or "", key):
+        _lead_merge_prospect(lead=known, prospect=prospect, source=source, linkedin_url=linkedin_url, email=email)
         return None
     try:
         with transaction.atomic():
@@ -80,35 +87,91 @@ def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) 
     return lead
 
 
-def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
-    """Search the campaign's sources until `limit` new leads are stored; returns their ids."""
-    campaign = Campaign.objects.select_related("target").get(pk=campaign_id)
-    if campaign.status != Campaign.Status.ACTIVE:
+def _lead_merge_prospect(*, lead: Lead, prospect: Prospect, source: str, linkedin_url, email) -> list[str]:
+    incoming = {
+        "headline": prospect.headline,
+        "position": prospect.position,
+        "seniority": prospect.seniority,
+        "location": prospect.location,
+        "timezone": prospect.timezone,
+        "provider_id": prospect.provider_id,
+        "email": email,
+        "linkedin_url": linkedin_url,
+    }
+    fields = missing_details(lead, incoming)
+    for unique in ("email", "linkedin_url"):  # held by another lead: that is a different person
+        if fields.get(unique) and Lead.objects.filter(**{unique: fields[unique]}).exclude(pk=lead.pk).exists():
+            del fields[unique]
+    try:
+        with transaction.atomic():
+            if lead.company_id is None and (company := _company_for(prospect)):
+                fields["company"] = company
+            if fields:
+                Lead.objects.filter(pk=lead.pk).update(**fields)
+            activity_record(
+                verb="lead.merged", lead=lead, source=source, source_ref=prospect.provider_id, fields=sorted(fields)
+            )
+    except IntegrityError:  # a concurrent writer took the email or URL meanwhile: keep what we have
         return []
-    wanted = limit or campaign.daily_lead_quota
+    return sorted(fields)
+
+
+def _search_query(campaign: Campaign) -> SearchQuery:
     target = campaign.target
-    query = SearchQuery(
+    return SearchQuery(
         titles=target.titles,
         seniorities=target.seniorities,
         industries=target.industries,
         locations=target.locations,
         keywords=target.keywords,
     )
+
+
+def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
+    """Search the campaign's sources until `limit` new leads are stored; returns their ids.
+
+    Each source's search is a SearchRun the campaign page shows while it runs. A source that
+    fails ends its run as failed with the reason; its cursor stays where the last good page
+    left it, so the next run resumes there, and the other sources still search.
+    """
+    campaign = Campaign.objects.select_related("target").get(pk=campaign_id)
+    if campaign.status != Campaign.Status.ACTIVE:
+        return []
+    wanted = limit or campaign.daily_lead_quota
+    query = _search_query(campaign)
     created: list[int] = []
     cursors = dict(campaign.search_cursors)
     for name in campaign.lead_sources or [settings.LEAD_SOURCE_DEFAULT]:
-        source = source_for(name, campaign=campaign)
-        cursor = cursors.get(name)
-        for _ in range(MAX_PAGES_PER_RUN):
-            if len(created) >= wanted or cursor == "end":
-                break
-            page = source.search_people(query=query, cursor=cursor, limit=min(50, wanted - len(created)))
-            for prospect in page.items:
-                if lead := lead_store_prospect(campaign=campaign, prospect=prospect, source=name):
-                    created.append(lead.pk)
-            cursor = page.cursor or "end"
-        cursors[name] = cursor
-    Campaign.objects.filter(pk=campaign.pk).update(search_cursors=cursors)
+        if len(created) >= wanted or cursors.get(name) == "end":
+            continue
+        run = SearchRun.objects.create(campaign=campaign, source=name, wanted=wanted - len(created))
+        try:
+            source = source_for(name, campaign=campaign)
+            for _ in range(MAX_PAGES_PER_RUN):
+                if len(created) >= wanted or cursors.get(name) == "end":
+                    break
+                page = source.search_people(query=query, cursor=cursors.get(name), limit=min(50, wanted - len(created)))
+                stored = [
+                    lead.pk
+                    for prospect in page.items
+                    if (lead := lead_store_prospect(campaign=campaign, prospect=prospect, source=name))
+                ]
+                created += stored
+                cursors[name] = page.cursor or "end"
+                Campaign.objects.filter(pk=campaign.pk).update(search_cursors=cursors)
+                SearchRun.objects.filter(pk=run.pk).update(
+                    pages=F("pages") + 1,
+                    found=F("found") + len(page.items),
+                    stored=F("stored") + len(stored),
+                    duplicates=F("duplicates") + len(page.items) - len(stored),
+                )
+        except SourceError as exc:
+            SearchRun.objects.filter(pk=run.pk).update(
+                status=SearchRun.Status.FAILED, error=str(exc)[:500], finished_at=timezone.now()
+            )
+            activity_record(verb="campaign.search_failed", campaign=campaign, source=name, error=str(exc)[:500])
+            continue
+        SearchRun.objects.filter(pk=run.pk).update(status=SearchRun.Status.DONE, finished_at=timezone.now())
     return created
 
 
