@@ -1,8 +1,12 @@
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from campaigns.models import Campaign
-from leads.models import Lead
+from campaigns.models import Campaign, SequenceStep
+from leads.models import ImportJob, Lead, SearchRun, SheetSync
+from outreach.models import OutreachMessage, SendingAccount
+
+RECENT_RUNS = 10
+RECENT_IMPORTS = 10
 
 
 def campaign_list() -> QuerySet[Campaign]:
@@ -18,3 +22,57 @@ def campaign_list() -> QuerySet[Campaign]:
 
 def campaign_get(pk: int) -> Campaign:
     return get_object_or_404(Campaign.objects.select_related("owner", "target"), pk=pk)
+
+
+def step_message_counts(*, campaign: Campaign) -> dict[int, int]:
+    """Messages drafted for each step number: such a step keeps its number and cannot go."""
+    rows = OutreachMessage.objects.filter(campaign=campaign).values("step").annotate(n=Count("pk")).order_by()
+    return {row["step"]: row["n"] for row in rows}
+
+
+def campaign_steps(*, campaign: Campaign) -> list[SequenceStep]:
+    """The sequence in order, each step with `message_count`: the messages drafted for its number."""
+    counts = step_message_counts(campaign=campaign)
+    steps = list(SequenceStep.objects.filter(campaign=campaign).order_by("order"))
+    for step in steps:
+        step.message_count = counts.get(step.order, 0)
+    return steps
+
+
+def campaign_accounts(*, campaign: Campaign) -> QuerySet[SendingAccount]:
+    return campaign.sending_accounts.select_related("owner").order_by("name")
+
+
+def account_choices(*, campaign: Campaign | None = None) -> QuerySet[SendingAccount]:
+    """Accounts a campaign may send from: the active ones, and those it already has."""
+    accounts = Q(is_active=True)
+    if campaign is not None and campaign.pk:
+        accounts |= Q(campaigns=campaign)
+    return SendingAccount.objects.filter(accounts).select_related("owner").distinct().order_by("name")
+
+
+def campaign_search_runs(*, campaign: Campaign, limit: int = RECENT_RUNS) -> list[SearchRun]:
+    return list(SearchRun.objects.filter(campaign=campaign).order_by("-started_at", "-pk")[:limit])
+
+
+def campaign_imports(*, campaign: Campaign, limit: int = RECENT_IMPORTS) -> list[ImportJob]:
+    # The file and its error report can be megabytes: the list needs neither.
+    jobs = ImportJob.objects.filter(campaign=campaign).defer("data", "error_report", "headers", "mapping")
+    return list(jobs.select_related("created_by").order_by("-created_at", "-pk")[:limit])
+
+
+def campaign_sheet_sync(*, campaign: Campaign) -> SheetSync | None:
+    return SheetSync.objects.filter(campaign=campaign).first()
+
+
+def campaign_progress(*, campaign: Campaign) -> dict:
+    """The campaign page's live region: recent searches, imports and the sheet's sync state."""
+    runs = campaign_search_runs(campaign=campaign)
+    imports = campaign_imports(campaign=campaign)
+    sheet = campaign_sheet_sync(campaign=campaign)
+    busy = (
+        any(run.status == SearchRun.Status.RUNNING for run in runs)
+        or any(job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING) for job in imports)
+        or (sheet is not None and sheet.status in (SheetSync.Status.QUEUED, SheetSync.Status.RUNNING))
+    )
+    return {"runs": runs, "imports": imports, "sheet": sheet, "busy": busy}

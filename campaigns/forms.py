@@ -1,0 +1,237 @@
+"""The manager's campaign forms. They parse what was typed; campaigns.services decides what is allowed."""
+
+import re
+
+from django import forms
+
+from campaigns.models import Campaign, SequenceStep, TargetProfile
+from campaigns.services import MAX_DELAY_DAYS, MAX_STEPS, TARGET_FIELDS, TARGET_LIST_FIELDS
+from outreach.models import SendingAccount
+
+_SEPARATORS = re.compile(r"[,\n]")
+
+
+class ListField(forms.CharField):
+    """Text with one value per line or comma, as a list (blanks and repeats dropped)."""
+
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return list(dict.fromkeys(part.strip() for part in _SEPARATORS.split(text) if part.strip()))
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+
+class LinesField(ListField):
+    """One value per line (a value may contain commas)."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def to_python(self, value) -> list[str]:
+        text = forms.CharField.to_python(self, value)
+        return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+class LabelsField(forms.CharField):
+    """One label per line as "Name: description"."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def to_python(self, value) -> list[dict]:
+        text = super().to_python(value)
+        labels = []
+        for line in text.splitlines():
+            if line.strip():
+                name, _, description = line.partition(":")
+                labels.append({"name": name.strip(), "description": description.strip()})
+        return labels
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(f"{label['name']}: {label.get('description', '')}".rstrip(": ") for label in value)
+        return value
+
+
+def _account_label(account: SendingAccount) -> str:
+    owner = account.owner.get_full_name() or account.owner.email
+    off = "" if account.is_active else " (switched off)"
+    return f"{account.name}{off} · {account.get_channel_display()} · {owner}"
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=200)
+
+    titles = ListField(required=False, help_text="Job titles to look for, one per line or comma-separated.")
+    seniorities = ListField(required=False, help_text="e.g. c_suite, vp, director, manager")
+    industries = ListField(required=False)
+    locations = ListField(required=False, help_text="Cities, regions or countries.")
+    company_sizes = ListField(required=False, help_text="Employee ranges, e.g. 51-200, 201-1000.")
+    keywords = ListField(required=False)
+    exclusions = ListField(required=False, help_text="Words that disqualify a title or company.")
+    linkedin_api = forms.ChoiceField(
+        label="LinkedIn search",
+        choices=TargetProfile._meta.get_field("linkedin_api").choices,
+        widget=forms.RadioSelect,
+        initial="classic",
+        help_text="Which people search the LinkedIn (Unipile) source uses.",
+    )
+    linkedin_search_url = forms.CharField(
+        label="LinkedIn search URL",
+        required=False,
+        max_length=2000,
+        help_text="Optional: a search pasted from LinkedIn; it replaces the filters above for that source.",
+    )
+
+    labels = LabelsField(
+        label="Classification labels",
+        help_text="One per line, as Name: description. Each lead gets one of these.",
+    )
+    min_score = forms.IntegerField(
+        label="Minimum score",
+        widget=forms.NumberInput(attrs={"min": 0, "max": 100}),
+        help_text="0–100: leads below it are not qualified.",
+    )
+    daily_lead_quota = forms.IntegerField(
+        label="Daily new-lead quota",
+        widget=forms.NumberInput(attrs={"min": 1, "max": 500}),
+        help_text="1–500 new leads a day.",
+    )
+    lead_sources = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Where to search. CSV files are imported from the campaign page.",
+    )
+    account_ids = forms.TypedMultipleChoiceField(
+        label="Sending accounts",
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Their owners become the campaign's reps.",
+    )
+
+    offer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    event = forms.CharField(required=False, max_length=200)
+    call_to_action = forms.CharField(required=False, max_length=300)
+    tone = forms.CharField(required=False, max_length=100, help_text="Blank: warm, concise, professional.")
+    brief_links = LinesField(
+        label="Allowed links",
+        required=False,
+        help_text="One per line, starting with https://. Drafts may contain these links and no others.",
+    )
+
+    def __init__(self, *args, accounts, **kwargs):
+        from leads.sources.registry import SEARCH_SOURCES
+
+        super().__init__(*args, **kwargs)
+        self.fields["lead_sources"].choices = list(SEARCH_SOURCES.items())
+        self.fields["account_ids"].choices = [(account.pk, _account_label(account)) for account in accounts]
+
+    @classmethod
+    def initial_for(cls, campaign: Campaign) -> dict:
+        target = campaign.target
+        return {
+            **{name: getattr(target, name) for name in TARGET_FIELDS},
+            **{
+                name: getattr(campaign, name)
+                for name in (
+                    "name",
+                    "labels",
+                    "min_score",
+                    "daily_lead_quota",
+                    "lead_sources",
+                    "offer",
+                    "event",
+                    "call_to_action",
+                    "tone",
+                    "brief_links",
+                )
+            },
+            "account_ids": [account.pk for account in campaign.sending_accounts.all()],
+        }
+
+    def service_fields(self) -> dict:
+        """The cleaned data as campaign_create's and campaign_update's keyword arguments (steps aside)."""
+        data = dict(self.cleaned_data)
+        data["target"] = {name: data.pop(name) for name in TARGET_FIELDS}
+        return data
+
+    # The blocks the template lays out, in order.
+    def target_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in (*TARGET_LIST_FIELDS, "linkedin_api", "linkedin_search_url")]
+
+    def brief_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("offer", "event", "call_to_action", "tone", "brief_links")]
+
+
+class StepForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(
+        label="Message",
+        choices=[("", "Choose…"), *SequenceStep.Kind.choices],
+        error_messages={"required": "Choose what this step sends."},
+    )
+    delay_days = forms.IntegerField(
+        label="Days after the previous step",
+        widget=forms.NumberInput(attrs={"min": 0, "max": MAX_DELAY_DAYS, "class": "days"}),
+        error_messages={"required": "How many days after the previous step?"},
+    )
+    instruction = forms.CharField(
+        label="Instruction for the writer",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. mention their recent post"}),
+    )
+
+
+StepFormSet = forms.formset_factory(StepForm, extra=1, can_delete=True, max_num=MAX_STEPS, absolute_max=MAX_STEPS + 5)
+
+
+def steps_of(formset) -> list[dict]:
+    """The steps the manager kept, in the order shown: blank extra rows and deleted rows left out."""
+    return [
+        {name: form.cleaned_data[name] for name in ("id", "kind", "delay_days", "instruction")}
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+FIRST_STEP = {"kind": SequenceStep.Kind.CONNECTION_NOTE, "delay_days": 0}
+
+
+def step_formset(data=None, *, steps: list[SequenceStep] = ()) -> StepFormSet:
+    """The sequence's rows: the stored steps (each knowing its `message_count`), or a first step, and a blank row."""
+    initial = [
+        {"id": step.pk, "kind": step.kind, "delay_days": step.delay_days, "instruction": step.instruction}
+        for step in steps
+    ]
+    formset = StepFormSet(data, prefix="steps", initial=initial or [FIRST_STEP])
+    counts = {step.pk: getattr(step, "message_count", 0) for step in steps}
+    for form in formset.forms:
+        form.message_count = counts.get(form.initial.get("id"), 0)
+    return formset
+
+
+class SheetSyncForm(forms.Form):
+    spreadsheet = forms.CharField(
+        label="Spreadsheet URL or key",
+        max_length=300,
+        help_text="Share the sheet (Editor) with the service account's address shown here.",
+    )
+    worksheet = forms.CharField(label="Worksheet (tab) name", max_length=100, initial="Leads")
+    columns = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="In the sheet in this order. None ticked: the default set.",
+    )
+    enabled = forms.BooleanField(label="Sync every hour", required=False, initial=True)
+
+    def __init__(self, *args, columns: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["columns"].choices = list(columns.items())
+        self.order = list(columns)
+
+    def clean_columns(self) -> list[str]:
+        chosen = set(self.cleaned_data["columns"])
+        return [name for name in self.order if name in chosen]
