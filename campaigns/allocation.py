@@ -1,51 +1,134 @@
-"""Allocation: which rep works which qualified lead."""
+"""Allocation: which rep works which qualified lead.
 
+Each day, an active campaign's best qualified leads go to the reps whose accounts send for it:
+- best first: the ranked score (a rep's own score wins), then the oldest;
+- within capacity: a rep takes no more new leads than their accounts in the campaign can
+  contact today (the first step's daily cap, after warm-up), less the leads they were given
+  and have not contacted yet (no draft yet, or a first touch waiting for approval or sending);
+- fairly: each lead goes to the rep with the least open first touches, then the fewest given
+  in this run;
+- one rep per company: a company someone is working (a lead of theirs there is in play, or was
+  contacted within the contact window) stays theirs. If they are not on this campaign, or
+  have no room today, its leads wait rather than go to a second rep.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 
 from campaigns.models import Campaign
-from leads.models import Lead
+from leads.models import RANKED_SCORE, Lead
 from leads.services import activity_record
+from salesdept import clock
+
+# A lead in one of these statuses is being worked by its owner.
+IN_PLAY = (
+    Lead.Status.QUALIFIED,
+    Lead.Status.CONTACTED,
+    Lead.Status.REPLIED,
+    Lead.Status.INTERESTED,
+    Lead.Status.MEETING,
+    Lead.Status.SNOOZED,
+)
+OPEN_FIRST_TOUCH = ("generating", "pending_approval", "approved", "sending")
+
+
+@dataclass
+class Seat:
+    """One rep's room in this run."""
+
+    rep_id: int
+    capacity: int  # new first touches their accounts can send today
+    open: int  # first touches already waiting
+    given: int = 0
+
+    @property
+    def room(self) -> int:
+        return self.capacity - self.open - self.given
+
+
+def _seats(campaign: Campaign, now: dt.datetime) -> dict[int, Seat]:
+    from outreach.limits import COUNTER_KIND, daily_cap
+    from outreach.models import SendingAccount
+
+    first = campaign.steps.order_by("order").first()
+    if first is None:
+        return {}
+    accounts = campaign.sending_accounts.filter(
+        is_active=True, health=SendingAccount.Health.OK, channel__in=SendingAccount.channels_for(first.kind)
+    )
+    capacity: dict[int, int] = {}
+    for account in accounts:
+        day = now.astimezone(account.tz).date()
+        capacity[account.owner_id] = capacity.get(account.owner_id, 0) + daily_cap(
+            account, COUNTER_KIND[first.kind], day
+        )
+    # Given and not yet contacted: no draft yet (drafting runs after allocation commits), or a
+    # first touch waiting to be approved or sent.
+    waiting = (
+        Lead.objects.filter(owner_id__in=capacity, status=Lead.Status.QUALIFIED)
+        .filter(Q(messages__isnull=True) | Q(messages__step=1, messages__status__in=OPEN_FIRST_TOUCH))
+        .values("owner_id")
+        .annotate(n=Count("pk", distinct=True))
+    )
+    open_by_rep = {row["owner_id"]: row["n"] for row in waiting}
+    return {rep: Seat(rep_id=rep, capacity=cap, open=open_by_rep.get(rep, 0)) for rep, cap in capacity.items()}
+
+
+def _company_owners(company_ids: set[int], now: dt.datetime) -> dict[int, int]:
+    """Company → the rep working it: a lead of theirs there in play, or contacted in the window."""
+    recent = now - dt.timedelta(days=settings.CONTACT_WINDOW_DAYS)
+    worked = Lead.objects.filter(company_id__in=company_ids, owner__isnull=False).filter(
+        Q(status__in=IN_PLAY) | Q(messages__status="sent", messages__sent_at__gte=recent)
+    )
+    # The most recently active owner wins (later pairs overwrite earlier ones).
+    return dict(worked.order_by("company_id", "updated_at").values_list("company_id", "owner_id"))
 
 
 @transaction.atomic
 def campaign_allocate(*, campaign_id: int) -> list[int]:
-    """Give the best qualified, unowned leads to the campaign's reps, fairly and one rep per company.
+    """Give the best qualified, unowned leads to the campaign's reps; returns the ids given.
 
-    Returns the ids of the leads allocated; each gets a first draft once this commits.
+    Each lead given gets its first draft once this commits.
     """
     from outreach.services import messages_draft_enqueue
 
-    campaign = Campaign.objects.get(pk=campaign_id)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)  # one allocation per campaign at a time
     if campaign.status != Campaign.Status.ACTIVE:
         return []
-    reps = sorted(
-        {account.owner for account in campaign.sending_accounts.filter(is_active=True).select_related("owner")},
-        key=lambda user: user.pk,
-    )
-    if not reps:
+    now = clock.now()
+    seats = _seats(campaign, now)
+    room = sum(max(seat.room, 0) for seat in seats.values())
+    if not room:
         return []
-    load = {rep.pk: Lead.objects.filter(owner=rep, status=Lead.Status.QUALIFIED).count() for rep in reps}
-    candidates = (
+    candidates = list(
         Lead.objects.filter(campaign=campaign, status=Lead.Status.QUALIFIED, owner__isnull=True)
-        .select_related("company")
-        .order_by("-score", "pk")[: campaign.daily_lead_quota]
+        .order_by(RANKED_SCORE.desc(), "pk")
+        .only("pk", "company_id", "campaign_id")[: room * 3]  # leads skipped for their company leave room
     )
-    company_owner = dict(
-        Lead.objects.filter(
-            company__in={c.company_id for c in candidates if c.company_id}, owner__isnull=False
-        ).values_list("company_id", "owner_id")
-    )
-    allocated: list[int] = []
+    company_owner = _company_owners({lead.company_id for lead in candidates if lead.company_id}, now)
+    given: list[int] = []
     for lead in candidates:
         owner_id = company_owner.get(lead.company_id)
-        if owner_id is not None and owner_id not in load:
-            continue  # another team's rep already works this company
-        owner_id = owner_id or min(load, key=lambda pk: (load[pk], pk))
-        if Lead.objects.filter(pk=lead.pk, owner__isnull=True).update(owner_id=owner_id):
-            load[owner_id] += 1
+        if owner_id is not None:
+            seat = seats.get(owner_id)  # the company stays with its rep: none here, or no room today
+        else:
+            open_seats = [seat for seat in seats.values() if seat.room > 0]
+            seat = min(open_seats, key=lambda s: (s.open + s.given, s.given, s.rep_id)) if open_seats else None
+        if seat is None or seat.room <= 0:
+            continue
+        if Lead.objects.filter(pk=lead.pk, owner__isnull=True, status=Lead.Status.QUALIFIED).update(
+            owner_id=seat.rep_id
+        ):
+            seat.given += 1
             if lead.company_id:
-                company_owner[lead.company_id] = owner_id
-            activity_record(verb="lead.allocated", lead=lead, campaign=campaign, owner=owner_id)
-            allocated.append(lead.pk)
-    messages_draft_enqueue(lead_ids=allocated)
-    return allocated
+                company_owner[lead.company_id] = seat.rep_id
+            activity_record(verb="lead.allocated", lead=lead, campaign=campaign, owner=seat.rep_id)
+            given.append(lead.pk)
+        if not any(seat.room > 0 for seat in seats.values()):
+            break
+    messages_draft_enqueue(lead_ids=given)
+    return given
