@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Activity, Company, Lead, Suppression
+from leads.models import Activity, Company, Lead, SheetSync, Suppression
 
 
 @admin.register(Company)
@@ -51,3 +51,11 @@ class SuppressionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(SheetSync)
+class SheetSyncAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "worksheet", "enabled", "status", "last_synced_at", "rows_synced", "last_error"]
+    list_filter = ["enabled", "status"]
+    list_select_related = ["campaign"]
+    readonly_fields = ["status", "last_error", "last_synced_at", "rows_synced"]

@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from leads.services import leads_find, leads_qualify, leads_wake_snoozed
+from leads.sheets import SheetsRetryLater, sheet_sync_run, sheets_sync_request_all
 
 
 @shared_task
@@ -17,3 +18,22 @@ def leads_qualify_task(lead_ids: list[int]) -> int:
 @shared_task
 def leads_wake_snoozed_task() -> int:
     return leads_wake_snoozed(today=timezone.localdate())
+
+
+# Quota (429), Google's own errors (5xx) and the network may pass: retry with backoff. Refusals
+# (not shared, not found, bad key) are recorded on the SheetSync and never retried.
+@shared_task(
+    bind=True,
+    autoretry_for=(SheetsRetryLater,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def sheet_sync_task(self, campaign_id: int) -> int:
+    return sheet_sync_run(campaign_id=campaign_id, final_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task
+def sheets_sync_all_task() -> int:
+    return sheets_sync_request_all()

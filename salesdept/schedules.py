@@ -70,6 +70,12 @@ SCHEDULES = [
         "A lead snoozed until a date goes back to work, and its drafts back to the queue, on that date.",
     ),
     Schedule(
+        "sheets-sync",
+        "leads.tasks.sheets_sync_all_task",
+        60,
+        "Managers read campaigns in their Google Sheets: each enabled sheet gets its leads upserted.",
+    ),
+    Schedule(
         "find-leads",
         "campaigns.tasks.campaigns_find_leads_task",
         24 * 60,
