@@ -83,3 +83,43 @@ def score_lead(
     intent = min(10, recent_posts * 3)
     factors.append(_factor("intent", intent, 10, f"{recent_posts} recent posts"))
     return Scored(min(100, sum(f["points"] for f in factors)), factors)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What a lead has done since we found them: the daily rescore reads these."""
+
+    accepted: bool = False  # accepted a connection invitation
+    replies: int = 0
+    positive: bool = False  # a reply that was interested or asked for information
+    unanswered: int = 0  # our messages sent since their last reply (all of them, with no reply)
+    topic_posts: list[str] | None = None  # target keywords their recent posts mention
+
+
+def engagement(signals: Signals) -> list[dict]:
+    """Points for what the person did: a reply says more than any profile field."""
+    if signals.positive:
+        points, reason = 20, "Replied with interest"
+    elif signals.replies:
+        points, reason = 10, f"Replied {signals.replies} time{'s' if signals.replies > 1 else ''}"
+    elif signals.accepted:
+        points, reason = 10, "Accepted the invitation"
+    else:
+        points, reason = 0, "No response yet"
+    if signals.unanswered > 1:  # the first unanswered touch says little; each further one says more
+        fade = min(15, 5 * (signals.unanswered - 1))
+        points -= fade
+        reason += f"; {signals.unanswered} messages unanswered"
+    factors = [_factor("engagement", points, 20, reason)]
+    if signals.topic_posts:
+        factors.append(_factor("topic", 5, 5, f"Posts about {signals.topic_posts[0]}"))
+    return factors
+
+
+def rescored(base: Scored, signals: Signals) -> Scored:
+    """The rule score with engagement and intent added, kept within 0-100."""
+    if base.breakdown and base.breakdown[0]["factor"] == "exclusion":
+        return base
+    kept = [factor for factor in base.breakdown if factor["factor"] not in ("engagement", "topic")]
+    factors = kept + engagement(signals)
+    return Scored(max(0, min(100, sum(f["points"] for f in factors))), factors)

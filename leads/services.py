@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, Lead, SearchRun
-from leads.scoring import score_lead
+from leads.scoring import Signals, rescored, score_lead
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from salesdept import llm
@@ -333,3 +333,97 @@ def leads_wake_snoozed(*, today: dt.date) -> int:
                 activity_record(verb="lead.woken", lead=lead, status=status)
                 woken += 1
     return woken
+
+
+# Leads whose score still matters: someone may contact them, or is talking to them.
+RESCORED = (
+    Lead.Status.QUALIFIED,
+    Lead.Status.CONTACTED,
+    Lead.Status.REPLIED,
+    Lead.Status.INTERESTED,
+    Lead.Status.SNOOZED,
+)
+RESCORE_BATCH = 500
+
+
+def _signals_for(leads: list[Lead]) -> dict[int, Signals]:
+    from outreach.models import InboundMessage, OutreachMessage
+
+    ids = [lead.pk for lead in leads]
+    accepted = set(
+        OutreachMessage.objects.filter(lead_id__in=ids, accepted_at__isnull=False).values_list("lead_id", flat=True)
+    )
+    last_reply, replies, positive = {}, {}, set()
+    for lead_id, at, intent in InboundMessage.objects.filter(lead_id__in=ids).values_list(
+        "lead_id", "received_at", "intent"
+    ):
+        replies[lead_id] = replies.get(lead_id, 0) + 1
+        last_reply[lead_id] = max(at, last_reply.get(lead_id, at))
+        if intent in ("interested", "requesting_info"):
+            positive.add(lead_id)
+    unanswered: dict[int, int] = {}
+    for lead_id, sent_at in OutreachMessage.objects.filter(lead_id__in=ids, status="sent").values_list(
+        "lead_id", "sent_at"
+    ):
+        if sent_at and (lead_id not in last_reply or sent_at > last_reply[lead_id]):
+            unanswered[lead_id] = unanswered.get(lead_id, 0) + 1
+    signals = {}
+    for lead in leads:
+        keywords = lead.campaign.target.keywords if lead.campaign else []
+        posts = " ".join(lead.raw_profile.get("recent_posts", []) if isinstance(lead.raw_profile, dict) else []).lower()
+        signals[lead.pk] = Signals(
+            accepted=lead.pk in accepted,
+            replies=replies.get(lead.pk, 0),
+            positive=lead.pk in positive,
+            unanswered=unanswered.get(lead.pk, 0),
+            topic_posts=[word for word in keywords if word.lower() in posts],
+        )
+    return signals
+
+
+def leads_rescore(*, campaign_id: int | None = None) -> int:
+    """The daily rescore: engagement and intent move the rule score; returns how many changed.
+
+    A rep's own score (score_override) still wins in every ranking; the rule score under it is
+    kept current. Works in batches, a few queries each, whatever the number of leads.
+    """
+    leads = Lead.objects.filter(status__in=RESCORED, campaign__isnull=False, campaign__status=Campaign.Status.ACTIVE)
+    if campaign_id is not None:
+        leads = leads.filter(campaign_id=campaign_id)
+    leads = leads.select_related("company", "campaign__target").order_by("pk")
+    changed, after = 0, 0
+    while batch := list(leads.filter(pk__gt=after)[:RESCORE_BATCH]):
+        after = batch[-1].pk
+        signals = _signals_for(batch)
+        updated, activities = [], []
+        for lead in batch:
+            company = lead.company
+            base = score_lead(
+                position=lead.position,
+                seniority=lead.seniority,
+                industry=company.industry if company else "",
+                employees=company.employees if company else None,
+                location=lead.location,
+                headline=lead.headline,
+                company=company.name if company else "",
+                recent_posts=len(lead.raw_profile.get("recent_posts", [])) if isinstance(lead.raw_profile, dict) else 0,
+                target=lead.campaign.target,
+            )
+            scored = rescored(base, signals[lead.pk])
+            if scored.score == lead.score:
+                continue
+            activities.append(
+                Activity(
+                    lead=lead,
+                    campaign_id=lead.campaign_id,
+                    verb="lead.rescored",
+                    payload={"previous": lead.score, "score": scored.score},
+                )
+            )
+            lead.score, lead.score_breakdown = scored.score, scored.breakdown
+            updated.append(lead)
+        with transaction.atomic():
+            Lead.objects.bulk_update(updated, ["score", "score_breakdown"])
+            Activity.objects.bulk_create(activities)
+        changed += len(updated)
+    return changed
