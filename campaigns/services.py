@@ -139,6 +139,8 @@ def _validate(
     errors.update(_errors_of(campaign, exclude=["owner", "target", "labels", "lead_sources", "brief_links"]))
     if not campaign.name:
         errors["name"] = ["Give the campaign a name."]
+    if getattr(campaign, "lead_goal", None) is not None and campaign.lead_goal < 1:
+        errors["lead_goal"] = ["The lead goal is at least 1 lead."]
     if campaign.min_score not in MIN_SCORE_RANGE:
         errors["min_score"] = ["The minimum score is a whole number from 0 to 100."]
     if campaign.daily_lead_quota not in QUOTA_RANGE:
@@ -240,15 +242,18 @@ def campaign_create(
     steps: list[dict],
     account_ids: list[int] = (),
     status: str = Campaign.Status.DRAFT,
+    owner=None,
+    lead_goal: int | None = None,
 ) -> Campaign:
-    """A campaign with its own target profile, sequence and accounts; owned by `actor`.
+    """A campaign with its own target profile, sequence and accounts; owned by `owner` (else `actor`).
 
+    `lead_goal` (campaign requests set it) stops the search once the campaign has that many leads.
     Raises ValidationError (keyed by argument name) and stores nothing when any field is wrong.
     """
     name = name.strip()
     campaign = Campaign(
         name=name,
-        owner=actor,
+        owner=owner or actor,
         status=status,
         labels=_clean_labels(labels),
         min_score=min_score,
@@ -260,6 +265,8 @@ def campaign_create(
         tone=tone.strip() or _default_tone(),
         brief_links=_clean_list(brief_links),
     )
+    if lead_goal is not None:
+        campaign.lead_goal = lead_goal
     profile = _target_for(target, name=name)
     steps, account_ids = _clean_steps(steps), list(account_ids)
     _validate(
