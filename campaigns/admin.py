@@ -10,8 +10,21 @@ class SequenceStepInline(admin.TabularInline):
 
 @admin.register(TargetProfile)
 class TargetProfileAdmin(admin.ModelAdmin):
-    list_display = ["name", "titles", "industries", "locations"]
+    list_display = ["name", "titles", "industries", "locations", "linkedin_api"]
+    list_filter = ["linkedin_api"]
     search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name"]}),
+        ("Who", {"fields": ["titles", "seniorities", "industries", "locations", "company_sizes"]}),
+        ("Words", {"fields": ["keywords", "exclusions"]}),
+        (
+            "LinkedIn search",
+            {
+                "fields": ["linkedin_api", "linkedin_search_url"],
+                "description": "A pasted search URL replaces the filters above for the LinkedIn (Unipile) source.",
+            },
+        ),
+    ]
 
 
 @admin.register(Campaign)
@@ -22,6 +35,13 @@ class CampaignAdmin(admin.ModelAdmin):
     filter_horizontal = ["sending_accounts"]
     inlines = [SequenceStepInline]
     readonly_fields = ["search_cursors", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "owner", "status", "target"]}),
+        ("Qualifying", {"fields": ["labels", "min_score", "daily_lead_quota", "lead_sources"]}),
+        ("Sending", {"fields": ["sending_accounts"]}),
+        ("Brief", {"fields": ["offer", "event", "call_to_action", "tone", "brief_links"]}),
+        ("Bookkeeping", {"fields": ["search_cursors", "created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
 
 
 @admin.register(CampaignRequest)

@@ -529,3 +529,15 @@ def test_the_edit_page_has_constant_queries(client, bob, campaign, alice, django
 MAX_DETAIL_QUERIES = 15
 MAX_POLL_QUERIES = 7
 MAX_EDIT_QUERIES = 10
+
+
+def test_the_admin_shows_the_target_profiles_linkedin_fields(client, carol, campaign):
+    login(client, carol)
+    carol.is_superuser = True
+    carol.save(update_fields=["is_superuser"])
+    page = client.get(f"/admin/campaigns/targetprofile/{campaign.target_id}/change/")
+    assert page.status_code == 200
+    assert 'name="linkedin_api"' in page.text
+    assert 'name="linkedin_search_url"' in page.text
+    assert "LinkedIn search" in page.text
+    assert client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").status_code == 200
