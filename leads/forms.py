@@ -1,5 +1,13 @@
 from django import forms
+from django.conf import settings
 
+from campaigns.models import Campaign
+from leads.imports import (
+    LEAD_FIELDS,
+    import_campaigns,
+    mapping_problems,
+    too_large_message,
+)
 from leads.models import Lead
 from leads.selectors import NO_OWNER, lead_filter_campaigns, lead_filter_owners
 from salesdept.roles import is_manager
@@ -96,3 +104,59 @@ class DoNotContactForm(forms.Form):
 class ScoreOverrideForm(forms.Form):
     score = forms.IntegerField(required=False, min_value=0, max_value=100, help_text="Blank returns to the rule score.")
     reason = forms.CharField(max_length=200, error_messages={"required": "Say why you set this score."})
+
+
+class ImportUploadForm(forms.Form):
+    """A CSV file and the campaign its people join; the file is checked here, nothing is stored yet."""
+
+    file = forms.FileField(
+        label="CSV file",
+        error_messages={"required": "Choose a CSV file to import.", "empty": "The file is empty."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,text/csv"}),
+    )
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.none(),
+        required=False,
+        empty_label="No campaign (store the leads only)",
+        help_text="Leads imported into an active campaign are qualified and allocated to its reps.",
+        error_messages={"invalid_choice": "That campaign is not active or draft any more: choose another."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = import_campaigns()
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.CSV_IMPORT_MAX_BYTES:  # before reading it into memory
+            raise forms.ValidationError(too_large_message())
+        return upload
+
+
+class ImportMappingForm(forms.Form):
+    """One select per lead field, listing the file's columns."""
+
+    def __init__(self, *args, headers: list[str], examples: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "Not in the file"), *((header, header) for header in headers)]
+        for name, label in LEAD_FIELDS.items():
+            self.fields[name] = forms.ChoiceField(
+                label=label,
+                required=False,
+                choices=choices,
+                error_messages={"invalid_choice": "That column is not in the file."},
+            )
+        self.examples = examples
+
+    def rows(self) -> list[tuple[forms.BoundField, str]]:
+        """Each field's select and the first row's value in the column chosen for it."""
+        return [(self[name], self.examples.get(self[name].value() or "", "")) for name in LEAD_FIELDS]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for problem in mapping_problems(cleaned):
+            self.add_error(None, problem)
+        return cleaned
+
+    def mapping(self) -> dict[str, str]:
+        return {name: header for name, header in self.cleaned_data.items() if header}

@@ -37,3 +37,10 @@ def sheet_sync_task(self, campaign_id: int) -> int:
 @shared_task
 def sheets_sync_all_task() -> int:
     return sheets_sync_request_all()
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)  # a 50 MB file takes minutes, not the default 4
+def csv_import_run_task(job_id: int) -> bool:
+    from leads.imports import csv_import_run
+
+    return csv_import_run(job_id=job_id)

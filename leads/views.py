@@ -1,15 +1,29 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leads.forms import DoNotContactForm, LeadFilterForm, ScoreOverrideForm
+from leads.forms import DoNotContactForm, ImportMappingForm, ImportUploadForm, LeadFilterForm, ScoreOverrideForm
+from leads.imports import (
+    DELIMITER_NAMES,
+    ENCODING_NAMES,
+    ImportFileError,
+    csv_import_create,
+    csv_import_start,
+    import_get_for_user,
+    import_preview,
+    import_progress,
+    imports_visible_to,
+    max_size_label,
+)
+from leads.models import ImportJob
 from leads.selectors import lead_conversation, lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_set_do_not_contact
 from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
 
 TIMELINE_LENGTH = 200
+RECENT_IMPORTS = 10
 
 
 @require_GET
@@ -62,3 +76,66 @@ def lead_score(request: HttpRequest, pk: int) -> HttpResponse:
         lead_override_score(lead=lead, actor=request.user, score=score, reason=form.cleaned_data["reason"])
         messages.success(request, f"Score set to {score}." if score is not None else "Back to the rule score.")
     return redirect("leads:detail", pk=lead.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@rep_required
+def import_new(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = csv_import_create(
+                user=request.user, file_name=upload.name, data=upload.read(), campaign=form.cleaned_data["campaign"]
+            )
+        except ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect("leads:import_detail", pk=job.pk)
+    jobs = imports_visible_to(request.user)[:RECENT_IMPORTS]
+    context = {"form": form, "jobs": jobs, "max_size": max_size_label()}
+    return render(request, "leads/import_new.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@rep_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The preview and column mapping of an uploaded file; once started, its progress."""
+    job = import_get_for_user(request.user, pk)
+    if job.status != ImportJob.Status.UPLOADED:
+        return render(request, "leads/import_progress.html", {"job": job, "progress": import_progress(job)})
+    rows = import_preview(job)
+    examples = {header: next((row[i] for row in rows if row[i].strip()), "") for i, header in enumerate(job.headers)}
+    form = ImportMappingForm(request.POST or None, headers=job.headers, examples=examples, initial=job.mapping)
+    if request.method == "POST" and form.is_valid():
+        if not csv_import_start(job=job, mapping=form.mapping()):
+            messages.info(request, "This import had already started.")
+        return redirect("leads:import_detail", pk=job.pk)
+    context = {
+        "job": job,
+        "rows": rows,
+        "form": form,
+        "encoding_name": ENCODING_NAMES.get(job.encoding, job.encoding),
+        "delimiter_name": DELIMITER_NAMES.get(job.delimiter, repr(job.delimiter)),
+    }
+    return render(request, "leads/import_preview.html", context)
+
+
+@require_GET
+@rep_required
+def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
+    job = import_get_for_user(request.user, pk)
+    template = partial_or_page(request, "leads/import_progress.html", "import-progress")
+    return render(request, template, {"job": job, "progress": import_progress(job)})
+
+
+@require_GET
+@rep_required
+def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rows left out and why, as a CSV a spreadsheet opens (the BOM tells Excel it is UTF-8)."""
+    job = import_get_for_user(request.user, pk)
+    if not job.error_report:
+        raise Http404("This import left no rows out.")
+    response = HttpResponse("\ufeff" + job.error_report, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rows-left-out.csv"'
+    return response

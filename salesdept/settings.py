@@ -311,6 +311,8 @@ CLOCK_FILE = env_str("SALESDEPT_CLOCK_FILE")
 
 # Adapters.
 LEAD_SOURCE_DEFAULT = env_str("LEAD_SOURCE_DEFAULT", "sandbox")
+# The largest CSV file a person may upload to import leads.
+CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 SANDBOX_SEED = env_int("SANDBOX_SEED", 7)
 # Share of sandbox sends that get a reply, and how long the simulated prospect takes.
 SANDBOX_REPLY_RATE = env_float("SANDBOX_REPLY_RATE", 0.35)
