@@ -446,25 +446,43 @@ def _finish(sync: SheetSync, status: str, error: str = "", **fields) -> None:
     SheetSync.objects.filter(pk=sync.pk).update(status=status, last_error=_redact(error)[:500], **fields)
 
 
+def _record_failure(sync: SheetSync, exc: Exception, *, final_attempt: bool) -> None:
+    """Say on the SheetSync why the sync stopped; raise SheetsRetryLater when a retry may help."""
+    outcome = _classify(exc, service_account_email())
+    if outcome is None:
+        _finish(sync, SheetSync.Status.FAILED, f"The sync stopped on an unexpected error ({type(exc).__name__}).")
+        raise exc
+    message = str(outcome)
+    if isinstance(outcome, SheetsRetryLater) and not final_attempt:
+        _finish(sync, SheetSync.Status.RETRYING, f"{message} Trying again shortly.")
+        logger.warning("Sheet sync for campaign %s will retry: %s", sync.campaign_id, message)
+        raise outcome from None
+    if isinstance(outcome, SheetsRetryLater):
+        message = f"{message} Gave up after several tries; the next hourly sync tries again."
+    _finish(sync, SheetSync.Status.FAILED, message)
+    activity_record(verb="campaign.sheet_sync_failed", campaign=sync.campaign, error=message)
+    logger.warning("Sheet sync for campaign %s failed: %s", sync.campaign_id, message)
+
+
 def sheet_sync_run(*, campaign_id: int, final_attempt: bool = False) -> int:
     """Upsert the campaign's leads into its sheet; the number of lead rows written.
 
     Raises SheetsRetryLater when Google may succeed later (the task retries), unless this is the
     final attempt: then, as for every refusal, the sync is marked failed with a message saying why.
     """
-    sync = SheetSync.objects.filter(campaign_id=campaign_id).first()
+    sync = SheetSync.objects.select_related("campaign").filter(campaign_id=campaign_id).first()
     if sync is None:
         return 0
     claimed = SheetSync.objects.filter(pk=sync.pk, enabled=True).exclude(status=SheetSync.Status.RUNNING)
     if not claimed.update(status=SheetSync.Status.RUNNING):
         if not sync.enabled:  # switched off after it was queued: let it rest
-            SheetSync.objects.filter(pk=sync.pk, status__in=_BUSY).exclude(status=SheetSync.Status.RUNNING).update(
-                status=SheetSync.Status.IDLE
+            waiting = SheetSync.objects.filter(
+                pk=sync.pk, status__in=[SheetSync.Status.QUEUED, SheetSync.Status.RETRYING]
             )
+            waiting.update(status=SheetSync.Status.IDLE)
         else:
             logger.info("Sheet sync for campaign %s is already running; leaving it alone", campaign_id)
         return 0
-    client = None
     try:
         columns = sheet_columns_validate(sync.columns) or DEFAULT_SHEET_COLUMNS
         header = [SHEET_COLUMNS[column] for column in columns]
@@ -472,23 +490,9 @@ def sheet_sync_run(*, campaign_id: int, final_attempt: bool = False) -> int:
         client = sheets_client()
         sheet_upsert(_worksheet(client, sync, len(header)), header, rows)
     except Exception as exc:
-        outcome = _classify(exc, service_account_email())
-        if outcome is None:
-            _finish(sync, SheetSync.Status.FAILED, f"The sync stopped on an unexpected error ({type(exc).__name__}).")
-            raise
-        message = str(outcome)
-        if isinstance(outcome, SheetsRetryLater) and not final_attempt:
-            _finish(sync, SheetSync.Status.RETRYING, f"{message} Trying again shortly.")
-            logger.warning("Sheet sync for campaign %s will retry: %s", campaign_id, message)
-            raise outcome from None
-        if isinstance(outcome, SheetsRetryLater):
-            message = f"{message} Gave up after several tries; the next hourly sync tries again."
-        _finish(sync, SheetSync.Status.FAILED, message)
-        activity_record(verb="campaign.sheet_sync_failed", campaign=sync.campaign, error=message)
-        logger.warning("Sheet sync for campaign %s failed: %s", campaign_id, message)
+        _record_failure(sync, exc, final_attempt=final_attempt)
         return 0
     _finish(sync, SheetSync.Status.OK, last_synced_at=timezone.now(), rows_synced=len(rows))
-    logger.info(
-        "Sheet sync for campaign %s: %s rows in %s requests", campaign_id, len(rows), client.http_client.pacer.count
-    )
+    requests_made = client.http_client.pacer.count
+    logger.info("Sheet sync for campaign %s: %s rows in %s requests", campaign_id, len(rows), requests_made)
     return len(rows)

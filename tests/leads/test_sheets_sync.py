@@ -174,10 +174,11 @@ def test_it_rewrites_the_header_when_the_columns_change(fake, sync, campaign, bo
     assert len(rows) == 2
 
 
-def test_it_syncs_2000_leads_in_a_few_batched_requests(fake, sync, campaign):
+def test_it_syncs_2000_leads_in_a_few_batched_requests(fake, sync, campaign, django_assert_max_num_queries):
     LeadFactory.create_batch(2000, campaign=campaign, company=None)
 
-    assert sheet_sync_run(campaign_id=campaign.pk) == 2000
+    with django_assert_max_num_queries(4):  # the sync, its claim, the leads, the result
+        assert sheet_sync_run(campaign_id=campaign.pk) == 2000
 
     calls = fake.calls("api")
     appends = fake.calls("write", ":append")
@@ -444,3 +445,15 @@ def test_settings_edited_in_the_admin_are_read_or_refused_clearly(fake, campaign
     SheetSync.objects.filter(pk=sync.pk).update(columns=["score"])
     assert sheet_sync_run(campaign_id=campaign.pk) == 1  # a URL where the key belongs still opens
     assert fake.rows(KEY, "Leads")[0] == ["ID", "Score"]
+
+
+def test_nothing_leaves_for_google_when_the_api_is_elsewhere(fake, sync, campaign, caplog):
+    caplog.set_level(logging.DEBUG)
+    LeadFactory(campaign=campaign)
+
+    sheet_sync_run(campaign_id=campaign.pk)
+
+    # google-auth would ask iamcredentials.googleapis.com about the account after each token.
+    assert sheets._credentials()._is_regional_access_boundary_lookup_required() is False
+    assert "googleapis.com" not in caplog.text
+    assert {r["path"].split("/")[1] for r in fake.requests} == {"token", "v4"}
