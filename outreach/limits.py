@@ -43,6 +43,7 @@ def daily_cap(account: SendingAccount, kind: str, day: dt.date) -> int:
         SendCounter.Kind.MESSAGE: account.daily_messages,
         SendCounter.Kind.INMAIL: account.daily_inmails,
         SendCounter.Kind.EMAIL: account.daily_emails,
+        SendCounter.Kind.PROFILE_VIEW: account.daily_profile_views,
     }[kind]
     weeks = max(0, (day - account.activated_on).days // 7)
     return min(full, account.warmup_start + account.warmup_weekly_step * weeks)
@@ -77,6 +78,19 @@ def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bo
     kind = COUNTER_KIND[message_kind]
     day = now.astimezone(account.tz).date()
     limit = _limit(account, kind, day)
+    SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
+    return bool(
+        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(
+            count=F("count") + 1
+        )
+    )
+
+
+def profile_view_take(account: SendingAccount, now: dt.datetime) -> bool:
+    """Take one profile view for today (each lookup is a visit LinkedIn counts), or False past the limit."""
+    kind = SendCounter.Kind.PROFILE_VIEW
+    day = now.astimezone(account.tz).date()
+    limit = daily_cap(account, kind, day)
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
     return bool(
         SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(

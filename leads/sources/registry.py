@@ -15,4 +15,12 @@ def source_for(name: str, *, campaign=None) -> LeadSource:
         from leads.sources.sandbox import SandboxSource
 
         return SandboxSource()
+    if name == "unipile":
+        from leads.sources.unipile import UnipileSource
+
+        return UnipileSource(campaign=campaign)
+    if name == "apollo":
+        from leads.sources.apollo import ApolloSource
+
+        return ApolloSource(campaign=campaign)
     raise SourceError(f"Unknown lead source {name!r}.")

@@ -9,12 +9,19 @@ of §1.9 does. `ACo-timeout` answers 504 after recording the send (the "did it g
 it), `ACo-timeout-lost` answers 504 and records nothing, `ACo-hang` records the send and answers
 only after `hang_seconds`, `ACo-drop` hangs up without answering.
 
+People search serves `search_size` deterministic people (`search_person(i)`), paged by an opaque
+cursor, for classic, Sales Navigator and pasted-URL bodies; filters must be ids (400 otherwise),
+resolved through the parameters route from SEARCH_PARAMETERS. Reserved search keywords
+(SEARCH_RESERVED) answer each error. `GET /users/{identifier}` answers the profile of a searched
+person (an email for first-degree connections); reserved identifiers fail as RESERVED says.
+
 Every request is recorded (`fake.requests`, and the module's ALL_REQUESTS for the contract test)
 as {"method", "path", "query", "headers", "json", "form", "content_type", "status"}.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.parser
 import email.policy
@@ -40,6 +47,9 @@ ROUTES = [
     ("GET", "/api/v1/accounts/{id}"),
     ("GET", "/api/v1/webhooks"),
     ("POST", "/api/v1/webhooks"),
+    ("POST", "/api/v1/linkedin/search"),
+    ("GET", "/api/v1/linkedin/search/parameters"),
+    ("GET", "/api/v1/users/{identifier}"),
 ]
 
 # Recipient provider id -> (status, type, title): one per row of providers.md §1.9.
@@ -70,6 +80,113 @@ RESERVED = {
     "ACo-timeout-lost": (504, "errors/request_timeout", "Request timed out"),
 }
 TIMEOUT = (504, "errors/request_timeout", "Request timed out")
+# Search keywords -> (status, type, title). Unipile's contract lists no 429 for search (it does for
+# profile lookups); the real service still answers one when LinkedIn throttles: tests that use
+# "search-429" run a fake with its own key, which the contract test does not count.
+SEARCH_RESERVED = {
+    "search-429": (429, "errors/too_many_requests", "Too many requests"),
+    "search-disconnected": (401, "errors/disconnected_account", "Disconnected account"),
+    "search-feature": (403, "errors/feature_not_subscribed", "Feature not subscribed"),
+    "search-provider-error": (500, "errors/provider_error", "Provider error"),
+    "search-no-session": (503, "errors/no_client_session", "No client session"),
+    "search-timeout": (504, "errors/request_timeout", "Request timed out"),
+}
+# What the parameters route knows: type -> normalised keywords -> [(id, title)], best match first.
+SEARCH_PARAMETERS: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "LOCATION": {
+        "london": [("90009496", "London Area, United Kingdom"), ("102257491", "London, England, United Kingdom")],
+        "berlin": [("103035651", "Berlin, Germany")],
+    },
+    "INDUSTRY": {"fintech": [("43", "Financial Services")], "banking": [("41", "Banking")]},
+    "SALES_INDUSTRY": {"fintech": [("43", "Financial Services")], "banking": [("41", "Banking")]},
+    "JOB_TITLE": {
+        "chief financial officer": [("68", "Chief Financial Officer")],
+        "vp finance": [("1234", "Vice President Finance")],
+        "head of finance": [("3362", "Head of Finance")],
+    },
+}
+SN_SENIORITIES = {
+    "owner/partner",
+    "cxo",
+    "vice_president",
+    "director",
+    "experienced_manager",
+    "entry_level_manager",
+    "strategic",
+    "senior",
+    "entry_level",
+    "in_training",
+}
+HEADCOUNT_MIN, HEADCOUNT_MAX = {1, 11, 51, 201, 501, 1001, 5001, 10001}, {10, 50, 200, 500, 1000, 5000, 10000}
+_FIRST = ["Lena", "Omar", "Priya", "Jonas", "Chloé", "Mateo", "Aisha", "Kenji"]
+_LAST = ["Park", "Haddad", "Patel", "Müller", "Dubois", "Silva", "Khan", "Tanaka"]
+_ROLES = ["Chief Financial Officer", "VP Finance", "Head of Finance", "Finance Director"]
+_COMPANIES = ["Northwind Payments", "Ledgerly", "Brightvault Bank", "Piccolo Pay"]
+
+
+def search_person(i: int) -> dict[str, Any]:
+    """Searched person number i (unique name and company for i < 256).
+
+    i % 10 == 3: a first-degree connection; == 5: only a three-word `name`, no first/last name;
+    == 7: hidden ("LinkedIn Member": no name, no public profile).
+    """
+    first, last, company = _FIRST[i % 8], _LAST[(i // 8) % 8], _COMPANIES[(i // 64) % 4]
+    role = _ROLES[i % 4]
+    slug = f"{first.lower().replace('é', 'e')}-{last.lower().replace('ü', 'u')}-{i:03d}"
+    person: dict[str, Any] = {
+        "object": "SearchResult",
+        "type": "PEOPLE",
+        "id": f"ACoSearch{i:03d}",
+        "public_identifier": slug,
+        "public_profile_url": f"https://www.linkedin.com/in/{slug}",
+        "profile_url": f"https://www.linkedin.com/in/ACoSearch{i:03d}",
+        "profile_picture_url": None,
+        "profile_picture_url_large": None,
+        "member_urn": f"urn:li:member:{1000 + i}",
+        "name": f"{first} {last}",
+        "first_name": first,
+        "last_name": last,
+        "network_distance": "DISTANCE_1" if i % 10 == 3 else "DISTANCE_2",
+        "location": "London Area, United Kingdom" if i % 2 else "Berlin, Germany",
+        "industry": "Financial Services",
+        "headline": f"{role} at {company}",
+        "recent_posts_count": i % 4,
+        "current_positions": [
+            {"company": company, "company_id": str(500 + (i // 64) % 4), "role": role, "tenure_at_role": {"years": 2}}
+        ],
+    }
+    if i % 10 == 5:
+        person["name"] = f"Anna Maria {last}"
+        del person["first_name"], person["last_name"]
+    if i % 10 == 7:
+        person.update(
+            name="LinkedIn Member", public_identifier=None, public_profile_url=None, network_distance="OUT_OF_NETWORK"
+        )
+        del person["first_name"], person["last_name"]
+    return person
+
+
+def search_profile(i: int) -> dict[str, Any]:
+    """The profile a lookup of searched person i answers (a hidden person's real name included)."""
+    person = search_person(i)
+    first = "Anna Maria" if i % 10 == 5 else ("Hidden" if i % 10 == 7 else person["first_name"])
+    last = _LAST[(i // 8) % 8] if i % 10 != 7 else f"Person{i:03d}"
+    distance = {"DISTANCE_1": "FIRST_DEGREE", "DISTANCE_2": "SECOND_DEGREE"}.get(person["network_distance"])
+    return {
+        "object": "UserProfile",
+        "provider": "LINKEDIN",
+        "provider_id": person["id"],
+        "public_identifier": person["public_identifier"] or f"hidden-person-{i:03d}",
+        "first_name": first,
+        "last_name": last,
+        "headline": person["headline"],
+        "location": person["location"],
+        "contact_info": {"emails": [f"{first.lower().split()[0]}.{i:03d}@example.com"]} if i % 10 == 3 else {},
+        "network_distance": distance or "OUT_OF_NETWORK",
+        "is_relationship": i % 10 == 3,
+    }
+
+
 # Every request the adapter made to any fake in this test session: the contract test reads it.
 ALL_REQUESTS: list[dict[str, Any]] = []
 
@@ -124,6 +241,7 @@ class FakeUnipile(LocalFake):
         self.relations: list[dict[str, Any]] = []
         self.webhooks: list[dict[str, Any]] = []
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.search_size = 120  # people a search finds, whatever its filters
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._serve()
@@ -334,6 +452,12 @@ class FakeUnipile(LocalFake):
                     webhook = {"object": "Webhook", "id": self._next("wh"), **data}
                     self.webhooks.append(webhook)
                 return 201, {"object": "WebhookCreated", "webhook_id": webhook["id"]}
+            case "POST", ["linkedin", "search"]:
+                return self._search(query, record["json"] or {})
+            case "GET", ["linkedin", "search", "parameters"]:
+                return self._search_parameters(query)
+            case "GET", ["users", identifier] if identifier not in ("me", "relations", "invite"):
+                return self._profile(identifier, query)
             case "GET", ["accounts", account_id]:
                 with self._lock:
                     account = self.accounts.get(account_id)
@@ -349,6 +473,47 @@ class FakeUnipile(LocalFake):
                     "sources": [{"id": f"{account_id}_MESSAGING", "status": account["status"]}],
                 }
         raise Reply(404, "errors/resource_not_found", "Resource not found.", f"No route {method} {path}")
+
+    # -- search -----------------------------------------------------------------------------------------------
+    def _search(self, query: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        _required(query, "account_id")
+        cursor = query.get("cursor") or body.get("cursor")
+        if cursor:
+            state = _decode_cursor(cursor)
+            api, start = state["api"], state["start"]
+        else:
+            api, start = _check_search_body(body), 0
+        limit = int(query.get("limit") or 10)
+        if not 0 < limit <= (100 if api == "sales_navigator" else 50):
+            raise Reply(400, "errors/invalid_parameters", "Invalid parameters", f"limit {limit} is too high for {api}")
+        if (keywords := body.get("keywords")) in SEARCH_RESERVED:
+            raise Reply(*SEARCH_RESERVED[keywords])
+        items = [search_person(i) for i in range(start, min(start + limit, self.search_size))]
+        end = start + len(items)
+        return 200, {
+            "object": "LinkedinSearch",
+            "items": items,
+            "config": {"params": {"api": api, "category": "people"}},
+            "paging": {"start": start, "page_count": len(items), "total_count": self.search_size},
+            "cursor": _encode_cursor(api, end) if end < self.search_size else None,
+        }
+
+    def _search_parameters(self, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        _required(query, "account_id")
+        kind = _required(query, "type")
+        text = " ".join(str(query.get("keywords") or "").lower().split())
+        found = SEARCH_PARAMETERS.get(kind, {}).get(text, [])[: int(query.get("limit") or 10)]
+        items = [{"object": "LinkedinSearchParameter", "id": id_, "title": title} for id_, title in found]
+        return 200, {"object": "LinkedinSearchParametersList", "items": items, "paging": {"page_count": len(items)}}
+
+    def _profile(self, identifier: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        _required(query, "account_id")
+        self._recipient_error(identifier)
+        for i in range(self.search_size):
+            person = search_person(i)
+            if identifier in (person["id"], person["public_identifier"]):
+                return 200, search_profile(i)
+        raise Reply(404, "errors/resource_not_found", "Resource not found.", "User not found")
 
     def _recipient_error(self, provider_id: str) -> None:
         """Answers that mean nothing was sent (or, for ACo-drop, no answer at all)."""
@@ -428,6 +593,55 @@ class _Hang(Exception):
 
 class _HangUp(Exception):
     pass
+
+
+def _encode_cursor(api: str, start: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"api": api, "start": start}).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return {"api": str(state["api"]), "start": int(state["start"])}
+    except (ValueError, KeyError, TypeError):
+        raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "Unknown cursor") from None
+
+
+def _ids(value: Any, name: str) -> None:
+    """A filter takes LinkedIn's numeric ids, never text (the parameters route resolves text)."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.isdigit() for v in value):
+        raise Reply(400, "errors/invalid_parameters", "Invalid parameters", f"{name} takes a list of ids")
+
+
+def _check_search_body(body: dict[str, Any]) -> str:
+    """The search's api for a valid people search body; 400 as Unipile answers otherwise."""
+    if "url" in body:
+        url = body["url"]
+        if not isinstance(url, str) or not url.startswith("https://www.linkedin.com/"):
+            raise Reply(400, "errors/invalid_url", "Invalid URL")
+        return "sales_navigator" if "/sales/" in url else "classic"
+    api = body.get("api")
+    if api not in ("classic", "sales_navigator") or body.get("category") != "people":
+        raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "api and category=people are required")
+    if api == "classic":
+        for name in ("location", "industry", "company", "school"):
+            if name in body:
+                _ids(body[name], name)
+        return api
+    for name in ("location", "industry", "function", "company"):
+        if name in body:
+            for part in ("include", "exclude"):
+                if part in body[name]:
+                    _ids(body[name][part], f"{name}.{part}")
+    role = body.get("role", {}).get("include", [])
+    if not all(isinstance(r, str) and r for r in role):
+        raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "role.include takes ids or titles")
+    if not set(body.get("seniority", {}).get("include", [])) <= SN_SENIORITIES:
+        raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "unknown seniority")
+    for band in body.get("company_headcount", []):
+        if band.get("min") not in HEADCOUNT_MIN or band.get("max", 10) not in HEADCOUNT_MAX:
+            raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "company_headcount bands are fixed")
+    return api
 
 
 def _required(data: dict[str, Any], name: str) -> str:

@@ -12,6 +12,8 @@ import yaml
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from leads.sources.base import SearchQuery
+from leads.sources.unipile import UnipileSource
 from outreach.channels import unipile
 from outreach.channels.base import ChannelError, ChannelUnavailable, SendOutcomeUnknown
 from outreach.channels.unipile import UnipileChannel
@@ -483,6 +485,8 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
     channel.withdraw_invite(li_account, invitation_id=pending[0].invitation_id)
     channel.account_status(li_account)
     unipile.webhooks_register(request_url="https://sales.example.com/webhooks/unipile/", secret="s")
+    # People search: filter ids, the search, and profile lookups of people the result leaves unnamed.
+    UnipileSource(campaign=li_campaign).search_people(query=SearchQuery(locations=["London"]), cursor=None, limit=10)
 
 
 def test_the_fake_serves_only_what_the_contract_has(contract):
