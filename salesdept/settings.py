@@ -322,6 +322,15 @@ SANDBOX_ACCEPT_RATE = env_float("SANDBOX_ACCEPT_RATE", 0.4)
 SANDBOX_SLOW_SECONDS = env_float("SANDBOX_SLOW_SECONDS", 5.0)
 # What the simulated network received, one JSON line per delivery (proves exactly-once).
 SANDBOX_OUTBOX = BASE_DIR / env_str("SANDBOX_OUTBOX", str(VAR_DIR / "sandbox-outbox.jsonl"))
+# Apollo people search (providers.md §1.13): the key has no default; without it the source refuses.
+APOLLO_API_KEY = env_str("APOLLO_API_KEY")
+APOLLO_BASE_URL = env_str("APOLLO_BASE_URL", "https://api.apollo.io")
+# Company enrichment reads a company's front page: per-read timeout, most bytes read, and whether
+# private, loopback and link-local addresses may be fetched (never in production: the URL comes
+# from prospect data, and must not reach internal services).
+ENRICH_TIMEOUT_SECONDS = env_float("ENRICH_TIMEOUT_SECONDS", 5.0)
+ENRICH_MAX_BYTES = env_int("ENRICH_MAX_BYTES", 1024 * 1024)
+ENRICH_ALLOW_PRIVATE = env_bool("ENRICH_ALLOW_PRIVATE", False)
 
 # LLM. Without OPENAI_API_KEY every call uses the offline template backend (labelled as such).
 # Any OpenAI-compatible server works through LLM_BASE_URL (Ollama, vLLM, LM Studio).
