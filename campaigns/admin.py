@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from campaigns.models import Campaign, CampaignRequest, SequenceStep, TargetProfile
 
@@ -13,6 +14,7 @@ class TargetProfileAdmin(admin.ModelAdmin):
     list_display = ["name", "titles", "industries", "locations", "linkedin_api"]
     list_filter = ["linkedin_api"]
     search_fields = ["name"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, today
     fieldsets = [
         (None, {"fields": ["name"]}),
         ("Who", {"fields": ["titles", "seniorities", "industries", "locations", "company_sizes"]}),

@@ -7,6 +7,7 @@ from outreach.models import OutreachMessage, SendingAccount
 
 RECENT_RUNS = 10
 RECENT_IMPORTS = 10
+SHEET_BUSY = (SheetSync.Status.QUEUED, SheetSync.Status.RUNNING, SheetSync.Status.RETRYING)
 
 
 def campaign_list() -> QuerySet[Campaign]:
@@ -73,6 +74,6 @@ def campaign_progress(*, campaign: Campaign) -> dict:
     busy = (
         any(run.status == SearchRun.Status.RUNNING for run in runs)
         or any(job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING) for job in imports)
-        or (sheet is not None and sheet.status in (SheetSync.Status.QUEUED, SheetSync.Status.RUNNING))
+        or (sheet is not None and sheet.status in SHEET_BUSY)
     )
     return {"runs": runs, "imports": imports, "sheet": sheet, "busy": busy}

@@ -21,6 +21,7 @@ from campaigns.services import (
     campaign_start_pipeline,
     campaign_update,
 )
+from leads.models import SheetSync
 from reporting.selectors import funnel, llm_costs
 from salesdept.roles import manager_required
 from salesdept.views_helpers import partial_or_page
@@ -32,18 +33,9 @@ def campaign_index(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_list.html", {"campaigns": campaign_list()})
 
 
-def _sheets():
-    """leads.sheets, or None while it is not installed (the page then says so)."""
-    try:
-        from leads import sheets
-    except ImportError:
-        return None
-    return sheets
+def _sheet_form(sheet: SheetSync | None, data=None) -> SheetSyncForm:
+    from leads import sheets
 
-
-def _sheet_form(campaign: Campaign, sheet, data=None) -> SheetSyncForm | None:
-    if (sheets := _sheets()) is None:
-        return None
     initial = {"columns": sheets.DEFAULT_SHEET_COLUMNS}
     if sheet is not None:
         initial = {f: getattr(sheet, f) for f in ("spreadsheet", "worksheet", "columns", "enabled")}
@@ -52,18 +44,20 @@ def _sheet_form(campaign: Campaign, sheet, data=None) -> SheetSyncForm | None:
 
 
 def _detail(request: HttpRequest, campaign: Campaign, sheet_form: SheetSyncForm | None = None) -> HttpResponse:
+    from leads import sheets
+
     progress = campaign_progress(campaign=campaign)
+    sheet = progress["sheet"]
     template = partial_or_page(request, "campaigns/campaign_detail.html", "progress")
-    context = {"campaign": campaign, **progress}
+    context = {"campaign": campaign, **progress, "service_account": sheets.service_account_email()}
+    context["sheet_url"] = sheets.spreadsheet_url(sheet.spreadsheet) if sheet and sheet.spreadsheet else ""
     if not template.endswith("#progress"):
-        sheets = _sheets()
         context |= {
             "funnel": funnel(campaign=campaign),
             "costs": llm_costs(campaign=campaign),
             "steps": campaign_steps(campaign=campaign),
             "accounts": campaign_accounts(campaign=campaign),
-            "sheet_form": sheet_form or _sheet_form(campaign, progress["sheet"]),
-            "service_account": sheets.service_account_email() if sheets else "",
+            "sheet_form": sheet_form or _sheet_form(sheet),
         }
     return render(request, template, context)
 
@@ -132,12 +126,10 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @manager_required
 def campaign_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    from leads import sheets
+
     campaign = campaign_get(pk)
-    sheets = _sheets()
-    if sheets is None:
-        messages.error(request, "Google Sheets sync is not installed on this server.")
-        return redirect("campaigns:detail", pk=campaign.pk)
-    form = _sheet_form(campaign, None, data=request.POST)
+    form = _sheet_form(None, data=request.POST)
     if form.is_valid():
         try:
             sheets.sheet_sync_configure(campaign=campaign, actor=request.user, **form.cleaned_data)
@@ -153,12 +145,15 @@ def campaign_sheet(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @manager_required
 def campaign_sheet_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    from leads import sheets
+
     campaign = campaign_get(pk)
-    sheets = _sheets()
-    if sheets is not None and sheets.sheet_sync_request(campaign=campaign, actor=request.user):
+    if sheets.sheet_sync_request(campaign=campaign, actor=request.user):
         messages.success(request, "The sheet will be synced in a moment.")
+    elif not sheets.service_account_email():
+        messages.error(request, "Google Sheets is not set up on this server: ask an admin for a service account.")
     else:
-        messages.info(request, "Not queued: the sheet is not set up or switched off, or a sync is already on its way.")
+        messages.info(request, "Not queued: the sheet is switched off, not set up, or a sync is already on its way.")
     return redirect("campaigns:detail", pk=campaign.pk)
 
 

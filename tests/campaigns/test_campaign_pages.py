@@ -472,10 +472,10 @@ def test_imports_link_to_their_page_once_it_exists(client, bob, campaign):
         assert "Import a CSV" not in text
 
 
-def test_the_page_shows_the_sheet_status(client, bob, campaign):
+def test_the_page_shows_the_sheet_status(client, bob, campaign, service_account):
     SheetSync.objects.create(
         campaign=campaign,
-        spreadsheet="https://docs.google.com/spreadsheets/d/abc",
+        spreadsheet=SHEET_KEY,
         status=SheetSync.Status.FAILED,
         last_error="The sheet is not shared with the service account",
         last_synced_at=timezone.now(),
@@ -485,6 +485,8 @@ def test_the_page_shows_the_sheet_status(client, bob, campaign):
     assert "The sheet is not shared with the service account" in text
     assert "<dt>Rows synced</dt><dd>42</dd>" in text
     assert ">Sync now</button>" in text
+    assert f"<strong>{SERVICE_EMAIL}</strong> (Editor)" in text
+    assert f'href="https://docs.google.com/spreadsheets/d/{SHEET_KEY}/edit"' in text
 
 
 def test_a_campaign_without_a_sheet_says_so(client, bob, campaign):
@@ -541,3 +543,81 @@ def test_the_admin_shows_the_target_profiles_linkedin_fields(client, carol, camp
     assert 'name="linkedin_search_url"' in page.text
     assert "LinkedIn search" in page.text
     assert client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").status_code == 200
+
+
+# The Google Sheet (leads.sheets)
+
+SHEET_KEY = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+SERVICE_EMAIL = "leads-sync@salesdept.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def service_account(settings):
+    settings.GOOGLE_SERVICE_ACCOUNT_JSON = (
+        f'{{"type": "service_account", "client_email": "{SERVICE_EMAIL}", '
+        '"token_uri": "https://oauth2.googleapis.com/token"}'
+    )
+
+
+def sheet_data(**overrides) -> dict:
+    data = {
+        "sheet-spreadsheet": f"https://docs.google.com/spreadsheets/d/{SHEET_KEY}/edit#gid=0",
+        "sheet-worksheet": "Summit leads",
+        "sheet-columns": ["email", "first_name", "score"],
+        "sheet-enabled": "on",
+    }
+    return data | overrides
+
+
+def test_a_manager_sets_up_the_sheet(client, bob, campaign, service_account):
+    pytest.importorskip("leads.sheets")
+    login(client, bob)
+    page = client.get(f"/campaigns/{campaign.pk}/")
+    assert SERVICE_EMAIL in page.text
+    assert 'name="sheet-columns" value="email"' in page.text
+    response = client.post(f"/campaigns/{campaign.pk}/sheet/", sheet_data())
+    assert response.status_code == 302
+    sync = SheetSync.objects.get(campaign=campaign)
+    assert (sync.spreadsheet, sync.worksheet, sync.enabled) == (SHEET_KEY, "Summit leads", True)
+    assert sync.columns == ["id", "first_name", "email", "score"]  # the id first, then in the list's order
+    assert Activity.objects.filter(verb="campaign.sheet_configured", campaign=campaign, actor=bob).exists()
+    page = client.get(response.url)
+    assert "Google Sheet settings saved." in page.text
+    assert '<input type="checkbox" name="sheet-columns" value="score" id="id_sheet-columns_10" checked>' in page.text
+
+
+def test_a_bad_sheet_address_is_explained_and_nothing_is_stored(client, bob, campaign, service_account):
+    pytest.importorskip("leads.sheets")
+    response = login(client, bob).post(
+        f"/campaigns/{campaign.pk}/sheet/", sheet_data(**{"sheet-spreadsheet": "my sheet"})
+    )
+    assert response.status_code == 200
+    assert any("Paste the sheet’s address" in e or "Paste the sheet's address" in e for e in error_texts(response))
+    assert "my sheet" in response.text  # what was typed is kept
+    assert not SheetSync.objects.exists()
+
+
+def test_sync_now_queues_a_sync_once(client, bob, campaign, service_account, django_capture_on_commit_callbacks):
+    pytest.importorskip("leads.sheets")
+    SheetSync.objects.create(campaign=campaign, spreadsheet=SHEET_KEY, status=SheetSync.Status.OK)
+    login(client, bob)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(f"/campaigns/{campaign.pk}/sheet/sync/", follow=True)
+    assert "The sheet will be synced in a moment." in response.text
+    assert len(callbacks) == 1
+    assert SheetSync.objects.get(campaign=campaign).status == SheetSync.Status.QUEUED
+    assert "every 2s" in response.text  # the page follows the sync
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = client.post(f"/campaigns/{campaign.pk}/sheet/sync/", follow=True)
+    assert "a sync is already on its way" in again.text
+    assert callbacks == []
+
+
+def test_sync_now_without_a_service_account_says_what_is_missing(client, bob, campaign, settings):
+    pytest.importorskip("leads.sheets")
+    settings.GOOGLE_SERVICE_ACCOUNT_JSON = ""
+    SheetSync.objects.create(campaign=campaign, spreadsheet=SHEET_KEY, status=SheetSync.Status.OK)
+    response = login(client, bob).post(f"/campaigns/{campaign.pk}/sheet/sync/", follow=True)
+    assert "Google Sheets is not set up on this server" in response.text
+    assert SheetSync.objects.get(campaign=campaign).status == SheetSync.Status.OK
+    assert ">Sync now</button>" not in response.text
