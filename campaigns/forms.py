@@ -14,7 +14,7 @@ _SEPARATORS = re.compile(r"[,\n]")
 class ListField(forms.CharField):
     """Text with one value per line or comma, as a list (blanks and repeats dropped)."""
 
-    widget = forms.Textarea(attrs={"rows": 2})
+    widget = forms.Textarea(attrs={"rows": 4})
 
     def to_python(self, value) -> list[str]:
         text = super().to_python(value)
