@@ -125,3 +125,140 @@ def _names(labels) -> list[str]:
         if isinstance(labels, list)
         else []
     )
+
+
+class CampaignRequestForm(forms.Form):
+    text = forms.CharField(
+        label="What campaign do you need?",
+        min_length=10,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. 40 heads of partnerships at SaaS companies in Berlin"}),
+        error_messages={
+            "required": "Describe the campaign you need.",
+            "min_length": "Say a little more: who, where, how many (at least 10 characters).",
+            "max_length": "Keep it under 1,000 characters.",
+        },
+    )
+
+
+def _lines(text: str) -> list[str]:
+    """One item per line or comma, blanks and repeats dropped, order kept."""
+    items = (item.strip() for line in text.splitlines() for item in line.split(","))
+    return list(dict.fromkeys(item for item in items if item))
+
+
+class ListField(forms.CharField):
+    """A list edited as text: one item per line (or comma separated)."""
+
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def __init__(self, *, max_items: int = 30, **kwargs):
+        self.max_items = max_items
+        super().__init__(required=False, max_length=2000, **kwargs)
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value) -> list[str]:
+        items = _lines(super().clean(value))
+        if len(items) > self.max_items:
+            raise forms.ValidationError(f"At most {self.max_items} entries.")
+        if any(len(item) > 100 for item in items):
+            raise forms.ValidationError("Each entry must be under 100 characters.")
+        return items
+
+
+SENIORITIES = [
+    ("owner", "Owner / founder"),
+    ("c_suite", "C-suite"),
+    ("vp", "VP"),
+    ("director", "Director / head of"),
+    ("manager", "Manager"),
+    ("individual", "Individual contributor"),
+]
+
+
+class ProposalForm(forms.Form):
+    """A manager's edit of the LLM's reading of a campaign request."""
+
+    name = forms.CharField(max_length=120, error_messages={"required": "Give the campaign a name."})
+    titles = ListField(help_text="One job title per line")
+    seniorities = forms.MultipleChoiceField(required=False, choices=SENIORITIES, widget=forms.CheckboxSelectMultiple)
+    industries = ListField()
+    locations = ListField()
+    company_sizes = ListField(help_text='Ranges like "51-200"')
+    keywords = ListField()
+    exclusions = ListField(help_text="Words that rule out a title or company")
+    labels = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="One per line: Name: what it means",
+        error_messages={"required": "Give at least one label."},
+    )
+    angle = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the outreach leads with",
+        error_messages={"required": "Say what the outreach leads with."},
+    )
+    size = forms.IntegerField(
+        min_value=1,
+        max_value=5000,
+        label="Leads wanted",
+        error_messages={
+            "min_value": "Ask for at least 1 lead.",
+            "max_value": "At most 5,000 leads per campaign: split bigger searches.",
+        },
+    )
+    accounts = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Whose accounts send: their owners get the leads",
+    )
+
+    def __init__(self, *args, accounts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].queryset = accounts
+        self.fields["accounts"].label_from_instance = lambda account: (
+            f"{account.name} ({account.get_channel_display()}, {account.owner.get_full_name() or account.owner.email})"
+        )
+
+    @classmethod
+    def initial_from(cls, proposal: dict) -> dict:
+        initial = dict(proposal)
+        labels = proposal.get("labels") or []
+        initial["labels"] = "\n".join(
+            f"{label['name']}: {label.get('description', '')}".rstrip(": ") for label in labels
+        )
+        return initial
+
+    def clean_labels(self) -> list[dict]:
+        labels = []
+        for line in self.cleaned_data["labels"].splitlines():
+            name, _, description = line.partition(":")
+            if name.strip():
+                labels.append({"name": name.strip()[:50], "description": description.strip()[:200]})
+        names = [label["name"].lower() for label in labels]
+        if not labels:
+            raise forms.ValidationError("Give at least one label.")
+        if len(set(names)) != len(names):
+            raise forms.ValidationError("Each label needs a different name.")
+        return labels
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not (cleaned.get("titles") or cleaned.get("keywords") or cleaned.get("industries")):
+            self.add_error("titles", "Give at least one title, industry or keyword to search for.")
+        return cleaned
+
+    def proposal(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("accounts")
+        return data
+
+
+class RequestRejectForm(forms.Form):
+    note = forms.CharField(
+        max_length=300, label="Why not?", error_messages={"required": "Say why, so the rep can ask again better."}
+    )

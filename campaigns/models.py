@@ -49,6 +49,9 @@ class Campaign(models.Model):
     labels = models.JSONField(default=default_labels, blank=True)
     min_score = models.PositiveSmallIntegerField(default=40)
     daily_lead_quota = models.PositiveIntegerField(default=25)
+    lead_goal = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Stop searching once the campaign has this many leads; blank: no limit"
+    )
     sending_accounts = models.ManyToManyField("outreach.SendingAccount", blank=True, related_name="campaigns")
     lead_sources = models.JSONField(default=list, blank=True, help_text='e.g. ["sandbox"]')
     search_cursors = models.JSONField(default=dict, blank=True, help_text="Where each source's search resumes")

@@ -18,18 +18,24 @@ class SubqueryCount(Subquery):
 
 
 def _nav_status(user) -> dict:
-    """The navigation's numbers in one query: unread notifications, sends to check, and whether
-    one of the user's accounts (any account, for a manager) has stopped sending."""
+    """The navigation's numbers in one query: unread notifications, sends to check, campaign
+    requests waiting (every one for a manager, a rep's own), and whether one of the user's
+    accounts (any account, for a manager) has stopped sending."""
+    from campaigns.models import CampaignRequest
     from outreach.selectors import accounts_stopped_for, unknown_messages_for
     from salesdept.models import Notification
 
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    requests = CampaignRequest.objects.filter(status=CampaignRequest.Status.PENDING)
+    if not is_manager(user):
+        requests = requests.filter(requested_by=user)
     return (
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
             unread=SubqueryCount(unread),
             unknown=SubqueryCount(unknown_messages_for(user)),
+            requests=SubqueryCount(requests),
             stopped=Exists(accounts_stopped_for(user)),
         )
         .get()
@@ -63,5 +69,6 @@ def navigation(request: HttpRequest) -> dict:
         "pending_count": pending_count,
         "nav_unread_count": lambda: status()["unread"],
         "nav_unknown_count": lambda: status()["unknown"],
+        "nav_requests_count": lambda: status()["requests"],
         "nav_stopped_accounts": stopped_accounts,
     }
