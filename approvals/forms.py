@@ -132,7 +132,9 @@ class CampaignRequestForm(forms.Form):
         label="What campaign do you need?",
         min_length=10,
         max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. 40 heads of partnerships at SaaS companies in Berlin"}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "e.g. 40 heads of partnerships at SaaS companies in Berlin"}
+        ),
         error_messages={
             "required": "Describe the campaign you need.",
             "min_length": "Say a little more: who, where, how many (at least 10 characters).",
