@@ -39,7 +39,7 @@ class CampaignAdmin(admin.ModelAdmin):
     readonly_fields = ["search_cursors", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "owner", "status", "target"]}),
-        ("Qualifying", {"fields": ["labels", "min_score", "daily_lead_quota", "lead_sources"]}),
+        ("Qualifying", {"fields": ["labels", "min_score", "daily_lead_quota", "lead_goal", "lead_sources"]}),
         ("Sending", {"fields": ["sending_accounts"]}),
         ("Brief", {"fields": ["offer", "event", "call_to_action", "tone", "brief_links"]}),
         ("Bookkeeping", {"fields": ["search_cursors", "created_at", "updated_at"], "classes": ["collapse"]}),

@@ -98,6 +98,13 @@ class CampaignForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 1, "max": 500}),
         help_text="1–500 new leads a day.",
     )
+    lead_goal = forms.IntegerField(
+        label="Lead goal",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"min": 1}),
+        help_text="Stop searching once the campaign has this many leads. Blank: no limit.",
+    )
     lead_sources = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -140,6 +147,7 @@ class CampaignForm(forms.Form):
                     "labels",
                     "min_score",
                     "daily_lead_quota",
+                    "lead_goal",
                     "lead_sources",
                     "offer",
                     "event",

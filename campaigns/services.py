@@ -145,6 +145,8 @@ def _validate(
         errors["min_score"] = ["The minimum score is a whole number from 0 to 100."]
     if campaign.daily_lead_quota not in QUOTA_RANGE:
         errors["daily_lead_quota"] = [f"The daily quota is from {QUOTA_RANGE[0]} to {QUOTA_RANGE[-1]} new leads."]
+    if campaign.lead_goal is not None and campaign.lead_goal < 1:
+        errors["lead_goal"] = ["The lead goal is at least 1, or blank for no limit."]
     if label_errors := _label_errors(labels):
         errors["labels"] = label_errors
     if unknown := [name for name in lead_sources if name not in SEARCH_SOURCES]:
@@ -301,6 +303,7 @@ CAMPAIGN_FIELDS = (
     "labels",
     "min_score",
     "daily_lead_quota",
+    "lead_goal",
     "lead_sources",
     "offer",
     "event",

@@ -138,6 +138,10 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
     if campaign.status != Campaign.Status.ACTIVE:
         return []
     wanted = limit or campaign.daily_lead_quota
+    if campaign.lead_goal is not None:  # the campaign asked for this many leads in all
+        wanted = min(wanted, max(0, campaign.lead_goal - Lead.objects.filter(campaign=campaign).count()))
+    if not wanted:
+        return []
     query = _search_query(campaign)
     created: list[int] = []
     cursors = dict(campaign.search_cursors)
@@ -186,6 +190,7 @@ def lead_facts(lead: Lead) -> llm.LeadFacts:
         location=lead.location,
         headline=lead.headline,
         recent_posts=list(lead.raw_profile.get("recent_posts", [])),
+        company_summary=company.summary if company else "",
     )
 
 

@@ -38,6 +38,7 @@ def form_data(accounts=(), **overrides) -> dict:
         "labels": "Speaker: Could speak at the summit\nSponsor: Could sponsor it\nOther",
         "min_score": "55",
         "daily_lead_quota": "30",
+        "lead_goal": "400",
         "lead_sources": ["sandbox", "apollo"],
         "account_ids": [str(account.pk) for account in accounts],
         "offer": "A free pass to the Fintech Summit",
@@ -73,6 +74,7 @@ def edit_data(campaign: Campaign, **overrides) -> dict:
         labels="\n".join(f"{label['name']}: {label['description']}" for label in campaign.labels),
         min_score=str(campaign.min_score),
         daily_lead_quota=str(campaign.daily_lead_quota),
+        lead_goal="" if campaign.lead_goal is None else str(campaign.lead_goal),
         lead_sources=campaign.lead_sources,
         offer=campaign.offer,
         event=campaign.event,
@@ -147,7 +149,7 @@ def test_it_creates_a_campaign_where_every_field_lands(client, bob, alice_accoun
         {"name": "Sponsor", "description": "Could sponsor it"},
         {"name": "Other", "description": ""},
     ]
-    assert (campaign.min_score, campaign.daily_lead_quota) == (55, 30)
+    assert (campaign.min_score, campaign.daily_lead_quota, campaign.lead_goal) == (55, 30, 400)
     assert campaign.lead_sources == ["sandbox", "apollo"]
     assert set(campaign.sending_accounts.all()) == {alice_account, dan_account}
     assert (campaign.offer, campaign.event) == ("A free pass to the Fintech Summit", "Fintech Summit 2027")
@@ -168,6 +170,7 @@ BAD_INPUTS = [
     ({"labels": "Speaker: one\nspeaker: two"}, "Each label needs its own name: 'speaker' appears twice."),
     ({"min_score": "150"}, "The minimum score is a whole number from 0 to 100."),
     ({"daily_lead_quota": "0"}, "The daily quota is from 1 to 500 new leads."),
+    ({"lead_goal": "0"}, "Ensure this value is greater than or equal to 1."),
     ({"brief_links": "https://ok.example\nsummit.example/agenda"}, "'summit.example/agenda' is not a web address"),
     ({"company_sizes": "lots"}, "Company sizes are employee ranges like 51-200: 'lots' is not one."),
     ({"linkedin_search_url": "https://evil.example/?q=cfo"}, "Paste a search from linkedin.com"),

@@ -142,3 +142,12 @@ def test_an_empty_page_ends_the_search(campaign, monkeypatch):
     assert campaign.search_cursors == {"sandbox": "end"}
     assert leads_find(campaign_id=campaign.pk, limit=5) == []
     assert SearchRun.objects.filter(campaign=campaign).count() == 1  # a finished search is not run again
+
+
+def test_the_search_stops_at_the_campaigns_lead_goal(campaign):
+    campaign.lead_goal = 7
+    campaign.save(update_fields=["lead_goal"])
+    assert len(leads_find(campaign_id=campaign.pk, limit=5)) == 5
+    assert len(leads_find(campaign_id=campaign.pk, limit=5)) == 2
+    assert leads_find(campaign_id=campaign.pk, limit=5) == []
+    assert Lead.objects.filter(campaign=campaign).count() == 7
