@@ -287,6 +287,8 @@ class SheetSync(models.Model):
     columns = models.JSONField(default=list, blank=True, help_text="Lead fields, in order; empty: the default set")
     enabled = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    # When a worker took it: a run older than SHEET_SYNC_STALE_MINUTES died with its worker.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=500, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     rows_synced = models.PositiveIntegerField(default=0)

@@ -1,6 +1,6 @@
 """A campaign's leads mirrored to its Google Sheet: upserted by lead id (column A), in batches.
 
-Writes through gspread with a service account (GOOGLE_SERVICE_ACCOUNT_JSON). The database is the
+Writes through gspread with a service account (GOOGLE_SERVICE_ACCOUNT_KEY). The database is the
 truth and every sync rewrites every row of the campaign, so a sync repeated is harmless; appends are
 not idempotent, so two syncs of one sheet never run at once (a claim on SheetSync.status).
 """
@@ -8,6 +8,7 @@ not idempotent, so two syncs of one sheet never run at once (a claim on SheetSyn
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import json
 import logging
 import re
@@ -21,7 +22,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from google.auth import exceptions as auth_exceptions
 from google.oauth2 import service_account
@@ -94,34 +95,34 @@ class SheetsRefused(Exception):
 
 # -- credentials -----------------------------------------------------------------------------------------------
 def _service_account_info() -> dict[str, Any]:
-    """The service account JSON from GOOGLE_SERVICE_ACCOUNT_JSON (the JSON itself or a file path).
+    """The service account JSON from GOOGLE_SERVICE_ACCOUNT_KEY (the JSON itself or a file path).
 
     Error messages name the problem, never the content: the JSON holds the private key.
     """
-    value = settings.GOOGLE_SERVICE_ACCOUNT_JSON.strip()
+    value = settings.GOOGLE_SERVICE_ACCOUNT_KEY.strip()
     if not value:
-        raise ImproperlyConfigured("GOOGLE_SERVICE_ACCOUNT_JSON is not set: Google Sheets sync is off.")
+        raise ImproperlyConfigured("GOOGLE_SERVICE_ACCOUNT_KEY is not set: Google Sheets sync is off.")
     if not value.startswith("{"):
         try:
             value = Path(value).read_text()
         except OSError as exc:
             raise ImproperlyConfigured(
-                f"GOOGLE_SERVICE_ACCOUNT_JSON names a file that cannot be read ({exc.strerror})."
+                f"GOOGLE_SERVICE_ACCOUNT_KEY names a file that cannot be read ({exc.strerror})."
             ) from None
     try:
         info = json.loads(value)
     except json.JSONDecodeError as exc:
         raise ImproperlyConfigured(
-            f"GOOGLE_SERVICE_ACCOUNT_JSON is not valid JSON (line {exc.lineno}, column {exc.colno})."
+            f"GOOGLE_SERVICE_ACCOUNT_KEY is not valid JSON (line {exc.lineno}, column {exc.colno})."
         ) from None
     if not isinstance(info, dict) or info.get("type") != "service_account" or not info.get("client_email"):
         raise ImproperlyConfigured(
-            'GOOGLE_SERVICE_ACCOUNT_JSON must be a service account key ("type": "service_account", with a '
+            'GOOGLE_SERVICE_ACCOUNT_KEY must be a service account key ("type": "service_account", with a '
             "client_email): create one in Google Cloud under IAM > Service accounts > Keys."
         )
     if not str(info.get("token_uri", "")).startswith(("https://", "http://")):
         raise ImproperlyConfigured(
-            "GOOGLE_SERVICE_ACCOUNT_JSON has no token_uri (Google's is https://oauth2.googleapis.com/token)."
+            "GOOGLE_SERVICE_ACCOUNT_KEY has no token_uri (Google's is https://oauth2.googleapis.com/token)."
         )
     return info
 
@@ -148,7 +149,7 @@ def _credentials() -> service_account.Credentials:
         return _Credentials.from_service_account_info(info, scopes=SCOPES)
     except (ValueError, KeyError, TypeError) as exc:
         reason = _redact(str(exc))[:200]
-        raise ImproperlyConfigured(f"GOOGLE_SERVICE_ACCOUNT_JSON holds no usable key: {reason}") from None
+        raise ImproperlyConfigured(f"GOOGLE_SERVICE_ACCOUNT_KEY holds no usable key: {reason}") from None
 
 
 def _redact(text: str) -> str:
@@ -290,6 +291,12 @@ def sheet_sync_configure(
     return sync
 
 
+def _stale() -> Q:
+    """A run claimed so long ago that its worker must have died (killed, out of memory)."""
+    since = timezone.now() - dt.timedelta(minutes=settings.SHEET_SYNC_STALE_MINUTES)
+    return Q(status=SheetSync.Status.RUNNING, claimed_at__lt=since)
+
+
 # -- queueing --------------------------------------------------------------------------------------------------
 @transaction.atomic
 def sheet_sync_request(*, campaign: Campaign, actor=None) -> bool:
@@ -300,7 +307,7 @@ def sheet_sync_request(*, campaign: Campaign, actor=None) -> bool:
         return False
     queued = (
         SheetSync.objects.filter(campaign=campaign, enabled=True)
-        .exclude(status__in=_BUSY)
+        .filter(~Q(status__in=_BUSY) | _stale())
         .update(status=SheetSync.Status.QUEUED)
     )
     if not queued:
@@ -423,7 +430,7 @@ def _classify(exc: Exception, email: str) -> SheetsRetryLater | SheetsRefused | 
         if status == 404:
             return SheetsRefused(f"Google cannot find this spreadsheet: check its address. {share}")
         if status == 401:
-            return SheetsRefused("Google refused the service account's token: check GOOGLE_SERVICE_ACCOUNT_JSON.")
+            return SheetsRefused("Google refused the service account's token: check GOOGLE_SERVICE_ACCOUNT_KEY.")
         return SheetsRefused(f"Google Sheets refused the request ({status}): {message}")
     if isinstance(exc, auth_exceptions.RefreshError):
         if exc.retryable:
@@ -431,7 +438,7 @@ def _classify(exc: Exception, email: str) -> SheetsRetryLater | SheetsRefused | 
         reason = _redact(str(exc.args[0]) if exc.args else "")[:150].rstrip(".")
         return SheetsRefused(
             "Google refused the service account's key (deleted or disabled account, revoked key?): "
-            f"{reason}. Check GOOGLE_SERVICE_ACCOUNT_JSON."
+            f"{reason}. Check GOOGLE_SERVICE_ACCOUNT_KEY."
         )
     if isinstance(exc, auth_exceptions.TransportError | requests.RequestException):
         return SheetsRetryLater(f"Could not reach Google ({type(exc).__name__}).")
@@ -473,8 +480,8 @@ def sheet_sync_run(*, campaign_id: int, final_attempt: bool = False) -> int:
     sync = SheetSync.objects.select_related("campaign").filter(campaign_id=campaign_id).first()
     if sync is None:
         return 0
-    claimed = SheetSync.objects.filter(pk=sync.pk, enabled=True).exclude(status=SheetSync.Status.RUNNING)
-    if not claimed.update(status=SheetSync.Status.RUNNING):
+    claimed = SheetSync.objects.filter(pk=sync.pk, enabled=True).filter(~Q(status=SheetSync.Status.RUNNING) | _stale())
+    if not claimed.update(status=SheetSync.Status.RUNNING, claimed_at=timezone.now()):
         if not sync.enabled:  # switched off after it was queued: let it rest
             waiting = SheetSync.objects.filter(
                 pk=sync.pk, status__in=[SheetSync.Status.QUEUED, SheetSync.Status.RETRYING]

@@ -296,16 +296,18 @@ UNIPILE_DSN = env_str("UNIPILE_DSN")
 UNIPILE_API_KEY = env_str("UNIPILE_API_KEY")
 UNIPILE_WEBHOOK_SECRET = env_str("UNIPILE_WEBHOOK_SECRET")
 UNIPILE_TIMEOUT_SECONDS = env_float("UNIPILE_TIMEOUT_SECONDS", 30.0)
-# Google Sheets sync (leads/sheets.py). GOOGLE_SERVICE_ACCOUNT_JSON: a service account key, as its
-# JSON text or the path of its JSON file; empty turns the sync off. The key is never logged or shown:
+# Google Sheets sync (leads/sheets.py). GOOGLE_SERVICE_ACCOUNT_KEY: a service account key, as its
+# JSON text or the path of its JSON file; empty turns the sync off. The key is never logged or shown
+# (the name holds "KEY", so Django's error pages hide it too):
 # pages show only its client_email, the address a manager shares each sheet with (as an Editor).
 # SHEETS_API_URL: empty for Google's API (https://sheets.googleapis.com); a base URL such as
 # http://127.0.0.1:8089 sends every Sheets API call there instead (an emulator, a proxy, the tests'
 # fake). Tokens come from the key's own token_uri. A sync makes at most SHEETS_REQUESTS_PER_MINUTE
 # requests a minute (Google's quota: 60 per minute per user).
-GOOGLE_SERVICE_ACCOUNT_JSON = env_str("GOOGLE_SERVICE_ACCOUNT_JSON")
+GOOGLE_SERVICE_ACCOUNT_KEY = env_str("GOOGLE_SERVICE_ACCOUNT_KEY")
 SHEETS_API_URL = env_str("SHEETS_API_URL")
 SHEETS_REQUESTS_PER_MINUTE = env_int("SHEETS_REQUESTS_PER_MINUTE", 60)
+SHEET_SYNC_STALE_MINUTES = env_int("SHEET_SYNC_STALE_MINUTES", 30)  # a run this old died with its worker
 # Test only: a file holding the time the background jobs act at (salesdept/clock.py).
 CLOCK_FILE = env_str("SALESDEPT_CLOCK_FILE")
 

@@ -556,7 +556,7 @@ SERVICE_EMAIL = "leads-sync@salesdept.iam.gserviceaccount.com"
 
 @pytest.fixture
 def service_account(settings):
-    settings.GOOGLE_SERVICE_ACCOUNT_JSON = (
+    settings.GOOGLE_SERVICE_ACCOUNT_KEY = (
         f'{{"type": "service_account", "client_email": "{SERVICE_EMAIL}", '
         '"token_uri": "https://oauth2.googleapis.com/token"}'
     )
@@ -618,7 +618,7 @@ def test_sync_now_queues_a_sync_once(client, bob, campaign, service_account, dja
 
 def test_sync_now_without_a_service_account_says_what_is_missing(client, bob, campaign, settings):
     pytest.importorskip("leads.sheets")
-    settings.GOOGLE_SERVICE_ACCOUNT_JSON = ""
+    settings.GOOGLE_SERVICE_ACCOUNT_KEY = ""
     SheetSync.objects.create(campaign=campaign, spreadsheet=SHEET_KEY, status=SheetSync.Status.OK)
     response = login(client, bob).post(f"/campaigns/{campaign.pk}/sheet/sync/", follow=True)
     assert "Google Sheets is not set up on this server" in response.text

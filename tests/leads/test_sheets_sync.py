@@ -1,5 +1,6 @@
 """Google Sheets sync: the real gspread client over HTTP to a local fake of the token endpoint and Sheets API."""
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -8,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from leads import sheets
 from leads.models import Activity, Lead, SheetSync
@@ -53,7 +55,7 @@ def fake(settings, private_key):
     with FakeSheets() as fake:
         fake.trust(EMAIL, private_key.public_key())
         fake.add_spreadsheet(KEY, editors=[EMAIL])
-        settings.GOOGLE_SERVICE_ACCOUNT_JSON = json.dumps(
+        settings.GOOGLE_SERVICE_ACCOUNT_KEY = json.dumps(
             {
                 "type": "service_account",
                 "project_id": "salesdept-test",
@@ -326,13 +328,25 @@ def test_configure_stores_the_key_and_records_who_did_it(campaign, bob):
 
 
 def test_a_sync_that_finds_another_running_leaves_it_alone(fake, sync, campaign):
-    SheetSync.objects.filter(pk=sync.pk).update(status=SheetSync.Status.RUNNING)
+    SheetSync.objects.filter(pk=sync.pk).update(status=SheetSync.Status.RUNNING, claimed_at=timezone.now())
 
     assert sheet_sync_run(campaign_id=campaign.pk) == 0
 
     assert fake.requests == []
     sync.refresh_from_db()
     assert sync.status == SheetSync.Status.RUNNING
+
+
+def test_a_run_whose_worker_died_is_taken_over(fake, sync, campaign, settings):
+    LeadFactory.create_batch(2, campaign=campaign)
+    long_ago = timezone.now() - dt.timedelta(minutes=settings.SHEET_SYNC_STALE_MINUTES + 1)
+    SheetSync.objects.filter(pk=sync.pk).update(status=SheetSync.Status.RUNNING, claimed_at=long_ago)
+
+    assert sheet_sync_request(campaign=campaign) is True  # not stuck "running" forever
+    assert sheet_sync_run(campaign_id=campaign.pk) == 2
+
+    sync.refresh_from_db()
+    assert sync.status == SheetSync.Status.OK and sync.claimed_at > long_ago
 
 
 @pytest.mark.django_db(transaction=True)
@@ -373,7 +387,7 @@ def test_request_is_refused_when_disabled_unconfigured_or_without_credentials(fa
     sheet_sync_configure(campaign=campaign, spreadsheet=KEY, worksheet="Leads", columns=[], enabled=False, actor=bob)
     assert sheet_sync_request(campaign=campaign) is False
     SheetSync.objects.update(enabled=True)
-    settings.GOOGLE_SERVICE_ACCOUNT_JSON = ""
+    settings.GOOGLE_SERVICE_ACCOUNT_KEY = ""
     assert sheet_sync_request(campaign=campaign) is False
     assert service_account_email() == ""
 
@@ -397,8 +411,8 @@ def test_the_hourly_run_queues_every_enabled_sheet_of_an_active_campaign(fake, b
 def test_it_shows_the_service_account_email_from_the_json_or_a_file(fake, settings, tmp_path):
     assert service_account_email() == EMAIL
     path = tmp_path / "service-account.json"
-    path.write_text(settings.GOOGLE_SERVICE_ACCOUNT_JSON)
-    settings.GOOGLE_SERVICE_ACCOUNT_JSON = str(path)
+    path.write_text(settings.GOOGLE_SERVICE_ACCOUNT_KEY)
+    settings.GOOGLE_SERVICE_ACCOUNT_KEY = str(path)
     assert service_account_email() == EMAIL
 
 
@@ -406,7 +420,7 @@ def test_the_key_never_reaches_logs_or_the_page(fake, sync, campaign, private_ke
     caplog.set_level(logging.DEBUG)
     LeadFactory(campaign=campaign)
     secret = key_fragment(private_key)
-    info = json.loads(settings.GOOGLE_SERVICE_ACCOUNT_JSON)
+    info = json.loads(settings.GOOGLE_SERVICE_ACCOUNT_KEY)
     errors = []
 
     sheet_sync_run(campaign_id=campaign.pk)  # a sync that works
@@ -415,17 +429,17 @@ def test_the_key_never_reaches_logs_or_the_page(fake, sync, campaign, private_ke
         {**info, "private_key": info["private_key"][:300]},  # cut short: unreadable
         {**info, "token_uri": ""},
     ):
-        settings.GOOGLE_SERVICE_ACCOUNT_JSON = json.dumps(broken)
+        settings.GOOGLE_SERVICE_ACCOUNT_KEY = json.dumps(broken)
         sheet_sync_run(campaign_id=campaign.pk)
         sync.refresh_from_db()
         errors.append(sync.last_error)
-    settings.GOOGLE_SERVICE_ACCOUNT_JSON = json.dumps(info)[:-40]  # not JSON any more
+    settings.GOOGLE_SERVICE_ACCOUNT_KEY = json.dumps(info)[:-40]  # not JSON any more
     sheet_sync_run(campaign_id=campaign.pk)
     sync.refresh_from_db()
     errors.append(sync.last_error)
 
     assert errors[0].startswith("Google refused the service account's key")
-    assert all("GOOGLE_SERVICE_ACCOUNT_JSON" in error for error in errors), errors
+    assert all("GOOGLE_SERVICE_ACCOUNT_KEY" in error for error in errors), errors
     assert sync.status == SheetSync.Status.FAILED
     for text in [caplog.text, *errors, *Activity.objects.values_list("payload", flat=True).iterator()]:
         assert secret not in str(text)
