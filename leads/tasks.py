@@ -44,3 +44,10 @@ def csv_import_run_task(job_id: int) -> bool:
     from leads.imports import csv_import_run
 
     return csv_import_run(job_id=job_id)
+
+
+@shared_task
+def company_enrich_task(company_id: int) -> bool:
+    from leads.enrichment import company_enrich  # enrichment queues this task: imported here, not at the top
+
+    return company_enrich(company_id=company_id)

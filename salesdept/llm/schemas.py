@@ -20,6 +20,7 @@ class LeadFacts:
     location: str
     headline: str
     recent_posts: list[str] = field(default_factory=list)
+    company_summary: str = ""  # what the company's website says it does (leads.enrichment)
 
     def as_dict(self) -> dict:
         return asdict(self)
