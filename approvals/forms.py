@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from campaigns.models import Campaign, SequenceStep
@@ -212,6 +213,11 @@ class ProposalForm(forms.Form):
             "max_value": "At most 5,000 leads per campaign: split bigger searches.",
         },
     )
+    lead_sources = forms.MultipleChoiceField(
+        label="Search",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose where to search."},
+    )
     accounts = forms.ModelMultipleChoiceField(
         queryset=None,
         required=False,
@@ -220,7 +226,10 @@ class ProposalForm(forms.Form):
     )
 
     def __init__(self, *args, accounts, **kwargs):
+        from leads.sources.registry import SEARCH_SOURCES
+
         super().__init__(*args, **kwargs)
+        self.fields["lead_sources"].choices = list(SEARCH_SOURCES.items())
         self.fields["accounts"].queryset = accounts
         self.fields["accounts"].label_from_instance = lambda account: (
             f"{account.name} ({account.get_channel_display()}, {account.owner.get_full_name() or account.owner.email})"
@@ -228,7 +237,7 @@ class ProposalForm(forms.Form):
 
     @classmethod
     def initial_from(cls, proposal: dict) -> dict:
-        initial = dict(proposal)
+        initial = {"lead_sources": [settings.LEAD_SOURCE_DEFAULT], **proposal}
         labels = proposal.get("labels") or []
         initial["labels"] = "\n".join(
             f"{label['name']}: {label.get('description', '')}".rstrip(": ") for label in labels

@@ -5,6 +5,7 @@ two managers deciding at once get one winner and a clear message for the other. 
 creates the campaign (active, owned by the rep who asked) and starts its search.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
@@ -104,7 +105,7 @@ def campaign_request_approve(*, request: CampaignRequest, actor, proposal: dict,
         min_score=40,
         daily_lead_quota=min(size, 25),
         lead_goal=size,
-        lead_sources=proposal.get("lead_sources") or ["sandbox"],
+        lead_sources=proposal.get("lead_sources") or [settings.LEAD_SOURCE_DEFAULT],
         offer=proposal["angle"],
         steps=EMAIL_STEPS if email_only else DEFAULT_STEPS,
         account_ids=[account.pk for account in accounts],

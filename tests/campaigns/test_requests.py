@@ -47,6 +47,7 @@ def approval_post(request: CampaignRequest, **changes) -> dict:
         prefix + "labels": "\n".join(f"{label['name']}: {label['description']}" for label in proposal["labels"]),
         prefix + "seniorities": proposal["seniorities"],
         prefix + "accounts": changes.get("accounts", []),
+        prefix + "lead_sources": changes.get("lead_sources", ["sandbox"]),
     }
     for name in ("titles", "industries", "locations", "company_sizes", "keywords", "exclusions"):
         data[prefix + name] = "\n".join(proposal[name])
@@ -158,6 +159,7 @@ def waiting(alice, offline) -> CampaignRequest:
         ({"size": 9000}, "size", "At most 5,000 leads"),
         ({"titles": [], "industries": [], "keywords": []}, "titles", "Give at least one title, industry or keyword"),
         ({"name": ""}, "name", "Give the campaign a name."),
+        ({"lead_sources": []}, "lead_sources", "Choose where to search."),
     ],
 )
 def test_a_bad_edit_is_refused_and_the_request_keeps_waiting(client, bob, waiting, changes, field, error):
