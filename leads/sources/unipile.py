@@ -196,7 +196,9 @@ class UnipileSource:
             raise SourceError(NOT_CONFIGURED)
         account = self._account()
         target = self.campaign.target
-        api = "sales_navigator" if "/sales/" in target.linkedin_search_url else target.linkedin_api
+        api = target.linkedin_api
+        if url := target.linkedin_search_url:  # a pasted search is the kind its URL says
+            api = "sales_navigator" if "/sales/" in url else "classic"
         params: dict[str, Any] = {"account_id": account.provider_account_id, "limit": min(limit, PAGE_SIZE[api])}
         try:
             if cursor and len(cursor) > LONG_CURSOR:

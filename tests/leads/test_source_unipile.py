@@ -148,6 +148,12 @@ def test_a_pasted_search_url_replaces_the_filters(fake_unipile, li_campaign):
     assert fake_unipile.calls("GET", PARAMETERS) == []  # nothing to resolve
     assert len(page.items) > 80
 
+    li_campaign.target.linkedin_api = "sales_navigator"
+    li_campaign.target.linkedin_search_url = "https://www.linkedin.com/search/results/people/?keywords=cfo"
+    li_campaign.target.save()
+    _search(li_campaign, limit=100)
+    assert fake_unipile.calls("POST", SEARCH)[-1]["query"]["limit"] == "50"  # a classic URL pages by 50
+
 
 def test_filter_ids_are_resolved_once_and_cached(fake_unipile, li_campaign):
     li_campaign.target.locations = ["London", "  LONDON ", "Atlantis"]
