@@ -434,8 +434,11 @@ def campaign_update(*, campaign: Campaign, actor, **fields) -> Campaign:
             profile.pk, profile.name = None, campaign.name
         profile.save()
         campaign.target = profile
+        campaign.search_cursors = {}  # a cursor pages the old search: the new one starts at its beginning
     campaign_changes = [name for name in CAMPAIGN_FIELDS if name in changed]
-    campaign.save(update_fields=[*campaign_changes, *(["target"] if target_changes else []), "updated_at"])
+    if target_changes:
+        campaign_changes += ["target", "search_cursors"]
+    campaign.save(update_fields=[*campaign_changes, "updated_at"])
     if "steps" in changed:
         _save_steps(campaign, pairs, dropped)
     if "account_ids" in changed:

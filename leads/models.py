@@ -241,6 +241,7 @@ class SearchRun(models.Model):
     stored = models.PositiveIntegerField(default=0, help_text="New leads")
     duplicates = models.PositiveIntegerField(default=0, help_text="Already known: merged, not taken again")
     error = models.CharField(max_length=500, blank=True)
+    notes = models.JSONField(default=list, blank=True, help_text="What the source skipped or could not do")
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

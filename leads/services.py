@@ -127,6 +127,11 @@ def _search_query(campaign: Campaign) -> SearchQuery:
     )
 
 
+def _notes_of(source) -> list[str]:
+    """What a source says it skipped or could not do (a limit reached, a filter with no match)."""
+    return [str(note)[:300] for note in getattr(source, "notes", [])][:20]
+
+
 def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
     """Search the campaign's sources until `limit` new leads are stored; returns their ids.
 
@@ -149,6 +154,7 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
         if len(created) >= wanted or cursors.get(name) == "end":
             continue
         run = SearchRun.objects.create(campaign=campaign, source=name, wanted=wanted - len(created))
+        source = None
         try:
             source = source_for(name, campaign=campaign)
             for _ in range(MAX_PAGES_PER_RUN):
@@ -171,11 +177,16 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
                 )
         except SourceError as exc:
             SearchRun.objects.filter(pk=run.pk).update(
-                status=SearchRun.Status.FAILED, error=str(exc)[:500], finished_at=timezone.now()
+                status=SearchRun.Status.FAILED,
+                error=str(exc)[:500],
+                notes=_notes_of(source),
+                finished_at=timezone.now(),
             )
             activity_record(verb="campaign.search_failed", campaign=campaign, source=name, error=str(exc)[:500])
             continue
-        SearchRun.objects.filter(pk=run.pk).update(status=SearchRun.Status.DONE, finished_at=timezone.now())
+        SearchRun.objects.filter(pk=run.pk).update(
+            status=SearchRun.Status.DONE, notes=_notes_of(source), finished_at=timezone.now()
+        )
     return created
 
 
@@ -229,7 +240,26 @@ def leads_qualify(*, lead_ids: list[int]) -> list[Lead]:
     for lead, result in zip(leads, results, strict=True):
         if _lead_record_qualification(lead=lead, result=result):
             done.append(lead)
+    _after_qualification([lead for lead in done if lead.status == Lead.Status.QUALIFIED])
     return done
+
+
+def _after_qualification(qualified: list[Lead]) -> None:
+    """What only a qualified lead is worth: its company's website read, its email bought.
+
+    Enrichment is queued before allocation runs, so drafts usually have the summary; a draft
+    written first simply goes without it.
+    """
+    from leads.enrichment import companies_enrich_for
+    from leads.tasks import apollo_reveal_email_task
+
+    real = [lead.pk for lead in qualified if lead.source != "sandbox"]  # sandbox companies do not exist
+    if settings.ENRICH_WEBSITES and real:
+        companies_enrich_for(real)
+    for lead in qualified:
+        # Apollo's search hides emails; buy one (a credit) only where an email step will use it.
+        if lead.source == "apollo" and not lead.email and lead.campaign.steps.filter(kind="email").exists():
+            apollo_reveal_email_task.delay_on_commit(lead.pk)
 
 
 @transaction.atomic

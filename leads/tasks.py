@@ -1,8 +1,13 @@
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
-from leads.services import leads_find, leads_qualify, leads_wake_snoozed
+from leads.models import Lead
+from leads.services import leads_find, leads_qualify, leads_rescore, leads_wake_snoozed
 from leads.sheets import SheetsRetryLater, sheet_sync_run, sheets_sync_request_all
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -51,3 +56,21 @@ def company_enrich_task(company_id: int) -> bool:
     from leads.enrichment import company_enrich  # enrichment queues this task: imported here, not at the top
 
     return company_enrich(company_id=company_id)
+
+
+@shared_task
+def apollo_reveal_email_task(lead_id: int) -> bool:
+    from leads.sources.apollo import apollo_reveal_email
+    from leads.sources.base import SourceError
+
+    lead = Lead.objects.select_related("company").get(pk=lead_id)
+    try:
+        return bool(apollo_reveal_email(lead))
+    except SourceError as exc:  # not configured or refused: the lead goes on without an email
+        logger.warning("Apollo could not reveal the email of lead %s: %s", lead_id, exc)
+        return False
+
+
+@shared_task
+def leads_rescore_task() -> int:
+    return leads_rescore()

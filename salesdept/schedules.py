@@ -82,6 +82,12 @@ SCHEDULES = [
         "Each active campaign looks for its daily quota of new leads.",
     ),
     Schedule(
+        "rescore-leads",
+        "leads.tasks.leads_rescore_task",
+        24 * 60,
+        "Replies, acceptances, silence and posts on the campaign's topics move each live lead's score.",
+    ),
+    Schedule(
         "allocate",
         "campaigns.tasks.campaigns_allocate_task",
         24 * 60,

@@ -330,6 +330,9 @@ APOLLO_BASE_URL = env_str("APOLLO_BASE_URL", "https://api.apollo.io")
 # Company enrichment reads a company's front page: per-read timeout, most bytes read, and whether
 # private, loopback and link-local addresses may be fetched (never in production: the URL comes
 # from prospect data, and must not reach internal services).
+# ENRICH_WEBSITES turns it on: each qualified lead's company website is read once a month. Off by
+# default, so the embedded setup (sandbox prospects with made-up domains) calls nothing outside.
+ENRICH_WEBSITES = env_bool("ENRICH_WEBSITES", False)
 ENRICH_TIMEOUT_SECONDS = env_float("ENRICH_TIMEOUT_SECONDS", 5.0)
 ENRICH_MAX_BYTES = env_int("ENRICH_MAX_BYTES", 1024 * 1024)
 ENRICH_ALLOW_PRIVATE = env_bool("ENRICH_ALLOW_PRIVATE", False)

@@ -151,3 +151,62 @@ def test_the_search_stops_at_the_campaigns_lead_goal(campaign):
     assert len(leads_find(campaign_id=campaign.pk, limit=5)) == 2
     assert leads_find(campaign_id=campaign.pk, limit=5) == []
     assert Lead.objects.filter(campaign=campaign).count() == 7
+
+
+def test_what_a_source_skipped_is_kept_on_its_run(campaign, monkeypatch):
+    class Noting(SandboxSource):
+        notes = ["Profile lookups stopped for today: the account's limit of 40 is reached."]
+
+    monkeypatch.setattr(services, "source_for", lambda name, campaign: Noting())
+    leads_find(campaign_id=campaign.pk, limit=3)
+    assert SearchRun.objects.get(campaign=campaign).notes == Noting.notes
+
+
+def test_changing_the_target_restarts_the_search(campaign, bob):
+    from campaigns.services import campaign_update
+
+    leads_find(campaign_id=campaign.pk, limit=3)
+    campaign.refresh_from_db()
+    assert campaign.search_cursors["sandbox"]
+    campaign_update(campaign=campaign, actor=bob, target={"titles": ["Treasurer"]})
+    campaign.refresh_from_db()
+    assert campaign.search_cursors == {}
+    campaign_update(campaign=campaign, actor=bob, name="Renamed")  # not the target: nothing restarts
+    leads_find(campaign_id=campaign.pk, limit=3)
+    campaign.refresh_from_db()
+    cursor = campaign.search_cursors["sandbox"]
+    campaign_update(campaign=campaign, actor=bob, name="Renamed again")
+    campaign.refresh_from_db()
+    assert campaign.search_cursors == {"sandbox": cursor}
+
+
+def test_qualified_leads_get_their_company_read_and_apollo_emails_bought(campaign, settings, monkeypatch):
+    from campaigns.models import SequenceStep
+    from leads import tasks
+
+    settings.ENRICH_WEBSITES = True
+    enriched, revealed = [], []
+    monkeypatch.setattr(tasks.company_enrich_task, "delay_on_commit", enriched.append)
+    monkeypatch.setattr(tasks.apollo_reveal_email_task, "delay_on_commit", revealed.append)
+    SequenceStep.objects.create(campaign=campaign, order=3, kind="email", delay_days=4)
+    apollo = LeadFactory(campaign=campaign, status=Lead.Status.NEW, source="apollo", email=None)
+    sandbox = LeadFactory(campaign=campaign, status=Lead.Status.NEW, source="sandbox", email=None)
+    excluded = LeadFactory(campaign=campaign, status=Lead.Status.NEW, source="apollo", headline="Intern")
+    campaign.target.exclusions = ["Intern"]
+    campaign.target.save()
+
+    services.leads_qualify(lead_ids=[apollo.pk, sandbox.pk, excluded.pk])
+
+    assert enriched == [apollo.company_id]  # sandbox companies are made up; the excluded lead is not qualified
+    assert revealed == [apollo.pk]
+
+
+def test_no_website_is_read_unless_enrichment_is_on(campaign, settings, monkeypatch):
+    from leads import tasks
+
+    settings.ENRICH_WEBSITES = False
+    enriched = []
+    monkeypatch.setattr(tasks.company_enrich_task, "delay_on_commit", enriched.append)
+    lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, source="csv")
+    services.leads_qualify(lead_ids=[lead.pk])
+    assert enriched == []
