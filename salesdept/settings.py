@@ -344,7 +344,15 @@ LLM_BASE_URL = env_str("LLM_BASE_URL")
 LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
 LLM_MODELS = {  # one model per purpose; each falls back to LLM_MODEL
     purpose: env_str(f"LLM_MODEL_{purpose.upper()}", LLM_MODEL)
-    for purpose in ("qualify", "draft", "fact_check", "analyse_reply", "insights", "campaign_request")
+    for purpose in (
+        "qualify",
+        "draft",
+        "fact_check",
+        "analyse_reply",
+        "insights",
+        "propose_campaign",
+        "summarise_company",
+    )
 }
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2)  # the SDK's own retries of 408/409/429/5xx
