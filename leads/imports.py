@@ -14,17 +14,18 @@ import logging
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache as memoise
 from itertools import chain, islice
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -883,6 +884,54 @@ def _plan(people: list[Person], known: dict[tuple[str, str], Lead], job: ImportJ
     return plan
 
 
+# Fields whose Python value is what the database stores: Django's preparation would not change it.
+PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.FloatField)
+
+
+def _copy_value(field: models.Field, db) -> Callable[[Model], object]:
+    """The field's value for COPY, as an INSERT would store it, as a function of the instance."""
+    if isinstance(field, PLAIN_FIELDS) and not field.is_relation and type(field).pre_save is models.Field.pre_save:
+        return attrgetter(field.attname)
+    if isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
+        now = timezone.now()
+        return lambda obj: now
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), db)
+
+
+def _insert(objs: list[Model]) -> list[Model]:
+    """bulk_create, but on PostgreSQL through COPY with ids drawn from the table's sequence.
+
+    The profile of a 100,000-row import showed half of bulk_create's time spent quoting every value
+    into the SQL text on the client; COPY sends the rows as data. Same rows, same transaction.
+    """
+    if connection.vendor != "postgresql" or len(objs) < 2:
+        return type(objs[0]).objects.bulk_create(objs) if objs else objs
+    meta = objs[0]._meta
+    fields = meta.concrete_fields
+    db = connections[
+        DEFAULT_DB_ALIAS
+    ]  # the object itself: the proxy's attribute lookups add up over millions of values
+    quote = db.ops.quote_name
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        columns = ", ".join(quote(field.column) for field in fields)
+        with (
+            db.wrap_database_errors,
+            cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
+        ):
+            values = [_copy_value(field, db) for field in fields]
+            for obj in objs:
+                copy.write_row([value(obj) for value in values])
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, db.alias
+    return objs
+
+
 def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
     """Store the plan; returns the ids of the leads that are new to the campaign."""
     now = timezone.now()
@@ -891,7 +940,7 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
     progress.phase, progress.to_save, progress.saved = "saving", len(plan.new) + len(plan.merges), 0
     progress.publish()
     for batch in _batches(plan.new):
-        leads = Lead.objects.bulk_create(
+        leads = _insert(
             [
                 Lead(
                     first_name=person.first_name,
@@ -915,15 +964,17 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
                 for person in batch
             ]
         )
-        Activity.objects.bulk_create(
-            Activity(
-                lead_id=lead.pk,
-                campaign_id=job.campaign_id,
-                actor_id=job.created_by_id,
-                verb="lead.imported",
-                payload={"source": "csv", "import": job.pk, "row": person.row, "file": job.file_name},
-            )
-            for lead, person in zip(leads, batch, strict=True)
+        _insert(
+            [
+                Activity(
+                    lead_id=lead.pk,
+                    campaign_id=job.campaign_id,
+                    actor_id=job.created_by_id,
+                    verb="lead.imported",
+                    payload={"source": "csv", "import": job.pk, "row": person.row, "file": job.file_name},
+                )
+                for lead, person in zip(leads, batch, strict=True)
+            ]
         )
         new_ids += [lead.pk for lead in leads]
         progress.saved += len(batch)
@@ -941,15 +992,17 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
                 lead.updated_at = now
             Lead.objects.bulk_update(batch, [*fields, "updated_at"])
     for batch in _batches(plan.merges):
-        Activity.objects.bulk_create(
-            Activity(
-                lead_id=lead.pk,
-                campaign_id=lead.campaign_id,
-                actor_id=job.created_by_id,
-                verb="lead.merged",
-                payload={"source": "csv", "import": job.pk, "fields": fields, "row": person.row},
-            )
-            for lead, person, fields in batch
+        _insert(
+            [
+                Activity(
+                    lead_id=lead.pk,
+                    campaign_id=lead.campaign_id,
+                    actor_id=job.created_by_id,
+                    verb="lead.merged",
+                    payload={"source": "csv", "import": job.pk, "fields": fields, "row": person.row},
+                )
+                for lead, person, fields in batch
+            ]
         )
         progress.saved += len(batch)
         progress.merged += len(batch)
