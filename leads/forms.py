@@ -149,7 +149,7 @@ class ImportMappingForm(forms.Form):
         self.examples = examples
 
     def rows(self) -> list[tuple[forms.BoundField, str]]:
-        """Each field's select and the first row's value in the column chosen for it."""
+        """Each field's select and an example value from the column chosen for it."""
         return [(self[name], self.examples.get(self[name].value() or "", "")) for name in LEAD_FIELDS]
 
     def clean(self) -> dict:

@@ -364,11 +364,12 @@ def too_large_message() -> str:
     return f"The file is larger than {max_size_label()}: split it into smaller files and import them one by one."
 
 
-def import_preview(job: ImportJob) -> list[list[str]]:
-    """The first rows as the import reads them, padded to the header's width."""
+def import_preview(job: ImportJob) -> list[tuple[int, list[str]]]:
+    """The first rows as the import reads them, padded to the header's width, with their row numbers."""
     text, whole = decode_prefix(job.data, job.encoding)
     width = len(job.headers)
-    rows = [(row + [""] * width)[:width] for _, row in islice(read_table(text, job.delimiter).rows, PREVIEW_ROWS + 1)]
+    table = read_table(text, job.delimiter)
+    rows = [(number, (row + [""] * width)[:width]) for number, row in islice(table.rows, PREVIEW_ROWS + 1)]
     if not whole and len(rows) <= PREVIEW_ROWS:
         rows = rows[:-1]  # the last row may be cut where the preview's bytes end
     return rows[:PREVIEW_ROWS]

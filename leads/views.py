@@ -105,7 +105,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if job.status != ImportJob.Status.UPLOADED:
         return render(request, "leads/import_progress.html", {"job": job, "progress": import_progress(job)})
     rows = import_preview(job)
-    examples = {header: next((row[i] for row in rows if row[i].strip()), "") for i, header in enumerate(job.headers)}
+    examples = {header: next((row[i] for _, row in rows if row[i].strip()), "") for i, header in enumerate(job.headers)}
     form = ImportMappingForm(request.POST or None, headers=job.headers, examples=examples, initial=job.mapping)
     if request.method == "POST" and form.is_valid():
         if not csv_import_start(job=job, mapping=form.mapping()):

@@ -60,6 +60,7 @@ def test_it_walks_from_upload_to_done(client, alice):
     assert preview.status_code == 200
     assert "The first 3 rows as read" in preview.text and "jane@acme.example" in preview.text
     assert "read as UTF-8, columns separated by commas" in preview.text
+    assert '<tr><td class="muted">2</td><td title="Jane">Jane</td>' in preview.text  # the file's row numbers
     assert selected(preview, "first_name") == "First Name"
     assert selected(preview, "linkedin_url") == "Person Linkedin Url"
     assert selected(preview, "headline") == ""
@@ -71,6 +72,7 @@ def test_it_walks_from_upload_to_done(client, alice):
     assert job.status == "queued" and job.mapping == mapping
     waiting = client.get(f"/leads/import/{job.pk}/")
     assert "Waiting for a worker to start the import" in waiting.text
+    assert "<progress" not in waiting.text  # no counts before it starts
     assert f'hx-get="/leads/import/{job.pk}/progress/" hx-trigger="every 1s"' in waiting.text
 
     csv_import_run(job_id=job.pk)  # what the worker does
