@@ -1022,7 +1022,11 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
 
 
 def _queue_qualification(campaign: Campaign | None, lead_ids: list[int]) -> None:
-    """New leads of an active campaign are qualified in chunks, then allocated, once the import commits."""
+    """New leads of an active campaign are qualified in chunks, once the import commits.
+
+    Each chunk is its own small task (then an allocation, which gives out only the room reps
+    have), so workers share a big import and no message carries every id.
+    """
     from celery import chain
 
     from campaigns.tasks import campaign_allocate_task
@@ -1030,8 +1034,13 @@ def _queue_qualification(campaign: Campaign | None, lead_ids: list[int]) -> None
 
     if campaign is None or campaign.status != Campaign.Status.ACTIVE or not lead_ids:
         return
-    steps = [leads_qualify_task.si(chunk) for chunk in _batches(sorted(lead_ids), QUALIFY_CHUNK)]
-    transaction.on_commit(chain(*steps, campaign_allocate_task.si(campaign.pk)).delay)
+    chunks = list(_batches(sorted(lead_ids), QUALIFY_CHUNK))
+
+    def queue() -> None:
+        for chunk in chunks:
+            chain(leads_qualify_task.si(chunk), campaign_allocate_task.si(campaign.pk)).delay()
+
+    transaction.on_commit(queue)
 
 
 def csv_import_run(*, job_id: int) -> bool:

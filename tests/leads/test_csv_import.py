@@ -455,21 +455,30 @@ def test_suppressed_people_are_left_out_with_the_reason(alice):
 
 
 def test_new_leads_of_an_active_campaign_are_qualified_in_chunks_then_allocated(
-    alice, django_capture_on_commit_callbacks
+    alice, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from campaigns import tasks as campaign_tasks
+    from leads import tasks as lead_tasks
+    from salesdept.celery import app
+
+    chunks, allocations = [], []
+    monkeypatch.setattr(lead_tasks, "leads_qualify", lambda lead_ids: chunks.append(lead_ids) or [])
+    monkeypatch.setattr(campaign_tasks, "campaign_allocate", lambda campaign_id: allocations.append(campaign_id) or [])
     campaign = CampaignFactory(status=Campaign.Status.ACTIVE)
     data = csv_file(HEADER, *(person(i) for i in range(450)))
     job = csv_import_create(user=alice, file_name="people.csv", data=data, campaign=campaign)
     csv_import_start(job=job, mapping=job.mapping)
-    with django_capture_on_commit_callbacks() as callbacks:
-        csv_import_run(job_id=job.pk)
-    pipeline = callbacks[-1].__self__  # chain(...).delay
-    names = [step.task for step in pipeline.tasks]
-    assert names == ["leads.tasks.leads_qualify_task"] * 3 + ["campaigns.tasks.campaign_allocate_task"]
-    chunks = [step.args[0] for step in pipeline.tasks[:3]]
-    assert [len(chunk) for chunk in chunks] == [200, 200, 50]
+
+    before, app.conf.task_always_eager = app.conf.task_always_eager, True  # queued tasks run here
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            csv_import_run(job_id=job.pk)
+    finally:
+        app.conf.task_always_eager = before
+
+    assert [len(chunk) for chunk in chunks] == [200, 200, 50]  # small messages, shared by the workers
     assert sorted(sum(chunks, [])) == sorted(Lead.objects.values_list("pk", flat=True))
-    assert pipeline.tasks[3].args == (campaign.pk,)
+    assert allocations == [campaign.pk] * 3
 
 
 def test_a_draft_campaign_queues_no_qualification(alice, django_capture_on_commit_callbacks):
