@@ -1104,3 +1104,19 @@ def import_duration(job: ImportJob) -> dt.timedelta | None:
     if job.started_at and job.finished_at:
         return job.finished_at - job.started_at
     return None
+
+
+# Past the import task's hard time limit (leads.tasks), a running job has lost its worker.
+STALE_AFTER = dt.timedelta(minutes=35)
+MESSAGE_LOST = (
+    "The import stopped when its worker did (a restart or a crash), and nothing was stored. "
+    "Upload the file again to retry."
+)
+
+
+def imports_fail_stale(*, now: dt.datetime | None = None) -> int:
+    """Jobs left "running" by a killed worker end as failed: their transaction rolled back with it."""
+    now = now or timezone.now()
+    return ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER).update(
+        status=ImportJob.Status.FAILED, failure=MESSAGE_LOST, finished_at=now
+    )

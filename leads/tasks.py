@@ -74,3 +74,10 @@ def apollo_reveal_email_task(lead_id: int) -> bool:
 @shared_task
 def leads_rescore_task() -> int:
     return leads_rescore()
+
+
+@shared_task
+def imports_fail_stale_task() -> int:
+    from leads.imports import imports_fail_stale
+
+    return imports_fail_stale()

@@ -82,6 +82,12 @@ SCHEDULES = [
         "Each active campaign looks for its daily quota of new leads.",
     ),
     Schedule(
+        "fail-stale-imports",
+        "leads.tasks.imports_fail_stale_task",
+        15,
+        "A CSV import whose worker died (nothing was stored) is marked failed, so the person can retry.",
+    ),
+    Schedule(
         "rescore-leads",
         "leads.tasks.leads_rescore_task",
         24 * 60,

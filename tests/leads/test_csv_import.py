@@ -1,6 +1,7 @@
 """The CSV import service: files broken the way real exports are, column guesses, checks, merges, rollback."""
 
 import csv
+import datetime as dt
 import io
 import math
 
@@ -8,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads import imports
@@ -593,3 +595,19 @@ def test_import_queries_do_not_grow_with_rows(alice, django_assert_max_num_queri
     with django_assert_max_num_queries(12 + _inserts_per_1000_rows()):
         csv_import_run(job_id=job.pk)
     assert Lead.objects.filter(source="csv").count() == 999
+
+
+def test_an_import_whose_worker_died_ends_as_failed(alice):
+    from leads.imports import STALE_AFTER, imports_fail_stale
+
+    job = csv_import_create(user=alice, file_name="people.csv", data=csv_file(HEADER, person(1)), campaign=None)
+    long_ago = timezone.now() - STALE_AFTER - dt.timedelta(minutes=1)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, started_at=long_ago)
+    running = csv_import_create(user=alice, file_name="other.csv", data=csv_file(HEADER, person(2)), campaign=None)
+    ImportJob.objects.filter(pk=running.pk).update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
+
+    assert imports_fail_stale() == 1
+
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and "Upload the file again" in job.failure
+    assert ImportJob.objects.get(pk=running.pk).status == ImportJob.Status.RUNNING  # still at work
