@@ -2,14 +2,9 @@ from django import forms
 from django.conf import settings
 
 from campaigns.models import Campaign
-from leads.imports import (
-    LEAD_FIELDS,
-    import_campaigns,
-    mapping_problems,
-    too_large_message,
-)
+from leads.imports import LEAD_FIELDS, mapping_problems, too_large_message
 from leads.models import Lead
-from leads.selectors import NO_OWNER, lead_filter_campaigns, lead_filter_owners
+from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns, lead_filter_owners
 from salesdept.roles import is_manager
 
 SORTS = [("newest", "Newest first"), ("score", "Highest score first")]

@@ -25,15 +25,13 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
-from django.db.models import Model, QuerySet
-from django.shortcuts import get_object_or_404
+from django.db.models import Model
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
-from salesdept.roles import is_manager
 
 log = logging.getLogger(__name__)
 
@@ -403,24 +401,6 @@ def csv_import_start(*, job: ImportJob, mapping: dict[str, str]) -> bool:
     job.status, job.mapping = ImportJob.Status.QUEUED, mapping
     csv_import_run_task.delay_on_commit(job.pk)
     return True
-
-
-# Reads
-
-
-def imports_visible_to(user) -> QuerySet[ImportJob]:
-    jobs = ImportJob.objects.select_related("campaign", "created_by").defer("data", "error_report")
-    return jobs if is_manager(user) else jobs.filter(created_by=user)
-
-
-def import_get_for_user(user, pk: int) -> ImportJob:
-    """The job, 404 unless the user created it or is a manager (the file is read only when used)."""
-    return get_object_or_404(imports_visible_to(user), pk=pk)
-
-
-def import_campaigns() -> QuerySet[Campaign]:
-    """Campaigns a file can be imported into."""
-    return Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.DRAFT]).order_by("name")
 
 
 # Progress: the write transaction hides ImportJob updates from the page, the cache does not.

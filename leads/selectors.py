@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
-from leads.models import RANKED_SCORE, Activity, Lead
+from leads.models import RANKED_SCORE, Activity, ImportJob, Lead
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
 from salesdept.roles import REP, is_manager
@@ -128,3 +128,21 @@ def lead_conversation(lead: Lead) -> list[ConversationEntry]:
         (ConversationEntry(at=reply.received_at, inbound=reply) for reply in inbound),
     )
     return sorted(entries, key=lambda entry: entry.at)
+
+
+# CSV imports
+
+
+def imports_visible_to(user) -> QuerySet[ImportJob]:
+    jobs = ImportJob.objects.select_related("campaign", "created_by").defer("data", "error_report")
+    return jobs if is_manager(user) else jobs.filter(created_by=user)
+
+
+def import_get_for_user(user, pk: int) -> ImportJob:
+    """The job, 404 unless the user created it or is a manager (the file is read only when used)."""
+    return get_object_or_404(imports_visible_to(user), pk=pk)
+
+
+def import_campaigns() -> QuerySet[Campaign]:
+    """Campaigns a file can be imported into."""
+    return Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.DRAFT]).order_by("name")

@@ -10,14 +10,20 @@ from leads.imports import (
     ImportFileError,
     csv_import_create,
     csv_import_start,
-    import_get_for_user,
     import_preview,
     import_progress,
-    imports_visible_to,
     max_size_label,
 )
 from leads.models import ImportJob
-from leads.selectors import lead_conversation, lead_get_for_user, lead_list_for, lead_page, lead_timeline
+from leads.selectors import (
+    import_get_for_user,
+    imports_visible_to,
+    lead_conversation,
+    lead_get_for_user,
+    lead_list_for,
+    lead_page,
+    lead_timeline,
+)
 from leads.services import lead_override_score, lead_set_do_not_contact
 from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
