@@ -218,8 +218,8 @@ class ProposalForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose where to search."},
     )
-    accounts = forms.ModelMultipleChoiceField(
-        queryset=None,
+    accounts = forms.TypedMultipleChoiceField(
+        coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Whose accounts send: their owners get the leads",
@@ -230,10 +230,10 @@ class ProposalForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["lead_sources"].choices = list(SEARCH_SOURCES.items())
-        self.fields["accounts"].queryset = accounts
-        self.fields["accounts"].label_from_instance = lambda account: (
-            f"{account.name} ({account.get_channel_display()}, {account.owner.get_full_name() or account.owner.email})"
-        )
+        self.fields["accounts"].choices = [
+            (a.pk, f"{a.name} ({a.get_channel_display()}, {a.owner.get_full_name() or a.owner.email})")
+            for a in accounts
+        ]
 
     @classmethod
     def initial_from(cls, proposal: dict) -> dict:

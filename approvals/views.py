@@ -236,8 +236,8 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 REQUESTS = "approvals/requests.html"
 
 
-def _proposal_form(campaign_request, data=None) -> ProposalForm:
-    accounts = request_accounts()
+def _proposal_form(campaign_request, data=None, *, accounts=None) -> ProposalForm:
+    accounts = list(request_accounts()) if accounts is None else accounts  # read once per page
     initial = ProposalForm.initial_from(campaign_request.proposal)
     initial["accounts"] = [a.pk for a in accounts if a.owner_id == campaign_request.requested_by_id]
     return ProposalForm(data, accounts=accounts, initial=initial, prefix=f"r{campaign_request.pk}")
@@ -250,9 +250,10 @@ def campaign_requests(request: HttpRequest) -> HttpResponse:
     requests = list(campaign_requests_for(request.user)[:50])
     manager = is_manager(request.user)
     pending = [r for r in requests if r.status == CampaignRequest.Status.PENDING] if manager else []
+    accounts = list(request_accounts()) if pending else []
     context = {
         "form": CampaignRequestForm(),
-        "pending": [(r, _proposal_form(r), RequestRejectForm(prefix=f"r{r.pk}")) for r in pending],
+        "pending": [(r, _proposal_form(r, accounts=accounts), RequestRejectForm(prefix=f"r{r.pk}")) for r in pending],
         "others": [r for r in requests if r not in pending],
     }
     return render(request, REQUESTS, context)
@@ -292,7 +293,7 @@ def campaign_request_approve(request: HttpRequest, pk: int) -> HttpResponse:
                 request=campaign_request,
                 actor=request.user,
                 proposal=form.proposal(),
-                account_ids=[account.pk for account in form.cleaned_data["accounts"]],
+                account_ids=form.cleaned_data["accounts"],
             )
     except RequestError as exc:
         messages.error(request, str(exc))

@@ -228,3 +228,15 @@ def test_a_request_being_read_polls_until_it_is_ready(client, alice):
     login(client, alice)
     row = client.get(reverse("approvals:request_card", args=[request.pk])).content.decode()
     assert 'hx-trigger="every 2s"' in row and "Being read" in row
+
+
+def test_the_requests_page_costs_the_same_queries_for_many_requests(
+    client, bob, alice, offline, django_assert_max_num_queries
+):
+    for n in range(6):
+        request = CampaignRequest.objects.create(requested_by=alice, text=f"Target {n + 10} CFOs in fintech in London")
+        campaign_request_propose(request_id=request.pk)
+    login(client, bob)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("approvals:requests"))
+    assert page.content.decode().count("Approve: create the campaign") == 6
