@@ -32,6 +32,7 @@ from campaigns.models import Campaign
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
+from reporting.metrics import metrics_record_found
 
 log = logging.getLogger(__name__)
 
@@ -918,6 +919,7 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
     now = timezone.now()
     owner = None if job.campaign_id else job.created_by  # with no campaign nobody else would ever allocate them
     new_ids: list[int] = []
+    found: list[Activity] = []
     progress.phase, progress.to_save, progress.saved = "saving", len(plan.new) + len(plan.merges), 0
     progress.publish()
     for batch in _batches(plan.new):
@@ -945,7 +947,7 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
                 for person in batch
             ]
         )
-        _insert(
+        imported = _insert(
             [
                 Activity(
                     lead_id=lead.pk,
@@ -957,10 +959,12 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
                 for lead, person in zip(leads, batch, strict=True)
             ]
         )
+        found += imported
         new_ids += [lead.pk for lead in leads]
         progress.saved += len(batch)
         progress.created += len(batch)
         progress.publish()
+    metrics_record_found(found, new_leads=True)  # the dashboard's "found", in one go
 
     # Leads are updated in groups that filled the same fields, so no other column is written back.
     groups: dict[tuple[str, ...], dict[int, Lead]] = {}

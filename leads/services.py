@@ -19,7 +19,10 @@ MAX_PAGES_PER_RUN = 20
 
 
 def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=None, **payload) -> Activity:
-    return Activity.objects.create(
+    """Write one timeline entry; a funnel milestone or send error is counted for the dashboard too."""
+    from reporting.metrics import metrics_record  # reporting reads leads; counting is its business
+
+    activity = Activity.objects.create(
         verb=verb,
         lead=lead,
         message=message,
@@ -27,6 +30,8 @@ def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=
         actor=actor,
         payload=payload,
     )
+    metrics_record(activity)
+    return activity
 
 
 def _duplicate_of(linkedin_url: str, email: str, key: str) -> Lead | None:

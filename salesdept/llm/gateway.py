@@ -190,5 +190,8 @@ def run(request: Request[Out]) -> Result[Out]:
 
 
 def _saved(answers: list[tuple[BaseModel, LLMCall, bool]]) -> list[Result]:
+    from reporting.metrics import metrics_record_llm_calls
+
     calls = LLMCall.objects.bulk_create([call for _, call, _ in answers])
+    metrics_record_llm_calls(calls)
     return [Result(value, call, from_template) for (value, _, from_template), call in zip(answers, calls, strict=True)]

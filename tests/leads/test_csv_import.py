@@ -590,6 +590,7 @@ def test_import_queries_do_not_grow_with_rows(alice, django_assert_max_num_queri
         assert ImportJob.objects.get(pk=job.pk).status == "done"
         return sum(not _is_insert(query["sql"]) for query in captured)
 
+    other_queries(10)  # the first import of the day creates the day's count row; later ones add to it
     assert other_queries(1000) == other_queries(100)
     job = queued(1000)
     with django_assert_max_num_queries(12 + _inserts_per_1000_rows()):

@@ -1,0 +1,147 @@
+"""Keeping the daily counts: each funnel milestone and event adds to its day's row as it happens.
+
+Called with every Activity written (leads.services.activity_record, and in bulk by the CSV
+import) and every model call logged. A lead reaches each stage once (a unique LeadMilestone),
+so the counts are people, like the funnel, however often a stage's event repeats. Increments
+are single upserts on one row each, safe with any number of workers.
+"""
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from leads.models import Activity, Lead
+from reporting.models import LeadMilestone
+
+# The verbs that mark a funnel stage.
+STAGE_OF = {
+    "lead.found": "found",
+    "lead.imported": "found",
+    "lead.referred": "found",
+    "lead.qualified": "qualified",
+    "message.drafted": "drafted",
+    "message.approved": "approved",
+    "message.sent": "sent",
+    "message.marked_sent": "sent",
+    "invite.accepted": "accepted",
+    "reply.received": "replied",
+    "reply.positive": "positive",
+    "lead.meeting": "meeting",
+}
+# A send the provider refused or could not confirm: the error rate's numerator.
+SEND_ERRORS = {
+    "message.fatal",
+    "message.transient",
+    "message.rate_limited",
+    "message.account_disconnected",
+    "message.account_restricted",
+    "message.not_connected",
+    "message.unknown",
+}
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+# One statement each, no savepoint: the send path pays two statements for its milestone, not five.
+# ON CONFLICT upserts work alike on PostgreSQL and SQLite (3.24+; RETURNING 3.35+).
+_BUMP = """
+    INSERT INTO reporting_dailycount
+        (day, stage, campaign_id, rep_id, account_id, label, version, count, cost_usd)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (day, stage, campaign_id, rep_id, account_id, label, version) DO UPDATE SET
+        count = reporting_dailycount.count + excluded.count,
+        cost_usd = reporting_dailycount.cost_usd + excluded.cost_usd
+"""
+_MILESTONE = """
+    INSERT INTO reporting_leadmilestone (lead_id, stage, reached_at) VALUES (%s, %s, %s)
+    ON CONFLICT (lead_id, stage) DO NOTHING RETURNING id
+"""
+
+
+def bump(
+    *,
+    day: dt.date,
+    stage: str,
+    n: int = 1,
+    cost: Decimal = Decimal(0),
+    campaign_id: int = 0,
+    rep_id: int = 0,
+    account_id: int = 0,
+    label: str = "",
+    version: str = "",
+) -> None:
+    """Add to one day's count, creating its row the first time (safe with concurrent workers)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP, [day, stage, campaign_id, rep_id, account_id, label, version, n, cost])
+
+
+def _first_time(lead_id: int, stage: str, at: dt.datetime) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_MILESTONE, [lead_id, stage, at])
+        return cursor.fetchone() is not None
+
+
+def _dims(activity: Activity, lead: Lead | None) -> dict:
+    message = activity.message if activity.message_id else None
+    return {
+        "campaign_id": activity.campaign_id or (lead.campaign_id if lead else None) or 0,
+        "rep_id": (lead.owner_id if lead else None) or 0,
+        "account_id": (message.account_id if message else None) or 0,
+        "label": (lead.label if lead else "")[:50],
+        "version": (message.generated_by if message else "")[:100],
+    }
+
+
+def metrics_record(activity: Activity) -> None:
+    """Count one activity: a first milestone, or a send error."""
+    stage = STAGE_OF.get(activity.verb)
+    if stage is None and activity.verb not in SEND_ERRORS:
+        return
+    lead = activity.lead if activity.lead_id else (activity.message.lead if activity.message_id else None)
+    if stage is None:
+        bump(day=local_day(activity.created_at), stage="send_error", **_dims(activity, lead))
+        return
+    if lead is None or not _first_time(lead.pk, stage, activity.created_at):
+        return  # reached before: counted then
+    bump(day=local_day(activity.created_at), stage=stage, **_dims(activity, lead))
+
+
+def metrics_record_found(activities: Iterable[Activity], *, new_leads: bool = False) -> None:
+    """Count leads stored in bulk (an import): a few statements in all, not per lead.
+
+    `new_leads`: the leads were created in this transaction, so none can have a milestone yet.
+    """
+    activities = [a for a in activities if STAGE_OF.get(a.verb) == "found"]
+    if not activities:
+        return
+    known = set()
+    if not new_leads:
+        ids = [a.lead_id for a in activities]
+        known = set(LeadMilestone.objects.filter(lead_id__in=ids, stage="found").values_list("lead_id", flat=True))
+    new = [a for a in activities if a.lead_id not in known]
+    LeadMilestone.objects.bulk_create(
+        [LeadMilestone(lead_id=a.lead_id, stage="found", reached_at=a.created_at or timezone.now()) for a in new],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    per_day = Counter((local_day(a.created_at or timezone.now()), a.campaign_id or 0) for a in new)
+    for (day, campaign_id), n in per_day.items():
+        bump(day=day, stage="found", n=n, campaign_id=campaign_id)
+
+
+def metrics_record_llm_calls(calls) -> None:
+    """Model calls and their cost, per day and campaign."""
+    per_day: dict[tuple[dt.date, int], list] = {}
+    for call in calls:
+        key = (local_day(call.created_at or timezone.now()), call.campaign_id or 0)
+        total = per_day.setdefault(key, [0, Decimal(0)])
+        total[0] += 1
+        total[1] += call.cost_usd or Decimal(0)
+    for (day, campaign_id), (n, cost) in per_day.items():
+        bump(day=day, stage="llm", n=n, cost=cost, campaign_id=campaign_id)

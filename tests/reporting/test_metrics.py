@@ -1,0 +1,116 @@
+"""The daily counts the dashboard and the report read: people per stage, errors, model cost."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from leads.models import Lead
+from leads.services import activity_record
+from reporting.metrics import bump, metrics_record_found
+from reporting.models import DailyCount, LeadMilestone
+from tests.factories import LeadFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def counted(stage: str, **dims) -> int:
+    return DailyCount.objects.filter(stage=stage, **dims).aggregate(n=Sum("count"))["n"] or 0
+
+
+def test_each_stage_counts_a_person_once_with_its_dimensions(campaign, alice, alice_account):
+    lead = LeadFactory(campaign=campaign, owner=alice, label="Speaker")
+    first = MessageFactory(lead=lead, campaign=campaign, account=alice_account, generated_by="template")
+    second = MessageFactory(lead=lead, campaign=campaign, account=alice_account, step=2, generated_by="template")
+
+    activity_record(verb="lead.qualified", lead=lead)
+    for message in (first, second):  # a follow-up is sent to the same person
+        activity_record(verb="message.sent", message=message, lead=lead)
+
+    row = DailyCount.objects.get(stage="sent")
+    assert row.count == 1
+    assert (row.campaign_id, row.rep_id, row.account_id, row.label, row.version) == (
+        campaign.pk,
+        alice.pk,
+        alice_account.pk,
+        "Speaker",
+        "template",
+    )
+    assert row.day == timezone.localdate()
+    assert counted("qualified", campaign_id=campaign.pk) == 1
+    assert LeadMilestone.objects.filter(lead=lead).count() == 2
+
+
+def test_checked_by_hand_counts_as_sent(campaign, alice_account):
+    message = MessageFactory(lead=LeadFactory(campaign=campaign), campaign=campaign, account=alice_account)
+    activity_record(verb="message.marked_sent", message=message, lead=message.lead)
+    assert counted("sent") == 1
+
+
+def test_send_errors_count_every_event(campaign, alice_account):
+    message = MessageFactory(lead=LeadFactory(campaign=campaign), campaign=campaign, account=alice_account)
+    for verb in ("message.transient", "message.transient", "message.fatal", "message.held"):
+        activity_record(verb=verb, message=message, lead=message.lead)
+    assert counted("send_error", account_id=alice_account.pk) == 3  # "held" is our own rule, not an error
+
+
+def test_timeline_only_verbs_count_nothing(campaign):
+    activity_record(verb="lead.snoozed", lead=LeadFactory(campaign=campaign))
+    assert not DailyCount.objects.exists()
+
+
+def test_model_calls_count_with_their_cost(campaign):
+    from salesdept.llm.gateway import _saved
+    from salesdept.models import LLMCall
+
+    calls = [
+        LLMCall(purpose="draft", model="m", campaign_id=campaign.pk, cost_usd=Decimal("0.0125"), outcome="ok"),
+        LLMCall(purpose="draft", model="m", campaign_id=campaign.pk, cost_usd=Decimal("0.0075"), outcome="ok"),
+    ]
+    _saved([(None, call, False) for call in calls])
+    row = DailyCount.objects.get(stage="llm", campaign_id=campaign.pk)
+    assert (row.count, row.cost_usd) == (2, Decimal("0.02"))
+
+
+def test_leads_found_in_bulk_are_counted_once(campaign):
+    from leads.models import Activity
+
+    leads = [LeadFactory(campaign=campaign, status=Lead.Status.NEW) for _ in range(5)]
+    activities = Activity.objects.bulk_create(
+        [Activity(lead=lead, campaign=campaign, verb="lead.imported") for lead in leads]
+    )
+    metrics_record_found(activities)
+    metrics_record_found(activities)  # a retry counts nobody twice
+    assert counted("found", campaign_id=campaign.pk) == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_many_workers_count_each_person_once_and_every_event(campaign, alice_account):
+    leads = [LeadFactory(campaign=campaign) for _ in range(5)]
+    day = timezone.localdate()
+    errors: list[Exception] = []
+
+    def worker():
+        try:
+            for lead in leads:
+                activity_record(verb="lead.qualified", lead=lead)
+                bump(day=day, stage="send_error", account_id=alice_account.pk)
+        except Exception as exc:  # pragma: no cover - shown by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert counted("qualified") == 5  # 40 events, 5 people
+    assert counted("send_error") == 40
+    assert DailyCount.objects.filter(stage="send_error").count() == 1
