@@ -22,6 +22,12 @@ SCHEDULES = [
         "Proves beat, broker and a worker run; /healthz reads its time.",
     ),
     Schedule(
+        "alerts",
+        "salesdept.tasks.alerts_check_task",
+        5,
+        "Managers hear once when send errors climb, an account stops, drafts wait a day or the model budget runs low.",
+    ),
+    Schedule(
         "send-dispatch",
         "outreach.tasks.outreach_dispatch_task",
         1,

@@ -385,3 +385,8 @@ LOGGING = {
         "httpx2": {"level": "WARNING"},  # one INFO line per LLM call is noise
     },
 }
+# Alerts (reporting/alerts.py): send errors per account since yesterday above this share of at
+# least ALERT_MIN_ATTEMPTS attempts; the day's model spend above this share of its budget.
+ALERT_ERROR_RATE = env_float("ALERT_ERROR_RATE", 0.1)
+ALERT_MIN_ATTEMPTS = env_int("ALERT_MIN_ATTEMPTS", 20)
+ALERT_LLM_BUDGET_SHARE = env_float("ALERT_LLM_BUDGET_SHARE", 0.8)
