@@ -27,6 +27,7 @@ $(ENV_FILE):
 run: $(VENV)/.app $(ENV_FILE)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_schedules
+	$(PY) manage.py rebuild_metrics --if-empty
 	$(PY) manage.py seed_demo
 	$(PY) manage.py run_embedded
 

@@ -11,11 +11,14 @@ from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, Lead
-from reporting.models import LeadMilestone
+from reporting.models import DailyCount, LeadMilestone
+from salesdept.models import LLMCall
 
 # The verbs that mark a funnel stage.
 STAGE_OF = {
@@ -145,3 +148,78 @@ def metrics_record_llm_calls(calls) -> None:
         total[1] += call.cost_usd or Decimal(0)
     for (day, campaign_id), (n, cost) in per_day.items():
         bump(day=day, stage="llm", n=n, cost=cost, campaign_id=campaign_id)
+
+
+def metrics_rebuild() -> dict[str, int]:
+    """Recompute every milestone and daily count from the activity log and the model-call log.
+
+    For an install whose history predates the counts, or to check them. A rebuilt row takes the
+    lead's campaign, owner and label as they are now (the live counts take them as they were),
+    and the account and version of the message of the lead's first event of that stage. A few
+    grouped queries per stage, in one transaction; returns the rows written per table.
+    """
+    day = {"tzinfo": timezone.get_current_timezone()}
+    with transaction.atomic():
+        DailyCount.objects.all().delete()
+        LeadMilestone.objects.all().delete()
+        for stage in dict.fromkeys(STAGE_OF.values()):
+            verbs = [verb for verb, of in STAGE_OF.items() if of == stage]
+            firsts = (
+                Activity.objects.filter(verb__in=verbs, lead__isnull=False)
+                .values("lead_id")
+                .annotate(at=Min("created_at"))
+                .order_by()
+            )
+            milestones = (LeadMilestone(lead_id=row["lead_id"], stage=stage, reached_at=row["at"]) for row in firsts)
+            LeadMilestone.objects.bulk_create(milestones, batch_size=5000)
+            first = Activity.objects.filter(lead_id=OuterRef("lead_id"), verb__in=verbs).order_by("created_at", "pk")
+            rows = LeadMilestone.objects.filter(stage=stage).values(
+                on=TruncDate("reached_at", **day),
+                campaign_key=Coalesce("lead__campaign_id", Value(0), output_field=IntegerField()),
+                rep_key=Coalesce("lead__owner_id", Value(0), output_field=IntegerField()),
+                label_key=Coalesce("lead__label", Value("")),
+                account_key=Coalesce(
+                    Subquery(first.values("message__account_id")[:1]), Value(0), output_field=IntegerField()
+                ),
+                version_key=Coalesce(Subquery(first.values("message__generated_by")[:1]), Value("")),
+            )
+            _write_counts(stage, rows.annotate(n=Count("pk"), cost=Value(0)).order_by())
+        errors = Activity.objects.filter(verb__in=SEND_ERRORS).values(
+            on=TruncDate("created_at", **day),
+            campaign_key=Coalesce("campaign_id", Value(0), output_field=IntegerField()),
+            rep_key=Coalesce("lead__owner_id", Value(0), output_field=IntegerField()),
+            label_key=Coalesce("lead__label", Value("")),
+            account_key=Coalesce("message__account_id", Value(0), output_field=IntegerField()),
+            version_key=Coalesce("message__generated_by", Value("")),
+        )
+        _write_counts("send_error", errors.annotate(n=Count("pk"), cost=Value(0)).order_by())
+        calls = LLMCall.objects.values(
+            on=TruncDate("created_at", **day),
+            campaign_key=Coalesce("campaign_id", Value(0), output_field=IntegerField()),
+            rep_key=Value(0),
+            label_key=Value(""),
+            account_key=Value(0),
+            version_key=Value(""),
+        )
+        _write_counts("llm", calls.annotate(n=Count("pk"), cost=Sum("cost_usd")).order_by())
+    return {"milestones": LeadMilestone.objects.count(), "daily_counts": DailyCount.objects.count()}
+
+
+def _write_counts(stage: str, rows) -> None:
+    DailyCount.objects.bulk_create(
+        (
+            DailyCount(
+                day=row["on"],
+                stage=stage,
+                campaign_id=row["campaign_key"],
+                rep_id=row["rep_key"],
+                account_id=row["account_key"],
+                label=row["label_key"][:50],
+                version=row["version_key"][:100],
+                count=row["n"],
+                cost_usd=row["cost"] or 0,
+            )
+            for row in rows
+        ),
+        batch_size=2000,
+    )

@@ -114,3 +114,35 @@ def test_many_workers_count_each_person_once_and_every_event(campaign, alice_acc
     assert counted("qualified") == 5  # 40 events, 5 people
     assert counted("send_error") == 40
     assert DailyCount.objects.filter(stage="send_error").count() == 1
+
+
+def test_a_rebuild_from_the_log_matches_the_live_counts(campaign, alice, dan, alice_account, dan_account):
+    from django.core.management import call_command
+
+    for owner, account, label in ((alice, alice_account, "Speaker"), (dan, dan_account, "Sponsor")):
+        for n in range(3):
+            lead = LeadFactory(campaign=campaign, owner=owner, label=label)
+            message = MessageFactory(lead=lead, campaign=campaign, account=account, generated_by="template")
+            activity_record(verb="lead.found", lead=lead)
+            activity_record(verb="message.drafted", message=message, lead=lead)
+            if n:
+                activity_record(verb="message.sent", message=message, lead=lead)
+            if n == 2:
+                activity_record(verb="reply.received", message=message, lead=lead)
+                activity_record(verb="message.transient", message=message, lead=lead)
+    live = sorted(
+        DailyCount.objects.values_list(
+            "day", "stage", "campaign_id", "rep_id", "account_id", "label", "version", "count"
+        )
+    )
+    milestones = LeadMilestone.objects.count()
+
+    call_command("rebuild_metrics", stdout=None)
+
+    rebuilt = sorted(
+        DailyCount.objects.values_list(
+            "day", "stage", "campaign_id", "rep_id", "account_id", "label", "version", "count"
+        )
+    )
+    assert rebuilt == live
+    assert LeadMilestone.objects.count() == milestones
