@@ -53,7 +53,7 @@ def _detail(request: HttpRequest, campaign: Campaign, sheet_form: SheetSyncForm 
     context["sheet_url"] = sheets.spreadsheet_url(sheet.spreadsheet) if sheet and sheet.spreadsheet else ""
     if not template.endswith("#progress"):
         context |= {
-            "funnel": funnel(campaign=campaign),
+            "funnel": funnel(campaign_id=campaign.pk),
             "costs": llm_costs(campaign=campaign),
             "steps": campaign_steps(campaign=campaign),
             "accounts": campaign_accounts(campaign=campaign),

@@ -69,9 +69,26 @@ class DashboardFilterForm(forms.Form):
         if end < start:
             self.add_error("end", "The end date must be on or after the start date.")
         elif (end - start).days + 1 > MAX_DAYS:
-            self.add_error("end", f"Choose a period of at most {MAX_DAYS} days (this one has {(end - start).days + 1}).")
+            self.add_error(
+                "end", f"Choose a period of at most {MAX_DAYS} days (this one has {(end - start).days + 1})."
+            )
         cleaned["start"], cleaned["end"] = start, end
         return cleaned
+
+    @classmethod
+    def showing(
+        cls, filters: Filters, *, campaigns: list[tuple[int, str]], reps: list[tuple[int, str]]
+    ) -> "DashboardFilterForm":
+        """An unbound form filled with the filters in use: dates a person left out appear as applied."""
+        form = cls(campaigns=campaigns, reps=reps)
+        form.initial = {
+            "start": filters.start,
+            "end": filters.end,
+            "campaign": filters.campaign_id or "",
+            "rep": filters.rep_id or "",
+            "trend": str(filters.trend_days),
+        }
+        return form
 
     def filters(self) -> Filters:
         """The valid filters, or the defaults (last 30 days, everyone) when any field is wrong."""

@@ -1,20 +1,158 @@
-from django.http import HttpRequest, HttpResponse
+import csv
+from collections.abc import Iterable
+
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from reporting.selectors import FUNNEL, accounts_health, backlog, funnel, funnel_by_campaign
+from reporting.alerts import alerts_open
+from reporting.forms import DashboardFilterForm, Filters
+from reporting.models import STAGES
+from reporting.selectors import (
+    DIMENSIONS,
+    RATE_STAGES,
+    STAGE_LABELS,
+    campaign_choices,
+    dashboard_data,
+    rep_choices,
+)
 from salesdept.roles import manager_required
 from salesdept.views_helpers import partial_or_page
+
+RATE_TITLES = {
+    "campaign": "Campaign",
+    "label": "Label",
+    "version": "Message version",
+    "rep": "Rep",
+    "account": "Sending account",
+}
+
+
+def _filtered(request: HttpRequest) -> tuple[DashboardFilterForm, Filters, dict]:
+    """The filter form, the filters it gives (the defaults when it is wrong) and the numbers for them."""
+    campaigns, reps = campaign_choices(), rep_choices()
+    form = DashboardFilterForm(request.GET or None, campaigns=campaigns, reps=reps)
+    filters = form.filters()
+    if not form.errors:
+        form = DashboardFilterForm.showing(filters, campaigns=campaigns, reps=reps)
+    data = dashboard_data(
+        start=filters.start,
+        end=filters.end,
+        trend_days=filters.trend_days,
+        campaign_id=filters.campaign_id,
+        rep_id=filters.rep_id,
+        campaign_names=dict(campaigns),
+        rep_names=dict(reps),
+    )
+    return form, filters, data
 
 
 @require_GET
 @manager_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    form, filters, data = _filtered(request)
+    template = partial_or_page(request, "reporting/dashboard.html", "dashboard-body")
     context = {
-        "funnel": funnel(),
-        "stages": [stage for stage, _ in FUNNEL],
-        "campaign_rows": funnel_by_campaign(),
-        "backlog": backlog(),
-        "accounts": accounts_health(),
+        **data,
+        "form": form,
+        "filters": filters,
+        "query": filters.query(),
+        "stages": [STAGE_LABELS[stage] for stage in STAGES],
+        "rate_tables": [(dimension, RATE_TITLES[dimension], data["rates"][dimension]) for dimension in DIMENSIONS],
+        "campaign_name": dict(form.fields["campaign"].choices).get(filters.campaign_id),
+        "rep_name": dict(form.fields["rep"].choices).get(filters.rep_id),
     }
-    return render(request, partial_or_page(request, "reporting/dashboard.html", "dashboard-body"), context)
+    if not template.endswith("#dashboard-body"):
+        context["alerts"] = alerts_open()
+    return render(request, template, context)
+
+
+@require_GET
+@manager_required
+def dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
+    """One of the dashboard's tables as CSV, for the same filters."""
+    if table not in CSV_TABLES:
+        raise Http404("No such table.")
+    _, filters, data = _filtered(request)
+    headers, rows = CSV_TABLES[table](data)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{table}-{filters.start}-to-{filters.end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(headers)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return response
+
+
+def _cell(value) -> object:
+    """A value as a spreadsheet should read it: text that looks like a formula is quoted, None is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _funnel_csv(data: dict) -> tuple[list, Iterable]:
+    headers = ["Campaign", *(STAGE_LABELS[s] for s in STAGES)]
+    rows = [[row["name"], *row["counts"]] for row in data["campaign_funnels"]]
+    rows.append(["All campaigns", *(row["count"] for row in data["funnel"])])
+    return headers, rows
+
+
+def _rates_csv(dimension: str):
+    def table(data: dict) -> tuple[list, Iterable]:
+        headers = [RATE_TITLES[dimension], "Sent", "Accepted", "Acceptance rate (%)", "Replied", "Reply rate (%)"]
+        headers += ["Positive", "Positive reply rate (%)"]
+        rows = [
+            [r["name"], r["sent"], r["accepted"], r["acceptance"], r["replied"], r["reply"], r["positive"]]
+            + [r["positive_rate"]]
+            for r in data["rates"][dimension]
+        ]
+        return headers, rows
+
+    return table
+
+
+def _trend_csv(data: dict) -> tuple[list, Iterable]:
+    headers = ["Day", *(STAGE_LABELS[s] for s in RATE_STAGES)]
+    return headers, [[row["day"].isoformat(), *(row[s] for s in RATE_STAGES)] for row in data["trend"]["rows"]]
+
+
+def _costs_csv(data: dict) -> tuple[list, Iterable]:
+    headers = ["Model cost (USD)", "Model calls", "Leads found", "Replies", "Meetings"]
+    headers += ["Cost per lead (USD)", "Cost per reply (USD)", "Cost per meeting (USD)"]
+    costs = data["costs"]
+    if costs is None:  # filtered by rep: model calls are not counted per rep
+        return headers, []
+    keys = ["cost", "calls", "found", "replied", "meetings", "per_lead", "per_reply", "per_meeting"]
+    return headers, [[costs[key] for key in keys]]
+
+
+def _accounts_csv(data: dict) -> tuple[list, Iterable]:
+    headers = ["Account", "Channel", "Owner", "Health", "Reason", "Sent", "Send errors", "Error rate (%)"]
+    rows = [
+        [a.name, a.get_channel_display(), a.owner.email, a.get_health_display(), a.health_reason]
+        + [row["sent"], row["errors"], row["error_rate"]]
+        for row in data["accounts"]
+        for a in [row["account"]]
+    ]
+    return headers, rows
+
+
+def _backlog_csv(data: dict) -> tuple[list, Iterable]:
+    headers = ["Waiting for approval", "Oldest waiting since", "Over 1 day", "Over 3 days", "Over 7 days"]
+    headers.append("Sends needing a check")
+    b = data["backlog"]
+    oldest = timezone.localtime(b["oldest"]).isoformat(timespec="minutes") if b["oldest"] else None
+    return headers, [[b["pending"], oldest, b["over_1d"], b["over_3d"], b["over_7d"], b["unknown"]]]
+
+
+CSV_TABLES = {
+    "funnel": _funnel_csv,
+    **{f"rates-{dimension}": _rates_csv(dimension) for dimension in DIMENSIONS},
+    "trend": _trend_csv,
+    "costs": _costs_csv,
+    "accounts": _accounts_csv,
+    "backlog": _backlog_csv,
+}
