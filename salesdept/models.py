@@ -58,6 +58,7 @@ class PromptOverride(models.Model):
         ANALYSE_REPLY = "analyse_reply", "Analyse a reply"
         PROPOSE_CAMPAIGN = "propose_campaign", "Read a campaign request"
         SUMMARISE_COMPANY = "summarise_company", "Summarise a company's website"
+        INSIGHTS = "insights", "Insights for the daily report"
 
     name = models.CharField(max_length=30, choices=Name.choices, unique=True)
     is_active = models.BooleanField(default=True)

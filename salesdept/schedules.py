@@ -105,4 +105,10 @@ SCHEDULES = [
         24 * 60,
         "Qualified leads left without a rep get one, within capacity.",
     ),
+    Schedule(
+        "daily-reports",
+        "reporting.tasks.reports_send_due_task",
+        15,
+        "Each manager gets yesterday's report at their own time in their own timezone, once.",
+    ),
 ]

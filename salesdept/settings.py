@@ -5,8 +5,10 @@ DATABASE_URL, CELERY_BROKER_URL and REDIS_URL switch to PostgreSQL and Redis.
 Every variable is listed in .env.example.
 """
 
+import datetime
 import json
 import os
+import zoneinfo
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -236,6 +238,18 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Sales Department <sales@localhost>")
+# The daily report goes to each manager at their own time (reporting.ReportRecipient); these are
+# the time and timezone of a manager without one. A hung SMTP server must not hold the tick.
+REPORT_DEFAULT_TIMEZONE = env_str("REPORT_DEFAULT_TIMEZONE", TIME_ZONE)
+REPORT_DEFAULT_TIME = env_str("REPORT_DEFAULT_TIME", "09:15")
+REPORT_EMAIL_TIMEOUT_SECONDS = env_float("REPORT_EMAIL_TIMEOUT_SECONDS", 30.0)
+try:
+    zoneinfo.ZoneInfo(REPORT_DEFAULT_TIMEZONE)
+    datetime.time.fromisoformat(REPORT_DEFAULT_TIME)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
+    raise ImproperlyConfigured(
+        f'REPORT_DEFAULT_TIMEZONE must name a timezone ("Europe/Paris") and REPORT_DEFAULT_TIME be HH:MM: {exc}'
+    ) from None
 
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True

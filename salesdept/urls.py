@@ -21,6 +21,7 @@ urlpatterns = [
     path("inbox/", include("outreach.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("dashboard/", include("reporting.urls")),
+    path("reports/", include("reporting.report_urls")),
     path("u/", include("outreach.unsubscribe_urls")),
     path("webhooks/", include("outreach.webhook_urls")),
 ]

@@ -1,6 +1,7 @@
 """The LLM layer: every model call of the product goes through salesdept.llm.
 
-- calls.py: the product's calls (qualify, draft, fact-check, analyse a reply);
+- calls.py: the product's calls (qualify, draft, fact-check, analyse a reply, report insights);
+- grounding.py: whether a sentence's numbers are in the data it was given;
 - gateway.py: backend choice, daily budget, cache, concurrency and the LLMCall log;
 - client.py: HTTP to any OpenAI-compatible server, structured output with one repair;
 - prompts.py: versioned prompts, overridable in admin; template.py: the offline backend.
@@ -13,6 +14,7 @@ from salesdept.llm.calls import (
     draft_and_check_many,
     propose_campaign,
     qualify_many,
+    report_insights,
     summarise_company,
 )
 from salesdept.llm.gateway import Result
@@ -23,6 +25,7 @@ from salesdept.llm.schemas import (
     CompanySummary,
     Draft,
     FactCheck,
+    Insights,
     LeadFacts,
     ReplyAnalysis,
 )
@@ -35,6 +38,7 @@ __all__ = [
     "Draft",
     "DraftJob",
     "FactCheck",
+    "Insights",
     "QualifyJob",
     "LeadFacts",
     "ReplyAnalysis",
@@ -43,5 +47,6 @@ __all__ = [
     "draft_and_check_many",
     "propose_campaign",
     "qualify_many",
+    "report_insights",
     "summarise_company",
 ]

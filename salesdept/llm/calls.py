@@ -1,5 +1,5 @@
 """The product's model calls: qualify, draft, fact-check, analyse a reply, read a campaign request,
-summarise a company's website.
+summarise a company's website, find what matters in a day's numbers.
 
 Each builds a gateway Request (prompt, schema, extra checks, template fallback) from plain
 data; the gateway decides who answers and logs the call.
@@ -20,6 +20,7 @@ from salesdept.llm.schemas import (
     CompanySummary,
     Draft,
     FactCheck,
+    Insights,
     LeadFacts,
     ReplyAnalysis,
 )
@@ -260,5 +261,33 @@ def summarise_company(*, name: str, url: str, page_text: str) -> Result[CompanyS
             prompt_version=rendered.version,
             fallback=lambda: template_backend.summarise_company(name=name, page_text=page_text),
             max_tokens=500,
+        )
+    )
+
+
+def report_insights(*, metrics: dict) -> Result[Insights]:
+    """3 to 5 sentences on a day's numbers for the daily report. The numbers are data.
+
+    Whether each sentence's numbers are in `metrics` is checked by the caller
+    (grounding.ungrounded_numbers), which drops the ones that are not.
+    """
+
+    def check(answer: Insights) -> None:
+        texts = [" ".join(text.lower().split()) for text in answer.insights]
+        if len(set(texts)) != len(texts):
+            raise ValueError("each insight must say something different")
+
+    rendered = prompts.render(
+        "insights", {"metrics_json": prompts.as_data(metrics)}, override=prompts.override_for("insights")
+    )
+    return run(
+        Request(
+            purpose="insights",
+            schema=Insights,
+            messages=rendered.messages,
+            prompt_version=rendered.version,
+            fallback=lambda: template_backend.insights(metrics=metrics),
+            check=check,
+            max_tokens=700,
         )
     )

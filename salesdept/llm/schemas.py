@@ -3,7 +3,7 @@
 import datetime as dt
 import functools
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,15 @@ class CompanySummary(Answer):
 
     summary: str = Field(max_length=600)
     facts: list[str] = Field(max_length=6)
+
+
+InsightText = Annotated[str, Field(min_length=1, max_length=240)]
+
+
+class Insights(Answer):
+    """What a manager should notice in a day's numbers: 3 to 5 short sentences, each grounded in them."""
+
+    insights: list[InsightText] = Field(min_length=3, max_length=5)
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from salesdept.llm.schemas import (
     Classification,
     CompanySummary,
     Draft,
+    Insights,
     LeadFacts,
     ProposedLabel,
     ReplyAnalysis,
@@ -282,3 +283,79 @@ def summarise_company(*, name: str, page_text: str) -> CompanySummary:
             break
         summary = f"{summary} {sentence}".strip()
     return CompanySummary(summary=summary or page_text.strip()[:400], facts=[])
+
+
+def insights(*, metrics: dict) -> Insights:
+    """3 to 5 sentences from the day's numbers, each quoting only values the metrics hold.
+
+    The biggest change against the previous days, the best campaign by reply rate, the approval
+    backlog, then send errors or accounts in trouble, then the model's cost.
+    """
+    lines = [_biggest_change(metrics), _best_campaign(metrics), _backlog(metrics), _trouble(metrics), _cost(metrics)]
+    return Insights(insights=[line for line in lines if line][:5])
+
+
+def _num(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+
+
+def _biggest_change(metrics: dict) -> str:
+    funnel = metrics.get("funnel", {})
+    averages = metrics.get("daily_average_previous_7_days", {})
+    changes = metrics.get("change_vs_average_pct", {})
+    days = metrics.get("comparison_days", 7)
+    moved = [(abs(change), stage) for stage, change in changes.items() if change is not None]
+    if not moved:
+        counts = ", ".join(f"{_num(funnel.get(stage, 0))} {stage}" for stage in ("found", "sent", "replied"))
+        return f"The day's funnel: {counts}; there is nothing from the previous {days} days to compare with."
+    _, stage = max(moved, key=lambda item: (item[0], item[1] == "replied", item[1] == "sent"))
+    change, today, average = changes[stage], funnel.get(stage, 0), averages.get(stage, 0)
+    if change == 0:
+        return f"{stage.capitalize()} held at {_num(today)}, the daily average of the previous {days} days."
+    verb = "rose" if change > 0 else "fell"
+    return (
+        f"{stage.capitalize()} {verb} to {_num(today)} from a daily average of {_num(average)} "
+        f"over the previous {days} days ({change:+.1f}%)."
+    )
+
+
+def _best_campaign(metrics: dict) -> str:
+    rated = [row for row in metrics.get("campaigns", []) if row.get("rates", {}).get("reply_rate") is not None]
+    if not rated:
+        return ""
+    best = max(rated, key=lambda row: (row["rates"]["reply_rate"], row["funnel"].get("sent", 0)))
+    funnel, rate = best["funnel"], best["rates"]["reply_rate"]
+    said = "had the best reply rate" if len(rated) > 1 else "had a reply rate of"
+    return (
+        f'"{best["name"]}" {said}{":" if len(rated) > 1 else ""} {_num(rate)}% '
+        f"({_num(funnel.get('replied', 0))} replied, {_num(funnel.get('sent', 0))} sent)."
+    )
+
+
+def _backlog(metrics: dict) -> str:
+    backlog = metrics.get("backlog", {})
+    pending = backlog.get("pending", 0)
+    if not pending:
+        return "No drafts are waiting for approval."
+    waiting = "draft is" if pending == 1 else "drafts are"
+    line = f"{_num(pending)} {waiting} waiting for approval"
+    if backlog.get("oldest_hours") is not None:
+        line += f"; the oldest has waited {_num(backlog['oldest_hours'])} hours"
+    return line + "."
+
+
+def _trouble(metrics: dict) -> str:
+    errors = metrics.get("send_errors", {}).get("day", 0)
+    accounts = metrics.get("accounts", {})
+    parts = []
+    if errors:
+        parts.append(f"{_num(errors)} {'send' if errors == 1 else 'sends'} failed with a provider error")
+    if accounts.get("attention_count"):
+        names = ", ".join(account["name"] for account in accounts.get("attention", [])[:3])
+        parts.append(f"{_num(accounts['attention_count'])} sending account(s) need attention ({names})")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def _cost(metrics: dict) -> str:
+    llm = metrics.get("llm", {})
+    return f"The language model answered {_num(llm.get('calls', 0))} calls costing ${llm.get('cost_usd', 0):,.2f}."

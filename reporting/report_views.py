@@ -1,0 +1,41 @@
+"""The daily reports' archive: a manager's reports, one report as it was emailed, and "Send again"."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from reporting.reports import report_get_for_user, report_send, report_subject, reports_visible_to
+from salesdept.roles import ADMIN, manager_required, user_roles
+
+PAGE_SIZE = 50
+
+
+@require_GET
+@manager_required
+def report_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(reports_visible_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "reporting/report_list.html", {"page": page, "show_recipient": ADMIN in user_roles(request.user)}
+    )
+
+
+@require_GET
+@manager_required
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_get_for_user(request.user, pk)
+    return render(request, "reporting/report_detail.html", {"report": report, "subject": report_subject(report)})
+
+
+@require_POST
+@manager_required
+def report_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_get_for_user(request.user, pk)
+    if report_send(report_id=report.pk, force=True, actor=request.user):
+        messages.success(request, f"Sent again to {report.recipient.email}.")
+    else:
+        report.refresh_from_db(fields=["status", "failure"])
+        reason = report.failure or "it is being sent right now"
+        messages.error(request, f"Not sent: {reason}.")
+    return redirect("reports:detail", pk=report.pk)

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from reporting.reports import reports_send_due
+from salesdept import clock
+
+
+@shared_task
+def reports_send_due_task() -> int:
+    """Every 15 minutes: managers whose report time has come get yesterday's report, once."""
+    return reports_send_due(now=clock.now())
