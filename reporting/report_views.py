@@ -25,7 +25,15 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @manager_required
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_get_for_user(request.user, pk)
-    return render(request, "reporting/report_detail.html", {"report": report, "subject": report_subject(report)})
+    context = {"report": report, "subject": report_subject(report), "frame_height": _frame_height(report)}
+    return render(request, "reporting/report_detail.html", context)
+
+
+def _frame_height(report) -> int:
+    """The email's height in pixels, about: a sandboxed frame cannot size itself to its content."""
+    metrics = report.metrics or {}
+    rows = len(metrics.get("campaigns", [])) + len(metrics.get("accounts", {}).get("attention", []))
+    return 1150 + 50 * rows
 
 
 @require_POST

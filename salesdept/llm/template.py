@@ -315,7 +315,7 @@ def _biggest_change(metrics: dict) -> str:
     verb = "rose" if change > 0 else "fell"
     return (
         f"{stage.capitalize()} {verb} to {_num(today)} from a daily average of {_num(average)} "
-        f"over the previous {days} days ({change:+.1f}%)."
+        f"over the previous {days} days ({change:+,.1f}%)."
     )
 
 
@@ -351,8 +351,10 @@ def _trouble(metrics: dict) -> str:
     if errors:
         parts.append(f"{_num(errors)} {'send' if errors == 1 else 'sends'} failed with a provider error")
     if accounts.get("attention_count"):
+        count = accounts["attention_count"]
         names = ", ".join(account["name"] for account in accounts.get("attention", [])[:3])
-        parts.append(f"{_num(accounts['attention_count'])} sending account(s) need attention ({names})")
+        needs = "sending account needs" if count == 1 else "sending accounts need"
+        parts.append(f"{_num(count)} {needs} attention ({names})")
     return "; ".join(parts) + "." if parts else ""
 
 

@@ -304,10 +304,10 @@ def test_the_templates_insights_are_grounded_by_construction(history):
 
 def test_the_template_names_the_biggest_change_the_best_campaign_and_the_backlog(history):
     insights = template_backend.insights(metrics=report_metrics(day=DAY, now=NEXT_MORNING)).insights
-    assert insights[0] == "Replied rose to 3 from a daily average of 0.1 over the previous 7 days (+2000.0%)."
+    assert insights[0] == "Replied rose to 3 from a daily average of 0.1 over the previous 7 days (+2,000.0%)."
     assert insights[1] == '"Fintech CFOs 2026" had the best reply rate: 50.0% (2 replied, 4 sent).'
     assert insights[2] == "2 drafts are waiting for approval; the oldest has waited 24.0 hours."
-    assert "2 sends failed with a provider error" in insights[3] and "Dan sandbox" in insights[3]
+    assert insights[3] == "2 sends failed with a provider error; 1 sending account needs attention (Dan sandbox)."
 
 
 def test_a_model_insight_quoting_a_number_not_in_the_metrics_is_dropped(history, bob, llm):
