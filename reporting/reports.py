@@ -35,6 +35,8 @@ from salesdept.roles import ADMIN, MANAGER, is_manager, user_roles
 logger = logging.getLogger(__name__)
 
 COMPARISON_DAYS = 7
+# Campaign rows the email shows (most sends first); more make it long, and Gmail clips mail over 102 KB.
+EMAIL_CAMPAIGNS = 20
 STAGE_LABELS = {
     "found": "Found",
     "qualified": "Qualified",
@@ -354,7 +356,7 @@ def report_context(report: DailyReport) -> dict:
             "positive": _n(row["funnel"]["positive"]),
             "meeting": _n(row["funnel"]["meeting"]),
         }
-        for row in m["campaigns"]
+        for row in m["campaigns"][:EMAIL_CAMPAIGNS]
     ]
     backlog, llm, accounts = m["backlog"], m["llm"], m["accounts"]
     return {
@@ -365,6 +367,7 @@ def report_context(report: DailyReport) -> dict:
         "funnel": funnel,
         "rates": rates,
         "campaigns": campaigns,
+        "more_campaigns": max(len(m["campaigns"]) - EMAIL_CAMPAIGNS, 0),
         "pending": _n(backlog["pending"]),
         "oldest_hours": _n(backlog["oldest_hours"]) if backlog["oldest_hours"] is not None else "",
         "send_errors": _n(m["send_errors"]["day"]),

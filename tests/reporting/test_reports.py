@@ -246,6 +246,18 @@ def test_the_links_are_absolute(history, bob, settings):
     assert f"https://sales.example.com/reports/{report.pk}/" in report.text
 
 
+def test_the_email_lists_the_busiest_campaigns_and_counts_the_rest(bob):
+    from reporting.metrics import bump
+
+    campaigns = [CampaignFactory(owner=bob, name=f"Busy {n:02}") for n in range(23)]
+    for n, campaign in enumerate(campaigns):
+        bump(day=DAY, stage="sent", n=n + 1, campaign_id=campaign.pk)
+    report = report_build(recipient=bob, day=DAY)
+    assert len(report.metrics["campaigns"]) == 23  # the metrics keep them all
+    assert "Busy 22" in report.html and "Busy 03" in report.html and "Busy 02" not in report.html
+    assert "3 more campaigns moved" in report.html and "3 more campaigns moved: see the dashboard." in report.text
+
+
 def test_a_report_is_built_once_per_recipient_and_date(history, bob):
     first = report_build(recipient=bob, day=DAY)
     again = report_build(recipient=bob, day=DAY)
@@ -609,3 +621,14 @@ def test_the_resend_button_says_why_it_did_not_send(client, bob, settings, smtp)
 def test_the_resend_button_only_posts(client, bob):
     report = report_build(recipient=bob, day=DAY)
     assert login(client, bob).get(f"/reports/{report.pk}/send/").status_code == 405
+
+
+@pytest.mark.parametrize("reports", [3, 30])
+def test_the_list_reads_a_fixed_number_of_queries(client, carol, reports, django_assert_max_num_queries):
+    users = [UserFactory(role="Manager") for _ in range(3)]
+    for n in range(reports):
+        DailyReport.objects.create(recipient=users[n % 3], date=DAY - dt.timedelta(days=n), html="x" * 10_000)
+    login(client, carol)
+    with django_assert_max_num_queries(8):
+        response = client.get("/reports/")
+    assert response.status_code == 200 and response.text.count("<tr>") == reports + 1
