@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -292,6 +292,20 @@ def accounts_health(*, campaign_id: int | None = None, rep_id: int | None = None
     return accounts
 
 
+def _accounts_marked(*, campaign_id: int | None, rep_id: int | None) -> QuerySet[SendingAccount]:
+    """All accounts, each marked `in_filter` when it is the campaign's and the rep's (one query)."""
+    in_filter = Q()
+    if campaign_id:
+        through = Campaign.sending_accounts.through.objects.filter(
+            campaign_id=campaign_id, sendingaccount=OuterRef("pk")
+        )
+        in_filter &= Q(Exists(through))
+    if rep_id:
+        in_filter &= Q(owner_id=rep_id)
+    marked = ExpressionWrapper(in_filter, output_field=BooleanField()) if in_filter else Value(True)
+    return SendingAccount.objects.select_related("owner").annotate(in_filter=marked).order_by("name")
+
+
 def campaign_choices() -> list[tuple[int, str]]:
     return list(Campaign.objects.order_by("name").values_list("pk", "name"))
 
@@ -335,18 +349,17 @@ def dashboard_data(
     campaign_names: dict[int, str],
     rep_names: dict[int, str],
 ) -> dict:
-    """Everything the dashboard shows, in a fixed number of queries whatever the data (four).
+    """Everything the dashboard shows in four queries, whatever the data: counts, trend, backlog, accounts.
 
     Names of campaigns and reps come from the caller (the filter form already read them);
     account names come with the accounts' health.
     """
     counts = daily_counts(start=start, end=end, campaign_id=campaign_id, rep_id=rep_id)
-    accounts = list(accounts_health(campaign_id=campaign_id, rep_id=rep_id))
-    # Every account that counted, even one no longer in the campaign or filter: one query for them all.
-    account_names = {account.pk: account.name for account in accounts}
-    missing = {row["account_id"] for row in counts.rows if row["account_id"]} - account_names.keys()
-    if missing:
-        account_names |= names_for("account", missing)
+    # Every account, for the names of those that counted (even outside the filter); the health
+    # table shows the filter's own: one query either way.
+    every = list(_accounts_marked(campaign_id=campaign_id, rep_id=rep_id))
+    account_names = {account.pk: account.name for account in every}
+    accounts = [account for account in every if account.in_filter]
     errors = counts.send_errors()
     names = {"campaign": campaign_names, "rep": rep_names, "account": account_names}
     series = trend(days=trend_days, end=end, campaign_id=campaign_id, rep_id=rep_id)

@@ -493,3 +493,39 @@ def test_its_queries_do_not_grow_with_campaigns_reps_or_accounts(client, bob, dj
     assert len(tables(response)["rates-campaign"]) == 21
     with django_assert_max_num_queries(DASHBOARD_QUERIES - 1):  # htmx: no alerts banner
         client.get("/dashboard/", **HTMX)
+
+
+def test_filters_cost_no_more_queries(client, bob, alice, history, django_assert_max_num_queries):
+    """Alice's counts include dan's account (L3): its name comes with the accounts' one query."""
+    login(client, bob)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        response = client.get("/dashboard/", {**PERIOD, "rep": alice.pk, "campaign": history["c1"].pk})
+    assert [row[0] for row in tables(response)["rates-account"][1:]] == ["Alice sandbox", "Dan sandbox", "No account"]
+    assert [row[0] for row in tables(response)["accounts-table"][1:]] == ["Alice sandbox"]
+
+
+def test_the_selectors_give_the_same_numbers_to_other_readers(history, alice_account, dan_account):
+    """The daily report reads these directly: each stands alone with its period and filters."""
+    from reporting import selectors
+
+    period = {"start": dt.date(2025, 3, 1), "end": dt.date(2025, 3, 10)}
+    assert [row["count"] for row in selectors.funnel(**period)] == [6, 6, 5, 5, 5, 4, 4, 2, 1]
+    assert [row["count"] for row in selectors.funnel(campaign_id=history["c2"].pk)] == [3, 3, 2, 2, 2, 2, 2, 2, 1]
+    assert [(row["name"], row["counts"][4]) for row in selectors.funnel_by_campaign(**period)] == [
+        ("Speakers 2025", 4),
+        ("Sponsors", 1),
+    ]
+    by_account = {row["name"]: row for row in selectors.rates("account", **period)}
+    assert (by_account["Dan sandbox"]["sent"], by_account["Dan sandbox"]["acceptance"]) == (3, 66.7)
+    assert by_account["No account"]["reply"] is None
+    costs = selectors.llm_cost_per(**period)
+    assert (costs["cost"], costs["per_lead"], costs["per_reply"], costs["per_meeting"]) == (
+        Decimal("0.0700"),
+        Decimal("0.0117"),
+        Decimal("0.0175"),
+        Decimal("0.0700"),
+    )
+    errors = selectors.send_error_rates(**period)
+    assert errors[alice_account.pk] == {"sent": 2, "errors": 2, "error_rate": 50.0}
+    assert errors[dan_account.pk] == {"sent": 3, "errors": 1, "error_rate": 25.0}
+    assert selectors.trend(days=7, end=period["end"])["series"]["replied"] == [1, 0, 1, 0, 1, 0, 0]
