@@ -35,6 +35,8 @@ STAGE_OF = {
     "reply.positive": "positive",
     "lead.meeting": "meeting",
 }
+# Stages reached through a message: their counts carry its account and version.
+MESSAGE_STAGES = {"drafted", "approved", "sent", "accepted", "replied", "positive"}
 # A send the provider refused or could not confirm: the error rate's numerator.
 SEND_ERRORS = {
     "message.fatal",
@@ -167,23 +169,28 @@ def metrics_rebuild() -> dict[str, int]:
             firsts = (
                 Activity.objects.filter(verb__in=verbs, lead__isnull=False)
                 .values("lead_id")
-                .annotate(at=Min("created_at"))
+                .annotate(stage=Value(stage), at=Min("created_at"))
+                .values_list("lead_id", "stage", "at")
                 .order_by()
             )
-            milestones = (LeadMilestone(lead_id=row["lead_id"], stage=stage, reached_at=row["at"]) for row in firsts)
-            LeadMilestone.objects.bulk_create(milestones, batch_size=5000)
-            first = Activity.objects.filter(lead_id=OuterRef("lead_id"), verb__in=verbs).order_by("created_at", "pk")
+            _insert_select(LeadMilestone, ["lead_id", "stage", "reached_at"], firsts)
+            if stage in MESSAGE_STAGES:  # the account and version of the message of the first event
+                first = Activity.objects.filter(lead_id=OuterRef("lead_id"), verb__in=verbs).order_by(
+                    "created_at", "pk"
+                )
+                account = Subquery(first.values("message__account_id")[:1])
+                version = Subquery(first.values("message__generated_by")[:1])
+            else:
+                account, version = Value(0), Value("")
             rows = LeadMilestone.objects.filter(stage=stage).values(
                 on=TruncDate("reached_at", **day),
                 campaign_key=Coalesce("lead__campaign_id", Value(0), output_field=IntegerField()),
                 rep_key=Coalesce("lead__owner_id", Value(0), output_field=IntegerField()),
                 label_key=Coalesce("lead__label", Value("")),
-                account_key=Coalesce(
-                    Subquery(first.values("message__account_id")[:1]), Value(0), output_field=IntegerField()
-                ),
-                version_key=Coalesce(Subquery(first.values("message__generated_by")[:1]), Value("")),
+                account_key=Coalesce(account, Value(0), output_field=IntegerField()),
+                version_key=Coalesce(version, Value("")),
             )
-            _write_counts(stage, rows.annotate(n=Count("pk"), cost=Value(0)).order_by())
+            _write_counts(stage, rows.annotate(n=Count("pk"), cost=Value(0)))
         errors = Activity.objects.filter(verb__in=SEND_ERRORS).values(
             on=TruncDate("created_at", **day),
             campaign_key=Coalesce("campaign_id", Value(0), output_field=IntegerField()),
@@ -192,7 +199,7 @@ def metrics_rebuild() -> dict[str, int]:
             account_key=Coalesce("message__account_id", Value(0), output_field=IntegerField()),
             version_key=Coalesce("message__generated_by", Value("")),
         )
-        _write_counts("send_error", errors.annotate(n=Count("pk"), cost=Value(0)).order_by())
+        _write_counts("send_error", errors.annotate(n=Count("pk"), cost=Value(0)))
         calls = LLMCall.objects.values(
             on=TruncDate("created_at", **day),
             campaign_key=Coalesce("campaign_id", Value(0), output_field=IntegerField()),
@@ -201,25 +208,23 @@ def metrics_rebuild() -> dict[str, int]:
             account_key=Value(0),
             version_key=Value(""),
         )
-        _write_counts("llm", calls.annotate(n=Count("pk"), cost=Sum("cost_usd")).order_by())
+        _write_counts("llm", calls.annotate(n=Count("pk"), cost=Sum("cost_usd")))
     return {"milestones": LeadMilestone.objects.count(), "daily_counts": DailyCount.objects.count()}
 
 
-def _write_counts(stage: str, rows) -> None:
-    DailyCount.objects.bulk_create(
-        (
-            DailyCount(
-                day=row["on"],
-                stage=stage,
-                campaign_id=row["campaign_key"],
-                rep_id=row["rep_key"],
-                account_id=row["account_key"],
-                label=row["label_key"][:50],
-                version=row["version_key"][:100],
-                count=row["n"],
-                cost_usd=row["cost"] or 0,
-            )
-            for row in rows
-        ),
-        batch_size=2000,
+def _insert_select(model, columns: list[str], rows) -> None:
+    """INSERT … SELECT: the database copies the rows; none travels through Python."""
+    select, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {select}", params)  # noqa: S608 (our own query)
+
+
+def _write_counts(stage: str, grouped) -> None:
+    """The grouped rows (on, *_key, n, cost) written as the stage's DailyCount rows, by the database."""
+    rows = grouped.annotate(stage_key=Value(stage)).values_list(
+        "on", "stage_key", "campaign_key", "rep_key", "account_key", "label_key", "version_key", "n", "cost"
     )
+    columns = ["day", "stage", "campaign_id", "rep_id", "account_id", "label", "version", "count", "cost_usd"]
+    _insert_select(DailyCount, columns, rows.order_by())

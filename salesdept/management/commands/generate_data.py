@@ -49,7 +49,8 @@ def _sql(value) -> str:
 def days_ago(n: str = "n") -> str:
     """A time spread over the last year, as an SQL expression of the row number."""
     if connection.vendor == "postgresql":
-        return f"(NOW() - (({n} * 7919) % 365) * INTERVAL '1 day' - (({n} * 104729) % 86400) * INTERVAL '1 second')"
+        big = f"({n})::bigint"  # n * 104729 outgrows a 32-bit integer past n = 20,000
+        return f"(NOW() - (({big} * 7919) % 365) * INTERVAL '1 day' - (({big} * 104729) % 86400) * INTERVAL '1 second')"
     return f"datetime('now', '-' || (({n} * 7919) % 365) || ' days', '-' || (({n} * 104729) % 86400) || ' seconds')"
 
 
