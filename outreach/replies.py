@@ -184,7 +184,8 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
         if snooze:
             activity_record(verb="lead.snoozed", lead=lead, until=snooze.isoformat(), reason="Not now, in a reply")
         if status == Lead.Status.INTERESTED:
-            activity_record(verb="reply.positive", lead=lead, inbound=inbound.pk)
+            # With the message replied to: the positive rate by account and version counts it there.
+            activity_record(verb="reply.positive", lead=lead, message=inbound.in_reply_to, inbound=inbound.pk)
     if analysis.intent == "referral":
         _lead_from_referral(inbound, lead, analysis.referral_name)
     answer = inbound_answer_suggest(inbound=inbound, result=result) if analysis.suggested_reply.strip() else None

@@ -4,6 +4,7 @@ import pytest
 
 from campaigns.models import Campaign
 from leads.models import Activity, Lead
+from leads.services import activity_record
 from outreach.models import OutreachMessage
 from tests.conftest import login
 from tests.factories import LeadFactory
@@ -119,12 +120,14 @@ def test_xss_in_lead_names_is_shown_as_text(client, alice, campaign):
 def test_dashboard_counts_people_at_each_stage(client, bob, campaign, alice):
     leads = [LeadFactory(campaign=campaign, owner=alice) for _ in range(3)]
     for lead in leads:
-        Activity.objects.create(lead=lead, campaign=campaign, verb="lead.found")
-    Activity.objects.create(lead=leads[0], campaign=campaign, verb="message.sent")
-    Activity.objects.create(lead=leads[0], campaign=campaign, verb="message.sent")  # a follow-up: same person
+        activity_record(verb="lead.found", lead=lead, campaign=campaign)
+    activity_record(verb="message.sent", lead=leads[0], campaign=campaign)
+    activity_record(verb="message.sent", lead=leads[0], campaign=campaign)  # a follow-up: same person
     response = login(client, bob).get("/dashboard/", **HTMX)
     assert "<html" not in response.text
-    funnel = dict(zip(response.context["stages"], response.context["campaign_rows"][0]["stages"], strict=True))
+    [row] = [row for row in response.context["campaign_funnels"] if row["campaign_id"] == campaign.pk]
+    stages = ["Found", "Qualified", "Drafted", "Approved", "Sent", "Accepted", "Replied", "Positive", "Meeting"]
+    funnel = dict(zip(stages, row["counts"], strict=True))
     assert funnel["Found"] == 3
     assert funnel["Sent"] == 1
     assert funnel["Replied"] == 0
