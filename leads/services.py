@@ -334,6 +334,25 @@ def lead_set_do_not_contact(*, lead: Lead, actor, reason: str) -> bool:
     return True
 
 
+# A meeting comes from a conversation: these are the statuses one can be booked from.
+MEETING_FROM = (Lead.Status.CONTACTED, Lead.Status.REPLIED, Lead.Status.INTERESTED, Lead.Status.SNOOZED)
+
+
+@transaction.atomic
+def lead_book_meeting(*, lead: Lead, actor) -> bool:
+    """The rep booked a meeting: the funnel's last stage, counted on the dashboard and in the report."""
+    from outreach.services import messages_cancel_for_lead
+
+    if not Lead.objects.filter(pk=lead.pk, status__in=MEETING_FROM).update(
+        status=Lead.Status.MEETING, snoozed_until=None
+    ):
+        return False
+    activity_record(verb="lead.meeting", lead=lead, actor=actor)
+    messages_cancel_for_lead(lead=lead, reason="A meeting is booked: the sequence stops")
+    lead.status = Lead.Status.MEETING
+    return True
+
+
 # Statuses a rep may snooze from: the lead is still being worked.
 SNOOZABLE = (Lead.Status.NEW, Lead.Status.QUALIFIED, Lead.Status.CONTACTED, Lead.Status.SNOOZED)
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/do-not-contact/", views.lead_do_not_contact, name="do_not_contact"),
     path("<int:pk>/score/", views.lead_score, name="score"),
+    path("<int:pk>/meeting/", views.lead_meeting, name="meeting"),
     path("import/", views.import_new, name="import_new"),
     path("import/<int:pk>/", views.import_detail, name="import_detail"),
     path("import/<int:pk>/progress/", views.import_progress_view, name="import_progress"),

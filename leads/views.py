@@ -24,7 +24,7 @@ from leads.selectors import (
     lead_page,
     lead_timeline,
 )
-from leads.services import lead_override_score, lead_set_do_not_contact
+from leads.services import MEETING_FROM, lead_book_meeting, lead_override_score, lead_set_do_not_contact
 from salesdept.roles import rep_required
 from salesdept.views_helpers import partial_or_page
 
@@ -52,6 +52,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "conversation": lead_conversation(lead),
         "dnc_form": DoNotContactForm(),
         "score_form": ScoreOverrideForm(initial={"score": lead.score_override}),
+        "can_book_meeting": lead.status in MEETING_FROM,
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -67,6 +68,17 @@ def lead_do_not_contact(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"{lead} will not be contacted again; pending messages were cancelled.")
     else:
         messages.info(request, f"{lead} was already marked do-not-contact.")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_meeting(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    if lead_book_meeting(lead=lead, actor=request.user):
+        messages.success(request, f"Meeting with {lead} noted; the rest of the sequence is cancelled.")
+    else:
+        messages.error(request, f"{lead} is {lead.get_status_display().lower()}: a meeting follows a conversation.")
     return redirect("leads:detail", pk=lead.pk)
 
 

@@ -18,6 +18,7 @@ LABELS = {
     "lead.imported": "Imported from a CSV file",
     "lead.merged": "Seen again in another source: details merged",
     "lead.rescored": "Score updated from engagement",
+    "lead.meeting": "Meeting booked",
     "lead.email_revealed": "Email address looked up",
     "message.drafted": "Draft written",
     "message.approved": "Draft approved",

@@ -416,3 +416,31 @@ def test_it_shows_a_manager_any_lead(client, bob, dans_pending):
 
 def test_it_refuses_users_without_a_role(client, mallory, pending):
     assert login(client, mallory).get(f"/leads/{pending.lead.pk}/").status_code == 403
+
+
+def test_a_rep_books_a_meeting_and_the_dashboard_counts_it(client, alice, bob, campaign, pending):
+    from reporting.models import DailyCount
+
+    lead = pending.lead
+    Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.REPLIED)
+    login(client, alice)
+    assert "Meeting booked</button>" in client.get(f"/leads/{lead.pk}/").text
+
+    response = client.post(f"/leads/{lead.pk}/meeting/", follow=True)
+
+    assert "Meeting with" in response.text
+    assert Lead.objects.get(pk=lead.pk).status == Lead.Status.MEETING
+    pending.refresh_from_db()
+    assert pending.status == "cancelled"  # the sequence stops
+    assert DailyCount.objects.get(stage="meeting").count == 1
+    again = client.post(f"/leads/{lead.pk}/meeting/", follow=True)
+    assert "a meeting follows a conversation" in again.text
+    assert DailyCount.objects.get(stage="meeting").count == 1
+
+
+def test_a_new_lead_cannot_have_a_meeting_booked(client, alice, campaign):
+    lead = LeadFactory(campaign=campaign, owner=alice, status=Lead.Status.QUALIFIED)
+    login(client, alice)
+    assert "Meeting booked</button>" not in client.get(f"/leads/{lead.pk}/").text
+    client.post(f"/leads/{lead.pk}/meeting/")
+    assert Lead.objects.get(pk=lead.pk).status == Lead.Status.QUALIFIED
