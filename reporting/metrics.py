@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, Min, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -64,7 +64,7 @@ _BUMP = """
         cost_usd = reporting_dailycount.cost_usd + excluded.cost_usd
 """
 _MILESTONE = """
-    INSERT INTO reporting_leadmilestone (lead_id, stage, reached_at) VALUES (%s, %s, %s)
+    INSERT INTO reporting_leadmilestone (lead_id, stage, reached_at, activity_id) VALUES (%s, %s, %s, %s)
     ON CONFLICT (lead_id, stage) DO NOTHING RETURNING id
 """
 
@@ -86,9 +86,9 @@ def bump(
         cursor.execute(_BUMP, [day, stage, campaign_id, rep_id, account_id, label, version, n, cost])
 
 
-def _first_time(lead_id: int, stage: str, at: dt.datetime) -> bool:
+def _first_time(lead_id: int, stage: str, activity: Activity) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(_MILESTONE, [lead_id, stage, at])
+        cursor.execute(_MILESTONE, [lead_id, stage, activity.created_at, activity.pk])
         return cursor.fetchone() is not None
 
 
@@ -112,7 +112,7 @@ def metrics_record(activity: Activity) -> None:
     if stage is None:
         bump(day=local_day(activity.created_at), stage="send_error", **_dims(activity, lead))
         return
-    if lead is None or not _first_time(lead.pk, stage, activity.created_at):
+    if lead is None or not _first_time(lead.pk, stage, activity):
         return  # reached before: counted then
     bump(day=local_day(activity.created_at), stage=stage, **_dims(activity, lead))
 
@@ -131,7 +131,10 @@ def metrics_record_found(activities: Iterable[Activity], *, new_leads: bool = Fa
         known = set(LeadMilestone.objects.filter(lead_id__in=ids, stage="found").values_list("lead_id", flat=True))
     new = [a for a in activities if a.lead_id not in known]
     LeadMilestone.objects.bulk_create(
-        [LeadMilestone(lead_id=a.lead_id, stage="found", reached_at=a.created_at or timezone.now()) for a in new],
+        [
+            LeadMilestone(lead_id=a.lead_id, stage="found", reached_at=a.created_at or timezone.now(), activity_id=a.pk)
+            for a in new
+        ],
         ignore_conflicts=True,
         batch_size=1000,
     )
@@ -169,17 +172,14 @@ def metrics_rebuild() -> dict[str, int]:
             firsts = (
                 Activity.objects.filter(verb__in=verbs, lead__isnull=False)
                 .values("lead_id")
-                .annotate(stage=Value(stage), at=Min("created_at"))
-                .values_list("lead_id", "stage", "at")
+                .annotate(stage=Value(stage), at=Min("created_at"), first=Min("pk"))
+                .values_list("lead_id", "stage", "at", "first")
                 .order_by()
             )
-            _insert_select(LeadMilestone, ["lead_id", "stage", "reached_at"], firsts)
+            # The lowest id stands for the first event: ids grow with time (a tie in time is rare).
+            _insert_select(LeadMilestone, ["lead_id", "stage", "reached_at", "activity_id"], firsts)
             if stage in MESSAGE_STAGES:  # the account and version of the message of the first event
-                first = Activity.objects.filter(lead_id=OuterRef("lead_id"), verb__in=verbs).order_by(
-                    "created_at", "pk"
-                )
-                account = Subquery(first.values("message__account_id")[:1])
-                version = Subquery(first.values("message__generated_by")[:1])
+                account, version = F("activity__message__account_id"), F("activity__message__generated_by")
             else:
                 account, version = Value(0), Value("")
             rows = LeadMilestone.objects.filter(stage=stage).values(

@@ -46,6 +46,10 @@ class LeadMilestone(models.Model):
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="milestones")
     stage = models.CharField(max_length=20)
     reached_at = models.DateTimeField()
+    # The event that reached it: a rebuild reads its message's account and version through it.
+    activity = models.ForeignKey(
+        "leads.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["lead", "stage"], name="lead_milestone_once")]
