@@ -87,13 +87,21 @@ class DailyReport(models.Model):
         return f"Report for {self.recipient} on {self.date}"
 
 
+def default_report_timezone() -> str:
+    return settings.REPORT_DEFAULT_TIMEZONE
+
+
+def default_report_time() -> dt.time:
+    return dt.time.fromisoformat(settings.REPORT_DEFAULT_TIME)
+
+
 class ReportRecipient(models.Model):
     """When a manager gets the daily report: a time in their own timezone."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_settings")
     enabled = models.BooleanField(default=True)
-    timezone = models.CharField(max_length=50, default="Europe/London")
-    send_at = models.TimeField(default=dt.time(9, 15))
+    timezone = models.CharField(max_length=50, default=default_report_timezone)
+    send_at = models.TimeField(default=default_report_time)
 
     def __str__(self) -> str:
         return f"Daily report for {self.user} at {self.send_at} {self.timezone}"
