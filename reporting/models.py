@@ -76,6 +76,8 @@ class DailyReport(models.Model):
     text = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure = models.CharField(max_length=300, blank=True)
+    # When a run took it to send: a report "sending" long after died with its worker.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -44,6 +44,6 @@ def report_resend(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Sent again to {report.recipient.email}.")
     else:
         report.refresh_from_db(fields=["status", "failure"])
-        reason = report.failure or "it is being sent right now"
+        reason = report.failure or "it is being sent right now; if it stays so, try again in 15 minutes"
         messages.error(request, f"Not sent: {reason}.")
     return redirect("reports:detail", pk=report.pk)

@@ -206,18 +206,26 @@ def report_subject(report: DailyReport) -> str:
     return f"Sales report for {report.date.isoformat()}"
 
 
+STUCK_AFTER = dt.timedelta(minutes=15)  # far past the email timeout: the sending worker is gone
+
+
 def report_send(*, report_id: int, force: bool = False, actor=None) -> bool:
     """Email the report once: True when this call sent it.
 
     A conditional UPDATE claims the row (pending or failed -> sending), so a second run finds
     nothing to claim. An SMTP error marks it failed, for the next run to retry. `force` is a
-    manager's "Send again": a sent report goes out once more, and the resend is logged.
+    manager's "Send again": a sent report goes out once more, and the resend is logged. A report
+    left "sending" by a worker that died is never sent again by the schedule (it may have gone
+    out); after STUCK_AFTER, "Send again" lets a manager decide.
     """
-    claimable = [DailyReport.Status.PENDING, DailyReport.Status.FAILED]
+    now = timezone.now()
+    claimable = Q(status__in=[DailyReport.Status.PENDING, DailyReport.Status.FAILED])
     if force:
-        claimable.append(DailyReport.Status.SENT)
-    if not DailyReport.objects.filter(pk=report_id, status__in=claimable).update(
-        status=DailyReport.Status.SENDING, failure=""
+        claimable |= Q(status=DailyReport.Status.SENT) | Q(
+            status=DailyReport.Status.SENDING, claimed_at__lt=now - STUCK_AFTER
+        )
+    if not DailyReport.objects.filter(claimable, pk=report_id).update(
+        status=DailyReport.Status.SENDING, failure="", claimed_at=now
     ):
         return False
     report = DailyReport.objects.select_related("recipient").get(pk=report_id)

@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from leads.models import Activity
 from leads.services import activity_record
@@ -632,3 +633,21 @@ def test_the_list_reads_a_fixed_number_of_queries(client, carol, reports, django
     with django_assert_max_num_queries(8):
         response = client.get("/reports/")
     assert response.status_code == 200 and response.text.count("<tr>") == reports + 1
+
+
+def test_a_report_left_sending_by_a_dead_worker_waits_for_a_person(client, history, bob, mailoutbox):
+    from reporting.reports import STUCK_AFTER
+
+    reports_send_due(now=NEXT_MORNING)
+    report = DailyReport.objects.get()
+    mailoutbox.clear()
+    # The worker took it and died: it may have gone out, so the schedule never sends it again.
+    DailyReport.objects.filter(pk=report.pk).update(status="sending", claimed_at=timezone.now())
+    assert reports_send_due(now=NEXT_MORNING + dt.timedelta(hours=2)) == 0
+    response = login(client, bob).post(f"/reports/{report.pk}/send/", follow=True)
+    assert "it is being sent right now" in response.text and mailoutbox == []
+
+    long_ago = timezone.now() - STUCK_AFTER - dt.timedelta(minutes=1)
+    DailyReport.objects.filter(pk=report.pk).update(claimed_at=long_ago)
+    response = client.post(f"/reports/{report.pk}/send/", follow=True)
+    assert "Sent again to bob@example.com." in response.text and len(mailoutbox) == 1
