@@ -13,6 +13,7 @@ from leads.models import Activity, Company, Lead, SearchRun
 from leads.scoring import Signals, rescored, score_lead
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
+from leads.suppression import is_suppressed
 from salesdept import llm
 
 MAX_PAGES_PER_RUN = 20
@@ -62,6 +63,8 @@ def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) 
     linkedin_url = normalise_linkedin_url(prospect.linkedin_url) or None
     email = normalise_email(prospect.email) or None
     key = name_key(prospect.first_name, prospect.last_name, prospect.company_name)
+    if is_suppressed(Lead(email=email, linkedin_url=linkedin_url)):  # opted out or erased: not taken again
+        return None
     if known := _duplicate_of(linkedin_url or "", email or "", key):
         _lead_merge_prospect(lead=known, prospect=prospect, source=source, linkedin_url=linkedin_url, email=email)
         return None

@@ -81,3 +81,10 @@ def imports_fail_stale_task() -> int:
     from leads.imports import imports_fail_stale
 
     return imports_fail_stale()
+
+
+@shared_task
+def privacy_purge_task() -> dict[str, int]:
+    from leads.privacy import privacy_purge
+
+    return privacy_purge(now=timezone.now())

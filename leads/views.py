@@ -1,5 +1,6 @@
+from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -14,7 +15,8 @@ from leads.imports import (
     import_progress,
     max_size_label,
 )
-from leads.models import ImportJob
+from leads.models import ImportJob, Lead
+from leads.privacy import lead_erase, lead_export_record
 from leads.selectors import (
     import_get_for_user,
     imports_visible_to,
@@ -25,7 +27,7 @@ from leads.selectors import (
     lead_timeline,
 )
 from leads.services import MEETING_FROM, lead_book_meeting, lead_override_score, lead_set_do_not_contact
-from salesdept.roles import rep_required
+from salesdept.roles import manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
 
 TIMELINE_LENGTH = 200
@@ -157,3 +159,44 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse("\ufeff" + job.error_report, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rows-left-out.csv"'
     return response
+
+
+class PersonEraseForm(forms.Form):
+    """Erasure cannot be undone: a reason for the record, and the person's name typed to confirm."""
+
+    reason = forms.CharField(max_length=300, error_messages={"required": "Say why the person is erased."})
+    confirm_name = forms.CharField(
+        max_length=250, error_messages={"required": "Type the person's name to confirm the erasure."}
+    )
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lead = lead
+
+    def clean_confirm_name(self) -> str:
+        typed = " ".join(self.cleaned_data["confirm_name"].split())
+        if typed.casefold() != self.lead.full_name.casefold():
+            raise forms.ValidationError(f"The name typed is not {self.lead.full_name}: nothing was erased.")
+        return typed
+
+
+@require_GET
+@manager_required
+def lead_export_view(request: HttpRequest, pk: int) -> JsonResponse:
+    lead = lead_get_for_user(request.user, pk)
+    response = JsonResponse(lead_export_record(lead=lead, actor=request.user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="person-{lead.pk}.json"'
+    return response
+
+
+@require_POST
+@manager_required
+def lead_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = PersonEraseForm(request.POST, lead=lead)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("leads:detail", pk=lead.pk)
+    lead_erase(lead=lead, actor=request.user, reason=form.cleaned_data["reason"])
+    messages.success(request, "The person's data is erased; their addresses stay on the suppression list.")
+    return redirect("leads:list")

@@ -106,6 +106,12 @@ SCHEDULES = [
         "Qualified leads left without a rep get one, within capacity.",
     ),
     Schedule(
+        "privacy-retention",
+        "leads.tasks.privacy_purge_task",
+        24 * 60,
+        "Old raw profiles and message texts are emptied after RETENTION_*_DAYS (GDPR storage limitation).",
+    ),
+    Schedule(
         "daily-reports",
         "reporting.tasks.reports_send_due_task",
         15,

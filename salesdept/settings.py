@@ -304,6 +304,10 @@ APPROVAL_HOLD_SECONDS = env_int("APPROVAL_HOLD_SECONDS", 30)
 CONTACT_MIN_GAP_DAYS = env_int("CONTACT_MIN_GAP_DAYS", 2)
 CONTACT_WINDOW_DAYS = env_int("CONTACT_WINDOW_DAYS", 30)
 CONTACT_MAX_TOUCHES = env_int("CONTACT_MAX_TOUCHES", 4)
+# Retention (practices.md §7): raw profiles of leads untouched this long, and the texts of finished
+# messages, replies and provider events older than this, are emptied daily (rows and counts stay).
+RETENTION_RAW_PROFILE_DAYS = env_int("RETENTION_RAW_PROFILE_DAYS", 365)
+RETENTION_MESSAGE_BODY_DAYS = env_int("RETENTION_MESSAGE_BODY_DAYS", 730)
 # A rate limit on two local days in a row pauses the account this long.
 RATE_LIMIT_PAUSE_HOURS = env_int("RATE_LIMIT_PAUSE_HOURS", 48)
 # Invitations still pending after this many days are withdrawn (frees the weekly quota).
