@@ -1,9 +1,12 @@
 """The daily reports' archive: a manager's reports, one report as it was emailed, and "Send again"."""
 
+from csp.decorators import csp
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from reporting.reports import report_get_for_user, report_send, report_subject, reports_visible_to
@@ -27,6 +30,31 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_get_for_user(request.user, pk)
     context = {"report": report, "subject": report_subject(report), "frame_height": _frame_height(report)}
     return render(request, "reporting/report_detail.html", context)
+
+
+# The stored email as its own document, for the archive page's frame. It needs its inline styles (it
+# is an email), and a srcdoc frame would inherit the page's policy, which forbids them: so it gets a
+# policy of its own that allows inline styles and nothing else (no scripts, no fetches, no forms),
+# sandboxed whether it is framed or opened directly, and framable by this site only.
+EMAIL_POLICY = {
+    "default-src": ["'none'"],
+    "style-src": ["'unsafe-inline'"],
+    "img-src": ["data:"],
+    "frame-ancestors": ["'self'"],
+    "form-action": ["'none'"],
+    "base-uri": ["'none'"],
+    "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox"],
+}
+
+
+@require_GET
+@manager_required
+@never_cache
+@xframe_options_sameorigin
+@csp(EMAIL_POLICY)
+def report_email(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_get_for_user(request.user, pk)
+    return HttpResponse(report.html, content_type="text/html; charset=utf-8")
 
 
 def _frame_height(report) -> int:

@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "csp",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
@@ -164,6 +165,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -259,11 +261,68 @@ except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
         f'REPORT_DEFAULT_TIMEZONE must name a timezone ("Europe/Paris") and REPORT_DEFAULT_TIME be HH:MM: {exc}'
     ) from None
 
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
-SESSION_COOKIE_HTTPONLY = True
+# Security (practices.md §3). Production (DEBUG off) is HTTPS-only by default; DEBUG keeps `make run`
+# working over plain http. `manage.py check --deploy` is clean with production env vars
+# (tests/security/test_deploy_settings.py).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Behind a TLS-terminating proxy that sets it (and strips it from clients), e.g.
+# SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto: Django then knows a request came over https.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading binds the whole registrable domain to HTTPS in browsers for months, beyond this app:
+# the owner opts in (SECURE_HSTS_PRELOAD=true); until then Django's reminder (W021) is silenced.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF cookie stays readable (Django's default): htmx takes the token from the page
+# (hx-headers in base.html), but Django's own admin scripts read the cookie.
+CSRF_COOKIE_HTTPONLY = False
+
+# Content Security Policy (django-csp): no inline scripts or styles, nothing from elsewhere. htmx
+# injects no indicator <style> (htmx-config meta in base.html; .htmx-indicator is in app.css) and
+# Chart.js sizes its canvas through the CSSOM, which style-src does not govern. The archived report
+# email, which needs its inline styles, is served from its own URL with its own policy
+# (reporting/report_views.report_email).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Login rate limits (allauth 65.x; allauth/account/app_settings.py RATE_LIMITS). They are counted in
+# the default cache, which every process shares: Redis with REDIS_URL, else the file cache above.
+# A failed sign-in counts against the address (5 per 5 minutes) and the client IP (10 a minute);
+# once over, even the right password is refused until the window passes.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+# Behind a proxy every request comes from the proxy's address: name how many proxies you run
+# (X-Forwarded-For) or the header your proxy puts the client's IP in (X-Real-IP), or every
+# visitor shares one per-IP limit.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("TRUSTED_CLIENT_IP_HEADER") or None
 
 # Celery. Future work lives in the database; the broker carries only "do this now".
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
