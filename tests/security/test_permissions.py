@@ -1,0 +1,284 @@
+"""Every URL of the project × every role → the one answer it must give.
+
+The matrix below is the decision for each URL. A URL the resolver knows but the matrix does not
+fails `test_it_has_a_decision_for_every_url`: a new view cannot ship without one.
+
+Roles (columns):
+  anon     not logged in
+  rep      alice, a rep who owns the object in the URL (her lead, her draft, her import...)
+  other    dan, another rep: alice's objects must not exist for him (404, never their content)
+  manager  bob (the recipient of the report)
+  admin    carol
+  none     mallory, logged in but without a role
+
+Answers:
+  200    the page (or the form again, for a POST that was not valid)
+  302    a redirect that is not the login page (done, or refused with a message)
+  login  302 to the login page
+  400    the form again, with its errors
+  403, 404, 405
+
+Objects (the `object` column): every one of them belongs to alice or is shared.
+  draft         alice's draft waiting for approval
+  lead          alice's lead
+  to_check      alice's message whose send nobody is sure about
+  import        alice's CSV import (uploaded, with rows left out)
+  request       alice's campaign request, waiting for a manager
+  notification  alice's notification
+  account       alice's sending account
+  campaign      a campaign (bob's)
+  report        bob's daily report
+  table         a dashboard table (the funnel)
+  token         alice's lead's unsubscribe token
+
+POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
+read; what is allowed answers as an empty form does.
+"""
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from campaigns.models import CampaignRequest
+from leads.imports import csv_import_create
+from outreach.models import OutreachMessage
+from outreach.unsubscribe import lead_unsubscribe_token
+from reporting.models import DailyReport
+from salesdept.models import Notification
+from salesdept.roles import ADMIN, MANAGER, REP
+from tests.conftest import login
+from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anon", "rep", "other", "manager", "admin", "none")
+USERS = {"rep": "alice", "other": "dan", "manager": "bob", "admin": "carol", "none": "mallory"}
+SKIPPED_PREFIXES = ("admin/", "accounts/", "static/", "media/")  # Django's and allauth's own, and files
+
+MATRIX = """
+url name                     method object        anon   rep    other  manager admin  none
+home                         GET    -             login  302    302    302     302    403
+healthz                      GET    -             200    200    200    200     200    200
+notifications                GET    -             login  200    200    200     200    200
+notification_open            POST   notification  login  302    404    404     404    404
+approvals:queue              GET    -             login  200    200    200     200    403
+approvals:count              GET    -             login  200    200    200     200    403
+approvals:bulk_approve       POST   -             login  302    302    302     302    403
+approvals:requests           GET    -             login  200    200    200     200    403
+approvals:request_new        POST   -             login  400    400    400     400    403
+approvals:request_card       GET    request       login  200    404    200     200    403
+approvals:request_approve    POST   request       login  403    403    400     400    403
+approvals:request_reject     POST   request       login  403    403    302     302    403
+approvals:item               GET    draft         login  200    404    200     200    403
+approvals:approve            POST   draft         login  302    404    302     302    403
+approvals:regenerate         POST   draft         login  302    404    302     302    403
+approvals:reject             POST   draft         login  302    404    302     302    403
+approvals:snooze             POST   draft         login  302    404    302     302    403
+approvals:undo               POST   draft         login  302    404    302     302    403
+leads:list                   GET    -             login  200    200    200     200    403
+leads:detail                 GET    lead          login  200    404    200     200    403
+leads:do_not_contact         POST   lead          login  302    404    302     302    403
+leads:score                  POST   lead          login  302    404    302     302    403
+leads:meeting                POST   lead          login  302    404    302     302    403
+leads:export                 GET    lead          login  403    403    200     200    403
+leads:erase                  POST   lead          login  403    403    302     302    403
+leads:import_new             GET    -             login  200    200    200     200    403
+leads:import_detail          GET    import        login  200    404    200     200    403
+leads:import_progress        GET    import        login  200    404    200     200    403
+leads:import_errors          GET    import        login  200    404    200     200    403
+outreach:inbox               GET    -             login  200    200    200     200    403
+outreach:needs_checking      GET    -             login  200    200    200     200    403
+outreach:check_mark_sent     POST   to_check      login  302    404    302     302    403
+outreach:check_resend        POST   to_check      login  302    404    302     302    403
+outreach:check_give_up       POST   to_check      login  302    404    302     302    403
+outreach:account_resume      POST   account       login  403    403    302     302    403
+campaigns:list               GET    -             login  403    403    200     200    403
+campaigns:new                GET    -             login  403    403    200     200    403
+campaigns:detail             GET    campaign      login  403    403    200     200    403
+campaigns:edit               GET    campaign      login  403    403    200     200    403
+campaigns:find_leads         POST   campaign      login  403    403    302     302    403
+campaigns:status             POST   campaign      login  403    403    302     302    403
+campaigns:sheet              POST   campaign      login  403    403    200     200    403
+campaigns:sheet_sync         POST   campaign      login  403    403    302     302    403
+reporting:dashboard          GET    -             login  403    403    200     200    403
+reporting:export             GET    table         login  403    403    200     200    403
+reports:list                 GET    -             login  403    403    200     200    403
+reports:detail               GET    report        login  403    403    200     200    403
+reports:email                GET    report        login  403    403    200     200    403
+reports:resend               POST   report        login  403    403    302     302    403
+unsubscribe:unsubscribe      GET    token         200    200    200    200     200    200
+webhooks:unipile             POST   -             403    403    403    403     403    403
+"""
+
+# A wrong answer found by this matrix: (url name, role) -> what happens. Each stays a strict xfail
+# until the view is fixed, so the bug stays visible and the fix turns the suite red until removed.
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    obj: str
+    answers: dict[str, str]
+
+
+def _parse(table: str) -> dict[str, Row]:
+    lines = [line.split() for line in table.strip().splitlines()[1:]]
+    rows = {}
+    for name, method, obj, *answers in lines:
+        assert name not in rows, f"{name} is in the matrix twice"
+        assert len(answers) == len(ROLES), f"{name}: one answer per role"
+        rows[name] = Row(name, method, obj, dict(zip(ROLES, answers, strict=True)))
+    return rows
+
+
+ROWS = _parse(MATRIX)
+SECRET = "Alicesecret"  # in every object of alice's: a refused answer must never contain it
+
+
+def project_urls(patterns=None, prefix: str = "", namespace: str = "") -> dict[str, str]:
+    """Every URL pattern of the project: name (with namespaces) -> route, skipping admin, allauth and files."""
+    urls = {}
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(part for part in (namespace, pattern.namespace or "") if part)
+            urls |= project_urls(pattern.url_patterns, route, inner)
+        elif isinstance(pattern, URLPattern):
+            name = ":".join(part for part in (namespace, pattern.name or f"<unnamed {route}>") if part)
+            urls[name] = route
+    return urls
+
+
+def test_it_has_a_decision_for_every_url():
+    urls = project_urls()
+    missing = sorted(f"{name} ({route})" for name, route in urls.items() if name not in ROWS)
+    stale = sorted(set(ROWS) - set(urls))
+    assert not missing, f"URLs with no decision in the permissions matrix: {missing}"
+    assert not stale, f"The matrix names URLs that no longer exist: {stale}"
+
+
+def test_the_matrix_is_the_size_it_says():
+    assert len(ROWS) * len(ROLES) == len(CASES)
+
+
+def _build_world() -> dict[str, dict]:
+    """One object of each kind, alice's where it can be someone's, each carrying SECRET."""
+    alice = UserFactory(username="alice@example.com", first_name="Alice", last_name="Rivera", role=REP)
+    dan = UserFactory(username="dan@example.com", first_name="Dan", role=REP)
+    bob = UserFactory(username="bob@example.com", first_name="Bob", role=MANAGER)
+    UserFactory(username="carol@example.com", first_name="Carol", role=ADMIN, is_staff=True)
+    UserFactory(username="mallory@example.com", first_name="Mallory")
+    account = SendingAccountFactory(owner=alice, name="Alice sandbox")
+    campaign = CampaignFactory(owner=bob, accounts=[account, SendingAccountFactory(owner=dan)])
+    lead = LeadFactory(campaign=campaign, owner=alice, first_name="Lena", last_name=SECRET)
+    draft = MessageFactory(lead=lead, campaign=campaign, account=account, body=f"Hi Lena {SECRET}")
+    to_check = MessageFactory(
+        lead=lead, account=account, step=2, status=OutreachMessage.Status.UNKNOWN, body=f"Sent? {SECRET}"
+    )
+    job = csv_import_create(
+        user=alice, file_name=f"{SECRET}.csv", data=b"First Name,Last Name,Company\r\nJo,Doe,Acme\r\n", campaign=None
+    )
+    job.error_report = f"Row,Problem\r\n3,{SECRET} has no company\r\n"
+    job.save(update_fields=["error_report"])
+    campaign_request = CampaignRequest.objects.create(
+        requested_by=alice, text=f"CFOs in London {SECRET}", status=CampaignRequest.Status.PENDING
+    )
+    report = DailyReport.objects.create(recipient=bob, date=dt.date(2026, 3, 10), html=f"<p>{SECRET}</p>")
+    notification = Notification.objects.create(user=alice, text=f"Reply from {SECRET}", url="/leads/")
+    return {
+        "-": {},
+        "draft": {"pk": draft.pk},
+        "lead": {"pk": lead.pk},
+        "to_check": {"pk": to_check.pk},
+        "import": {"pk": job.pk},
+        "request": {"pk": campaign_request.pk},
+        "notification": {"pk": notification.pk},
+        "account": {"pk": account.pk},
+        "campaign": {"pk": campaign.pk},
+        "report": {"pk": report.pk},
+        "table": {"table": "funnel"},
+        "token": {"token": lead_unsubscribe_token(lead=lead)},
+    }
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup, django_db_blocker):
+    """Built once for the module (~350 cases), inside a transaction each test's own rolls back to."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def world(_world, db, settings, monkeypatch) -> dict[str, dict]:
+    settings.UNIPILE_WEBHOOK_SECRET = "the-right-secret"
+    monkeypatch.setattr("salesdept.views._check_broker", lambda: "ok")  # healthz: no broker in this test
+    monkeypatch.setattr("salesdept.views._check_beat", lambda: "ok")
+    return _world
+
+
+def _case(row: Row, role: str):
+    marks = []
+    if (row.name, role) in KNOWN_WRONG:
+        marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[(row.name, role)]))
+    return pytest.param(row, role, id=f"{row.name}-{role}", marks=marks)
+
+
+CASES = [_case(row, role) for row in ROWS.values() for role in ROLES]
+
+
+def assert_answer(response, expected: str, where: str) -> None:
+    got = response.status_code
+    location = response.get("Location", "")
+    said = f"{where}: expected {expected}, got {got}{f' to {location}' if location else ''}"
+    if expected == "login":
+        assert got == 302 and location.startswith("/accounts/login/?next="), said
+    elif expected == "302":
+        assert got == 302 and not location.startswith("/accounts/login/"), said
+    else:
+        assert got == int(expected), said
+    if got in (403, 404, 405):
+        assert SECRET not in response.content.decode(errors="replace"), f"{where}: a refusal shows the object"
+
+
+@pytest.mark.parametrize(("row", "role"), CASES)
+def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: str):
+    if role != "anon":
+        login(client, request.getfixturevalue(USERS[role]))
+    url = reverse(row.name, kwargs=world[row.obj])
+    response = client.post(url) if row.method == "POST" else client.get(url)
+    assert_answer(response, row.answers[role], f"{row.method} {url} as {role}")
+
+
+POST_ONLY = [pytest.param(row, id=row.name) for row in ROWS.values() if row.method == "POST"]
+
+
+@pytest.mark.parametrize("row", POST_ONLY)
+def test_it_refuses_get_where_only_post_is_allowed(client, carol, world, row: Row):
+    """A GET must never act: the admin, who may do everything, gets 405."""
+    url = reverse(row.name, kwargs=world[row.obj])
+    assert_answer(login(client, carol).get(url), "405", f"GET {url} as admin")
+
+
+def test_a_manager_cannot_open_another_managers_report(client, bob, carol):
+    theirs = DailyReport.objects.create(recipient=carol, date=dt.date(2026, 3, 10), html=f"<p>{SECRET}</p>")
+    login(client, bob)
+    assert_answer(client.get(f"/reports/{theirs.pk}/"), "404", "a manager opening an admin's report")
+    assert_answer(client.post(f"/reports/{theirs.pk}/send/"), "404", "a manager resending an admin's report")
+
+
+def test_the_webhook_with_the_right_secret_is_accepted(client, settings):
+    """The other side of the webhook row: only the secret opens it, no login."""
+    settings.UNIPILE_WEBHOOK_SECRET = "the-right-secret"
+    payload = {"event": "message_received", "webhook_name": "x"}
+    response = client.post(
+        "/webhooks/unipile/", payload, content_type="application/json", HTTP_X_WEBHOOK_SECRET="the-right-secret"
+    )
+    assert response.status_code == 200
