@@ -44,7 +44,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from campaigns.models import CampaignRequest
 from leads.imports import csv_import_create
-from outreach.models import OutreachMessage
+from outreach.models import InboundMessage, OutreachMessage
 from outreach.unsubscribe import lead_unsubscribe_token
 from reporting.models import DailyReport
 from salesdept.models import Notification
@@ -137,6 +137,7 @@ def _parse(table: str) -> dict[str, Row]:
 
 
 ROWS = _parse(MATRIX)
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 SECRET = "Alicesecret"  # in every object of alice's: a refused answer must never contain it
 
 
@@ -182,6 +183,9 @@ def _build_world() -> dict[str, dict]:
     to_check = MessageFactory(
         lead=lead, account=account, step=2, status=OutreachMessage.Status.UNKNOWN, body=f"Sent? {SECRET}"
     )
+    InboundMessage.objects.create(
+        lead=lead, account=account, in_reply_to=draft, provider_id="in-1", text=f"Yes {SECRET}", received_at=NOW
+    )
     job = csv_import_create(
         user=alice, file_name=f"{SECRET}.csv", data=b"First Name,Last Name,Company\r\nJo,Doe,Acme\r\n", campaign=None
     )
@@ -205,6 +209,7 @@ def _build_world() -> dict[str, dict]:
         "report": {"pk": report.pk},
         "table": {"table": "funnel"},
         "token": {"token": lead_unsubscribe_token(lead=lead)},
+        "alice": {"pk": alice.pk},
     }
 
 
@@ -234,7 +239,8 @@ def _case(row: Row, role: str):
 CASES = [_case(row, role) for row in ROWS.values() for role in ROLES]
 
 
-def assert_answer(response, expected: str, where: str) -> None:
+def assert_answer(response, expected: str, where: str, *, may_see: bool = True) -> None:
+    """The answer, and no trace of alice's objects in a refusal, or anywhere for those who may not see them."""
     got = response.status_code
     location = response.get("Location", "")
     said = f"{where}: expected {expected}, got {got}{f' to {location}' if location else ''}"
@@ -244,8 +250,8 @@ def assert_answer(response, expected: str, where: str) -> None:
         assert got == 302 and not location.startswith("/accounts/login/"), said
     else:
         assert got == int(expected), said
-    if got in (403, 404, 405):
-        assert SECRET not in response.content.decode(errors="replace"), f"{where}: a refusal shows the object"
+    if got in (403, 404, 405) or not may_see:
+        assert SECRET not in response.content.decode(errors="replace"), f"{where}: shows alice's data"
 
 
 @pytest.mark.parametrize(("row", "role"), CASES)
@@ -254,7 +260,54 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
         login(client, request.getfixturevalue(USERS[role]))
     url = reverse(row.name, kwargs=world[row.obj])
     response = client.post(url) if row.method == "POST" else client.get(url)
-    assert_answer(response, row.answers[role], f"{row.method} {url} as {role}")
+    assert_answer(
+        response, row.answers[role], f"{row.method} {url} as {role}", may_see=role in ("rep", "manager", "admin")
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "narrowing"),
+    [
+        ("/leads/", "owner"),
+        ("/inbox/", "rep"),
+        ("/approvals/", "owner"),
+        ("/approvals/", "rep"),
+        ("/inbox/checking/", "owner"),
+        ("/leads/import/", "owner"),
+        ("/approvals/requests/", "owner"),
+    ],
+)
+def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, url, narrowing):
+    """Filters by rep are a manager's: a rep naming alice still sees only their own."""
+    response = login(client, dan).get(url, {narrowing: world["alice"]["pk"]})
+    assert_answer(response, "200", f"GET {url}?{narrowing}=alice as other", may_see=False)
+
+
+LISTS = [
+    "/leads/",
+    "/inbox/",
+    "/approvals/",
+    "/inbox/checking/",
+    "/leads/import/",
+    "/approvals/requests/",
+    "/notifications/",
+]
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_alice_sees_her_own_work_in_each_list(client, alice, world, url):
+    """So that the lists' "no trace of alice's data" above are not true only because they are empty."""
+    assert SECRET in login(client, alice).get(url).text
+
+
+def test_another_rep_cannot_bulk_approve_alices_draft(client, dan, world):
+    draft = OutreachMessage.objects.get(pk=world["draft"]["pk"])
+    item = f"{draft.pk}:{draft.revision}"
+    login(client, dan)
+    assert_answer(client.post("/approvals/bulk-approve/", {"items": [item]}), "200", "bulk confirm", may_see=False)
+    client.post("/approvals/bulk-approve/", {"items": [item], "confirm": "on"})
+    draft.refresh_from_db()
+    assert draft.status == OutreachMessage.Status.PENDING_APPROVAL
 
 
 POST_ONLY = [pytest.param(row, id=row.name) for row in ROWS.values() if row.method == "POST"]
