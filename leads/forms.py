@@ -18,7 +18,7 @@ def _score_field(label: str) -> forms.IntegerField:
         max_value=100,
         label=label,
         error_messages={"invalid": message, "min_value": message, "max_value": message},
-        widget=forms.NumberInput(attrs={"min": 0, "max": 100, "style": "width: 5em"}),
+        widget=forms.NumberInput(attrs={"min": 0, "max": 100, "class": "score-by-hand"}),
     )
 
 
