@@ -61,8 +61,20 @@ def _dockerfile_cmd() -> str:
     return words[2].removeprefix("exec ")
 
 
+# Set by the test run itself (pytest-env, the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE), never in production.
+NOT_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "APPROVAL_HOLD_SECONDS",
+)
+
+
 def _production_env(tmp_path: Path, **extra: str) -> dict:
-    clean = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")}
+    clean = {key: value for key, value in os.environ.items() if key not in NOT_IN_PRODUCTION}
     return {
         **clean,
         "DEBUG": "false",
