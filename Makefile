@@ -39,6 +39,9 @@ test: $(VENV)/.test
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Benchmarks run on PostgreSQL (the local server unless DATABASE_URL says otherwise) and end
+# with one table: each figure, its target, pass or not.
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salesdept_bench
 bench: $(VENV)/.test
 	$(PY) -m pytest tests/perf -m bench -s -q
 

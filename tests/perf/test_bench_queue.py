@@ -116,7 +116,7 @@ def _build() -> tuple[list, object]:
     return reps, manager
 
 
-def test_bench_queue_page_and_approve(client):
+def test_bench_queue_page_and_approve(client, bench_result):
     reps, manager = _build()
     rep = reps[0]
     rows = []
@@ -161,3 +161,4 @@ def test_bench_queue_page_and_approve(client):
     print(f"{'benchmark':<42}{'median':>10}{'target':>10}  result")
     for name, value, target in rows:
         print(f"{name:<42}{value:>8.1f}ms{target:>8}ms  {'pass' if value <= target else 'MISS'}")
+        bench_result(name, value, "ms", target, note=f"{LEADS:,} leads")

@@ -69,7 +69,7 @@ def _build() -> list:
     return accounts
 
 
-def test_bench_one_send(capsys):
+def test_bench_one_send(capsys, bench_result):
     accounts = _build()
     samples = []
     for i in range(SENDS):
@@ -81,4 +81,5 @@ def test_bench_one_send(capsys):
     with capsys.disabled():
         print(f"\nsend dispatch per message ({WAITING:,} waiting): median {median:.1f} ms, p95 {p95:.1f} ms")
         print(f"  target {TARGET_MS} ms: {'pass' if median < TARGET_MS else 'FAIL'}")
+    bench_result("send dispatch, per message", median, "ms", TARGET_MS, note=f"p95 {p95:.1f} ms, {WAITING:,} waiting")
     assert median < TARGET_MS

@@ -1,0 +1,52 @@
+"""`make bench` ends with one table: each benchmark's figure, its target, and whether it passed.
+
+A benchmark records its lines with the `bench_result` fixture; they are printed together after
+the run, whatever order the benchmarks ran in (and a failed one still shows its figure).
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    value: float
+    unit: str
+    target: float
+    higher_is_better: bool = False
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.target if self.higher_is_better else self.value < self.target
+
+
+RESULTS: list[Result] = []
+
+
+@pytest.fixture
+def bench_result():
+    def record(name: str, value: float, unit: str, target: float, *, higher_is_better=False, note="") -> Result:
+        result = Result(name, value, unit, target, higher_is_better, note)
+        RESULTS.append(result)
+        return result
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not RESULTS:
+        return
+    from django.db import connection
+
+    write = terminalreporter.write_line
+    write("")
+    write(f"Benchmarks on {connection.vendor}")
+    write(f"{'benchmark':<46}{'figure':>14}{'target':>14}  result")
+    for r in RESULTS:
+        sign = "≥" if r.higher_is_better else "<"
+        figure, target = f"{r.value:,.1f} {r.unit}", f"{sign} {r.target:,.0f} {r.unit}"
+        line = f"{r.name:<46}{figure:>14}{target:>14}  {'pass' if r.passed else 'FAIL'}"
+        write(f"{line}   {r.note}" if r.note else line)
