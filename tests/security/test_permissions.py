@@ -42,9 +42,10 @@ import pytest
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from campaigns.models import CampaignRequest
+from campaigns.models import Campaign, CampaignRequest
 from leads.imports import csv_import_create
-from outreach.models import InboundMessage, OutreachMessage
+from leads.models import Activity, ImportJob, Lead
+from outreach.models import InboundMessage, OutreachMessage, SendingAccount, WebhookEvent
 from outreach.unsubscribe import lead_unsubscribe_token
 from reporting.models import DailyReport
 from salesdept.models import Notification
@@ -239,6 +240,22 @@ def _case(row: Row, role: str):
 CASES = [_case(row, role) for row in ROWS.values() for role in ROLES]
 
 
+def fingerprint() -> tuple:
+    """What a request that acts would change: a refused one must leave all of it as it was."""
+    return (
+        Activity.objects.count(),
+        WebhookEvent.objects.count(),
+        list(Lead.objects.order_by("pk").values_list("status", "score_override", "owner_id")),
+        list(OutreachMessage.objects.order_by("pk").values_list("status", "revision")),
+        list(CampaignRequest.objects.order_by("pk").values_list("status")),
+        list(Campaign.objects.order_by("pk").values_list("status")),
+        list(DailyReport.objects.order_by("pk").values_list("status", "sent_at")),
+        list(Notification.objects.order_by("pk").values_list("read_at")),
+        list(ImportJob.objects.order_by("pk").values_list("status")),
+        list(SendingAccount.objects.order_by("pk").values_list("health", "is_active")),
+    )
+
+
 def assert_answer(response, expected: str, where: str, *, may_see: bool = True) -> None:
     """The answer, and no trace of alice's objects in a refusal, or anywhere for those who may not see them."""
     got = response.status_code
@@ -259,7 +276,10 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
     if role != "anon":
         login(client, request.getfixturevalue(USERS[role]))
     url = reverse(row.name, kwargs=world[row.obj])
+    before = fingerprint()
     response = client.post(url) if row.method == "POST" else client.get(url)
+    if row.answers[role] in ("login", "403", "404", "405"):
+        assert fingerprint() == before, f"{row.method} {url} as {role} was refused but changed something"
     assert_answer(
         response, row.answers[role], f"{row.method} {url} as {role}", may_see=role in ("rep", "manager", "admin")
     )

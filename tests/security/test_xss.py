@@ -245,6 +245,36 @@ def test_the_bulk_approval_confirmation_shows_markup_as_text(client, alice, worl
     assert_shown_as_text(response.text, ["lead"], "the bulk approval confirmation")
 
 
+REFLECTED = "<script>alert(21)</script>"
+FILTERS = [
+    "q", "status", "campaign", "label", "owner", "rep", "intent", "sort", "kind", "findings", "age",
+    "score_min", "score_max", "needs_review", "after", "before", "page", "start", "end", "from", "to", "trend",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        ("/leads/", "alice"),
+        ("/leads/", "bob"),
+        ("/approvals/", "alice"),
+        ("/approvals/", "bob"),
+        ("/inbox/", "bob"),
+        ("/inbox/checking/", "alice"),
+        ("/notifications/", "alice"),
+        ("/dashboard/", "bob"),
+        ("/reports/", "bob"),
+    ],
+)
+def test_filters_given_markup_show_it_as_text(client, request, world, path, who):
+    """Reflected, not stored, but from the same templates: a crafted link must not run anything."""
+    for htmx in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = login(client, request.getfixturevalue(who)).get(path, dict.fromkeys(FILTERS, REFLECTED), **htmx)
+        assert response.status_code == 200, path
+        assert REFLECTED not in response.text, f"GET {path} as {who} reflects the markup"
+        assert not Dangers(response.text).found, f"GET {path} as {who}: {Dangers(response.text).found}"
+
+
 @pytest.mark.parametrize(
     "html",
     [
