@@ -12,23 +12,12 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from salesdept.llm.template import MONTHS as MONTH_NUMBERS
+
 # 1,234 or 1234 or 12.5, with an optional sign, currency and percent ("24h" counts; "Q3", "v2" do not).
 NUMBER = re.compile(r"(?<![\w.])[-+\u2212]?[$€£]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?(?!\d)")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
+MONTHS = list(MONTH_NUMBERS)  # "january" … "december", in order
 SKIP_KEYS = {"id"}  # database ids are not facts about the day
 
 
