@@ -5,7 +5,7 @@ import re
 from django import forms
 
 from campaigns.models import Campaign, SequenceStep, TargetProfile
-from campaigns.services import MAX_DELAY_DAYS, MAX_STEPS, TARGET_FIELDS, TARGET_LIST_FIELDS
+from campaigns.services import CAMPAIGN_FIELDS, MAX_DELAY_DAYS, MAX_STEPS, TARGET_FIELDS, TARGET_LIST_FIELDS
 from outreach.models import SendingAccount
 
 _SEPARATORS = re.compile(r"[,\n]")
@@ -140,22 +140,7 @@ class CampaignForm(forms.Form):
         target = campaign.target
         return {
             **{name: getattr(target, name) for name in TARGET_FIELDS},
-            **{
-                name: getattr(campaign, name)
-                for name in (
-                    "name",
-                    "labels",
-                    "min_score",
-                    "daily_lead_quota",
-                    "lead_goal",
-                    "lead_sources",
-                    "offer",
-                    "event",
-                    "call_to_action",
-                    "tone",
-                    "brief_links",
-                )
-            },
+            **{name: getattr(campaign, name) for name in CAMPAIGN_FIELDS},
             "account_ids": [account.pk for account in campaign.sending_accounts.all()],
         }
 

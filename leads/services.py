@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, Lead, SearchRun
-from leads.scoring import Signals, rescored, score_lead
+from leads.scoring import Scored, Signals, rescored, score_lead
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from leads.suppression import is_suppressed
@@ -270,10 +270,11 @@ def _after_qualification(qualified: list[Lead]) -> None:
             apollo_reveal_email_task.delay_on_commit(lead.pk)
 
 
-@transaction.atomic
-def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classification]") -> bool:
-    campaign, company, classification = lead.campaign, lead.company, result.value
-    scored = score_lead(
+def lead_rule_score(lead: Lead) -> Scored:
+    """The rule score of a lead against its campaign's target (company and campaign__target loaded)."""
+    company = lead.company
+    profile = lead.raw_profile if isinstance(lead.raw_profile, dict) else {}
+    return score_lead(
         position=lead.position,
         seniority=lead.seniority,
         industry=company.industry if company else "",
@@ -281,9 +282,15 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
         location=lead.location,
         headline=lead.headline,
         company=company.name if company else "",
-        recent_posts=len(lead.raw_profile.get("recent_posts", [])),
-        target=campaign.target,
+        recent_posts=len(profile.get("recent_posts", [])),
+        target=lead.campaign.target,
     )
+
+
+@transaction.atomic
+def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classification]") -> bool:
+    campaign, classification = lead.campaign, result.value
+    scored = lead_rule_score(lead)
     status = Lead.Status.QUALIFIED if scored.score >= campaign.min_score else Lead.Status.DISQUALIFIED
     needs_review = classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE
     if not Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(
@@ -459,18 +466,7 @@ def leads_rescore(*, campaign_id: int | None = None) -> int:
         signals = _signals_for(batch)
         updated, activities = [], []
         for lead in batch:
-            company = lead.company
-            base = score_lead(
-                position=lead.position,
-                seniority=lead.seniority,
-                industry=company.industry if company else "",
-                employees=company.employees if company else None,
-                location=lead.location,
-                headline=lead.headline,
-                company=company.name if company else "",
-                recent_posts=len(lead.raw_profile.get("recent_posts", [])) if isinstance(lead.raw_profile, dict) else 0,
-                target=lead.campaign.target,
-            )
+            base = lead_rule_score(lead)
             scored = rescored(base, signals[lead.pk])
             if scored.score == lead.score:
                 continue
