@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, SequenceStep
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, Lead, SearchRun
 from leads.scoring import Scored, Signals, rescored, score_lead
@@ -264,9 +264,19 @@ def _after_qualification(qualified: list[Lead]) -> None:
     real = [lead.pk for lead in qualified if lead.source != "sandbox"]  # sandbox companies do not exist
     if settings.ENRICH_WEBSITES and real:
         companies_enrich_for(real)
-    for lead in qualified:
-        # Apollo's search hides emails; buy one (a credit) only where an email step will use it.
-        if lead.source == "apollo" and not lead.email and lead.campaign.steps.filter(kind="email").exists():
+    # Apollo's search hides emails; buy one (a credit) only where an email step will use it.
+    wanting = [lead for lead in qualified if lead.source == "apollo" and not lead.email]
+    with_email_step = (
+        set(
+            SequenceStep.objects.filter(
+                campaign_id__in={lead.campaign_id for lead in wanting}, kind="email"
+            ).values_list("campaign_id", flat=True)
+        )
+        if wanting
+        else set()
+    )
+    for lead in wanting:
+        if lead.campaign_id in with_email_step:
             apollo_reveal_email_task.delay_on_commit(lead.pk)
 
 
