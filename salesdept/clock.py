@@ -1,12 +1,17 @@
-"""The time the background jobs act at.
+"""The time the product acts at: every service, selector and task that decides by time asks here.
 
 Production reads the system clock. A test that drives real worker processes through days of
 sending points CLOCK_FILE at a file holding an ISO timestamp and moves it forward; the
-workers read it on every call. Nothing else may set it.
+workers read it on every call. Nothing else may set it. The test suite moves the whole
+process's clock with time-machine (tests/conftest.py), which this module follows too.
+
+Callers that decide by time take `now` / `today` as keyword arguments and fall back to these,
+so a task asks the clock once and everything it calls agrees on the instant.
 """
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -19,3 +24,10 @@ def now() -> dt.datetime:
         except (FileNotFoundError, ValueError):
             pass
     return timezone.now()
+
+
+def today(tz: dt.tzinfo | str | None = None) -> dt.date:
+    """The date it is now in `tz` (a zone or its name; the project's TIME_ZONE by default)."""
+    if isinstance(tz, str):
+        tz = ZoneInfo(tz)
+    return timezone.localdate(now(), tz)
