@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint check bench clean
+.PHONY: run test test-dates lint check bench clean
 
 $(VENV)/.app: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,18 @@ test: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite at instants chosen to break date code, each with another machine timezone: a Sunday
+# night (already Monday in Asia), London's clocks going forward and back, New Year's Eve and a
+# leap day. TEST_DATES_ARGS narrows what runs (CI runs the fast part at every instant).
+TEST_DATES := 2027-01-10T21:30:00Z/Asia/Tokyo 2027-03-28T01:30:00Z/Europe/London \
+	2027-10-31T00:30:00Z/America/New_York 2026-12-31T23:30:00Z/Pacific/Auckland 2028-02-29T12:00:00Z/UTC
+test-dates: $(VENV)/.test
+	@set -e; for run in $(TEST_DATES); do \
+	  instant=$${run%%/*}; zone=$${run#*/}; \
+	  echo "== the suite at $$instant, machine timezone $$zone"; \
+	  TZ=$$zone $(PY) -m pytest -q --clock=$$instant $(TEST_DATES_ARGS); \
+	done
 
 # Benchmarks run on PostgreSQL (the local server unless DATABASE_URL says otherwise) and end
 # with one table: each figure, its target, pass or not.

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
 from campaigns.models import CampaignRequest
 from leads.models import Lead, ranked_score
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import messages_visible_to
+from salesdept import clock
 from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
@@ -113,7 +113,7 @@ def queue_for(
     """The drafts waiting for this user, filtered and in order, from `after` on."""
     sort = sort if sort in ORDERS else "score"
     queue = _waiting(user).annotate(effective_score=EFFECTIVE_SCORE)
-    queue = _filtered(queue, filters or {}, now=now or timezone.now())
+    queue = _filtered(queue, filters or {}, now=now or clock.now())
     if after is not None:
         queue = _after(queue, after, sort)
     return (
@@ -127,7 +127,7 @@ def queue_count_for(user, *, filters: dict | None = None, now: dt.datetime | Non
     queue = _waiting(user)
     if filters and ({"score_min", "score_max"} & filters.keys()):
         queue = queue.annotate(effective_score=EFFECTIVE_SCORE)
-    return _filtered(queue, filters or {}, now=now or timezone.now()).count()
+    return _filtered(queue, filters or {}, now=now or clock.now()).count()
 
 
 def cursor_of(message: OutreachMessage) -> Cursor:

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -49,6 +48,7 @@ from outreach.services import (
     message_unapprove,
     messages_approve_many,
 )
+from salesdept import clock
 from salesdept.roles import is_manager, manager_required, rep_required
 
 QUEUE = "approvals/queue.html"
@@ -195,7 +195,7 @@ def snooze(request: HttpRequest, pk: int) -> HttpResponse:
     form = SnoozeForm(request.POST)
     if not form.is_valid():
         return _decided(request, message, error=form.errors["days"][0])
-    until = timezone.localdate() + dt.timedelta(days=form.cleaned_data["days"])
+    until = clock.today() + dt.timedelta(days=form.cleaned_data["days"])
     if not lead_snooze(lead=message.lead, actor=request.user, until=until, reason="Snoozed from the queue"):
         status = message.lead.get_status_display().lower()
         return _decided(request, message, error=f"{message.lead} is {status}: there is nothing to snooze.")

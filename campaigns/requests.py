@@ -9,11 +9,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRequest, SequenceStep
 from leads.services import activity_record
-from salesdept import llm
+from salesdept import clock, llm
 from salesdept.notifications import notify
 from salesdept.roles import ADMIN, MANAGER
 
@@ -76,7 +75,7 @@ def campaign_request_propose(*, request_id: int) -> bool:
 
 def _claim(request: CampaignRequest, *, actor, status: str, **fields) -> None:
     if not CampaignRequest.objects.filter(pk=request.pk, status=Status.PENDING).update(
-        status=status, decided_by=actor, decided_at=timezone.now(), **fields
+        status=status, decided_by=actor, decided_at=clock.now(), **fields
     ):
         request.refresh_from_db(fields=["status"])
         raise RequestError(f"This request is already {request.get_status_display().lower()}.")

@@ -20,10 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
 from leads.models import Company
-from salesdept import llm
+from salesdept import clock, llm
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +215,11 @@ def company_enrich(*, company_id: int) -> bool:
     except (EnrichError, requests.RequestException, ValueError, OSError) as exc:
         error = str(exc) if isinstance(exc, EnrichError) else f"The site could not be read ({type(exc).__name__})."
         log.info("enrichment of company %s failed: %s", company_id, error)
-        Company.objects.filter(pk=company_id).update(summary_error=error[:300], summary_fetched_at=timezone.now())
+        Company.objects.filter(pk=company_id).update(summary_error=error[:300], summary_fetched_at=clock.now())
         return False
     result = llm.summarise_company(name=company.name, url=page.url, page_text=text)
     Company.objects.filter(pk=company_id).update(
-        summary=result.value.summary, summary_fetched_at=timezone.now(), summary_error=""
+        summary=result.value.summary, summary_fetched_at=clock.now(), summary_error=""
     )
     return True
 
@@ -232,7 +231,7 @@ def companies_enrich_for(lead_ids: list[int]) -> list[int]:
     """
     from leads.tasks import company_enrich_task  # tasks build on this module
 
-    now = timezone.now()
+    now = clock.now()
     fresh = Q(summary_fetched_at__gte=now - FRESH_FOR, summary_error="")
     failed_recently = Q(summary_fetched_at__gte=now - RETRY_FAILED_AFTER) & ~Q(summary_error="")
     ids = list(

@@ -26,13 +26,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import Model
-from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
 from reporting.metrics import metrics_record_found
+from salesdept import clock
 
 log = logging.getLogger(__name__)
 
@@ -875,7 +875,7 @@ def _copy_value(field: models.Field, db) -> Callable[[Model], object]:
     if isinstance(field, PLAIN_FIELDS) and not field.is_relation and type(field).pre_save is models.Field.pre_save:
         return attrgetter(field.attname)
     if isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
-        now = timezone.now()
+        now = clock.now()
         return lambda obj: now
     return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), db)
 
@@ -916,7 +916,7 @@ def _insert(objs: list[Model]) -> list[Model]:
 
 def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
     """Store the plan; returns the ids of the leads that are new to the campaign."""
-    now = timezone.now()
+    now = clock.now()
     owner = None if job.campaign_id else job.created_by  # with no campaign nobody else would ever allocate them
     new_ids: list[int] = []
     found: list[Activity] = []
@@ -1033,7 +1033,7 @@ def csv_import_run(*, job_id: int) -> bool:
     Returns False when the job was not queued (another worker has it, or it already ran).
     """
     if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+        status=ImportJob.Status.RUNNING, started_at=clock.now()
     ):
         return False
     job = ImportJob.objects.select_related("campaign", "created_by").get(pk=job_id)
@@ -1056,7 +1056,7 @@ def csv_import_run(*, job_id: int) -> bool:
                 skipped_count=progress.skipped,
                 error_count=progress.errors,
                 error_report=report.text(),
-                finished_at=timezone.now(),
+                finished_at=clock.now(),
             )
             _queue_qualification(job.campaign, lead_ids)
     except IntegrityError:
@@ -1080,7 +1080,7 @@ def _fail(job: ImportJob, progress: Progress, reason: str) -> None:
         merged_count=0,
         skipped_count=0,
         error_count=0,
-        finished_at=timezone.now(),
+        finished_at=clock.now(),
     )
 
 
@@ -1100,7 +1100,7 @@ MESSAGE_LOST = (
 
 def imports_fail_stale(*, now: dt.datetime | None = None) -> int:
     """Jobs left "running" by a killed worker end as failed: their transaction rolled back with it."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=now - STALE_AFTER).update(
         status=ImportJob.Status.FAILED, failure=MESSAGE_LOST, finished_at=now
     )

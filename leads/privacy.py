@@ -15,13 +15,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 
 from leads.dedupe import normalise_email, normalise_linkedin_url
 from leads.models import Activity, ImportJob, Lead, Suppression
 from leads.services import activity_record
 from leads.suppression import suppression_add, suppression_hash
 from outreach.models import InboundMessage, OutreachMessage, WebhookEvent
+from salesdept import clock
 from salesdept.models import LLMCall, Notification
 
 EXPORT_FORMAT = "salesdept-person-export/1"
@@ -70,7 +70,7 @@ def lead_export(*, lead: Lead) -> dict[str, Any]:
     call_fields += ["created_at"]
     return {
         "format": EXPORT_FORMAT,
-        "exported_at": timezone.now().isoformat(),
+        "exported_at": clock.now().isoformat(),
         "person": _fields(lead, ["id", *person_fields]),
         "company": _fields(company, ["name", "domain", "industry", "employees", "location", "website", "summary"])
         if company
@@ -191,7 +191,7 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
         insight="",
         status=Lead.Status.DO_NOT_CONTACT,
         snoozed_until=None,
-        updated_at=timezone.now(),
+        updated_at=clock.now(),
     )
     names = [lead.full_name, lead.first_name, lead.last_name, lead.email or "", lead.linkedin_url or ""]
     activity_record(verb="privacy.erased", actor=actor, lead_id=lead.pk, reason=_redacted(reason, names))

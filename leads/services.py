@@ -5,7 +5,6 @@ import datetime as dt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from campaigns.models import Campaign, SequenceStep
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
@@ -14,7 +13,7 @@ from leads.scoring import Scored, Signals, rescored, score_lead
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from leads.suppression import is_suppressed
-from salesdept import llm
+from salesdept import clock, llm
 
 MAX_PAGES_PER_RUN = 20
 
@@ -188,12 +187,12 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
                 status=SearchRun.Status.FAILED,
                 error=str(exc)[:500],
                 notes=_notes_of(source),
-                finished_at=timezone.now(),
+                finished_at=clock.now(),
             )
             activity_record(verb="campaign.search_failed", campaign=campaign, source=name, error=str(exc)[:500])
             continue
         SearchRun.objects.filter(pk=run.pk).update(
-            status=SearchRun.Status.DONE, notes=_notes_of(source), finished_at=timezone.now()
+            status=SearchRun.Status.DONE, notes=_notes_of(source), finished_at=clock.now()
         )
     return created
 

@@ -33,6 +33,7 @@ from campaigns.models import Campaign
 from leads.models import Lead, SheetSync
 from leads.services import activity_record
 from outreach.models import InboundMessage, OutreachMessage
+from salesdept import clock
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +294,7 @@ def sheet_sync_configure(
 
 def _stale() -> Q:
     """A run claimed so long ago that its worker must have died (killed, out of memory)."""
-    since = timezone.now() - dt.timedelta(minutes=settings.SHEET_SYNC_STALE_MINUTES)
+    since = clock.now() - dt.timedelta(minutes=settings.SHEET_SYNC_STALE_MINUTES)
     return Q(status=SheetSync.Status.RUNNING, claimed_at__lt=since)
 
 
@@ -481,7 +482,7 @@ def sheet_sync_run(*, campaign_id: int, final_attempt: bool = False) -> int:
     if sync is None:
         return 0
     claimed = SheetSync.objects.filter(pk=sync.pk, enabled=True).filter(~Q(status=SheetSync.Status.RUNNING) | _stale())
-    if not claimed.update(status=SheetSync.Status.RUNNING, claimed_at=timezone.now()):
+    if not claimed.update(status=SheetSync.Status.RUNNING, claimed_at=clock.now()):
         if not sync.enabled:  # switched off after it was queued: let it rest
             waiting = SheetSync.objects.filter(
                 pk=sync.pk, status__in=[SheetSync.Status.QUEUED, SheetSync.Status.RETRYING]
@@ -499,7 +500,7 @@ def sheet_sync_run(*, campaign_id: int, final_attempt: bool = False) -> int:
     except Exception as exc:
         _record_failure(sync, exc, final_attempt=final_attempt)
         return 0
-    _finish(sync, SheetSync.Status.OK, last_synced_at=timezone.now(), rows_synced=len(rows))
+    _finish(sync, SheetSync.Status.OK, last_synced_at=clock.now(), rows_synced=len(rows))
     requests_made = client.http_client.pacer.count
     logger.info("Sheet sync for campaign %s: %s rows in %s requests", campaign_id, len(rows), requests_made)
     return len(rows)

@@ -1,11 +1,11 @@
 import logging
 
 from celery import shared_task
-from django.utils import timezone
 
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify, leads_rescore, leads_wake_snoozed
 from leads.sheets import SheetsRetryLater, sheet_sync_run, sheets_sync_request_all
+from salesdept import clock
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def leads_qualify_task(lead_ids: list[int]) -> int:
 
 @shared_task
 def leads_wake_snoozed_task() -> int:
-    return leads_wake_snoozed(today=timezone.localdate())
+    return leads_wake_snoozed(today=clock.today())
 
 
 # Quota (429), Google's own errors (5xx) and the network may pass: retry with backoff. Refusals
@@ -87,4 +87,4 @@ def imports_fail_stale_task() -> int:
 def privacy_purge_task() -> dict[str, int]:
     from leads.privacy import privacy_purge
 
-    return privacy_purge(now=timezone.now())
+    return privacy_purge(now=clock.now())

@@ -5,7 +5,6 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from leads.models import Lead, Suppression
 from leads.services import activity_record
@@ -14,6 +13,7 @@ from outreach.accounts import account_pause
 from outreach.channels.base import InboundItem
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.services import messages_cancel_for_lead
+from salesdept import clock
 
 log = logging.getLogger(__name__)
 Status = OutreachMessage.Status
@@ -45,7 +45,7 @@ def email_bounce_record(*, account: SendingAccount, item: InboundItem) -> bool:
     if address and lead.email and lead.email.lower() != address:
         # The lead's address changed since that email: the new one may well work.
         return False
-    bounced_at = min(item.received_at, timezone.now())
+    bounced_at = min(item.received_at, clock.now())
     if not Lead.objects.filter(pk=lead.pk, email_bounced_at__isnull=True).update(email_bounced_at=bounced_at):
         return False
     lead.email_bounced_at = bounced_at

@@ -15,6 +15,7 @@ from leads.services import activity_record
 from outreach.models import OutreachMessage
 from outreach.selectors import TO_CHECK
 from outreach.services import DecisionError
+from salesdept import clock
 
 Status = OutreachMessage.Status
 RECONCILE_VERBS = ("message.marked_sent", "message.resend_approved", "message.given_up")
@@ -44,7 +45,7 @@ def _refusal(message: OutreachMessage) -> DecisionError:
 @transaction.atomic
 def message_mark_sent(*, message: OutreachMessage, actor) -> OutreachMessage:
     """The person found the message in the channel: it counts as sent, like any other send."""
-    now = timezone.now()
+    now = clock.now()
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
         status=Status.SENT, sent_at=Coalesce("sent_at", Value(now)), last_error=""
     ):
@@ -69,7 +70,7 @@ def message_resend(*, message: OutreachMessage, actor) -> OutreachMessage:
     lead_status = Lead.objects.filter(pk=message.lead_id).values_list("status", flat=True).first()
     if lead_status == Lead.Status.DO_NOT_CONTACT:
         raise DecisionError("This lead is marked do-not-contact: the message cannot be sent again. Give it up.")
-    now = timezone.now()
+    now = clock.now()
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
         status=Status.APPROVED, not_before=now, decided_by=actor, decided_at=now, last_error=""
     ):

@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_brief
@@ -137,7 +136,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
     sender = (lead.owner.get_full_name() or lead.owner.email) if lead.owner else ""
     result = llm.analyse_reply(
         text=inbound.text,
-        today=timezone.localdate(),
+        today=clock.today(),
         lead=lead_facts(lead),
         brief=campaign_brief(campaign=campaign, sender_name=sender) if campaign else None,
         our_message=replied_to.body if replied_to else "",
@@ -176,7 +175,7 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
         _pause_until_back(inbound, lead, analysis.snooze_until)
     elif status := LEAD_STATUS_FOR_INTENT.get(analysis.intent):
         snooze = (
-            (analysis.snooze_until or timezone.localdate() + NOT_NOW_DEFAULT) if status == Lead.Status.SNOOZED else None
+            (analysis.snooze_until or clock.today() + NOT_NOW_DEFAULT) if status == Lead.Status.SNOOZED else None
         )
         Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(
             status=status, snoozed_until=snooze
@@ -215,7 +214,7 @@ def _pause_until_back(inbound: InboundMessage, lead: Lead, back_on: dt.date | No
     What the reply stopped goes back to the queue (a person approves it again: the dates in it
     may be stale), and the lead sleeps until the return date so none of it is sent before.
     """
-    back_on = back_on or timezone.localdate() + AWAY_DEFAULT
+    back_on = back_on or clock.today() + AWAY_DEFAULT
     status = Lead.Status.SNOOZED
     if (
         not Lead.objects.filter(pk=lead.pk)

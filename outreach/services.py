@@ -17,7 +17,7 @@ from leads.models import Lead
 from leads.services import activity_record, lead_facts
 from outreach.guardrails import LIMITS, check_draft
 from outreach.models import OutreachMessage, SendingAccount
-from salesdept import llm
+from salesdept import clock, llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
@@ -257,7 +257,7 @@ def message_approve(
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
     edited = (subject, body) != (message.subject, message.body)
-    now = timezone.now()
+    now = clock.now()
     hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, before any send may claim it
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         status=Status.APPROVED,
@@ -321,7 +321,7 @@ def message_reject(*, message: OutreachMessage, actor, revision: int, reason: st
     if not reason:
         raise DecisionError("Say why you reject this draft: the reason teaches the next drafts.")
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
-        status=Status.REJECTED, reject_reason=reason[:300], decided_by=actor, decided_at=timezone.now()
+        status=Status.REJECTED, reject_reason=reason[:300], decided_by=actor, decided_at=clock.now()
     ):
         raise _explain_refusal(message.pk, revision)
     activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason)

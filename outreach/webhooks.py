@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -26,6 +25,7 @@ from outreach.channels.unipile import parse_time
 from outreach.invitations import invitation_accepted
 from outreach.models import SendingAccount, WebhookEvent
 from outreach.replies import inbound_record
+from salesdept import clock
 
 log = logging.getLogger(__name__)
 SOURCE = "unipile"
@@ -92,7 +92,7 @@ def webhook_key(payload: dict[str, Any]) -> tuple[str, str]:
     if status := _account_status(payload):
         account_id, state, timestamp = status
         # Without a timestamp, retries within the same minute collapse; applying a status twice is harmless.
-        timestamp = timestamp or timezone.now().strftime("%Y-%m-%dT%H:%M")
+        timestamp = timestamp or clock.now().strftime("%Y-%m-%dT%H:%M")
         return ACCOUNT_STATUS, _fit(f"account_status:{account_id}:{state.lower()}:{timestamp}")
     event = str(payload.get("event") or "unknown")[:50]
     if event == "new_relation":
@@ -128,9 +128,7 @@ def webhook_process(*, event_id: int) -> str:
     """Act on a stored event, once: the claim and the work commit together, or neither does."""
     try:
         with transaction.atomic():
-            if not WebhookEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
-                processed_at=timezone.now()
-            ):
+            if not WebhookEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(processed_at=clock.now()):
                 return "already processed"
             event = WebhookEvent.objects.get(pk=event_id)
             outcome, error = _act(event)
@@ -178,7 +176,7 @@ def _message_received(account: SendingAccount, payload: dict[str, Any]) -> tuple
         provider_id=f"unipile:{payload['message_id']}",  # what polling stores too: one reply, one row
         sender_provider_id=sender_id,
         text=str(payload.get("message") or ""),
-        received_at=parse_time(payload.get("timestamp")) or timezone.now(),
+        received_at=parse_time(payload.get("timestamp")) or clock.now(),
         chat_id=str(payload.get("chat_id") or ""),
     )
     return ("stored" if inbound_record(account=account, item=item) else "duplicate or no lead"), ""

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
-from django.utils import timezone
+
+from salesdept import clock
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -24,7 +25,7 @@ class Filters:
 
     @classmethod
     def default(cls) -> "Filters":
-        today = timezone.localdate()
+        today = clock.today()
         return cls(start=today - dt.timedelta(days=DEFAULT_DAYS - 1), end=today)
 
     def query(self) -> str:
@@ -61,7 +62,7 @@ class DashboardFilterForm(forms.Form):
         if "start" not in cleaned or "end" not in cleaned:
             return cleaned  # a date that did not parse already has its error
         start, end = cleaned["start"], cleaned["end"]
-        today = timezone.localdate()
+        today = clock.today()
         if end is None:
             end = max(today, start) if start else today
         if start is None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from leads.models import Activity, Lead
 from reporting.models import DailyCount, LeadMilestone
+from salesdept import clock
 from salesdept.models import LLMCall
 
 # The verbs that mark a funnel stage.
@@ -132,13 +133,13 @@ def metrics_record_found(activities: Iterable[Activity], *, new_leads: bool = Fa
     new = [a for a in activities if a.lead_id not in known]
     LeadMilestone.objects.bulk_create(
         [
-            LeadMilestone(lead_id=a.lead_id, stage="found", reached_at=a.created_at or timezone.now(), activity_id=a.pk)
+            LeadMilestone(lead_id=a.lead_id, stage="found", reached_at=a.created_at or clock.now(), activity_id=a.pk)
             for a in new
         ],
         ignore_conflicts=True,
         batch_size=1000,
     )
-    per_day = Counter((local_day(a.created_at or timezone.now()), a.campaign_id or 0) for a in new)
+    per_day = Counter((local_day(a.created_at or clock.now()), a.campaign_id or 0) for a in new)
     for (day, campaign_id), n in per_day.items():
         bump(day=day, stage="found", n=n, campaign_id=campaign_id)
 
@@ -147,7 +148,7 @@ def metrics_record_llm_calls(calls) -> None:
     """Model calls and their cost, per day and campaign."""
     per_day: dict[tuple[dt.date, int], list] = {}
     for call in calls:
-        key = (local_day(call.created_at or timezone.now()), call.campaign_id or 0)
+        key = (local_day(call.created_at or clock.now()), call.campaign_id or 0)
         total = per_day.setdefault(key, [0, Decimal(0)])
         total[0] += 1
         total[1] += call.cost_usd or Decimal(0)

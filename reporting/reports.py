@@ -27,6 +27,7 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from outreach.models import OutreachMessage, SendingAccount
 from reporting.models import STAGES, DailyCount, DailyReport
+from salesdept import clock
 from salesdept.llm import report_insights
 from salesdept.llm import template as template_backend
 from salesdept.llm.grounding import ungrounded_numbers
@@ -73,7 +74,7 @@ def report_metrics(*, day: dt.date, now: dt.datetime | None = None) -> dict:
     Plain JSON: counts are ints, rates percentages with one decimal (None without sends), costs
     USD with two. Four queries, whatever the history's size.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     first = day - dt.timedelta(days=COMPARISON_DAYS)
     rows = (
         DailyCount.objects.filter(day__gte=first, day__lte=day)
@@ -218,7 +219,7 @@ def report_send(*, report_id: int, force: bool = False, actor=None) -> bool:
     left "sending" by a worker that died is never sent again by the schedule (it may have gone
     out); after STUCK_AFTER, "Send again" lets a manager decide.
     """
-    now = timezone.now()
+    now = clock.now()
     claimable = Q(status__in=[DailyReport.Status.PENDING, DailyReport.Status.FAILED])
     if force:
         claimable |= Q(status=DailyReport.Status.SENT) | Q(
@@ -239,7 +240,7 @@ def report_send(*, report_id: int, force: bool = False, actor=None) -> bool:
             raise
         logger.warning("Daily report %s was not sent: %s", report_id, exc)
         return False
-    DailyReport.objects.filter(pk=report_id).update(status=DailyReport.Status.SENT, sent_at=timezone.now())
+    DailyReport.objects.filter(pk=report_id).update(status=DailyReport.Status.SENT, sent_at=clock.now())
     if force:
         from leads.services import activity_record  # the audit log lives with the timeline
 

@@ -17,11 +17,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet, Sum, Value
-from django.utils import timezone
 
 from campaigns.models import Campaign
 from outreach.models import OutreachMessage, SendingAccount
 from reporting.models import EVENTS, STAGES, DailyCount
+from salesdept import clock
 from salesdept.models import LLMCall
 from salesdept.roles import ROLES
 
@@ -260,7 +260,7 @@ def backlog(*, campaign_id: int | None = None, rep_id: int | None = None, now: d
 
     Also "unknown": sends whose outcome needs a person's check. One query on indexed statuses.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     pending = Q(status=OutreachMessage.Status.PENDING_APPROVAL)
     messages = OutreachMessage.objects.filter(
         status__in=[OutreachMessage.Status.PENDING_APPROVAL, OutreachMessage.Status.UNKNOWN]

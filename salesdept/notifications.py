@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
 
+from salesdept import clock
 from salesdept.models import Notification
 
 
@@ -22,9 +22,7 @@ def notify(*, user, text: str, url: str = "") -> Notification | None:
 def notification_email(*, notification_id: int) -> bool:
     """Send the notification's email at most once (a conditional UPDATE claims it)."""
     with transaction.atomic():
-        if not Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        ):
+        if not Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=clock.now()):
             return False
     notification = Notification.objects.select_related("user").get(pk=notification_id)
     if not notification.user.email:
@@ -47,4 +45,4 @@ def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
+    return unread.update(read_at=clock.now())

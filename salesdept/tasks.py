@@ -1,13 +1,13 @@
 from celery import shared_task
-from django.utils import timezone
 
+from salesdept import clock
 from salesdept.models import Heartbeat
 
 
 @shared_task
 def heartbeat_task() -> str:
     """Beat sends it, the broker carries it, a worker writes it: /healthz reads the time."""
-    Heartbeat.objects.update_or_create(name="beat", defaults={"beat_at": timezone.now()})
+    Heartbeat.objects.update_or_create(name="beat", defaults={"beat_at": clock.now()})
     return "ok"
 
 
@@ -23,4 +23,4 @@ def alerts_check_task() -> int:
     """The health check: error rates, stopped accounts, old drafts, the model budget."""
     from reporting.alerts import alerts_check
 
-    return len(alerts_check(now=timezone.now()))
+    return len(alerts_check(now=clock.now()))

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from salesdept import clock
 from salesdept.celery import app
 from salesdept.models import Heartbeat, Notification
 from salesdept.notifications import notifications_mark_read
@@ -42,7 +42,7 @@ def _check_beat() -> str:
     beat = Heartbeat.objects.filter(name="beat").values_list("beat_at", flat=True).first()
     if beat is None:
         raise RuntimeError("no heartbeat yet: is a worker with beat running?")
-    age = timezone.now() - beat
+    age = clock.now() - beat
     if age > dt.timedelta(seconds=settings.HEARTBEAT_MAX_AGE_SECONDS):
         raise RuntimeError(f"last heartbeat {int(age.total_seconds())} s ago")
     return "ok"

@@ -1,9 +1,18 @@
-"""The cast: alice and dan are reps, bob a manager, carol an admin, mallory has no role."""
+"""The cast: alice and dan are reps, bob a manager, carol an admin, mallory has no role.
 
+Every test starts at one named instant (DEFAULT_CLOCK, or `--clock`), the clock ticking on
+from there: no test depends on the day it runs. A test about the passage of time moves the
+clock itself with the `time_machine` fixture. `make test-dates` runs the suite at instants
+chosen to break date code (daylight saving changes, new year, a leap day, a Sunday night).
+"""
+
+import datetime as dt
 import os
 import shutil
+import sys
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
 
@@ -15,6 +24,53 @@ from tests.fakes.openai_server import FakeOpenAI, fake_openai_fixture  # noqa: F
 # CI sets this: a test that would skip for want of PostgreSQL or Chromium fails instead.
 REQUIRE_ALL = os.environ.get("SALESDEPT_REQUIRE_ALL") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+# A Tuesday morning in late November: working hours in Europe, before the end-of-year holidays.
+DEFAULT_CLOCK = "2026-11-24T10:00:00+00:00"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("SALESDEPT_TEST_CLOCK") or DEFAULT_CLOCK,
+        help="The instant (ISO 8601) every test starts at, the clock ticking on (default %(default)s).",
+    )
+
+
+def session_instant(config: pytest.Config) -> dt.datetime:
+    instant = dt.datetime.fromisoformat(config.getoption("--clock").replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        raise pytest.UsageError("--clock needs a timezone, e.g. 2027-03-28T01:30:00Z")
+    return instant
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Session setup (databases, servers started once) happens at the instant too.
+    config._salesdept_travel = time_machine.travel(session_instant(config), tick=True)
+    config._salesdept_travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if travel := getattr(config, "_salesdept_travel", None):
+        travel.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"clock: every test starts at {session_instant(config).isoformat()}"
+
+
+@pytest.fixture(autouse=True)
+def _clock(pytestconfig):
+    """Each test starts at the session's instant, whatever ran before it and for how long."""
+    with time_machine.travel(session_instant(pytestconfig), tick=True):
+        yield
+
+
+def travelling(command: list[str]) -> list[str]:
+    """A `python -m module ...` command run at this process's current instant (see tests/travel.py)."""
+    assert command[:2] == [sys.executable, "-m"], command
+    return [sys.executable, "-m", "tests.travel", dt.datetime.now(dt.UTC).isoformat(), *command[2:]]
 
 
 def on_postgres() -> bool:

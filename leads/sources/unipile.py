@@ -27,7 +27,6 @@ from urllib.parse import quote
 
 import requests
 from django.db import IntegrityError
-from django.utils import timezone
 
 from leads.dedupe import normalise_linkedin_url
 from leads.models import Lead, SearchParameter
@@ -35,6 +34,7 @@ from leads.sources.base import Page, Prospect, SearchQuery, SourceError
 from outreach.channels.unipile import ACCOUNT_AUTH_TYPES, NOT_CONFIGURED, ApiError, UnipileClient
 from outreach.limits import profile_view_take
 from outreach.models import SendingAccount
+from salesdept.clock import now as clock_now
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def search_error(exc: Exception, account: SendingAccount) -> SourceError:
 class UnipileSource:
     name = "unipile"
 
-    def __init__(self, *, campaign, clock: Callable[[], dt.datetime] = timezone.now) -> None:
+    def __init__(self, *, campaign, clock: Callable[[], dt.datetime] = clock_now) -> None:
         self.campaign = campaign
         self.clock = clock
         self.notes: list[str] = []  # what this run skipped or could not do, for the manager

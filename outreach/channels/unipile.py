@@ -30,6 +30,7 @@ from outreach.channels.base import (
     SendResult,
 )
 from outreach.models import OutreachMessage, SendingAccount
+from salesdept import clock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -244,7 +245,7 @@ class UnipileChannel:
             return SendResult(error=ChannelError.ACCOUNT_RESTRICTED, detail="The account has no Unipile account id")
         if not provider_id:  # another channel may still reach them
             return SendResult(error=ChannelError.NOT_CONNECTED, detail="The lead has no LinkedIn provider id")
-        started = timezone.now()
+        started = clock.now()
         match message.kind:
             case Kind.CONNECTION_NOTE:
                 return self._invite(client, account, provider_id, message.body)
@@ -421,7 +422,7 @@ class UnipileChannel:
             if not item.get("id") or not item.get("invited_user_id"):
                 continue
             # `date` is often LinkedIn's prose ("Sent 2 weeks ago"); callers age invites by our own sent_at.
-            sent_at = parse_time(item.get("parsed_datetime")) or parse_time(item.get("date")) or timezone.now()
+            sent_at = parse_time(item.get("parsed_datetime")) or parse_time(item.get("date")) or clock.now()
             invites.append(
                 PendingInvite(invitation_id=str(item["id"]), provider_id=str(item["invited_user_id"]), sent_at=sent_at)
             )

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from pydantic import BaseModel
 
+from salesdept import clock
 from salesdept.llm import client
 from salesdept.llm import template as template_backend
 from salesdept.llm.client import Completion, LLMFailure
@@ -65,7 +66,7 @@ def cost_of(model: str, tokens_in: int, tokens_out: int) -> Decimal:
 
 
 def spent_today(now: dt.datetime | None = None) -> Decimal:
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = timezone.localtime(now or clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
     return LLMCall.objects.filter(created_at__gte=start).aggregate(total=Sum("cost_usd"))["total"] or Decimal(0)
 
 

@@ -220,21 +220,24 @@ def test_undo_twice_changes_nothing_the_second_time(client, alice, pending):
     assert Activity.objects.filter(verb="message.approval_undone").count() == 1
 
 
-def test_undo_is_refused_once_sending_started(client, alice, pending, alice_account):
+def test_undo_is_refused_once_sending_started(client, alice, pending, alice_account, time_machine):
+    time_machine.move_to(IN_WINDOW, tick=False)  # approved and sent at one instant in the window
     login(client, alice)
     client.post(f"/approvals/{pending.pk}/approve/", {"revision": 1}, **HTMX)
-    assert outreach_send_next(account_id=alice_account.pk, now=_in_window()) == "sent"
+    assert outreach_send_next(account_id=alice_account.pk, now=IN_WINDOW) == "sent"
     response = client.post(f"/approvals/{pending.pk}/undo/", **HTMX)
     assert "Too late to undo" in response.text
     pending.refresh_from_db()
     assert pending.status == Status.SENT
 
 
-def test_an_approval_waits_out_the_undo_window_before_a_send_may_claim_it(alice, pending, alice_account, settings):
+def test_an_approval_waits_out_the_undo_window_before_a_send_may_claim_it(
+    alice, pending, alice_account, settings, time_machine
+):
     settings.APPROVAL_HOLD_SECONDS = 30
-    approved = message_approve(message=pending, actor=alice, revision=1)
-    now = _in_window()
-    OutreachMessage.objects.filter(pk=approved.pk).update(decided_at=now, not_before=now + dt.timedelta(seconds=30))
+    now = IN_WINDOW
+    time_machine.move_to(now, tick=False)
+    message_approve(message=pending, actor=alice, revision=1)
     assert outreach_send_next(account_id=alice_account.pk, now=now + dt.timedelta(seconds=29)) == "idle"
     assert outreach_send_next(account_id=alice_account.pk, now=now + dt.timedelta(seconds=31)) == "sent"
 
@@ -252,9 +255,8 @@ def test_another_rep_cannot_undo_my_approval(client, alice, dan, pending):
     assert login(client, dan).post(f"/approvals/{pending.pk}/undo/").status_code == 404
 
 
-def _in_window() -> dt.datetime:
-    """A Tuesday at 11:00 in London: inside the default sending window."""
-    return dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)
+# A Tuesday at 11:00 in London: inside the default sending window.
+IN_WINDOW = dt.datetime(2026, 11, 24, 11, 0, tzinfo=dt.UTC)
 
 
 # Snooze ----------------------------------------------------------------------------------------

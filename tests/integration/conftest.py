@@ -20,6 +20,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.conftest import travelling
+
 T = TypeVar("T")
 WORKER_READY_SECONDS = 45
 
@@ -185,7 +187,7 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
         ]
         with log.open("wb") as out:
             process = subprocess.Popen(
-                command,
+                travelling(command),
                 cwd=settings.BASE_DIR,
                 env={**worker_environment(outbox=outbox, var_dir=worker_var_dir), **extra_env},
                 stdout=out,
