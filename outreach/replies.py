@@ -174,9 +174,7 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
     elif analysis.intent == "out_of_office":
         _pause_until_back(inbound, lead, analysis.snooze_until)
     elif status := LEAD_STATUS_FOR_INTENT.get(analysis.intent):
-        snooze = (
-            (analysis.snooze_until or clock.today() + NOT_NOW_DEFAULT) if status == Lead.Status.SNOOZED else None
-        )
+        snooze = (analysis.snooze_until or clock.today() + NOT_NOW_DEFAULT) if status == Lead.Status.SNOOZED else None
         Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(
             status=status, snoozed_until=snooze
         )
