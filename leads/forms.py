@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 from django.conf import settings
 
@@ -5,6 +7,7 @@ from campaigns.models import Campaign
 from leads.imports import LEAD_FIELDS, mapping_problems, too_large_message
 from leads.models import Lead
 from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns, lead_filter_owners
+from salesdept.dates import MAX_AHEAD
 from salesdept.roles import is_manager
 
 SORTS = [("newest", "Newest first"), ("score", "Highest score first")]
@@ -155,3 +158,29 @@ class ImportMappingForm(forms.Form):
 
     def mapping(self) -> dict[str, str]:
         return {name: header for name, header in self.cleaned_data.items() if header}
+
+
+class SnoozeUntilForm(forms.Form):
+    """A rep's correction of the date a snoozed lead wakes on: after today, within a year."""
+
+    until = forms.DateField(
+        label="Correct the date",
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        error_messages={"required": "Pick the date to snooze until.", "invalid": "Pick a date such as 2027-01-04."},
+    )
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["until"].widget.attrs.update(
+            min=(today + dt.timedelta(days=1)).isoformat(), max=(today + MAX_AHEAD).isoformat()
+        )
+
+    def clean_until(self) -> dt.date:
+        until = self.cleaned_data["until"]
+        if until <= self.today:
+            raise forms.ValidationError(f"Pick a date after today ({self.today:%d %b %Y}).")
+        if until > self.today + MAX_AHEAD:
+            raise forms.ValidationError("Pick a date within a year; longer is closer to lost than snoozed.")
+        return until

@@ -109,6 +109,18 @@ def lead_timeline(lead: Lead) -> QuerySet[Activity]:
     return lead.activities.select_related("actor", "message").order_by("-created_at", "-pk")
 
 
+def lead_snooze_origin(lead: Lead) -> Activity | None:
+    """The row that set the lead's snooze date: a reply read (with the words read) or a rep's hand."""
+    if lead.status != Lead.Status.SNOOZED:
+        return None
+    return (
+        lead.activities.filter(verb__in=("lead.snoozed", "lead.away"))
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class ConversationEntry:
     at: dt.datetime

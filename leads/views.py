@@ -1,10 +1,19 @@
+import datetime as dt
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leads.forms import DoNotContactForm, ImportMappingForm, ImportUploadForm, LeadFilterForm, ScoreOverrideForm
+from leads.forms import (
+    DoNotContactForm,
+    ImportMappingForm,
+    ImportUploadForm,
+    LeadFilterForm,
+    ScoreOverrideForm,
+    SnoozeUntilForm,
+)
 from leads.imports import (
     DELIMITER_NAMES,
     ENCODING_NAMES,
@@ -24,9 +33,11 @@ from leads.selectors import (
     lead_get_for_user,
     lead_list_for,
     lead_page,
+    lead_snooze_origin,
     lead_timeline,
 )
-from leads.services import MEETING_FROM, lead_book_meeting, lead_override_score, lead_set_do_not_contact
+from leads.services import MEETING_FROM, lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
+from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
 
@@ -44,19 +55,49 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form, "page": page})
 
 
-@require_GET
-@rep_required
-def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = lead_get_for_user(request.user, pk)
-    context = {
+def _lead_today(lead: Lead) -> dt.date:
+    """Today where the lead is: a snooze ends on their calendar."""
+    return clock.today(dates.zone(lead.timezone))
+
+
+def _lead_page(lead: Lead, snooze_form: SnoozeUntilForm | None = None) -> dict:
+    return {
         "lead": lead,
         "timeline": lead_timeline(lead)[:TIMELINE_LENGTH],
         "conversation": lead_conversation(lead),
         "dnc_form": DoNotContactForm(),
         "score_form": ScoreOverrideForm(initial={"score": lead.score_override}),
+        "snooze_form": snooze_form or SnoozeUntilForm(initial={"until": lead.snoozed_until}, today=_lead_today(lead)),
+        "snooze_origin": lead_snooze_origin(lead),
         "can_book_meeting": lead.status in MEETING_FROM,
     }
-    return render(request, "leads/lead_detail.html", context)
+
+
+@require_GET
+@rep_required
+def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    return render(request, "leads/lead_detail.html", _lead_page(lead))
+
+
+@require_POST
+@rep_required
+def lead_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rep corrects the date a snoozed lead wakes on, e.g. when a reply's date was misread."""
+    lead = lead_get_for_user(request.user, pk)
+    form = SnoozeUntilForm(request.POST, today=_lead_today(lead))
+    template = partial_or_page(request, "leads/lead_detail.html", "lead-snooze")
+    if not form.is_valid():
+        return render(request, template, _lead_page(lead, form))
+    until = form.cleaned_data["until"]
+    if not lead_snooze(lead=lead, actor=request.user, until=until, reason="Date corrected on the lead page"):
+        form.add_error("until", f"{lead} is {lead.get_status_display().lower()}: there is nothing to snooze.")
+        return render(request, template, _lead_page(lead, form))
+    if request.htmx:
+        context = _lead_page(lead) | {"notice": f"Snoozed until {until:%a %-d %b %Y}."}
+        return render(request, template, context)
+    messages.success(request, f"{lead} is snoozed until {until:%a %-d %b %Y}.")
+    return redirect("leads:detail", pk=lead.pk)
 
 
 @require_POST

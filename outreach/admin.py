@@ -42,6 +42,7 @@ class SendingAccountAdmin(admin.ModelAdmin):
                     "working_days",
                     "timezone",
                     "prospect_hours",
+                    "locale",
                 ]
             },
         ),

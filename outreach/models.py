@@ -22,6 +22,14 @@ def default_working_days() -> list[int]:
     return [0, 1, 2, 3, 4]  # Monday to Friday
 
 
+class Locale(models.TextChoices):
+    EN_GB = "en-GB", "English (UK and most of the world)"
+    EN_US = "en-US", "English (US)"
+    DE = "de", "German"
+    FR = "fr", "French"
+    ES = "es", "Spanish"
+
+
 class SendingAccount(models.Model):
     class Channel(models.TextChoices):
         SANDBOX = "sandbox", "Sandbox (simulated)"
@@ -80,6 +88,12 @@ class SendingAccount(models.Model):
     timezone = models.CharField(max_length=50, default="Europe/London", validators=[validate_timezone])
     prospect_hours = models.BooleanField(
         default=False, help_text="Also keep to working hours in the prospect's timezone, when it is known"
+    )
+    locale = models.CharField(
+        max_length=10,
+        choices=Locale.choices,
+        default=Locale.EN_GB,
+        help_text="How its prospects write dates: in en-US 3/1 is 1 March, elsewhere 3 January",
     )
 
     health = models.CharField(max_length=12, choices=Health.choices, default=Health.OK)

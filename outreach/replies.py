@@ -19,7 +19,7 @@ from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import messages_cancel_for_lead
-from salesdept import clock, llm
+from salesdept import clock, dates, llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
 from salesdept.notifications import notify
 
@@ -127,7 +127,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
     copies of the task never both act on one reply.
     """
     inbound = InboundMessage.objects.select_related(
-        "lead__company", "lead__owner", "lead__campaign__owner", "in_reply_to__campaign__owner"
+        "account", "lead__company", "lead__owner", "lead__campaign__owner", "in_reply_to__campaign__owner"
     ).get(pk=inbound_id)
     if inbound.intent:
         return None  # already analysed
@@ -136,7 +136,9 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
     sender = (lead.owner.get_full_name() or lead.owner.email) if lead.owner else ""
     result = llm.analyse_reply(
         text=inbound.text,
-        today=clock.today(),
+        received_at=inbound.received_at,
+        tz=_reply_zone(inbound),
+        date_order=dates.date_order(inbound.account.locale),
         lead=lead_facts(lead),
         brief=campaign_brief(campaign=campaign, sender_name=sender) if campaign else None,
         our_message=replied_to.body if replied_to else "",
@@ -144,6 +146,29 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
         campaign_id=campaign.pk if campaign else None,
     )
     return _inbound_act(inbound_id=inbound_id, result=result)
+
+
+def _reply_zone(inbound: InboundMessage) -> dt.tzinfo:
+    """Where "tomorrow" is meant: the prospect's zone when known, else the account's that got the reply."""
+    return dates.zone(inbound.lead.timezone, inbound.account.timezone)
+
+
+def _reply_snooze(inbound: InboundMessage, result: "llm.Result[llm.ReplyAnalysis]") -> dates.Snooze | None:
+    """The date a "not now" or an auto-reply puts the lead to sleep until; None for other intents.
+
+    The template's date is the reader's own, so only a model's date is checked against the text.
+    """
+    analysis = result.value
+    if analysis.intent not in ("not_now", "out_of_office"):
+        return None
+    return dates.snooze_settle(
+        text=inbound.text,
+        proposed=None if result.from_template else analysis.snooze_until,
+        received_at=inbound.received_at,
+        tz=_reply_zone(inbound),
+        order=dates.date_order(inbound.account.locale),
+        default=AWAY_DEFAULT if analysis.intent == "out_of_office" else NOT_NOW_DEFAULT,
+    )
 
 
 @transaction.atomic
@@ -156,15 +181,24 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
     if inbound.intent:
         return None  # another worker got there first
     analysis = result.value
+    snooze = _reply_snooze(inbound, result)
     inbound.intent = analysis.intent
     inbound.sentiment = analysis.sentiment
     inbound.confidence = analysis.confidence
-    inbound.snooze_until = analysis.snooze_until
+    inbound.snooze_until = snooze.until if snooze else None
     inbound.analysis = {
         **analysis.model_dump(mode="json"),
         "llm_call": result.call.pk,
         "generated_by": _generated_by(result),
     }
+    if snooze:
+        inbound.analysis |= {
+            "snooze_until": snooze.until.isoformat(),
+            "snooze_source": snooze.summary,
+            "snooze_phrase": snooze.phrase,
+            "snooze_note": snooze.note,
+            "snooze_proposed": analysis.snooze_until.isoformat() if analysis.snooze_until else None,
+        }
     inbound.save(update_fields=["intent", "sentiment", "confidence", "snooze_until", "analysis"])
     lead = inbound.lead
     activity_record(verb="reply.analysed", lead=lead, inbound=inbound.pk, intent=analysis.intent)
@@ -172,14 +206,22 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
         lead_set_do_not_contact(lead=lead, actor=None, reason="Asked to be removed in a reply")
         suppression_add_for_lead(lead=lead, reason=Suppression.Reason.OBJECTION)
     elif analysis.intent == "out_of_office":
-        _pause_until_back(inbound, lead, analysis.snooze_until)
+        _pause_until_back(inbound, lead, snooze)
     elif status := LEAD_STATUS_FOR_INTENT.get(analysis.intent):
-        snooze = (analysis.snooze_until or clock.today() + NOT_NOW_DEFAULT) if status == Lead.Status.SNOOZED else None
         Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(
-            status=status, snoozed_until=snooze
+            status=status, snoozed_until=snooze.until if snooze else None
         )
         if snooze:
-            activity_record(verb="lead.snoozed", lead=lead, until=snooze.isoformat(), reason="Not now, in a reply")
+            activity_record(
+                verb="lead.snoozed",
+                lead=lead,
+                inbound=inbound.pk,
+                until=snooze.until.isoformat(),
+                reason="Not now, in a reply",
+                source=snooze.summary,
+                phrase=snooze.phrase,
+                note=snooze.note,
+            )
         if status == Lead.Status.INTERESTED:
             # With the message replied to: the positive rate by account and version counts it there.
             activity_record(verb="reply.positive", lead=lead, message=inbound.in_reply_to, inbound=inbound.pk)
@@ -193,7 +235,7 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
 
 # Replies the owner hears about at once: someone wants something from us.
 NOTIFY_INTENTS = {"interested", "requesting_info", "referral", "unclear"}
-# "Not now" with no date the model could read: ask again after this long.
+# "Not now" with no date in the reply: ask again after this long.
 NOT_NOW_DEFAULT = dt.timedelta(days=90)
 # Out of office with no return date: look again after this long.
 AWAY_DEFAULT = dt.timedelta(days=7)
@@ -206,13 +248,13 @@ def _notify_owner(inbound: InboundMessage, lead: Lead, analysis, answer: Outreac
     notify(user=lead.owner, text=text, url=url)
 
 
-def _pause_until_back(inbound: InboundMessage, lead: Lead, back_on: dt.date | None) -> None:
+def _pause_until_back(inbound: InboundMessage, lead: Lead, snooze: dates.Snooze) -> None:
     """An auto-reply is not an answer: the sequence waits until they are back, then goes on.
 
     What the reply stopped goes back to the queue (a person approves it again: the dates in it
     may be stale), and the lead sleeps until the return date so none of it is sent before.
     """
-    back_on = back_on or clock.today() + AWAY_DEFAULT
+    back_on = snooze.until
     status = Lead.Status.SNOOZED
     if (
         not Lead.objects.filter(pk=lead.pk)
@@ -232,7 +274,14 @@ def _pause_until_back(inbound: InboundMessage, lead: Lead, back_on: dt.date | No
         revision=F("revision") + 1,
     )
     activity_record(
-        verb="lead.away", lead=lead, inbound=inbound.pk, until=back_on.isoformat(), drafts_restored=restored
+        verb="lead.away",
+        lead=lead,
+        inbound=inbound.pk,
+        until=back_on.isoformat(),
+        drafts_restored=restored,
+        source=snooze.summary,
+        phrase=snooze.phrase,
+        note=snooze.note,
     )
 
 

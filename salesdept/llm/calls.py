@@ -177,14 +177,21 @@ def draft_and_check_many(jobs: Sequence[DraftJob]) -> list[tuple[Result[Draft], 
 def analyse_reply(
     *,
     text: str,
-    today: dt.date,
+    received_at: dt.datetime,
+    tz: dt.tzinfo,
+    date_order: str = "DMY",
     lead: LeadFacts | None = None,
     brief: Brief | None = None,
     our_message: str = "",
     lead_id: int | None = None,
     campaign_id: int | None = None,
 ) -> Result[ReplyAnalysis]:
-    """Read a reply and suggest an answer; the lead, brief and our message give the answer its facts."""
+    """Read a reply and suggest an answer; the lead, brief and our message give the answer its facts.
+
+    Dates in the reply are relative to when it was received, in the prospect's zone `tz`;
+    `date_order` ("DMY" or "MDY") says how its writer puts a date like 3/1.
+    """
+    received_on = received_at.astimezone(tz).date()
     rendered = prompts.render(
         "analyse_reply",
         {
@@ -192,7 +199,8 @@ def analyse_reply(
             "message_json": prompts.as_data(our_message) if our_message else "",
             "lead_json": prompts.as_data(_reply_lead(lead)) if lead else "",
             "brief_json": prompts.as_data(brief.for_message()) if brief else "",
-            "today": today.isoformat(),
+            "today": f"{received_on:%A} {received_on.isoformat()}",
+            "date_order": "month first (3/1 is 1 March)" if date_order == "MDY" else "day first (3/1 is 3 January)",
         },
         override=prompts.override_for("analyse_reply"),
     )
@@ -203,7 +211,12 @@ def analyse_reply(
             messages=rendered.messages,
             prompt_version=rendered.version,
             fallback=lambda: template_backend.analyse(
-                text=text, today=today, first_name=lead.first_name if lead else "", brief=brief
+                text=text,
+                received_at=received_at,
+                tz=tz,
+                date_order=date_order,
+                first_name=lead.first_name if lead else "",
+                brief=brief,
             ),
             max_tokens=900,
             lead_id=lead_id,

@@ -83,15 +83,16 @@ PROMPTS = {
     ),
     "analyse_reply": Prompt(
         name="analyse_reply",
-        version="analyse-reply-v2",
+        version="analyse-reply-v3",
         system=(
             "You read a prospect's reply to a sales message and help the sales rep answer it. Give the reply's "
             "sentiment, its intent, key facts, your confidence (0 to 1), and a suggested reply. Intents: "
             "interested, requesting_info, not_interested, not_now (give snooze_until, the date they named or a "
             "sensible one), referral (give referral_name, the person named), out_of_office (give snooze_until, "
             "the return date), unsubscribe (any wish not to be contacted), unclear. Dates are ISO (YYYY-MM-DD); "
-            "today is {{ today }}. The suggested reply is a short, polite and honest answer in plain text, no "
-            "markdown, that the rep reviews before it is sent: greet the prospect by their first name exactly "
+            "the reply was received on {{ today }}, and dates in it are relative to that day; its writer puts "
+            "numeric dates {{ date_order }}. The suggested reply is a short, polite and honest answer in plain "
+            "text, no markdown, that the rep reviews before it is sent: greet the prospect by their first name exactly "
             "as given, answer what they wrote, use only facts from the campaign brief and the conversation "
             "(invent no prices, dates, names or links), never use placeholders, and sign off with the brief's "
             "sender_name. Leave suggested_reply empty when no answer is warranted: unsubscribe, out_of_office, "

@@ -7,6 +7,7 @@ the day's budget is spent). Good enough to run the whole product loop without a 
 import datetime as dt
 import re
 
+from salesdept.dates import read_return_date
 from salesdept.llm.schemas import (
     Brief,
     CampaignProposal,
@@ -113,9 +114,46 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
         "unsubscribe",
         ("unsubscribe", "remove me", "stop contacting", "do not contact", "don't contact", "stop messaging"),
     ),
-    ("out_of_office", ("out of office", "on leave", "annual leave", "away until", "back on")),
+    (
+        "out_of_office",
+        (
+            "out of office",
+            "on leave",
+            "annual leave",
+            "away until",
+            "out until",
+            "back on",
+            "returning",
+            "nicht im büro",
+            "abwesend",
+            "zurück am",
+            "absent",
+            "de retour",
+            "fuera de la oficina",
+            "de vuelta",
+        ),
+    ),
     ("referral", ("speak to", "talk to", "reach out to", "contact my colleague", "better person")),
-    ("not_now", ("not now", "next quarter", "try again", "later this year", "get back to me in", "circle back")),
+    (
+        "not_now",
+        (
+            "not now",
+            "next quarter",
+            "try again",
+            "later this year",
+            "get back to me in",
+            "circle back",
+            "after the holidays",
+            "in the new year",
+            "jetzt nicht",
+            "nach den feiertagen",
+            "im neuen jahr",
+            "pas maintenant",
+            "après les fêtes",
+            "ahora no",
+            "después de las fiestas",
+        ),
+    ),
     ("not_interested", ("not interested", "no thanks", "no thank you", "not a fit", "not for us")),
     ("interested", ("interested", "sounds good", "let's talk", "happy to chat", "book a", "love to", "sounds great")),
     ("requesting_info", ("more info", "send me", "details", "how much", "pricing", "?")),
@@ -132,10 +170,22 @@ SENTIMENT = {
 }
 
 
-def analyse(*, text: str, today: dt.date, first_name: str = "", brief: Brief | None = None) -> ReplyAnalysis:
+def analyse(
+    *,
+    text: str,
+    received_at: dt.datetime,
+    tz: dt.tzinfo,
+    date_order: str = "DMY",
+    first_name: str = "",
+    brief: Brief | None = None,
+) -> ReplyAnalysis:
     lowered = text.lower()
     intent = next((name for name, phrases in RULES if any(p in lowered for p in phrases)), "unclear")
-    snooze_until = _snooze_date(lowered, today) if intent in ("not_now", "out_of_office") else None
+    snooze_until = None
+    if intent in ("not_now", "out_of_office"):
+        # No date read stays None: the caller's default depends on the intent (a week away, 90 days not now).
+        reading = read_return_date(text, received_at=received_at, tz=tz, order=date_order)
+        snooze_until = reading.date if reading else None
     referral = ""
     if intent == "referral":
         found = re.search(
@@ -174,16 +224,6 @@ def suggested_reply(*, intent: str, first_name: str, referral: str = "", brief: 
     greeting = f"Hi {first_name}," if first_name else "Hello,"
     sign_off = f"\n\nBest,\n{brief.sender_name}" if brief and brief.sender_name else "\n\nBest regards"
     return f"{greeting}\n\n{middle}{sign_off}"
-
-
-def _snooze_date(text: str, today: dt.date) -> dt.date:
-    for name, number in MONTHS.items():
-        if re.search(rf"\b{name}\b", text):
-            year = today.year if number > today.month else today.year + 1
-            return dt.date(year, number, 1)
-    if "next quarter" in text:
-        return today + dt.timedelta(days=90)
-    return today + dt.timedelta(days=30)
 
 
 # Reading a campaign request without a model: the words a rep is likely to use.

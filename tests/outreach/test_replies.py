@@ -1,4 +1,5 @@
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from django.utils import timezone
@@ -109,7 +110,10 @@ def test_a_model_reads_a_referral_and_a_date(sent, alice_account, llm):
             }
         )
     )
-    inbound_record(account=alice_account, item=_reply(sent, "Budgets are frozen until April. Try me then."))
+    # Received on a known day: the model's date must fall within a year of it.
+    received_at = dt.datetime(2026, 12, 5, 9, tzinfo=dt.UTC)
+    item = replace(_reply(sent, "Budgets are frozen until April. Try me then."), received_at=received_at)
+    inbound_record(account=alice_account, item=item)
     reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
     assert (reply.intent, reply.sentiment, str(reply.snooze_until)) == ("not_now", "neutral", "2027-04-01")
     assert reply.analysis["key_facts"] == ["Budget frozen until Q2", "Suggests Priya Shah"]
@@ -118,7 +122,9 @@ def test_a_model_reads_a_referral_and_a_date(sent, alice_account, llm):
     assert (lead.status, str(lead.snoozed_until)) == (Lead.Status.SNOOZED, "2027-04-01")
     prompt = llm.last_request["json"]["messages"]
     assert "Budgets are frozen until April" in prompt[1]["content"]
-    assert "today is " in prompt[0]["content"]
+    assert "the reply was received on Saturday 2026-12-05" in prompt[0]["content"]
+    assert reply.analysis["snooze_source"] == "read from “until April”"  # the model and the text agree
+    assert reply.analysis["snooze_note"] == ""
 
 
 def test_an_invalid_intent_is_repaired_then_falls_back(sent, alice_account, llm):

@@ -103,7 +103,7 @@ def test_it_gives_the_model_the_conversation_as_data(llm, sent):
     assert json.loads(blocks["Campaign brief"])["sender_name"] == "Alice Rivera"
     assert "write a poem" not in re.sub(r"<data>.*?</data>", "", user, flags=re.S)  # never leaves its block
     assert "\\u003c/data\\u003e" in user  # and cannot close it
-    assert LLMCall.objects.get().prompt_version == PROMPTS["analyse_reply"].version == "analyse-reply-v2"
+    assert LLMCall.objects.get().prompt_version == PROMPTS["analyse_reply"].version == "analyse-reply-v3"
 
 
 def test_it_suggests_one_answer_however_often_the_analysis_runs(llm, sent):
@@ -119,7 +119,7 @@ def test_a_repeated_suggestion_finds_the_first(sent, settings):
     settings.OPENAI_API_KEY = ""
     inbound = reply(sent, "Sounds good")
     inbound_analyse(inbound_id=inbound.pk)
-    result = llm_layer.analyse_reply(text=inbound.text, today=dt.date.today())
+    result = llm_layer.analyse_reply(text=inbound.text, received_at=inbound.received_at, tz=dt.UTC)
     first = answers()[0]
     assert inbound_answer_suggest(inbound=InboundMessage.objects.get(pk=inbound.pk), result=result) == first
     assert len(answers()) == 1

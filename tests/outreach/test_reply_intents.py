@@ -14,6 +14,7 @@ from leads.suppression import is_suppressed
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.replies import inbound_analyse, inbound_record
+from salesdept import dates
 from salesdept.models import Notification
 from tests.factories import CompanyFactory, LeadFactory, MessageFactory
 
@@ -128,12 +129,18 @@ def test_a_second_referral_to_the_same_person_adds_no_duplicate(conversation, al
     assert Lead.objects.filter(first_name="Dana", last_name="Whitfield").count() == 1
 
 
-def test_out_of_office_pauses_until_they_are_back_and_keeps_the_follow_up(conversation, alice_account):
+@pytest.mark.parametrize("day", range(7), ids=["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+def test_out_of_office_pauses_until_they_are_back_and_keeps_the_follow_up(
+    conversation, alice_account, time_machine, day
+):
+    time_machine.move_to(dt.datetime(2026, 12, 7 + day, 9, tzinfo=dt.UTC), tick=False)
     inbound = reply(conversation, alice_account, "out_of_office")
     lead, follow_up, answer, notified = state(conversation)
     assert lead.status == Lead.Status.SNOOZED
     assert lead.snoozed_until == inbound.snooze_until
-    assert lead.snoozed_until.weekday() == 0  # "until Monday"
+    received_on = inbound.received_at.astimezone(dates.zone(lead.timezone, alice_account.timezone)).date()
+    assert lead.snoozed_until == received_on + dt.timedelta(days=7 - received_on.weekday())  # "until Monday"
+    assert inbound.analysis["snooze_source"] == "read from “until Monday”"
     # The follow-up the auto-reply stopped is back in the queue, for a person to approve again.
     assert (follow_up.status, follow_up.decided_by, follow_up.last_error) == (Status.PENDING_APPROVAL, None, "")
     assert (answer, notified) == (None, [])

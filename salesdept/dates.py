@@ -1,0 +1,247 @@
+"""Return dates as people write them in replies: "back on Monday", "bis 14. Dezember", "Q2".
+
+Read relative to when the reply was received, in the prospect's timezone, with the day/month
+order of the account's locale. dateparser does the reading; the only hand-written table is the
+handful of seasonal phrases it does not know ("after the holidays", "Q2", "next quarter").
+
+It lives here rather than in salesdept/llm because two layers use it: the offline template
+backend reads with it, and reply handling checks a model's date against it.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateparser.date import DateDataParser
+from dateparser.search import search_dates
+from django.conf import settings
+
+# A snooze further out than this is a misreading, not a plan.
+MAX_AHEAD = dt.timedelta(days=366)
+LANGUAGES = ["en", "de", "fr", "es"]
+# Locales that write the month first (3/1 is 1 March); every other locale we serve writes the day first.
+MONTH_FIRST = {"en-US"}
+
+# A clause is searched only when it holds one of these: people name a return date after them.
+CUES = re.compile(
+    r"\b(?:until|till|til|back|return\w*|after|again|from|next|in|by"
+    r"|bis|zurück|wieder|ab|nach|nächste\w*"
+    r"|de retour|retour|rentre\w*|jusqu'(?:au|à)|après|à partir d[eu]|dès|prochaine?|dans"
+    r"|hasta|de vuelta|vuelta|regres\w*|vuelvo|después|a partir del?|próxim\w+|en)\b",
+    re.IGNORECASE,
+)
+# Clauses end at punctuation; a full stop after a digit is the German ordinal ("14. Dezember").
+CLAUSE_END = re.compile(r"[!?;,\n]|(?<!\d)\.")
+# Quoted history: our own message's dates must not be read as theirs.
+QUOTE_START = re.compile(
+    r"^\s*(?:>|-{2,}\s*(?:original|ursprüngliche|message d'origine|mensaje original)"
+    r"|.*\b(?:wrote|schrieb|a écrit|escribió)\s*:\s*$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# What search_dates finds in ordinary words: "now", "a", "in a second", "I may".
+NOT_DATES = {"now", "a", "an", "second", "today", "heute", "jetzt", "aujourd'hui", "maintenant", "hoy", "ahora"}
+CLOCK_WORDS = re.compile(r"second|minute|hour|sekunde|stunde|seconde|heure|segundo|minuto|hora", re.IGNORECASE)
+
+NEW_YEAR = re.compile(
+    r"\b(?:after the holidays|in the new year|after new year|nach den feiertagen|im neuen jahr|nach neujahr"
+    r"|après les fêtes|(?:à|au début de) la nouvelle année|en début d'année|après le nouvel an"
+    r"|después de las fiestas|en el año nuevo|después de año nuevo|a principios de año)\b",
+    re.IGNORECASE,
+)
+QUARTER = re.compile(r"\bQ([1-4])\b")
+NEXT_QUARTER = re.compile(
+    r"\b(?:next quarter|nächste[nms]? quartal|(?:le )?trimestre prochain|prochain trimestre"
+    r"|(?:el )?próximo trimestre)\b",
+    re.IGNORECASE,
+)
+# Offices reopen after New Year and, in Spain and much of Germany, after Epiphany (6 January).
+NEW_YEAR_BACK = (1, 7)
+
+
+@dataclass(frozen=True)
+class DateReading:
+    date: dt.date
+    phrase: str  # the words it was read from, as written
+
+
+def zone(*names: str) -> ZoneInfo:
+    """The first of `names` that is a real IANA zone, else the project's TIME_ZONE."""
+    for name in names:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def date_order(locale: str) -> str:
+    return "MDY" if locale in MONTH_FIRST else "DMY"
+
+
+def local_date(moment: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    return moment.astimezone(tz).date()
+
+
+def read_return_date(text: str, *, received_at: dt.datetime, tz: dt.tzinfo, order: str = "DMY") -> DateReading | None:
+    """The first future date the reply names, or None when it names none we can trust."""
+    text = _unquoted(text)
+    received = received_at.astimezone(tz).replace(tzinfo=None)
+    found = [*_seasonal(text, received.date()), *_parsed(text, received, order)]
+    return min(found, key=lambda pair: pair[0])[1] if found else None
+
+
+def _unquoted(text: str) -> str:
+    quote = QUOTE_START.search(text)
+    return text[: quote.start()] if quote else text
+
+
+def _seasonal(text: str, received_on: dt.date) -> list[tuple[int, DateReading]]:
+    found = []
+    if match := NEW_YEAR.search(text):
+        back = _weekday_on_or_after(dt.date(received_on.year, *NEW_YEAR_BACK))
+        if back <= received_on:
+            back = _weekday_on_or_after(dt.date(received_on.year + 1, *NEW_YEAR_BACK))
+        found.append((match.start(), DateReading(back, match.group(0))))
+    if match := QUARTER.search(text):
+        month = 3 * int(match.group(1)) - 2
+        start = dt.date(received_on.year, month, 1)
+        found.append((match.start(), DateReading(_next_year_if_past(start, received_on), match.group(0))))
+    if match := NEXT_QUARTER.search(text):
+        month = 3 * ((received_on.month - 1) // 3) + 4
+        start = dt.date(received_on.year + (month > 12), (month - 1) % 12 + 1, 1)
+        found.append((match.start(), DateReading(start, match.group(0))))
+    return found
+
+
+def _parsed(text: str, received: dt.datetime, order: str) -> list[tuple[int, DateReading]]:
+    dateparser_settings = {
+        "RELATIVE_BASE": received,
+        "PREFER_DATES_FROM": "future",
+        "PREFER_DAY_OF_MONTH": "first",  # "in March" is the start of March
+        "DATE_ORDER": order,
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    start = 0
+    for end in [match.start() for match in CLAUSE_END.finditer(text)] + [len(text)]:
+        clause, offset, start = text[start:end], start, end + 1
+        cues = list(CUES.finditer(clause))
+        if not cues:
+            continue
+        parser = DateDataParser(languages=LANGUAGES, settings=dateparser_settings)
+        found = search_dates(clause, languages=LANGUAGES, settings=dateparser_settings) or _around(cues, parser)
+        for words, moment in found:
+            date = _checked(words, moment.date(), received.date(), parser)
+            if date:
+                at = clause.find(words)
+                return [(offset + at, DateReading(date, _phrase(clause, words, at, cues)))]
+    return []
+
+
+def _around(cues: list[re.Match], parser: DateDataParser) -> list[tuple[str, dt.datetime]]:
+    """What search_dates misses in a clause ("la semaine prochaine"): the few words around each cue."""
+    clause = cues[0].string
+    words = [(match.start(), match.end()) for match in re.finditer(r"\S+", clause)]
+    found = []
+    for cue in cues:
+        at = next(i for i, (start, end) in enumerate(words) if end > cue.start())
+        for first in range(max(0, at - 2), at + 1):
+            for last in range(min(len(words), at + 3), at, -1):
+                span = clause[words[first][0] : words[last - 1][1]]
+                if (moment := parser.get_date_data(span).date_obj) is not None:
+                    found.append((span, moment))
+    return found
+
+
+def _checked(words: str, date: dt.date, received_on: dt.date, parser: DateDataParser) -> dt.date | None:
+    """The candidate's date, moved to its next occurrence; None when it is no return date."""
+    bare = words.strip()
+    if bare.lower() in NOT_DATES or bare == "may" or CLOCK_WORDS.search(bare):
+        return None
+    if len(bare) < 3 and not bare.isdigit():  # "me", "mi": Spanish abbreviations of Wednesday
+        return None
+    if re.search(r"\b\d{4}\b", bare):
+        return date if received_on < date <= received_on + MAX_AHEAD else None  # a year given is kept
+    if date < received_on:
+        date = _next_year_if_past(date, received_on)
+    elif date == received_on and not re.search(r"\d", bare):
+        date += dt.timedelta(days=7)  # "back on Monday", written on a Monday: the next one
+    period = parser.get_date_data(bare).period
+    if period == "week":
+        # "next week" starts on its Monday, unless that Monday has already come.
+        monday = date - dt.timedelta(days=date.weekday())
+        date = monday if monday > received_on else date
+    return date if received_on < date <= received_on + MAX_AHEAD else None
+
+
+def _phrase(clause: str, words: str, at: int, cues: list[re.Match]) -> str:
+    """The words read, with the cue before them: "back on Monday" rather than "Monday"."""
+    before = [cue for cue in cues if cue.end() <= at]
+    start = before[-1].start() if before else at
+    return " ".join(clause[start : at + len(words)].split())
+
+
+def _next_year_if_past(date: dt.date, received_on: dt.date) -> dt.date:
+    """The first occurrence of the date's day and month after `received_on` (29 February: a leap year's)."""
+    year = date.year
+    while True:
+        try:
+            candidate = date.replace(year=year)
+        except ValueError:
+            candidate = None
+        if candidate and candidate > received_on:
+            return candidate
+        year += 1
+
+
+def _weekday_on_or_after(date: dt.date) -> dt.date:
+    return date + dt.timedelta(days=7 - date.weekday()) if date.weekday() >= 5 else date
+
+
+@dataclass(frozen=True)
+class Snooze:
+    """The date a lead sleeps until, and where it came from, in words a rep can check."""
+
+    until: dt.date
+    source: str  # "reply" (read from its words), "model" (the model's date) or "default"
+    phrase: str = ""
+    note: str = ""  # why a model's date was refused, when it was
+
+    @property
+    def summary(self) -> str:
+        if self.phrase:
+            return f"read from “{self.phrase}”"
+        if self.source == "model":
+            return "the model's reading of the reply"
+        return "default: no date found in the reply"
+
+
+def snooze_settle(
+    *,
+    text: str,
+    proposed: dt.date | None,
+    received_at: dt.datetime,
+    tz: dt.tzinfo,
+    order: str,
+    default: dt.timedelta,
+) -> Snooze:
+    """A model's date if it is plausible, else the date the text names, else `default` after receipt.
+
+    A model that puts a return date before the reply arrived, or more than a year out, has
+    misread it; the reply's own words decide then.
+    """
+    received_on = local_date(received_at, tz)
+    reading = read_return_date(text, received_at=received_at, tz=tz, order=order)
+    note = ""
+    if proposed is not None:
+        if proposed < received_on:
+            note = f"The model's date {proposed.isoformat()} is before the reply was received; refused."
+        elif proposed > received_on + MAX_AHEAD:
+            note = f"The model's date {proposed.isoformat()} is more than a year away; refused."
+        else:
+            agreed = reading.phrase if reading and reading.date == proposed else ""
+            return Snooze(until=proposed, source="model", phrase=agreed)
+    if reading:
+        return Snooze(until=reading.date, source="reply", phrase=reading.phrase, note=note)
+    return Snooze(until=received_on + default, source="default", note=note)
