@@ -15,6 +15,7 @@ from leads.imports import (
     import_progress,
     max_size_label,
 )
+from leads.lifecycle import Trigger, can_move, refusal
 from leads.models import ImportJob, Lead
 from leads.privacy import lead_erase, lead_export_record
 from leads.selectors import (
@@ -26,7 +27,7 @@ from leads.selectors import (
     lead_page,
     lead_timeline,
 )
-from leads.services import MEETING_FROM, lead_book_meeting, lead_override_score, lead_set_do_not_contact
+from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact
 from salesdept.roles import manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
 
@@ -54,7 +55,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "conversation": lead_conversation(lead),
         "dnc_form": DoNotContactForm(),
         "score_form": ScoreOverrideForm(initial={"score": lead.score_override}),
-        "can_book_meeting": lead.status in MEETING_FROM,
+        "can_book_meeting": can_move(lead.status, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING),
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -80,7 +81,7 @@ def lead_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     if lead_book_meeting(lead=lead, actor=request.user):
         messages.success(request, f"Meeting with {lead} noted; the rest of the sequence is cancelled.")
     else:
-        messages.error(request, f"{lead} is {lead.get_status_display().lower()}: a meeting follows a conversation.")
+        messages.error(request, refusal(lead, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING))
     return redirect("leads:detail", pk=lead.pk)
 
 
