@@ -240,8 +240,6 @@ def _status_now(pk: int) -> str | None:
     return Lead.objects.filter(pk=pk).values_list("status", flat=True).first()
 
 
-# No savepoint: inside a caller's transaction a failure here fails the whole of it, as it should.
-@transaction.atomic(savepoint=False)
 def lead_transition(
     *,
     lead: Lead,
@@ -262,8 +260,28 @@ def lead_transition(
     snoozed_until); `guard` narrows the rows further (e.g. a wake date that has come). The
     loser gets False, or TransitionRefused with a readable reason when `strict`.
     """
-    move = move_for(trigger=trigger, to=to)
-    now = now or clock.now()
+    move = move_for(trigger=trigger, to=to)  # outside the transaction: a bug must not break the caller's
+    # No savepoint: inside a caller's transaction a failure here fails the whole of it, as it should.
+    with transaction.atomic(savepoint=False):
+        moved = _lead_move(
+            lead=lead,
+            move=move,
+            actor=actor,
+            reason=reason,
+            now=now or clock.now(),
+            guard=guard,
+            payload=payload or {},
+            fields=fields,
+        )
+    if not moved and strict:
+        raise TransitionRefused(lead, trigger=trigger, to=to)
+    return moved
+
+
+def _lead_move(
+    *, lead: Lead, move: Move, actor, reason: str, now: dt.datetime, guard: Q | None, payload: dict, fields: dict
+) -> bool:
+    to = move.to
     rows = Lead.objects.filter(pk=lead.pk)
     if guard is not None:
         rows = rows.filter(guard)
@@ -277,8 +295,6 @@ def lead_transition(
             moved = rows.filter(status=seen).update(status=to, updated_at=now, **fields)
     if not moved:
         lead.status = current
-        if strict:
-            raise TransitionRefused(lead, trigger=trigger, to=to)
         return False
     from leads.services import activity_record  # services build on the lifecycle
 
@@ -287,7 +303,7 @@ def lead_transition(
         verb=move.verb,
         lead=lead,
         actor=actor,
-        **{"from": seen, "to": to, "trigger": str(trigger), "reason": reason, **extra, **(payload or {})},
+        **{"from": seen, "to": to, "trigger": str(move.trigger), "reason": reason, **extra, **payload},
     )
     lead.status = to
     for name, value in fields.items():
@@ -295,7 +311,6 @@ def lead_transition(
     return True
 
 
-@transaction.atomic(savepoint=False)
 def leads_transition(
     *,
     lead_ids: Iterable[int],
@@ -312,10 +327,19 @@ def leads_transition(
     A few statements whatever the number: the movable rows are locked and read, updated in one
     statement, and their timeline entries written in one insert.
     """
+    move = move_for(trigger=trigger, to=to)
+    with transaction.atomic(savepoint=False):
+        return _leads_move(
+            lead_ids=lead_ids, move=move, actor=actor, reason=reason, now=now or clock.now(), guard=guard, fields=fields
+        )
+
+
+def _leads_move(
+    *, lead_ids: Iterable[int], move: Move, actor, reason: str, now: dt.datetime, guard: Q | None, fields: dict
+) -> list[int]:
     from reporting.metrics import metrics_record
 
-    move = move_for(trigger=trigger, to=to)
-    now = now or clock.now()
+    to = move.to
     rows = Lead.objects.filter(pk__in=list(lead_ids), status__in=move.sources)
     if guard is not None:
         rows = rows.filter(guard)
@@ -337,7 +361,7 @@ def leads_transition(
             campaign_id=campaign_id,
             actor=actor,
             verb=move.verb,
-            payload={"from": status, "to": to, "trigger": str(trigger), "reason": reason, **extra},
+            payload={"from": status, "to": to, "trigger": str(move.trigger), "reason": reason, **extra},
         )
         for pk, (status, campaign_id) in found.items()
     )
