@@ -20,19 +20,13 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from campaigns.models import Campaign
+from leads.lifecycle import WORKED
 from leads.models import RANKED_SCORE, Lead
 from leads.services import activity_record
 from salesdept import clock
 
 # A lead in one of these statuses is being worked by its owner.
-IN_PLAY = (
-    Lead.Status.QUALIFIED,
-    Lead.Status.CONTACTED,
-    Lead.Status.REPLIED,
-    Lead.Status.INTERESTED,
-    Lead.Status.MEETING,
-    Lead.Status.SNOOZED,
-)
+IN_PLAY = WORKED
 OPEN_FIRST_TOUCH = ("generating", "pending_approval", "approved", "sending")
 
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from leads.dedupe import normalise_email, normalise_linkedin_url
+from leads.lifecycle import Trigger, lead_transition
 from leads.models import Activity, ImportJob, Lead, Suppression
 from leads.services import activity_record
 from leads.suppression import suppression_add, suppression_hash
@@ -27,7 +28,11 @@ from salesdept.models import LLMCall, Notification
 EXPORT_FORMAT = "salesdept-person-export/1"
 ERASED_FIRST_NAME, ERASED_LAST_NAME = "Erased", "person"
 # Timeline payload keys that say what happened, never who to: kept on an erased lead's activities.
-SAFE_PAYLOAD_KEYS = {"score", "previous", "label", "confidence", "intent", "status", "kind", "step", "by_template"}
+# "from", "to" and "trigger" are a status move (leads.lifecycle): the status history is kept.
+SAFE_PAYLOAD_KEYS = {
+    *("score", "previous", "label", "confidence", "intent", "status", "kind", "step", "by_template"),
+    *("from", "to", "trigger"),
+}
 # Lead fields the export leaves out: a secret (the unsubscribe link's token) and relations shown apart.
 NOT_EXPORTED = {"id", "unsubscribe_token", "company", "campaign", "owner"}
 PURGE_BATCH = 2000
@@ -189,10 +194,11 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
         raw_profile={},
         score_breakdown=[],
         insight="",
-        status=Lead.Status.DO_NOT_CONTACT,
         snoozed_until=None,
         updated_at=clock.now(),
     )
+    # An erased lead is do-not-contact for good; one that already was stays so (no second entry).
+    lead_transition(lead=lead, to=Lead.Status.DO_NOT_CONTACT, trigger=Trigger.ERASE, actor=actor)
     names = [lead.full_name, lead.first_name, lead.last_name, lead.email or "", lead.linkedin_url or ""]
     activity_record(verb="privacy.erased", actor=actor, lead_id=lead.pk, reason=_redacted(reason, names))
     if lead.campaign_id:  # the sheet's row is overwritten with the emptied lead

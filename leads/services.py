@@ -4,29 +4,36 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from campaigns.models import Campaign, SequenceStep
+from leads import lifecycle
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
+from leads.lifecycle import Trigger, lead_transition, leads_transition
 from leads.models import Activity, Company, Lead, SearchRun
 from leads.scoring import Scored, Signals, rescored, score_lead
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from leads.suppression import is_suppressed
+from leads.verbs import verb_checked
 from salesdept import clock, llm
 
 MAX_PAGES_PER_RUN = 20
 
 
 def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=None, **payload) -> Activity:
-    """Write one timeline entry; a funnel milestone or send error is counted for the dashboard too."""
+    """Write one timeline entry; a funnel milestone or send error is counted for the dashboard too.
+
+    The verb must be in the registry (leads.verbs.Verb): ValueError otherwise.
+    """
     from reporting.metrics import metrics_record  # reporting reads leads; counting is its business
 
     activity = Activity.objects.create(
-        verb=verb,
+        verb=verb_checked(verb).value,
         lead=lead,
         message=message,
-        campaign=campaign if campaign is not None else getattr(message or lead, "campaign", None),
+        # The id, not the object: the timeline needs no query for the campaign it already names.
+        campaign_id=campaign.pk if campaign is not None else getattr(message or lead, "campaign_id", None),
         actor=actor,
         payload=payload,
     )
@@ -302,7 +309,10 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
     scored = lead_rule_score(lead)
     status = Lead.Status.QUALIFIED if scored.score >= campaign.min_score else Lead.Status.DISQUALIFIED
     needs_review = classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE
-    if not Lead.objects.filter(pk=lead.pk, status=Lead.Status.NEW).update(
+    return lead_transition(  # False: another worker qualified it meanwhile
+        lead=lead,
+        to=status,
+        trigger=Trigger.QUALIFICATION,
         label=classification.label,
         label_confidence=classification.confidence,
         insight=classification.insight,
@@ -310,21 +320,14 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
         classified_by="template" if result.from_template else result.call.model,
         score=scored.score,
         score_breakdown=scored.breakdown,
-        status=status,
-    ):
-        return False  # another worker qualified it meanwhile
-    activity_record(
-        verb=f"lead.{status}",
-        lead=lead,
-        campaign=campaign,
-        score=scored.score,
-        label=classification.label,
-        confidence=classification.confidence,
-        llm_call=result.call.pk,
-        by_template=result.from_template,
+        payload={
+            "score": scored.score,
+            "label": classification.label,
+            "confidence": classification.confidence,
+            "llm_call": result.call.pk,
+            "by_template": result.from_template,
+        },
     )
-    lead.status, lead.score, lead.label = status, scored.score, classification.label
-    return True
 
 
 @transaction.atomic
@@ -342,19 +345,12 @@ def lead_set_do_not_contact(*, lead: Lead, actor, reason: str) -> bool:
     """Absolute: the lead's pending and approved messages are cancelled with it."""
     from outreach.services import messages_cancel_for_lead
 
-    if (
-        not Lead.objects.filter(pk=lead.pk)
-        .exclude(status=Lead.Status.DO_NOT_CONTACT)
-        .update(status=Lead.Status.DO_NOT_CONTACT)
+    if not lead_transition(
+        lead=lead, to=Lead.Status.DO_NOT_CONTACT, trigger=Trigger.OPT_OUT, actor=actor, reason=reason
     ):
         return False
-    activity_record(verb="lead.do_not_contact", lead=lead, actor=actor, reason=reason)
     messages_cancel_for_lead(lead=lead, reason=f"Do not contact: {reason}")
     return True
-
-
-# A meeting comes from a conversation: these are the statuses one can be booked from.
-MEETING_FROM = (Lead.Status.CONTACTED, Lead.Status.REPLIED, Lead.Status.INTERESTED, Lead.Status.SNOOZED)
 
 
 @transaction.atomic
@@ -362,18 +358,26 @@ def lead_book_meeting(*, lead: Lead, actor) -> bool:
     """The rep booked a meeting: the funnel's last stage, counted on the dashboard and in the report."""
     from outreach.services import messages_cancel_for_lead
 
-    if not Lead.objects.filter(pk=lead.pk, status__in=MEETING_FROM).update(
-        status=Lead.Status.MEETING, snoozed_until=None
+    if not lead_transition(
+        lead=lead, to=Lead.Status.MEETING, trigger=Trigger.REP_BOOKS_MEETING, actor=actor, snoozed_until=None
     ):
         return False
-    activity_record(verb="lead.meeting", lead=lead, actor=actor)
     messages_cancel_for_lead(lead=lead, reason="A meeting is booked: the sequence stops")
-    lead.status = Lead.Status.MEETING
     return True
 
 
-# Statuses a rep may snooze from: the lead is still being worked.
-SNOOZABLE = (Lead.Status.NEW, Lead.Status.QUALIFIED, Lead.Status.CONTACTED, Lead.Status.SNOOZED)
+@transaction.atomic
+def lead_close(*, lead: Lead, actor, won: bool, reason: str = "") -> bool:
+    """The rep closes the lead, won or lost: the sequence stops and the status is final."""
+    from outreach.services import messages_cancel_for_lead
+
+    to = Lead.Status.WON if won else Lead.Status.LOST
+    if not lead_transition(
+        lead=lead, to=to, trigger=Trigger.REP_CLOSES, actor=actor, reason=reason, snoozed_until=None
+    ):
+        return False
+    messages_cancel_for_lead(lead=lead, reason=f"Closed as {to}: the sequence stops")
+    return True
 
 
 @transaction.atomic
@@ -382,45 +386,42 @@ def lead_snooze(*, lead: Lead, actor, until: dt.date, reason: str = "") -> bool:
 
     Pending drafts are kept, not cancelled: they come back to the queue when the lead wakes.
     """
-    if not Lead.objects.filter(pk=lead.pk, status__in=SNOOZABLE).update(
-        status=Lead.Status.SNOOZED, snoozed_until=until
-    ):
-        return False
-    activity_record(verb="lead.snoozed", lead=lead, actor=actor, until=until.isoformat(), reason=reason)
-    lead.status, lead.snoozed_until = Lead.Status.SNOOZED, until
-    return True
+    return lead_transition(
+        lead=lead, to=Lead.Status.SNOOZED, trigger=Trigger.REP_SNOOZES, actor=actor, reason=reason, snoozed_until=until
+    )
 
 
 def leads_wake_snoozed(*, today: dt.date) -> int:
     """Snoozed leads whose date has come go back to work: contacted if anything was sent, else qualified."""
     from outreach.models import OutreachMessage
 
-    woken = 0
-    due = Lead.objects.filter(status=Lead.Status.SNOOZED, snoozed_until__lte=today)
+    due = list(Lead.objects.filter(status=Lead.Status.SNOOZED, snoozed_until__lte=today).values_list("pk", flat=True))
     sent = set(
         OutreachMessage.objects.filter(lead__in=due, status=OutreachMessage.Status.SENT).values_list(
             "lead_id", flat=True
         )
     )
-    for lead in due.only("pk", "status", "snoozed_until"):
-        status = Lead.Status.CONTACTED if lead.pk in sent else Lead.Status.QUALIFIED
-        with transaction.atomic():
-            if Lead.objects.filter(pk=lead.pk, status=Lead.Status.SNOOZED, snoozed_until__lte=today).update(
-                status=status, snoozed_until=None
-            ):
-                activity_record(verb="lead.woken", lead=lead, status=status)
-                woken += 1
+    woken = 0
+    # A lead snoozed again meanwhile, to a later date, stays asleep.
+    for to, ids in (
+        (Lead.Status.CONTACTED, [pk for pk in due if pk in sent]),
+        (Lead.Status.QUALIFIED, [pk for pk in due if pk not in sent]),
+    ):
+        if ids:
+            woken += len(
+                leads_transition(
+                    lead_ids=ids,
+                    to=to,
+                    trigger=Trigger.SNOOZE_WAKES,
+                    guard=Q(snoozed_until__lte=today),
+                    snoozed_until=None,
+                )
+            )
     return woken
 
 
 # Leads whose score still matters: someone may contact them, or is talking to them.
-RESCORED = (
-    Lead.Status.QUALIFIED,
-    Lead.Status.CONTACTED,
-    Lead.Status.REPLIED,
-    Lead.Status.INTERESTED,
-    Lead.Status.SNOOZED,
-)
+RESCORED = lifecycle.RESCORED
 RESCORE_BATCH = 500
 
 

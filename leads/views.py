@@ -24,6 +24,7 @@ from leads.imports import (
     import_progress,
     max_size_label,
 )
+from leads.lifecycle import Trigger, can_move, refusal
 from leads.models import ImportJob, Lead
 from leads.privacy import lead_erase, lead_export_record
 from leads.selectors import (
@@ -36,7 +37,7 @@ from leads.selectors import (
     lead_snooze_origin,
     lead_timeline,
 )
-from leads.services import MEETING_FROM, lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
+from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
 from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
@@ -69,7 +70,7 @@ def _lead_page(lead: Lead, snooze_form: SnoozeUntilForm | None = None) -> dict:
         "score_form": ScoreOverrideForm(initial={"score": lead.score_override}),
         "snooze_form": snooze_form or SnoozeUntilForm(initial={"until": lead.snoozed_until}, today=_lead_today(lead)),
         "snooze_origin": lead_snooze_origin(lead),
-        "can_book_meeting": lead.status in MEETING_FROM,
+        "can_book_meeting": can_move(lead.status, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING),
     }
 
 
@@ -121,7 +122,7 @@ def lead_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     if lead_book_meeting(lead=lead, actor=request.user):
         messages.success(request, f"Meeting with {lead} noted; the rest of the sequence is cancelled.")
     else:
-        messages.error(request, f"{lead} is {lead.get_status_display().lower()}: a meeting follows a conversation.")
+        messages.error(request, refusal(lead, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING))
     return redirect("leads:detail", pk=lead.pk)
 
 

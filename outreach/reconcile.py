@@ -10,6 +10,7 @@ from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from leads.lifecycle import Trigger, lead_transition
 from leads.models import Activity, Lead
 from leads.services import activity_record
 from outreach.models import OutreachMessage
@@ -50,7 +51,7 @@ def message_mark_sent(*, message: OutreachMessage, actor) -> OutreachMessage:
         status=Status.SENT, sent_at=Coalesce("sent_at", Value(now)), last_error=""
     ):
         raise _refusal(message)
-    Lead.objects.filter(pk=message.lead_id, status=Lead.Status.QUALIFIED).update(status=Lead.Status.CONTACTED)
+    lead_transition(lead=message.lead, to=Lead.Status.CONTACTED, trigger=Trigger.FIRST_SEND, actor=actor, now=now)
     activity_record(
         verb="message.marked_sent", lead=message.lead, message=message, actor=actor, account=message.account_id
     )

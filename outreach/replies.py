@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_brief
+from leads.lifecycle import REPLY_TRIGGER, Trigger, lead_transition
 from leads.models import Lead, Suppression
 from leads.services import activity_record, lead_facts, lead_set_do_not_contact
 from leads.suppression import suppression_add_for_lead
@@ -107,7 +108,7 @@ def inbound_record(*, account: SendingAccount, item: InboundItem) -> bool:
         return False
     activity_record(verb="reply.received", lead=lead, message=replied_to, inbound=inbound.pk, text=item.text[:500])
     messages_cancel_for_lead(lead=lead, reason=_replied_reason(inbound))
-    Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(status=Lead.Status.REPLIED)
+    lead_transition(lead=lead, to=Lead.Status.REPLIED, trigger=Trigger.REPLY_RECEIVED, reason=_replied_reason(inbound))
     inbound_analyse_task.delay_on_commit(inbound.pk)
     return True
 
@@ -208,20 +209,14 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
     elif analysis.intent == "out_of_office":
         _pause_until_back(inbound, lead, snooze)
     elif status := LEAD_STATUS_FOR_INTENT.get(analysis.intent):
-        Lead.objects.filter(pk=lead.pk).exclude(status=Lead.Status.DO_NOT_CONTACT).update(
-            status=status, snoozed_until=snooze.until if snooze else None
+        lead_transition(
+            lead=lead,
+            to=status,
+            trigger=REPLY_TRIGGER[status],
+            reason=f"Reply {inbound.pk}: {analysis.intent}",
+            payload={"source": snooze.summary, "phrase": snooze.phrase, "note": snooze.note} if snooze else None,
+            snoozed_until=snooze.until if snooze else None,
         )
-        if snooze:
-            activity_record(
-                verb="lead.snoozed",
-                lead=lead,
-                inbound=inbound.pk,
-                until=snooze.until.isoformat(),
-                reason="Not now, in a reply",
-                source=snooze.summary,
-                phrase=snooze.phrase,
-                note=snooze.note,
-            )
         if status == Lead.Status.INTERESTED:
             # With the message replied to: the positive rate by account and version counts it there.
             activity_record(verb="reply.positive", lead=lead, message=inbound.in_reply_to, inbound=inbound.pk)
@@ -256,10 +251,8 @@ def _pause_until_back(inbound: InboundMessage, lead: Lead, snooze: dates.Snooze)
     """
     back_on = snooze.until
     status = Lead.Status.SNOOZED
-    if (
-        not Lead.objects.filter(pk=lead.pk)
-        .exclude(status=Lead.Status.DO_NOT_CONTACT)
-        .update(status=status, snoozed_until=back_on)
+    if not lead_transition(
+        lead=lead, to=status, trigger=Trigger.REPLY_AWAY, reason=f"Reply {inbound.pk}: away", snoozed_until=back_on
     ):
         return
     stopped = OutreachMessage.objects.filter(

@@ -15,6 +15,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 
 from campaigns.models import Campaign
+from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, Trigger, lead_transition
 from leads.models import Lead, ranked_score
 from leads.services import activity_record
 from leads.suppression import is_suppressed
@@ -23,7 +24,6 @@ from outreach.accounts import account_pause
 from outreach.channels.base import ChannelError, SendOutcomeUnknown, SendResult
 from outreach.channels.registry import channel_for
 from outreach.models import OutreachMessage, SendingAccount
-from outreach.services import STOPPED_LEAD_STATUSES
 from salesdept import clock
 from salesdept.notifications import notify
 
@@ -32,9 +32,6 @@ Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 Health = SendingAccount.Health
 # A send still `sending` after the task's hard time limit and this margin never finished.
 STUCK_AFTER = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + dt.timedelta(minutes=5)
-# An answer to a reply goes to someone who wrote to us (replied, interested, snoozed...): only an
-# opt-out stops it. A newer reply cancels it while it still waits (messages_cancel_for_lead).
-ANSWER_STOPPED_LEAD_STATUSES = (Lead.Status.DO_NOT_CONTACT,)
 # Candidates looked at per claim: enough to step over prospects outside their working hours.
 CANDIDATES = 20
 # Transient errors: retried after 5, 10, 20, 40 minutes, then the message fails with the reason.
@@ -169,7 +166,9 @@ def _lock_first(candidate_ids: list[int], now: dt.datetime) -> OutreachMessage |
 def _stop_reason(message: OutreachMessage) -> str:
     """Why this message may no longer go at all (checked again at the moment of sending)."""
     lead = message.lead
-    stopped = ANSWER_STOPPED_LEAD_STATUSES if message.reply_to_id else STOPPED_LEAD_STATUSES
+    # An answer goes to someone who wrote to us (replied, interested, snoozed...): only an opt-out
+    # stops it. A newer reply cancels it while it still waits (messages_cancel_for_lead).
+    stopped = ANSWERS_STOPPED if message.reply_to_id else SEQUENCE_STOPPED
     if lead.status in stopped:
         return f"Lead is {lead.get_status_display().lower()}"
     if is_suppressed(lead):
@@ -242,7 +241,7 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
             chat_id=result.chat_id,
             last_error="",
         ):
-            Lead.objects.filter(pk=message.lead_id, status=Lead.Status.QUALIFIED).update(status=Lead.Status.CONTACTED)
+            lead_transition(lead=message.lead, to=Lead.Status.CONTACTED, trigger=Trigger.FIRST_SEND, now=now)
             activity_record(verb="message.sent", lead=message.lead, message=message, account=account.pk)
         if result.quota_used_pct is not None and result.quota_used_pct >= QUOTA_STOP_PCT:
             limits.kind_close(account, message.kind, now)

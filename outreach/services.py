@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, SequenceStep
 from campaigns.services import campaign_brief
+from leads.lifecycle import SEQUENCE_STOPPED
 from leads.models import Lead
 from leads.services import activity_record, lead_facts
 from outreach.guardrails import LIMITS, check_draft
@@ -22,17 +23,6 @@ from salesdept.llm.prompts import override_for as llm_prompt_override
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
-# A lead in one of these states gets nothing more from the sequence.
-STOPPED_LEAD_STATUSES = (
-    Lead.Status.DO_NOT_CONTACT,
-    Lead.Status.REPLIED,
-    Lead.Status.INTERESTED,
-    Lead.Status.MEETING,
-    Lead.Status.WON,
-    Lead.Status.LOST,
-    Lead.Status.SNOOZED,
-    Lead.Status.DISQUALIFIED,
-)
 
 
 class DecisionError(Exception):
@@ -60,7 +50,7 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
     campaign = lead.campaign
     if campaign is None or campaign.status != Campaign.Status.ACTIVE or lead.owner is None:
         return None
-    if lead.status in STOPPED_LEAD_STATUSES:
+    if lead.status in SEQUENCE_STOPPED:
         return None
     sequence_step = next((s for s in campaign.steps.all() if s.order == step), None)
     if sequence_step is None:

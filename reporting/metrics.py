@@ -17,37 +17,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, Lead
+from leads.verbs import FUNNEL_STAGE_OF, SEND_ERRORS
 from reporting.models import DailyCount, LeadMilestone
 from salesdept import clock
 from salesdept.models import LLMCall
 
-# The verbs that mark a funnel stage.
-STAGE_OF = {
-    "lead.found": "found",
-    "lead.imported": "found",
-    "lead.referred": "found",
-    "lead.qualified": "qualified",
-    "message.drafted": "drafted",
-    "message.approved": "approved",
-    "message.sent": "sent",
-    "message.marked_sent": "sent",
-    "invite.accepted": "accepted",
-    "reply.received": "replied",
-    "reply.positive": "positive",
-    "lead.meeting": "meeting",
-}
+# The verbs that mark a funnel stage, and the send errors: the verb registry says which.
+STAGE_OF = FUNNEL_STAGE_OF
 # Stages reached through a message: their counts carry its account and version.
 MESSAGE_STAGES = {"drafted", "approved", "sent", "accepted", "replied", "positive"}
-# A send the provider refused or could not confirm: the error rate's numerator.
-SEND_ERRORS = {
-    "message.fatal",
-    "message.transient",
-    "message.rate_limited",
-    "message.account_disconnected",
-    "message.account_restricted",
-    "message.not_connected",
-    "message.unknown",
-}
 
 
 def local_day(moment: dt.datetime) -> dt.date:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from leads.dedupe import normalise_email
+from leads.lifecycle import EMAIL_REVEALABLE
 from leads.models import Lead
 from leads.sources.base import Page, Prospect, SearchQuery, SourceError
 
@@ -28,13 +29,7 @@ PER_PAGE = 25
 MAX_PAGE = 500  # Apollo pages no further than this
 CONNECT_TIMEOUT, READ_TIMEOUT = 5.0, 30.0
 # Statuses a lead reaches only after passing qualification: an email may be bought for these.
-REVEALABLE = {
-    Lead.Status.QUALIFIED,
-    Lead.Status.CONTACTED,
-    Lead.Status.REPLIED,
-    Lead.Status.INTERESTED,
-    Lead.Status.MEETING,
-}
+REVEALABLE = EMAIL_REVEALABLE
 
 
 def _call(path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -434,7 +434,7 @@ def test_a_rep_books_a_meeting_and_the_dashboard_counts_it(client, alice, bob, c
     assert pending.status == "cancelled"  # the sequence stops
     assert DailyCount.objects.get(stage="meeting").count == 1
     again = client.post(f"/leads/{lead.pk}/meeting/", follow=True)
-    assert "a meeting follows a conversation" in again.text
+    assert "already “meeting”" in again.text
     assert DailyCount.objects.get(stage="meeting").count == 1
 
 
