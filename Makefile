@@ -45,11 +45,12 @@ test: $(VENV)/.test
 TEST_DATES := 2027-01-10T21:30:00Z/Asia/Tokyo 2027-03-28T01:30:00Z/Europe/London \
 	2027-10-31T00:30:00Z/America/New_York 2026-12-31T23:30:00Z/Pacific/Auckland 2028-02-29T12:00:00Z/UTC
 test-dates: $(VENV)/.test
-	@set -e; for run in $(TEST_DATES); do \
+	@failed=""; for run in $(TEST_DATES); do \
 	  instant=$${run%%/*}; zone=$${run#*/}; \
 	  echo "== the suite at $$instant, machine timezone $$zone"; \
-	  TZ=$$zone $(PY) -m pytest -q --clock=$$instant $(TEST_DATES_ARGS); \
-	done
+	  TZ=$$zone $(PY) -m pytest -q --clock=$$instant $(TEST_DATES_ARGS) || failed="$$failed $$instant"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-dates failed at:$$failed"; exit 1; fi
 
 # Benchmarks run on PostgreSQL (the local server unless DATABASE_URL says otherwise) and end
 # with one table: each figure, its target, pass or not.
