@@ -7,6 +7,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from campaigns.forms import labels_as_text
 from campaigns.models import Campaign, SequenceStep
 from leads.models import Activity, ImportJob, SearchRun, SheetSync
 from tests.conftest import login
@@ -71,7 +72,7 @@ def edit_data(campaign: Campaign, **overrides) -> dict:
         exclusions="\n".join(target.exclusions),
         linkedin_api=target.linkedin_api,
         linkedin_search_url=target.linkedin_search_url,
-        labels="\n".join(f"{label['name']}: {label['description']}" for label in campaign.labels),
+        labels=labels_as_text(campaign.labels),
         min_score=str(campaign.min_score),
         daily_lead_quota=str(campaign.daily_lead_quota),
         lead_goal="" if campaign.lead_goal is None else str(campaign.lead_goal),

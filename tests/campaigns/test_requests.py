@@ -14,6 +14,7 @@ from tests.fakes.openai_server import json_reply
 pytestmark = pytest.mark.django_db
 
 TEXT = "Target 50 CFOs in fintech in London"
+OFFER = "A seat on our CFO panel at the Fintech Summit, in front of 400 finance leaders."
 
 
 @pytest.fixture
@@ -38,11 +39,14 @@ def ask(client, rep, text=TEXT, capture=None):
 
 
 def approval_post(request: CampaignRequest, **changes) -> dict:
-    proposal = {**request.proposal, **changes}
+    brief = {"offer": OFFER, "event": "the Fintech Summit", "call_to_action": "Shall I send you the programme?"}
+    proposal = {**request.proposal, **brief, **changes}
     prefix = f"r{request.pk}-"
     data = {
         prefix + "name": proposal["name"],
-        prefix + "angle": proposal["angle"],
+        prefix + "offer": proposal["offer"],
+        prefix + "event": proposal["event"],
+        prefix + "call_to_action": proposal["call_to_action"],
         prefix + "size": proposal["size"],
         prefix + "labels": "\n".join(f"{label['name']}: {label['description']}" for label in proposal["labels"]),
         prefix + "seniorities": proposal["seniorities"],
