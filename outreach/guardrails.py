@@ -127,12 +127,9 @@ def check_internal_text(*, text: str, campaign, lead=None, requests: list[str] |
         requests = campaign_request_texts(campaign_ids=[campaign.pk])[campaign.pk]
     findings = []
     allowed = _prospect_facing(campaign)
-    names = dict.fromkeys(name for name in (campaign.name, campaign.target.name) if name.strip())
-    for name in names:
-        if _has_phrase(text, name) and not _has_phrase(allowed, name):
-            message = f"Contains the campaign's internal name {name!r}; prospects never see it."
-            findings.append(_finding("internal_name", message, blocking=True))
-            break
+    if _has_phrase(text, campaign.name) and not _has_phrase(allowed, campaign.name):
+        message = f"Contains the campaign's internal name {campaign.name!r}; prospects never see it."
+        findings.append(_finding("internal_name", message, blocking=True))
     for request_text in requests:
         if copied := _copied(text, request_text, allowed=allowed):
             message = f"Repeats the rep's campaign request ({copied!r}); write what prospects may read instead."

@@ -123,7 +123,7 @@ def _question(lead: LeadFacts, *, seed: int) -> str:
     return _pick(
         (
             f"What are you focused on{where} this year?",
-            f"I'd be glad to hear what is on your plate{where} at the moment.",
+            f"What is on your plate{where} at the moment?",
             f"Would you be open to a short exchange about your work{where}?",
         ),
         seed=seed,
@@ -202,7 +202,8 @@ def _subject(lead: LeadFacts, brief: Brief, *, seed: int) -> str:
             f"An idea for {company}",
             f"{lead.first_name}, a quick question",
         )
-    return _pick(options, seed=seed, salt="subject")[:200]
+    subject = _pick(options, seed=seed, salt="subject")
+    return f"{subject[:1].upper()}{subject[1:]}"[:200]
 
 
 def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: str = "", seed: int = 0) -> Draft:
@@ -344,7 +345,7 @@ QUESTION_TOPICS: dict[str, tuple[str, ...]] = {
     "details": ("details", "more info", "more information", "brochure", "deck", "overview", "tell me more"),
 }
 TOPIC_NAMES = {
-    "pricing": "pricing",
+    "pricing": "the pricing",
     "dates": "the dates",
     "location": "the location",
     "agenda": "the agenda",
