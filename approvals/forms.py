@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
 from salesdept.roles import REP
 
@@ -195,14 +196,24 @@ class ProposalForm(forms.Form):
     labels = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text="One per line: Name: what it means",
+        help_text="One per line: Name: what it means | the angle a message to them leads with (prospects read it)",
         error_messages={"required": "Give at least one label."},
     )
-    angle = forms.CharField(
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="What the outreach leads with",
-        error_messages={"required": "Say what the outreach leads with."},
+    # What prospects read. The rep's request is for the team: it never becomes the offer by itself.
+    offer = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What we offer them, in words a prospect may read (the request above is not sent)",
+        error_messages={"required": "Write the offer a prospect reads."},
+    )
+    event = forms.CharField(
+        max_length=200, required=False, help_text="The event's public name, if the campaign is about one"
+    )
+    call_to_action = forms.CharField(
+        max_length=300,
+        label="Call to action",
+        help_text="What a message asks them to do, e.g. “Would a short call next week work?”",
+        error_messages={"required": "Say what a message asks the prospect to do."},
     )
     size = forms.IntegerField(
         min_value=1,
@@ -238,18 +249,16 @@ class ProposalForm(forms.Form):
     @classmethod
     def initial_from(cls, proposal: dict) -> dict:
         initial = {"lead_sources": [settings.LEAD_SOURCE_DEFAULT], **proposal}
-        labels = proposal.get("labels") or []
-        initial["labels"] = "\n".join(
-            f"{label['name']}: {label.get('description', '')}".rstrip(": ") for label in labels
-        )
+        initial["labels"] = labels_as_text(proposal.get("labels") or [])
+        initial.setdefault("offer", proposal.get("angle", ""))
         return initial
 
     def clean_labels(self) -> list[dict]:
-        labels = []
-        for line in self.cleaned_data["labels"].splitlines():
-            name, _, description = line.partition(":")
-            if name.strip():
-                labels.append({"name": name.strip()[:50], "description": description.strip()[:200]})
+        labels = [
+            {**label, "name": label["name"][:50], "description": label["description"][:200]}
+            for label in labels_from_text(self.cleaned_data["labels"])
+            if label["name"]
+        ]
         names = [label["name"].lower() for label in labels]
         if not labels:
             raise forms.ValidationError("Give at least one label.")

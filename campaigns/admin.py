@@ -41,7 +41,14 @@ class CampaignAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "owner", "status", "target"]}),
         ("Qualifying", {"fields": ["labels", "min_score", "daily_lead_quota", "lead_goal", "lead_sources"]}),
         ("Sending", {"fields": ["sending_accounts"]}),
-        ("Brief", {"fields": ["offer", "event", "call_to_action", "tone", "brief_links"]}),
+        (
+            "Brief: prospects may read these",
+            {
+                "fields": ["offer", "event", "value_points", "proof", "call_to_action", "faq", "tone", "brief_links"],
+                "description": "Messages draw on these fields only; labels carry each label's angle.",
+            },
+        ),
+        ("Internal", {"fields": ["internal_notes"]}),
         ("Bookkeeping", {"fields": ["search_cursors", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 

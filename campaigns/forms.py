@@ -34,24 +34,72 @@ class LinesField(ListField):
         return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
+def labels_from_text(text: str) -> list[dict]:
+    """One label per line as "Name: description | angle" (the angle is optional)."""
+    labels = []
+    for line in text.splitlines():
+        if line.strip():
+            name, _, rest = line.partition(":")
+            description, _, angle = rest.partition("|")
+            label = {"name": name.strip(), "description": description.strip()}
+            if angle.strip():
+                label["angle"] = angle.strip()
+            labels.append(label)
+    return labels
+
+
+def labels_as_text(labels: list[dict]) -> str:
+    lines = []
+    for label in labels:
+        line = f"{label['name']}: {label.get('description', '')}".rstrip(": ")
+        lines.append(f"{line} | {label['angle']}" if label.get("angle") else line)
+    return "\n".join(lines)
+
+
 class LabelsField(forms.CharField):
-    """One label per line as "Name: description"."""
+    """One label per line as "Name: description | angle"."""
 
     widget = forms.Textarea(attrs={"rows": 4})
 
     def to_python(self, value) -> list[dict]:
-        text = super().to_python(value)
-        labels = []
-        for line in text.splitlines():
-            if line.strip():
-                name, _, description = line.partition(":")
-                labels.append({"name": name.strip(), "description": description.strip()})
-        return labels
+        return labels_from_text(super().to_python(value))
 
     def prepare_value(self, value):
-        if isinstance(value, list):
-            return "\n".join(f"{label['name']}: {label.get('description', '')}".rstrip(": ") for label in value)
-        return value
+        return labels_as_text(value) if isinstance(value, list) else value
+
+
+def faq_from_text(text: str) -> list[dict]:
+    """One question and its answer per line: "How much is it? From £450." or "Dates: 3-4 June"."""
+    faq = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if "?" in line:
+            question, _, answer = line.partition("?")
+            question += "?"
+        else:
+            question, _, answer = line.partition(":")
+        faq.append({"question": question.strip(), "answer": answer.strip()})
+    return faq
+
+
+def faq_as_text(faq: list[dict]) -> str:
+    return "\n".join(
+        f"{item['question']} {item['answer']}"
+        if item["question"].endswith("?")
+        else f"{item['question']}: {item['answer']}"
+        for item in faq
+    )
+
+
+class FaqField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def to_python(self, value) -> list[dict]:
+        return faq_from_text(super().to_python(value))
+
+    def prepare_value(self, value):
+        return faq_as_text(value) if isinstance(value, list) else value
 
 
 def _account_label(account: SendingAccount) -> str:
@@ -86,7 +134,10 @@ class CampaignForm(forms.Form):
 
     labels = LabelsField(
         label="Classification labels",
-        help_text="One per line, as Name: description. Each lead gets one of these.",
+        help_text=(
+            "One per line, as Name: description | angle. Each lead gets one of these; the description "
+            "guides that choice, the angle is what a message to such a lead leads with (prospects read it)."
+        ),
     )
     min_score = forms.IntegerField(
         label="Minimum score",
@@ -118,14 +169,37 @@ class CampaignForm(forms.Form):
         help_text="Their owners become the campaign's reps.",
     )
 
-    offer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    event = forms.CharField(required=False, max_length=200)
+    offer = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What we offer, in words a prospect may read.",
+    )
+    event = forms.CharField(required=False, max_length=200, help_text="The event's public name, if any.")
+    value_points = LinesField(
+        label="Value points", required=False, help_text="What is in it for the prospect, one per line."
+    )
+    proof = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Facts a prospect may be told: past speakers, attendance, results.",
+    )
     call_to_action = forms.CharField(required=False, max_length=300)
+    faq = FaqField(
+        label="Answers to common questions",
+        required=False,
+        help_text="One per line: the question, then its answer, e.g. “How much is it? Tickets are £450.” "
+        "Replies asking about pricing, dates, place or agenda are answered from these.",
+    )
     tone = forms.CharField(required=False, max_length=100, help_text="Blank: warm, concise, professional.")
     brief_links = LinesField(
         label="Allowed links",
         required=False,
         help_text="One per line, starting with https://. Drafts may contain these links and no others.",
+    )
+    internal_notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For the team only. Never written into a message: a draft that repeats it is blocked.",
     )
 
     def __init__(self, *args, accounts, **kwargs):
@@ -155,7 +229,13 @@ class CampaignForm(forms.Form):
         return [self[name] for name in (*TARGET_LIST_FIELDS, "linkedin_api", "linkedin_search_url")]
 
     def brief_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("offer", "event", "call_to_action", "tone", "brief_links")]
+        return [
+            self[name]
+            for name in ("offer", "event", "value_points", "proof", "call_to_action", "faq", "tone", "brief_links")
+        ]
+
+    def internal_fields(self) -> list[forms.BoundField]:
+        return [self["internal_notes"]]
 
 
 class StepForm(forms.Form):

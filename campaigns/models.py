@@ -3,9 +3,19 @@ from django.db import models
 
 
 def default_labels() -> list[dict]:
+    # The description steers qualification (internal); the angle is what a message to that
+    # kind of prospect leads with, so it is written to be read by them.
     return [
-        {"name": "Speaker", "description": "Could speak at our event"},
-        {"name": "Sponsor", "description": "Could sponsor our event"},
+        {
+            "name": "Speaker",
+            "description": "Could speak at our event",
+            "angle": "a place on our stage, in front of an audience that wants to hear from people doing the work",
+        },
+        {
+            "name": "Sponsor",
+            "description": "Could sponsor our event",
+            "angle": "reaching the people who attend, and meeting them in person",
+        },
         {"name": "Other", "description": "Fits the profile, no clear role yet"},
     ]
 
@@ -56,11 +66,20 @@ class Campaign(models.Model):
     lead_sources = models.JSONField(default=list, blank=True, help_text='e.g. ["sandbox"]')
     search_cursors = models.JSONField(default=dict, blank=True, help_text="Where each source's search resumes")
 
-    offer = models.TextField(blank=True)
-    event = models.CharField(max_length=200, blank=True)
+    # The brief. Everything from `offer` to `brief_links` is written to be read by prospects and
+    # is all a message may draw on; `name`, the target profile, the request a campaign came from
+    # and `internal_notes` are for the team and never enter a message (outreach.guardrails checks).
+    offer = models.TextField(blank=True, help_text="What we offer, as a prospect may read it")
+    event = models.CharField(max_length=200, blank=True, help_text="The event's public name, if there is one")
+    value_points = models.JSONField(default=list, blank=True, help_text="What is in it for the prospect, one per line")
+    proof = models.TextField(blank=True, help_text="Facts a prospect may be told: past attendees, results, names")
     call_to_action = models.CharField(max_length=300, blank=True)
+    faq = models.JSONField(
+        default=list, blank=True, help_text='Answers to common questions: [{"question": ..., "answer": ...}]'
+    )
     tone = models.CharField(max_length=100, default="warm, concise, professional")
     brief_links = models.JSONField(default=list, blank=True, help_text="The only links a draft may contain")
+    internal_notes = models.TextField(blank=True, help_text="For the team only: never shown to a prospect")
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

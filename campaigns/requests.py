@@ -86,7 +86,8 @@ def campaign_request_approve(*, request: CampaignRequest, actor, proposal: dict,
     """Create the campaign the manager settled on, and start looking for its leads.
 
     `proposal` is the manager's edit of the LLM's proposal (validated by the form): name, the
-    target profile's lists, labels, angle, size.
+    target profile's lists, labels, size, and what prospects read: offer, event, call to action.
+    The rep's request text stays internal: it is never the offer.
     """
     from campaigns.services import campaign_create, campaign_start_pipeline
     from outreach.models import SendingAccount
@@ -105,7 +106,9 @@ def campaign_request_approve(*, request: CampaignRequest, actor, proposal: dict,
         daily_lead_quota=min(size, 25),
         lead_goal=size,
         lead_sources=proposal.get("lead_sources") or [settings.LEAD_SOURCE_DEFAULT],
-        offer=proposal["angle"],
+        offer=proposal.get("offer", ""),
+        event=proposal.get("event", ""),
+        call_to_action=proposal.get("call_to_action", ""),
         steps=EMAIL_STEPS if email_only else DEFAULT_STEPS,
         account_ids=[account.pk for account in accounts],
         status=Campaign.Status.ACTIVE,

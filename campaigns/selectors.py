@@ -77,3 +77,13 @@ def campaign_progress(*, campaign: Campaign) -> dict:
         or (sheet is not None and sheet.status in SHEET_BUSY)
     )
     return {"runs": runs, "imports": imports, "sheet": sheet, "busy": busy}
+
+
+def campaign_request_texts(*, campaign_ids) -> dict[int, list[str]]:
+    """The rep's request text each campaign came from (internal: a message must never repeat it)."""
+    from campaigns.models import CampaignRequest
+
+    texts: dict[int, list[str]] = {campaign_id: [] for campaign_id in campaign_ids}
+    for campaign_id, text in CampaignRequest.objects.filter(campaign_id__in=texts).values_list("campaign_id", "text"):
+        texts[campaign_id].append(text)
+    return texts

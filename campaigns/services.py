@@ -15,16 +15,26 @@ from leads.services import activity_record
 from salesdept import llm
 
 
-def campaign_brief(*, campaign: Campaign, sender_name: str = "") -> llm.Brief:
+def campaign_brief(*, campaign: Campaign, sender_name: str = "", label: str = "") -> llm.Brief:
+    """The campaign's prospect-facing brief; with `label`, steered by that label's angle.
+
+    Only fields written for prospects go in: the campaign's name, targeting, request and
+    internal notes stay out, so no prompt or template can repeat them.
+    """
+    angle = next((item.get("angle", "") for item in campaign.labels if item.get("name") == label), "") if label else ""
     return llm.Brief(
-        campaign=campaign.name,
         labels=campaign.labels,
         offer=campaign.offer,
         event=campaign.event,
+        value_points=list(campaign.value_points),
+        proof=campaign.proof,
         call_to_action=campaign.call_to_action,
+        faq=list(campaign.faq),
         tone=campaign.tone,
         links=campaign.brief_links,
         sender_name=sender_name or campaign.owner.get_full_name() or campaign.owner.email,
+        label=label,
+        angle=angle,
     )
 
 
@@ -100,6 +110,15 @@ def _label_errors(labels: list[dict]) -> list[str]:
     return errors
 
 
+def _faq_errors(faq: list[dict]) -> list[str]:
+    unanswered = [item["question"] for item in faq if not item["answer"]]
+    if unanswered:
+        return [f"Give an answer to {unanswered[0]!r}, or leave the question out."]
+    if any(not item["question"] for item in faq):
+        return ["Every answer needs its question: write the question, then the answer."]
+    return []
+
+
 def _step_errors(steps: list[dict]) -> list[str]:
     if not steps:
         return ["Add at least one step: the first message the campaign sends."]
@@ -136,7 +155,11 @@ def _validate(
 
     errors: dict[str, list[str]] = {}
     errors.update(_errors_of(target, exclude=["name"]))
-    errors.update(_errors_of(campaign, exclude=["owner", "target", "labels", "lead_sources", "brief_links"]))
+    errors.update(
+        _errors_of(
+            campaign, exclude=["owner", "target", "labels", "lead_sources", "brief_links", "value_points", "faq"]
+        )
+    )
     if not campaign.name:
         errors["name"] = ["Give the campaign a name."]
     if getattr(campaign, "lead_goal", None) is not None and campaign.lead_goal < 1:
@@ -149,6 +172,8 @@ def _validate(
         errors["lead_goal"] = ["The lead goal is at least 1, or blank for no limit."]
     if label_errors := _label_errors(labels):
         errors["labels"] = label_errors
+    if faq_errors := _faq_errors(getattr(campaign, "faq", [])):
+        errors["faq"] = faq_errors
     if unknown := [name for name in lead_sources if name not in SEARCH_SOURCES]:
         errors["lead_sources"] = [
             f"Unknown lead source: {', '.join(unknown)}. Choose from {', '.join(SEARCH_SOURCES)}."
@@ -189,10 +214,20 @@ def _clean_list(values: Iterable[str]) -> list[str]:
 
 
 def _clean_labels(labels: list[dict]) -> list[dict]:
-    return [
-        {"name": (label.get("name") or "").strip(), "description": (label.get("description") or "").strip()}
-        for label in labels
+    cleaned = []
+    for label in labels:
+        item = {"name": (label.get("name") or "").strip(), "description": (label.get("description") or "").strip()}
+        if angle := (label.get("angle") or "").strip():  # what a message to this label leads with
+            item["angle"] = angle
+        cleaned.append(item)
+    return cleaned
+
+
+def _clean_faq(faq: list[dict]) -> list[dict]:
+    items = [
+        {"question": (item.get("question") or "").strip(), "answer": (item.get("answer") or "").strip()} for item in faq
     ]
+    return [item for item in items if item["question"] or item["answer"]]
 
 
 def _clean_steps(steps: list[dict]) -> list[dict]:
@@ -238,9 +273,13 @@ def campaign_create(
     lead_sources: list[str],
     offer: str = "",
     event: str = "",
+    value_points: list[str] = (),
+    proof: str = "",
     call_to_action: str = "",
+    faq: list[dict] = (),
     tone: str = "",
     brief_links: list[str] = (),
+    internal_notes: str = "",
     steps: list[dict],
     account_ids: list[int] = (),
     status: str = Campaign.Status.DRAFT,
@@ -263,9 +302,13 @@ def campaign_create(
         lead_sources=_clean_list(lead_sources),
         offer=offer.strip(),
         event=event.strip(),
+        value_points=_clean_list(value_points),
+        proof=proof.strip(),
         call_to_action=call_to_action.strip(),
+        faq=_clean_faq(faq),
         tone=tone.strip() or _default_tone(),
         brief_links=_clean_list(brief_links),
+        internal_notes=internal_notes.strip(),
     )
     if lead_goal is not None:
         campaign.lead_goal = lead_goal
@@ -307,9 +350,13 @@ CAMPAIGN_FIELDS = (
     "lead_sources",
     "offer",
     "event",
+    "value_points",
+    "proof",
     "call_to_action",
+    "faq",
     "tone",
     "brief_links",
+    "internal_notes",
 )
 
 
@@ -392,7 +439,9 @@ def campaign_update(*, campaign: Campaign, actor, **fields) -> Campaign:
     campaign.labels = _clean_labels(campaign.labels)
     campaign.lead_sources = _clean_list(campaign.lead_sources)
     campaign.brief_links = _clean_list(campaign.brief_links)
-    for name in ("offer", "event", "call_to_action"):
+    campaign.value_points = _clean_list(campaign.value_points)
+    campaign.faq = _clean_faq(campaign.faq)
+    for name in ("offer", "event", "proof", "call_to_action", "internal_notes"):
         setattr(campaign, name, getattr(campaign, name).strip())
     campaign.tone = campaign.tone.strip() or _default_tone()
 

@@ -17,7 +17,7 @@ from leads.suppression import suppression_add_for_lead
 from outreach.bounces import email_bounce_record
 from outreach.channels.base import ChannelUnavailable, InboundItem
 from outreach.channels.registry import channel_for
-from outreach.guardrails import check_draft
+from outreach.guardrails import check_draft, check_internal_text
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import messages_cancel_for_lead
 from salesdept import clock, dates, llm
@@ -141,7 +141,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
         tz=_reply_zone(inbound),
         date_order=dates.date_order(inbound.account.locale),
         lead=lead_facts(lead),
-        brief=campaign_brief(campaign=campaign, sender_name=sender) if campaign else None,
+        brief=campaign_brief(campaign=campaign, sender_name=sender, label=lead.label) if campaign else None,
         our_message=replied_to.body if replied_to else "",
         lead_id=lead.pk,
         campaign_id=campaign.pk if campaign else None,
@@ -339,6 +339,7 @@ def inbound_answer_suggest(
         allowed_links=campaign.brief_links,
         banned=banned,
     )
+    findings += check_internal_text(text=f"{subject}\n{body}", campaign=campaign, lead=lead)
     if result.call.error:
         findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
     answer, created = OutreachMessage.objects.get_or_create(
@@ -373,5 +374,5 @@ def inbound_answer_suggest(
 
 
 def _answer_subject(replied_to: OutreachMessage | None, campaign: Campaign) -> str:
-    subject = (replied_to.subject if replied_to else "") or campaign.event or campaign.name
+    subject = (replied_to.subject if replied_to else "") or campaign.event or "our conversation"  # the name is internal
     return (subject if subject.lower().startswith("re:") else f"Re: {subject}")[:200]

@@ -12,11 +12,12 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from campaigns.models import Campaign, SequenceStep
+from campaigns.selectors import campaign_request_texts
 from campaigns.services import campaign_brief
 from leads.lifecycle import SEQUENCE_STOPPED
 from leads.models import Lead
 from leads.services import activity_record, lead_facts
-from outreach.guardrails import LIMITS, check_draft
+from outreach.guardrails import LIMITS, check_draft, check_internal_text
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock, llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
@@ -94,7 +95,7 @@ def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
     sender = lead.owner.get_full_name() or lead.owner.email if lead.owner else ""
     return llm.DraftJob(
         lead=lead_facts(lead),
-        brief=campaign_brief(campaign=campaign, sender_name=sender),
+        brief=campaign_brief(campaign=campaign, sender_name=sender, label=lead.label),
         kind=message.kind,
         step=message.step,
         limit=LIMITS[message.kind],
@@ -109,13 +110,14 @@ def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
 def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     """Write the drafts of messages in `generating`, check them, and queue them for approval."""
     messages = list(
-        OutreachMessage.objects.select_related("lead__company", "lead__owner", "campaign__owner")
+        OutreachMessage.objects.select_related("lead__company", "lead__owner", "campaign__owner", "campaign__target")
         .filter(pk__in=message_ids, status=Status.GENERATING)
         .order_by("pk")
     )
     examples = {
         campaign_id: edit_examples(campaign_id=campaign_id) for campaign_id in {m.campaign_id for m in messages}
     }
+    requests = campaign_request_texts(campaign_ids=examples)
     jobs = [_draft_job(message, examples[message.campaign_id]) for message in messages]
     answers = llm.draft_and_check_many(jobs)
     banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
@@ -128,6 +130,12 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
             first_name=message.lead.first_name,
             allowed_links=message.campaign.brief_links,
             banned=banned,
+        )
+        findings += check_internal_text(
+            text=f"{result.value.subject}\n{result.value.body}",
+            campaign=message.campaign,
+            lead=message.lead,
+            requests=requests[message.campaign_id],
         )
         if check is not None:
             findings += [
@@ -244,6 +252,7 @@ def message_approve(
         allowed_links=message.campaign.brief_links,
         banned=banned,
     )
+    findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
     edited = (subject, body) != (message.subject, message.body)

@@ -54,7 +54,7 @@ def _qualify_request(job: QualifyJob, override: PromptOverride | None) -> Reques
         "qualify",
         {
             "campaign_json": prompts.as_data(
-                {"name": job.brief.campaign, "labels": job.brief.labels, "offer": job.brief.offer}
+                {"labels": job.brief.labels, "offer": job.brief.offer, "event": job.brief.event}
             ),
             "target_json": prompts.as_data(job.target),
             "lead_json": prompts.as_data(job.lead.as_dict()),
@@ -130,7 +130,12 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
         messages=rendered.messages,
         prompt_version=rendered.version,
         fallback=lambda: template_backend.draft(
-            lead=job.lead, brief=job.brief, kind=job.kind, step=job.step, instruction=job.instruction
+            lead=job.lead,
+            brief=job.brief,
+            kind=job.kind,
+            step=job.step,
+            instruction=job.instruction,
+            seed=job.lead_id or 0,
         ),
         check=check,
         max_tokens=900,

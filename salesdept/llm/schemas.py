@@ -28,7 +28,14 @@ class LeadFacts:
 
 @dataclass(frozen=True)
 class Brief:
-    campaign: str
+    """What a campaign lets a message say: only fields written to be read by a prospect.
+
+    The campaign's name, its targeting, the request it came from and its internal notes are
+    never here, so no prompt or template can put them in front of a prospect. `labels` steer
+    qualification; `label` and `angle` are this prospect's label and what a message to them
+    leads with (campaign_brief sets them per lead).
+    """
+
     labels: list[dict]
     offer: str
     event: str
@@ -36,13 +43,18 @@ class Brief:
     tone: str
     links: list[str]
     sender_name: str
+    value_points: list[str] = field(default_factory=list)
+    proof: str = ""
+    faq: list[dict] = field(default_factory=list)  # [{"question": ..., "answer": ...}]
+    label: str = ""
+    angle: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def for_message(self) -> dict:
         """What a message may draw on: the brief without the qualification labels."""
-        return {key: value for key, value in self.as_dict().items() if key != "labels"}
+        return {key: value for key, value in self.as_dict().items() if key not in ("labels", "label")}
 
 
 class Answer(BaseModel):

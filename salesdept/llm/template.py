@@ -5,6 +5,7 @@ the day's budget is spent). Good enough to run the whole product loop without a 
 """
 
 import datetime as dt
+import hashlib
 import re
 
 from salesdept.dates import read_return_date
@@ -55,37 +56,166 @@ def insight(lead: LeadFacts) -> str:
     return line[:300]
 
 
-def _hook(lead: LeadFacts) -> str:
+# Drafting without a model. Every sentence comes from the lead's facts or the brief's
+# prospect-facing fields; the wording varies by lead (seeded by its id) so a batch of drafts
+# does not read as one message sent fifty times. The same lead always gets the same draft.
+
+
+def _pick(options: tuple[str, ...], *, seed: int, salt: str) -> str:
+    digest = hashlib.sha256(f"{seed}:{salt}".encode()).digest()
+    return options[int.from_bytes(digest[:4], "big") % len(options)]
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split()).rstrip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
+
+
+def _hook(lead: LeadFacts, *, seed: int) -> str:
     if lead.recent_posts:
-        topic = re.sub(r"^Posted about ", "", lead.recent_posts[0])
-        return f"I enjoyed your recent post about {topic}."
-    return f"Your work as {lead.position} at {lead.company} caught my eye."
-
-
-def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: str = "") -> Draft:
-    first = lead.first_name
-    topic = brief.event or brief.campaign
-    if kind == "connection_note":
-        hook = _hook(lead)
-        hook = hook if hook.startswith("I ") else hook[0].lower() + hook[1:]
-        parts = [f"Hi {first},", hook, f"I'm reaching out about {topic}.", "Would be glad to connect."]
-        body = " ".join(parts)
-        if len(body) > 280:
-            body = f"Hi {first}, I'm reaching out about {topic}. Would be glad to connect."
-        return Draft(greeting_name=first, subject="", body=f"{body}\n{brief.sender_name}"[:300], facts_used=[])
-    if step > 1:
-        body = (
-            f"Hi {first},\n\nA quick follow-up on my note about {topic}. "
-            f"{brief.call_to_action or 'Would a short call next week work?'}\n\nBest,\n{brief.sender_name}"
+        topic = _sentence(re.sub(r"^Posted about ", "", lead.recent_posts[0]))
+        options = (
+            f"I enjoyed your recent post about {topic}",
+            f"Your recent post about {topic[:-1]} stayed with me.",
+            f"I read your recent post about {topic}",
+        )
+    elif lead.company:
+        options = (
+            f"Your work as {lead.position} at {lead.company} caught my eye.",
+            f"I came across your work as {lead.position} at {lead.company}.",
+            f"I came across your profile as {lead.position} at {lead.company}.",
         )
     else:
-        offer = brief.offer or f"We are working on {topic}."
-        body = (
-            f"Hi {first},\n\n{_hook(lead)} {offer}\n\n"
-            f"{brief.call_to_action or 'Would a short call next week work?'}\n\nBest,\n{brief.sender_name}"
+        options = (f"Your work as {lead.position} caught my eye.", f"I came across your work as {lead.position}.")
+    return _pick(options, seed=seed, salt="hook")
+
+
+def _topic(brief: Brief, *, seed: int) -> str:
+    """Why we write, from the brief's own words; empty when it gives neither an event nor an offer."""
+    parts = []
+    if brief.event:
+        parts.append(
+            _pick(
+                (
+                    f"I'm reaching out about {brief.event}.",
+                    f"I'm writing about {brief.event}.",
+                    f"It's about {brief.event}.",
+                ),
+                seed=seed,
+                salt="event",
+            )
         )
-    subject = f"{topic} and {lead.company}" if kind in ("email", "inmail") else ""
-    return Draft(greeting_name=first, subject=subject[:200], body=body, facts_used=[])
+    if brief.angle:
+        angle = _sentence(brief.angle)
+        parts.append(
+            _pick(
+                (f"What I have in mind for you: {angle}", f"Why I thought of you: {angle}", f"The idea: {angle}"),
+                seed=seed,
+                salt="angle",
+            )
+        )
+    return " ".join(parts)
+
+
+def _question(lead: LeadFacts, *, seed: int) -> str:
+    """An honest opener for a brief that says nothing to offer yet: ask, invent no topic."""
+    where = f" at {lead.company}" if lead.company else ""
+    return _pick(
+        (
+            f"What are you focused on{where} this year?",
+            f"What is on your plate{where} at the moment?",
+            f"Would you be open to a short exchange about your work{where}?",
+        ),
+        seed=seed,
+        salt="question",
+    )
+
+
+def _sign_off(brief: Brief, *, seed: int) -> str:
+    return (
+        f"{_pick(('Best,', 'Kind regards,', 'Thanks,', 'All the best,'), seed=seed, salt='sign')}\n{brief.sender_name}"
+    )
+
+
+def _connection_note(lead: LeadFacts, brief: Brief, *, seed: int) -> str:
+    first, hook = lead.first_name, _hook(lead, seed=seed)
+    topic = _topic(brief, seed=seed) or _question(lead, seed=seed)
+    close = _pick(
+        ("Would be glad to connect.", "Happy to connect.", "Glad to connect if you are."), seed=seed, salt="c"
+    )
+    for parts in ([hook, topic, close], [topic, close], [hook, close], [close]):
+        body = " ".join([f"Hi {first},", *parts])
+        if len(body) + len(brief.sender_name) < 290:
+            return f"{body}\n{brief.sender_name}"
+    return f"Hi {first}, glad to connect.\n{brief.sender_name}"[:300]
+
+
+def _message(lead: LeadFacts, brief: Brief, *, seed: int) -> str:
+    hook, topic = _hook(lead, seed=seed), _topic(brief, seed=seed)
+    offer = _sentence(brief.offer)
+    if topic or offer:
+        opening = " ".join(part for part in (hook, topic) if part)
+        if _pick(("hook first", "topic first"), seed=seed, salt="order") == "topic first" and topic:
+            opening = f"{topic} {hook}"
+        paragraphs = [opening, *([offer] if offer else [])]
+    else:
+        paragraphs = [f"{hook} {_question(lead, seed=seed)}"]
+    if brief.value_points:
+        points = brief.value_points[:3]
+        if _pick(("list", "inline"), seed=seed, salt="points") == "list":
+            paragraphs.append("\n".join(["What you would get:", *(f"- {_sentence(p)[:-1]}" for p in points)]))
+        else:
+            paragraphs.append(" ".join(_sentence(point) for point in points))
+    if brief.proof:
+        paragraphs.append(_sentence(brief.proof))
+    if topic or offer:
+        paragraphs.append(brief.call_to_action or "Would a short call next week work?")
+    return "\n\n".join([f"Hi {lead.first_name},", *paragraphs, _sign_off(brief, seed=seed)])
+
+
+def _follow_up(lead: LeadFacts, brief: Brief, *, seed: int) -> str:
+    about = f" about {brief.event}" if brief.event else ""
+    opening = _pick(
+        (
+            f"A quick follow-up on my note{about}.",
+            f"Following up on my earlier message{about}, in case it got buried.",
+            f"Just bringing my last note{about} back to the top of your inbox.",
+        ),
+        seed=seed,
+        salt="follow",
+    )
+    ask = brief.call_to_action or "Would a short call next week work?"
+    return f"Hi {lead.first_name},\n\n{opening} {ask}\n\n{_sign_off(brief, seed=seed)}"
+
+
+def _subject(lead: LeadFacts, brief: Brief, *, seed: int) -> str:
+    company = lead.company or "you"
+    if brief.event:
+        options = (
+            f"{brief.event} and {company}",
+            f"{brief.event}: an idea for {company}",
+            f"{lead.first_name}, {brief.event}",
+        )
+    else:
+        options = (
+            f"A question for {lead.first_name}",
+            f"An idea for {company}",
+            f"{lead.first_name}, a quick question",
+        )
+    subject = _pick(options, seed=seed, salt="subject")
+    return f"{subject[:1].upper()}{subject[1:]}"[:200]
+
+
+def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: str = "", seed: int = 0) -> Draft:
+    """A draft from the lead's facts and the brief's prospect-facing fields only; `seed` (the
+    lead's id) picks among wordings."""
+    if kind == "connection_note":
+        return Draft(
+            greeting_name=lead.first_name, subject="", body=_connection_note(lead, brief, seed=seed), facts_used=[]
+        )
+    body = _follow_up(lead, brief, seed=seed) if step > 1 else _message(lead, brief, seed=seed)
+    subject = _subject(lead, brief, seed=seed) if kind in ("email", "inmail") else ""
+    return Draft(greeting_name=lead.first_name, subject=subject, body=body, facts_used=[])
 
 
 MONTHS = {
@@ -199,19 +329,78 @@ def analyse(
         confidence=0.5 if intent != "unclear" else 0.2,
         snooze_until=snooze_until,
         referral_name=referral,
-        suggested_reply=suggested_reply(intent=intent, first_name=first_name, referral=referral, brief=brief),
+        suggested_reply=suggested_reply(
+            intent=intent, first_name=first_name, referral=referral, brief=brief, text=text
+        ),
     )
 
 
-def suggested_reply(*, intent: str, first_name: str, referral: str = "", brief: Brief | None = None) -> str:
-    """A short answer that promises nothing the brief does not say; empty where none is warranted."""
+# What a question asks about, read from its words; a campaign's FAQ entry answers a topic when
+# its question is about that topic too. "Details" is the catch-all behind the specific ones.
+QUESTION_TOPICS: dict[str, tuple[str, ...]] = {
+    "pricing": ("price", "pricing", "prices", "cost", "costs", "how much", "fee", "fees", "budget", "rate", "rates"),
+    "dates": ("when", "date", "dates", "what day", "which day", "timing", "how long"),
+    "location": ("where", "venue", "location", "city", "address"),
+    "agenda": ("agenda", "programme", "program", "schedule", "speakers", "line-up", "lineup", "sessions"),
+    "details": ("details", "more info", "more information", "brochure", "deck", "overview", "tell me more"),
+}
+TOPIC_NAMES = {
+    "pricing": "the pricing",
+    "dates": "the dates",
+    "location": "the location",
+    "agenda": "the agenda",
+    "details": "the details",
+}
+
+
+def question_topics(text: str) -> list[str]:
+    lowered = text.lower()
+    found = [
+        topic
+        for topic, words in QUESTION_TOPICS.items()
+        if any(re.search(rf"\b{re.escape(word)}\b", lowered) for word in words)
+    ]
+    specific = [topic for topic in found if topic != "details"]
+    return specific or found
+
+
+def faq_answer(faq: list[dict], topic: str) -> str:
+    """The FAQ's answer on `topic`, or "" when the campaign has none."""
+    for item in faq:
+        if topic in question_topics(item.get("question", "")) and item.get("answer", "").strip():
+            return _sentence(item["answer"])
+    return ""
+
+
+def _answer_questions(text: str, brief: Brief | None) -> str:
+    """Answers from the campaign's FAQ; for what it does not answer, an offer to send the details."""
+    topics = question_topics(text) or ["details"]
+    faq = brief.faq if brief else []
+    answers = [answer for topic in topics if (answer := faq_answer(faq, topic))]
+    missing = [TOPIC_NAMES[topic] for topic in topics if not faq_answer(faq, topic)]
+    parts = ["Thank you for asking.", *dict.fromkeys(answers)]
+    if missing == ["the details"] and brief and brief.offer.strip():
+        parts.append(f"In short: {_sentence(brief.offer)}")
+    if missing:
+        also = " as well" if answers else ""
+        parts.append(f"I'd be glad to send you {' and '.join(missing)}{also}.")
+    return " ".join(parts)
+
+
+def suggested_reply(
+    *, intent: str, first_name: str, referral: str = "", brief: Brief | None = None, text: str = ""
+) -> str:
+    """A short answer that promises nothing the brief does not say; empty where none is warranted.
+
+    A question is answered from the campaign's FAQ, else with an offer to send the details:
+    never with text the brief does not hold for prospects.
+    """
     call_to_action = (brief.call_to_action if brief else "") or "Would a short call next week work for you?"
     match intent:
         case "interested":
             middle = f"Thank you for getting back to me, glad to hear it. {call_to_action}"
         case "requesting_info":
-            offer = f" In short: {brief.offer.strip()}" if brief and brief.offer.strip() else ""
-            middle = f"Thank you for asking.{offer} I'd be glad to go through the details with you. {call_to_action}"
+            middle = f"{_answer_questions(text, brief)} {call_to_action}"
         case "referral":
             middle = (
                 f"Thank you for pointing me to {referral or 'the right person'}, I appreciate it. "
@@ -295,6 +484,7 @@ def propose_campaign(*, text: str) -> CampaignProposal:
         questions.append("Which countries or cities?")
     if not numbers:
         questions.append("How many leads? 50 assumed.")
+    questions.append("What do we offer them? Write the offer and call to action a prospect reads.")
     return CampaignProposal(
         name=name[:120],
         titles=titles,
@@ -308,7 +498,8 @@ def propose_campaign(*, text: str) -> CampaignProposal:
             ProposedLabel(name="Fit", description="Matches the request"),
             ProposedLabel(name="Other", description="Found, but not a clear fit"),
         ],
-        angle=text.strip()[:500] or "Introduce our offer",
+        # The request is the rep's note to the team, not words for a prospect: the manager writes the offer.
+        angle="We would like to introduce ourselves and hear what matters to you.",
         size=size,
         questions=questions,
     )

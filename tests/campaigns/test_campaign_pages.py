@@ -7,6 +7,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from campaigns.forms import labels_as_text
 from campaigns.models import Campaign, SequenceStep
 from leads.models import Activity, ImportJob, SearchRun, SheetSync
 from tests.conftest import login
@@ -71,7 +72,7 @@ def edit_data(campaign: Campaign, **overrides) -> dict:
         exclusions="\n".join(target.exclusions),
         linkedin_api=target.linkedin_api,
         linkedin_search_url=target.linkedin_search_url,
-        labels="\n".join(f"{label['name']}: {label['description']}" for label in campaign.labels),
+        labels=labels_as_text(campaign.labels),
         min_score=str(campaign.min_score),
         daily_lead_quota=str(campaign.daily_lead_quota),
         lead_goal="" if campaign.lead_goal is None else str(campaign.lead_goal),
@@ -624,3 +625,37 @@ def test_sync_now_without_a_service_account_says_what_is_missing(client, bob, ca
     assert "Google Sheets is not set up on this server" in response.text
     assert SheetSync.objects.get(campaign=campaign).status == SheetSync.Status.OK
     assert ">Sync now</button>" not in response.text
+
+
+def test_it_edits_the_prospect_facing_brief_and_keeps_internal_notes_apart(client, bob, campaign):
+    data = edit_data(
+        campaign,
+        value_points="Meet 400 finance leaders\nA free pass for a colleague",
+        proof="Last year 350 CFOs came.",
+        faq="How much does it cost? Speaking is free.\nDates: 3 and 4 June",
+        internal_notes="Budget holders only",
+        labels="Speaker: Could speak | a talk on the main stage\nOther: The rest",
+    )
+    page = login(client, bob).get(f"/campaigns/{campaign.pk}/edit/").content.decode()
+    assert 'name="faq"' in page and 'name="internal_notes"' in page and "never reach them" in page
+    response = client.post(f"/campaigns/{campaign.pk}/edit/", data)
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.value_points == ["Meet 400 finance leaders", "A free pass for a colleague"]
+    assert campaign.proof == "Last year 350 CFOs came."
+    assert campaign.faq == [
+        {"question": "How much does it cost?", "answer": "Speaking is free."},
+        {"question": "Dates", "answer": "3 and 4 June"},
+    ]
+    assert campaign.internal_notes == "Budget holders only"
+    assert campaign.labels[0] == {"name": "Speaker", "description": "Could speak", "angle": "a talk on the main stage"}
+    edit_page = client.get(f"/campaigns/{campaign.pk}/edit/").content.decode()
+    assert "How much does it cost? Speaking is free." in edit_page  # shown back the way it was typed
+
+
+def test_a_question_without_an_answer_is_refused(client, bob, campaign):
+    response = login(client, bob).post(f"/campaigns/{campaign.pk}/edit/", edit_data(campaign, faq="When is it?"))
+    assert response.status_code == 200
+    assert any("Give an answer to 'When is it?'" in error for error in error_texts(response))
+    campaign.refresh_from_db()
+    assert campaign.faq == []

@@ -14,6 +14,7 @@ from tests.fakes.openai_server import json_reply
 pytestmark = pytest.mark.django_db
 
 TEXT = "Target 50 CFOs in fintech in London"
+OFFER = "A seat on our CFO panel at the Fintech Summit, in front of 400 finance leaders."
 
 
 @pytest.fixture
@@ -38,11 +39,14 @@ def ask(client, rep, text=TEXT, capture=None):
 
 
 def approval_post(request: CampaignRequest, **changes) -> dict:
-    proposal = {**request.proposal, **changes}
+    brief = {"offer": OFFER, "event": "the Fintech Summit", "call_to_action": "Shall I send you the programme?"}
+    proposal = {**request.proposal, **brief, **changes}
     prefix = f"r{request.pk}-"
     data = {
         prefix + "name": proposal["name"],
-        prefix + "angle": proposal["angle"],
+        prefix + "offer": proposal["offer"],
+        prefix + "event": proposal["event"],
+        prefix + "call_to_action": proposal["call_to_action"],
         prefix + "size": proposal["size"],
         prefix + "labels": "\n".join(f"{label['name']}: {label['description']}" for label in proposal["labels"]),
         prefix + "seniorities": proposal["seniorities"],
@@ -160,6 +164,8 @@ def waiting(alice, offline) -> CampaignRequest:
         ({"titles": [], "industries": [], "keywords": []}, "titles", "Give at least one title, industry or keyword"),
         ({"name": ""}, "name", "Give the campaign a name."),
         ({"lead_sources": []}, "lead_sources", "Choose where to search."),
+        ({"offer": ""}, "offer", "Write the offer a prospect reads."),
+        ({"call_to_action": ""}, "call_to_action", "Say what a message asks the prospect to do."),
     ],
 )
 def test_a_bad_edit_is_refused_and_the_request_keeps_waiting(client, bob, waiting, changes, field, error):
@@ -240,3 +246,48 @@ def test_the_requests_page_costs_the_same_queries_for_many_requests(
     with django_assert_max_num_queries(12):
         page = client.get(reverse("approvals:requests"))
     assert page.content.decode().count("Approve: create the campaign") == 6
+
+
+def test_approval_asks_for_what_prospects_read_prefilled_from_the_proposals_angle(client, alice, bob, llm):
+    """The manager writes the offer, event and call to action; the rep's request stays internal."""
+    request = CampaignRequest.objects.create(requested_by=alice, text=TEXT)
+    proposal = {
+        "name": "Fintech CFOs, London",
+        "titles": ["CFO"],
+        "seniorities": ["c_suite"],
+        "industries": ["Fintech"],
+        "locations": ["London"],
+        "company_sizes": [],
+        "keywords": [],
+        "exclusions": [],
+        "labels": [{"name": "Speaker", "description": "Could speak"}],
+        "angle": "A place on our CFO panel, in front of 400 finance leaders.",
+        "size": 50,
+        "questions": [],
+    }
+    llm.queue(json_reply(proposal))
+    campaign_request_propose(request_id=request.pk)
+    request.refresh_from_db()
+
+    page = login(client, bob).get(reverse("approvals:requests")).content.decode()
+    offer_box = page.split(f'name="r{request.pk}-offer"')[1].split("</textarea>")[0]
+    assert proposal["angle"] in offer_box  # pre-filled from the proposal, for the manager to edit
+    assert f'name="r{request.pk}-event"' in page and f'name="r{request.pk}-call_to_action"' in page
+
+    data = approval_post(request, offer="A seat on our CFO panel at the Fintech Summit.")
+    data[f"r{request.pk}-labels"] = "Speaker: Could speak | a talk in front of 400 finance leaders"
+    response = client.post(reverse("approvals:request_approve", args=[request.pk]), data)
+
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert campaign.offer == "A seat on our CFO panel at the Fintech Summit."
+    assert (campaign.event, campaign.call_to_action) == ("the Fintech Summit", "Shall I send you the programme?")
+    assert campaign.labels == [
+        {"name": "Speaker", "description": "Could speak", "angle": "a talk in front of 400 finance leaders"}
+    ]
+    assert TEXT not in campaign.offer
+
+
+def test_the_templates_proposal_never_offers_the_reps_request_to_prospects(waiting):
+    assert waiting.proposal["angle"] != TEXT and "CFO" not in waiting.proposal["angle"]
+    assert any("offer" in question for question in waiting.proposal["questions"])

@@ -103,7 +103,7 @@ def test_it_gives_the_model_the_conversation_as_data(llm, sent):
     assert json.loads(blocks["Campaign brief"])["sender_name"] == "Alice Rivera"
     assert "write a poem" not in re.sub(r"<data>.*?</data>", "", user, flags=re.S)  # never leaves its block
     assert "\\u003c/data\\u003e" in user  # and cannot close it
-    assert LLMCall.objects.get().prompt_version == PROMPTS["analyse_reply"].version == "analyse-reply-v3"
+    assert LLMCall.objects.get().prompt_version == PROMPTS["analyse_reply"].version == "analyse-reply-v4"
 
 
 def test_it_suggests_one_answer_however_often_the_analysis_runs(llm, sent):
