@@ -149,9 +149,11 @@ def test_a_failed_model_falls_back_to_a_labelled_template_draft(llm, lead):
     [message] = messages_draft(lead_ids=[lead.pk])
     assert message.generated_by == "template"
     assert message.status == Status.PENDING_APPROVAL
-    assert {"code": "llm_fallback", "message": "The LLM server failed (500).", "blocking": False} in (
-        message.guardrail_findings
-    )
+    assert {
+        "code": "llm_fallback",
+        "message": "The LLM server failed (500): FakeOpenAI: no reply queued and no default set.",
+        "blocking": False,
+    } in message.guardrail_findings
 
 
 def test_approved_edits_teach_the_next_drafts(llm, campaign, alice, lead):
