@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
-from django.db.models import Model
+from django.db.models import Count, Model, Q
 
 from campaigns.models import Campaign
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
@@ -37,7 +37,6 @@ from salesdept import clock
 log = logging.getLogger(__name__)
 
 BATCH = 1000  # rows per query and per bulk write: queries grow with rows / BATCH, never per row
-QUALIFY_CHUNK = 200
 PREVIEW_ROWS = 10
 PREVIEW_BYTES = 256 * 1024
 PROGRESS_SECONDS = 24 * 3600
@@ -460,6 +459,23 @@ def import_progress(job: ImportJob) -> dict:
     else:
         progress["bar"], progress["bar_max"] = progress["processed"], max(progress["total"], 1)
     return progress
+
+
+def import_qualification(job: ImportJob) -> dict:
+    """Where the import's new leads stand in qualification, and why those a person should check are flagged.
+
+    A lead whose qualification failed is classified by the template and flagged, never left `New`
+    in silence; this is how the person who imported the file sees it.
+    """
+    leads = Lead.objects.filter(source_ref__startswith=f"import:{job.pk}:")
+    counts = leads.aggregate(
+        waiting=Count("pk", filter=Q(status=Lead.Status.NEW)),
+        qualified=Count("pk", filter=Q(status=Lead.Status.QUALIFIED)),
+        disqualified=Count("pk", filter=Q(status=Lead.Status.DISQUALIFIED)),
+        to_check=Count("pk", filter=~Q(review_reason="")),
+    )
+    reasons = list(leads.exclude(review_reason="").values_list("review_reason", flat=True).distinct()[:5])
+    return {**counts, "reasons": reasons}
 
 
 # Checking rows
@@ -1018,7 +1034,10 @@ def _queue_qualification(campaign: Campaign | None, lead_ids: list[int]) -> None
 
     if campaign is None or campaign.status != Campaign.Status.ACTIVE or not lead_ids:
         return
-    chunks = list(_batches(sorted(lead_ids), QUALIFY_CHUNK))
+    from salesdept.llm.gateway import batch_size
+
+    # Sized so a chunk ends inside the task's time limit even on a slow one-at-a-time server.
+    chunks = list(_batches(sorted(lead_ids), batch_size(calls_per_item=1)))
 
     def queue() -> None:
         for chunk in chunks:

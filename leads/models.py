@@ -82,6 +82,9 @@ class Lead(models.Model):
     score_override = models.PositiveSmallIntegerField(null=True, blank=True)
     insight = models.CharField(max_length=300, blank=True, help_text="Why this prospect, in one line.")
     needs_review = models.BooleanField(default=False, help_text="The classification was not confident enough.")
+    review_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why a person should check the classification (e.g. the model failed)."
+    )
     classified_by = models.CharField(max_length=100, blank=True, help_text='"template" or the model name')
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)

@@ -1,6 +1,7 @@
 """Writes on leads: finding, storing with dedupe, qualifying, and the Activity timeline."""
 
 import datetime as dt
+import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,6 +18,9 @@ from leads.sources.registry import source_for
 from leads.suppression import is_suppressed
 from leads.verbs import verb_checked
 from salesdept import clock, llm
+from salesdept.models import LLMCall
+
+logger = logging.getLogger(__name__)
 
 MAX_PAGES_PER_RUN = 20
 
@@ -252,7 +256,12 @@ def leads_qualify(*, lead_ids: list[int]) -> list[Lead]:
     )
     done = []
     for lead, result in zip(leads, results, strict=True):
-        if _lead_record_qualification(lead=lead, result=result):
+        try:
+            recorded = _lead_record_qualification(lead=lead, result=result)
+        except Exception:  # one lead's bad data must not leave the rest of its import `New` for ever
+            logger.exception("Lead %s could not be qualified", lead.pk)
+            continue
+        if recorded:
             done.append(lead)
     _after_qualification([lead for lead in done if lead.status == Lead.Status.QUALIFIED])
     return done
@@ -303,12 +312,21 @@ def lead_rule_score(lead: Lead) -> Scored:
     )
 
 
+def _review_reason(result: "llm.Result[llm.Classification]") -> str:
+    """Why the template classified a lead a model was meant to: a person should check it."""
+    failed = (LLMCall.Outcome.INVALID, LLMCall.Outcome.ERROR, LLMCall.Outcome.FALLBACK)
+    if not result.from_template or result.call.outcome not in failed:
+        return ""
+    return f"Classified by the offline template: {result.call.error}"[:500]
+
+
 @transaction.atomic
 def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classification]") -> bool:
     campaign, classification = lead.campaign, result.value
     scored = lead_rule_score(lead)
     status = Lead.Status.QUALIFIED if scored.score >= campaign.min_score else Lead.Status.DISQUALIFIED
-    needs_review = classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE
+    review_reason = _review_reason(result)
+    needs_review = classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE or bool(review_reason)
     return lead_transition(  # False: another worker qualified it meanwhile
         lead=lead,
         to=status,
@@ -317,6 +335,7 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
         label_confidence=classification.confidence,
         insight=classification.insight,
         needs_review=needs_review,
+        review_reason=review_reason,
         classified_by="template" if result.from_template else result.call.model,
         score=scored.score,
         score_breakdown=scored.breakdown,

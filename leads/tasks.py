@@ -6,6 +6,7 @@ from leads.models import Lead
 from leads.services import leads_find, leads_qualify, leads_rescore, leads_wake_snoozed
 from leads.sheets import SheetsRetryLater, sheet_sync_run, sheets_sync_request_all
 from salesdept import clock
+from salesdept.llm.gateway import batch_size
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +18,12 @@ def leads_find_task(campaign_id: int) -> list[int]:
 
 @shared_task
 def leads_qualify_task(lead_ids: list[int]) -> int:
-    return len(leads_qualify(lead_ids=lead_ids))
+    # A search hands over every lead it found: past one batch (what ends inside the time limit on
+    # a slow model server), the rest become tasks of their own.
+    size = batch_size(calls_per_item=1)
+    for start in range(size, len(lead_ids), size):
+        leads_qualify_task.delay(lead_ids[start : start + size])
+    return len(leads_qualify(lead_ids=lead_ids[:size]))
 
 
 @shared_task

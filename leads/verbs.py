@@ -38,6 +38,7 @@ class Verb(models.TextChoices):
     MESSAGE_REJECTED = "message.rejected", "Draft rejected"
     MESSAGE_APPROVAL_UNDONE = "message.approval_undone", "Approval undone: back in the queue"
     MESSAGE_REGENERATING = "message.regenerating", "Draft sent back for rewriting"
+    MESSAGE_DRAFT_LOST = "message.draft_lost", "Drafting stopped (its worker died): back with the rep"
     MESSAGE_CANCELLED = "message.cancelled", "Message cancelled"
     MESSAGE_HELD = "message.held", "Held: this person was contacted recently"
     MESSAGE_SENDING = "message.sending", "Sending started"

@@ -22,6 +22,7 @@ from leads.imports import (
     csv_import_start,
     import_preview,
     import_progress,
+    import_qualification,
     max_size_label,
 )
 from leads.lifecycle import Trigger, can_move, refusal
@@ -165,7 +166,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The preview and column mapping of an uploaded file; once started, its progress."""
     job = import_get_for_user(request.user, pk)
     if job.status != ImportJob.Status.UPLOADED:
-        return render(request, "leads/import_progress.html", {"job": job, "progress": import_progress(job)})
+        context = {"job": job, "progress": import_progress(job), "qualification": import_qualification(job)}
+        return render(request, "leads/import_progress.html", context)
     rows = import_preview(job)
     examples = {header: next((row[i] for _, row in rows if row[i].strip()), "") for i, header in enumerate(job.headers)}
     form = ImportMappingForm(request.POST or None, headers=job.headers, examples=examples, initial=job.mapping)
@@ -188,7 +190,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     job = import_get_for_user(request.user, pk)
     template = partial_or_page(request, "leads/import_progress.html", "import-progress")
-    return render(request, template, {"job": job, "progress": import_progress(job)})
+    context = {"job": job, "progress": import_progress(job), "qualification": import_qualification(job)}
+    return render(request, template, context)
 
 
 @require_GET

@@ -20,6 +20,7 @@ from leads.services import activity_record, lead_facts
 from outreach.guardrails import LIMITS, check_draft, check_internal_text
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock, llm
+from salesdept.llm.gateway import batch_size
 from salesdept.llm.prompts import override_for as llm_prompt_override
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
@@ -193,7 +194,11 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
-        status=Status.GENERATING, instruction=instruction, revision=F("revision") + 1
+        # updated_at: when generating began, which the stuck-draft sweeper measures from
+        status=Status.GENERATING,
+        instruction=instruction,
+        revision=F("revision") + 1,
+        updated_at=clock.now(),
     ):
         raise _explain_refusal(message.pk, revision)
     activity_record(
@@ -204,6 +209,44 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
     messages_fill_task.delay_on_commit([message.pk])
     message.refresh_from_db()
     return message
+
+
+# A drafting task is killed at CELERY_TASK_TIME_LIMIT; a draft still `generating` a minute later
+# has no worker left writing it.
+DRAFT_STUCK_AFTER = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+LOST_REWRITE = "The rewrite did not finish (its worker stopped): this is the previous text. Regenerate or decide."
+LOST_DRAFT = "The draft was not written (its worker stopped): regenerate it."
+
+
+def drafts_release_stuck(*, now: dt.datetime) -> int:
+    """Give drafts whose worker died while `generating` back to their rep; returns how many.
+
+    Left alone they stay `generating` for ever: out of the queue, with no button. A rewrite goes
+    back to the queue with its previous text; a first draft, with no text, goes under *Needs
+    rewriting* where the rep regenerates it.
+    """
+    stuck = OutreachMessage.objects.filter(status=Status.GENERATING, updated_at__lt=now - DRAFT_STUCK_AFTER)
+    released = 0
+    for message in stuck.select_related("lead").order_by("pk")[:500]:
+        released += _draft_release(message=message, now=now)
+    return released
+
+
+@transaction.atomic
+def _draft_release(*, message: OutreachMessage, now: dt.datetime) -> bool:
+    has_text = bool(message.body.strip())
+    finding = {"code": "draft_lost", "blocking": not has_text, "message": LOST_REWRITE if has_text else LOST_DRAFT}
+    findings = [f for f in message.guardrail_findings if f.get("code") != "draft_lost"] + [finding]
+    still_stuck = OutreachMessage.objects.filter(pk=message.pk, status=Status.GENERATING, updated_at=message.updated_at)
+    if not still_stuck.update(
+        status=Status.PENDING_APPROVAL,
+        guardrail_findings=findings,
+        blocked=message.blocked or not has_text,
+        updated_at=now,
+    ):
+        return False  # the draft arrived meanwhile, or another sweeper got it
+    activity_record(verb="message.draft_lost", lead=message.lead, message=message, had_text=has_text)
+    return True
 
 
 def edit_examples(*, campaign_id: int, limit: int = 3) -> list[dict]:
@@ -374,13 +417,16 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
     return [lead_id for lead_ids in by_step.values() for lead_id in lead_ids]
 
 
-# Leads per drafting task: as many as may have a model call in flight at once.
-DRAFT_BATCH = settings.LLM_CONCURRENCY
+def draft_batch_size() -> int:
+    """Leads per drafting task: each is a draft then its fact check, and the batch must end inside
+    the task's soft time limit even when the server answers one call at a time, slowly."""
+    return batch_size(calls_per_item=2)
 
 
 def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1) -> None:
     """Draft these leads in background batches, once the current transaction commits."""
     from outreach.tasks import messages_draft_task
 
-    for start in range(0, len(lead_ids), DRAFT_BATCH):
-        messages_draft_task.delay_on_commit(lead_ids[start : start + DRAFT_BATCH], step)
+    size = draft_batch_size()
+    for start in range(0, len(lead_ids), size):
+        messages_draft_task.delay_on_commit(lead_ids[start : start + size], step)

@@ -5,7 +5,7 @@ from outreach.invitations import invites_withdraw_stale, relations_poll
 from outreach.models import SendingAccount
 from outreach.replies import inbound_analyse, outreach_poll_replies
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
-from outreach.services import followups_draft_due, messages_draft, messages_fill
+from outreach.services import drafts_release_stuck, followups_draft_due, messages_draft, messages_fill
 from salesdept import clock
 
 
@@ -18,6 +18,11 @@ def messages_draft_task(lead_ids: list[int], step: int = 1) -> int:
 def messages_fill_task(message_ids: list[int]) -> int:
     """Finish drafts left in `generating`: a regenerate request, or a run that died midway."""
     return len(messages_fill(message_ids=message_ids))
+
+
+@shared_task
+def drafts_release_stuck_task() -> int:
+    return drafts_release_stuck(now=clock.now())
 
 
 @shared_task

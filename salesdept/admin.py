@@ -19,9 +19,15 @@ class LLMCallAdmin(admin.ModelAdmin):
         "latency_ms",
         "cache_hit",
         "outcome",
+        "price_known",
+        "error_shown",
     ]
-    list_filter = ["purpose", "backend", "model", "outcome", "cache_hit"]
+    list_filter = ["purpose", "backend", "model", "outcome", "cache_hit", "price_known"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="Error (the server's own words)")
+    def error_shown(self, call: LLMCall) -> str:
+        return call.error if len(call.error) <= 200 else call.error[:199] + "…"
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -34,6 +34,9 @@ class LLMCall(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
     error = models.TextField(blank=True)
     request_id = models.CharField(max_length=100, blank=True)
+    price_known = models.BooleanField(
+        default=True, help_text="False: the model has no price in LLM_PRICES and LLM_DEFAULT_PRICE was charged."
+    )
     # Who the call was for: cost per lead, per campaign and per reply are sums over these.
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_calls")
     campaign = models.ForeignKey(
@@ -46,6 +49,24 @@ class LLMCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} via {self.model} ({self.outcome})"
+
+
+class LLMBudgetDay(models.Model):
+    """A day's model spend, settled and reserved: every worker reserves a call here before making it.
+
+    `committed_usd` is what the day's calls cost plus what calls in flight may cost; a call is
+    made only while it is below LLM_DAILY_BUDGET_USD, so concurrent workers overshoot the
+    budget by one call at most.
+    """
+
+    day = models.DateField(unique=True)
+    committed_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+
+    class Meta:
+        verbose_name = "LLM budget day"
+
+    def __str__(self) -> str:
+        return f"{self.day}: ${self.committed_usd}"
 
 
 class PromptOverride(models.Model):

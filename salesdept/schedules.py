@@ -46,6 +46,12 @@ SCHEDULES = [
         "A send that never finished becomes `unknown` for a person, never resent blindly.",
     ),
     Schedule(
+        "release-stuck-drafts",
+        "outreach.tasks.drafts_release_stuck_task",
+        5,
+        "A draft whose worker died while writing it goes back to its rep instead of staying `generating` for ever.",
+    ),
+    Schedule(
         "retry-webhooks",
         "outreach.tasks.webhooks_retry_unprocessed_task",
         15,

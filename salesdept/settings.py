@@ -440,15 +440,26 @@ LLM_MODELS = {  # one model per purpose; each falls back to LLM_MODEL
     )
 }
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
-LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2)  # the SDK's own retries of 408/409/429/5xx
-# Model calls in flight at once per worker process, and leads per drafting batch. Lower it if
-# your provider answers 429 often (the SDK backs off and retries).
+# Retries of 408/409/429/5xx and lost connections, with backoff. A timeout is never re-sent:
+# the server may still be working on it, and a second copy only lengthens its queue.
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2)
+# Model calls in flight at once per worker process, for a remote API. Lower it if your provider
+# answers 429 often. A server on this machine or a private network (llama.cpp, Ollama) usually
+# answers one request at a time: LLM_LOCAL_CONCURRENCY applies there instead.
 LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 100)
+LLM_LOCAL_CONCURRENCY = env_int("LLM_LOCAL_CONCURRENCY", 1)
+# How answers are asked for: "auto" learns it per server and model (json_schema, then json_object,
+# then the schema in the prompt); a fixed value skips the learning.
+LLM_STRUCTURED_MODE = env_str("LLM_STRUCTURED_MODE", "auto")
+if LLM_STRUCTURED_MODE not in ("auto", "json_schema", "json_object", "prompt"):
+    raise ImproperlyConfigured("LLM_STRUCTURED_MODE must be auto, json_schema, json_object or prompt.")
 LLM_DAILY_BUDGET_USD = env_float("LLM_DAILY_BUDGET_USD", 10.0)
 LLM_CACHE_SECONDS = env_int("LLM_CACHE_SECONDS", 7 * 24 * 3600)
 LLM_REVIEW_BELOW_CONFIDENCE = env_float("LLM_REVIEW_BELOW_CONFIDENCE", 0.6)
-# USD per million tokens, input and output: {"model": [0.15, 0.60]}. Unknown models cost 0 (and say so).
+# USD per million tokens, input and output: {"model": [0.15, 0.60]}. A model without a price costs
+# LLM_DEFAULT_PRICE (logged once, and marked on its LLMCall rows): set [0, 0] for a local model.
 try:
+    LLM_DEFAULT_PRICE = json.loads(env_str("LLM_DEFAULT_PRICE", "[2.5, 10.0]"))
     LLM_PRICES = {
         "gpt-4o-mini": [0.15, 0.60],
         "gpt-4o": [2.50, 10.00],

@@ -179,8 +179,6 @@ def llm(fake_openai: FakeOpenAI, settings) -> FakeOpenAI:
     settings.LLM_BASE_URL = fake_openai.base_url
     settings.LLM_MAX_RETRIES = 0
     settings.LLM_TIMEOUT_SECONDS = 5.0
-    client.openai_client.cache_clear()
-    client._modes.clear()
+    client.reset()
     yield fake_openai
-    client.openai_client.cache_clear()
-    client._modes.clear()
+    client.reset()

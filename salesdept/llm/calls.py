@@ -23,6 +23,7 @@ from salesdept.llm.schemas import (
     Insights,
     LeadFacts,
     ReplyAnalysis,
+    classification_for,
 )
 from salesdept.models import PromptOverride
 
@@ -45,11 +46,6 @@ class QualifyJob:
 
 def _qualify_request(job: QualifyJob, override: PromptOverride | None) -> Request[Classification]:
     names = [label["name"] for label in job.brief.labels]
-
-    def check(answer: Classification) -> None:
-        if answer.label not in names:
-            raise ValueError(f"label must be one of {names}, not {answer.label!r}")
-
     rendered = prompts.render(
         "qualify",
         {
@@ -64,11 +60,10 @@ def _qualify_request(job: QualifyJob, override: PromptOverride | None) -> Reques
     )
     return Request(
         purpose="qualify",
-        schema=Classification,
+        schema=classification_for(tuple(dict.fromkeys(names))),
         messages=rendered.messages,
         prompt_version=rendered.version,
         fallback=lambda: template_backend.classify(lead=job.lead, brief=job.brief),
-        check=check,
         max_tokens=300,
         lead_id=job.lead_id,
         campaign_id=job.campaign_id,

@@ -1,41 +1,96 @@
 """HTTP to an OpenAI-compatible server: structured output, one repair, normalised failures.
 
-Pure I/O: nothing here touches the database, so calls can run in threads side by side.
+Pure I/O apart from the shared cache (which structured-output mode each server speaks), so
+calls can run in threads side by side.
 """
 
 import functools
+import hashlib
+import ipaddress
 import json
+import logging
+import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
 from django.conf import settings
+from django.core.cache import cache
 from pydantic import BaseModel, ValidationError
 
 from salesdept.llm.schemas import strict_json_schema
 
-# Structured-output modes, best first. Servers differ (practices.md §1): we negotiate per base URL.
-MODES = ("json_schema", "json_object", "plain")
-_modes: dict[str, str] = {}
-_modes_lock = threading.Lock()
+# Structured-output modes, best first. Servers differ (practices.md §1): we learn it per server
+# and model. "prompt" puts the schema in the instructions and asks for JSON in words only.
+logger = logging.getLogger(__name__)
+MODES = ("json_schema", "json_object", "prompt")
+MODE_SECONDS = 24 * 3600  # a server upgraded to json_schema is noticed the next day
+RETRY_AFTER_MAX = 20.0  # seconds; a server asking for a longer wait gets the template instead
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def server_url() -> str:
+    return settings.LLM_BASE_URL or DEFAULT_BASE_URL
+
+
+def is_local(base_url: str) -> bool:
+    """A server on this machine or a private network: usually one GPU answering one request at a time."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith((".local", ".internal", ".lan")) or "." not in host:
+        return True  # a bare name like "ollama" is a container or machine on our own network
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
+
+
+def concurrency() -> int:
+    """Model calls one worker process may have in flight at once at the configured server."""
+    limit = settings.LLM_LOCAL_CONCURRENCY if is_local(server_url()) else settings.LLM_CONCURRENCY
+    return max(1, limit)
 
 
 @functools.cache
 def openai_client() -> openai.OpenAI:
-    """One client per process (built after fork); its connection pool serves every thread."""
+    """One client per process (built after fork); its connection pool serves every thread.
+
+    The SDK's own retries are off: it would re-send a timed-out call and retry a 500 that only
+    says the server does not speak our response_format (structured() handles both).
+    """
     return openai.OpenAI(
         api_key=settings.OPENAI_API_KEY,
         base_url=settings.LLM_BASE_URL or None,
         timeout=httpx2.Timeout(settings.LLM_TIMEOUT_SECONDS, connect=5.0),
-        max_retries=settings.LLM_MAX_RETRIES,
+        max_retries=0,
         http_client=httpx2.Client(
-            limits=httpx2.Limits(max_connections=settings.LLM_CONCURRENCY + 10),
+            limits=httpx2.Limits(max_connections=concurrency() + 10),
             timeout=httpx2.Timeout(settings.LLM_TIMEOUT_SECONDS, connect=5.0),
         ),
     )
+
+
+_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget the process's client and call slots (settings changed: tests)."""
+    openai_client.cache_clear()
+    with _slots_lock:
+        _slots.clear()
+
+
+def _slot(server: str) -> threading.BoundedSemaphore:
+    """The process's calls in flight at `server`, whichever batch or thread makes them."""
+    with _slots_lock:
+        if server not in _slots:
+            _slots[server] = threading.BoundedSemaphore(concurrency())
+        return _slots[server]
 
 
 class LLMFailure(Exception):
@@ -57,18 +112,25 @@ class Completion:
     repaired: bool
 
 
-def _mode_for(server: str) -> str:
-    with _modes_lock:
-        return _modes.get(server, MODES[0])
+def _mode_key(server: str, model: str) -> str:
+    return "llm:mode:" + hashlib.sha256(f"{server}|{model}".encode()).hexdigest()[:32]
 
 
-def _downgrade(server: str, mode: str) -> str | None:
-    following = MODES[MODES.index(mode) + 1 :] if mode in MODES else ()
-    if not following:
+def mode_for(server: str, model: str) -> str:
+    """The best mode not yet refused by this server and model (shared by every worker process)."""
+    if settings.LLM_STRUCTURED_MODE != "auto":
+        return settings.LLM_STRUCTURED_MODE
+    mode = cache.get(_mode_key(server, model))
+    return mode if mode in MODES else MODES[0]
+
+
+def _downgrade(server: str, model: str, mode: str) -> str | None:
+    """The next mode to try after `mode` was refused, remembered for every process; None if none is left."""
+    if settings.LLM_STRUCTURED_MODE != "auto" or mode == MODES[-1]:
         return None
-    with _modes_lock:
-        _modes[server] = following[0]
-    return following[0]
+    following = MODES[MODES.index(mode) + 1]
+    cache.set(_mode_key(server, model), following, MODE_SECONDS)
+    return following
 
 
 def _request_format(mode: str, schema: type[BaseModel], messages: list[dict]) -> tuple[dict, list[dict]]:
@@ -90,6 +152,68 @@ def _request_format(mode: str, schema: type[BaseModel], messages: list[dict]) ->
     return ({"response_format": {"type": "json_object"}} if mode == "json_object" else {}), described
 
 
+def server_message(exc: openai.APIStatusError) -> str:
+    """What the server itself said, from its error body (OpenAI's shape, llama.cpp's, or plain text)."""
+    body = exc.body
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or body.get("detail")
+        if message:
+            return str(message)[:500]
+    try:
+        return exc.response.text.strip()[:500] or exc.message
+    except Exception:  # a streamed or closed response has no text to read
+        return exc.message
+
+
+def _refuses_format(exc: openai.APIStatusError) -> bool:
+    said = f"{server_message(exc)} {exc.message}".lower()
+    return "response_format" in said or "json_schema" in said or "json_object" in said
+
+
+def _retryable(exc: openai.APIStatusError) -> bool:
+    if exc.status_code == 429:
+        return getattr(exc, "code", None) != "insufficient_quota"  # no wait makes a quota come back
+    return exc.status_code in (408, 409) or exc.status_code >= 500
+
+
+def _wait(exc: openai.APIStatusError | None, retry: int) -> float | None:
+    """Seconds before retry number `retry`: the server's Retry-After, else backoff; None: do not wait that long."""
+    headers = exc.response.headers if exc is not None else {}
+    for header, divisor in (("retry-after-ms", 1000), ("retry-after", 1)):
+        try:
+            asked = float(headers.get(header)) / divisor
+        except (TypeError, ValueError):
+            continue
+        if asked > RETRY_AFTER_MAX:
+            return None
+        if asked > 0:
+            return asked
+    return 0.5 * 2**retry * (1 - 0.25 * random.random())
+
+
+def _create(client: openai.OpenAI, **request) -> object:
+    """One answer from the server, retrying what may pass (429, 5xx, a dropped connection).
+
+    Never retried: a timeout (the server may still be working on it: a second copy would only
+    queue behind the first) and a refusal of our response_format (the caller steps down instead).
+    """
+    for retry in range(settings.LLM_MAX_RETRIES + 1):
+        last = retry == settings.LLM_MAX_RETRIES
+        try:
+            return client.chat.completions.create(**request)
+        except openai.APITimeoutError:
+            raise
+        except openai.APIConnectionError:
+            if last:
+                raise
+            time.sleep(_wait(None, retry) or 0)
+        except openai.APIStatusError as exc:
+            if last or not _retryable(exc) or _refuses_format(exc) or (wait := _wait(exc, retry)) is None:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def _parse(content: str, schema: type[BaseModel], check: Callable[[BaseModel], None] | None) -> BaseModel:
     text = content.strip()
     if text.startswith("```"):  # some local models wrap JSON in a code fence despite being told not to
@@ -106,6 +230,23 @@ def _why_invalid(exc: Exception) -> str:
     return str(exc)[:300]
 
 
+def _failure(exc: openai.OpenAIError) -> tuple[str, str]:
+    """(kind, message for an admin) of a failed request."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout", f"No answer within {settings.LLM_TIMEOUT_SECONDS:g} s (not re-sent)."
+    if isinstance(exc, openai.APIConnectionError):
+        return "unreachable", "The LLM server could not be reached."
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return "auth", "The LLM server refused the API key: check OPENAI_API_KEY."
+    if isinstance(exc, openai.RateLimitError):
+        kind = "quota" if getattr(exc, "code", None) == "insufficient_quota" else "rate_limited"
+        return kind, f"The LLM server is rate limiting us: {server_message(exc)}"
+    if isinstance(exc, openai.APIStatusError):
+        kind = "bad_request" if exc.status_code < 500 else "server_error"
+        return kind, f"The LLM server failed ({exc.status_code}): {server_message(exc)}"
+    return "server_error", f"The LLM call failed: {exc}"
+
+
 def structured(
     *,
     model: str,
@@ -114,33 +255,32 @@ def structured(
     max_tokens: int = 800,
     check: Callable[[BaseModel], None] | None = None,
 ) -> Completion:
-    """Ask for an answer matching `schema`; one repair round on invalid output, then LLMFailure."""
+    """Ask for an answer matching `schema`; one repair round on invalid output, then LLMFailure.
+
+    Tokens of every attempt count, the failed ones too: the server was paid for them.
+    """
     client = openai_client()
     server = str(client.base_url)
-    mode = _mode_for(server)
+    mode = mode_for(server, model)
     tokens_in = tokens_out = 0
     conversation = messages
-    for attempt in range(2):
+    attempt = 0
+    while attempt < 2:
         extra, sent = _request_format(mode, schema, conversation)
         try:
-            response = client.chat.completions.create(
-                model=model, messages=sent, max_completion_tokens=max_tokens, **extra
-            )
-        except openai.BadRequestError as exc:
-            if "response_format" in str(exc) and (mode := _downgrade(server, mode)):
-                return structured(model=model, messages=messages, schema=schema, max_tokens=max_tokens, check=check)
-            raise LLMFailure("bad_request", f"The server refused the request: {exc.message}") from exc
-        except openai.APITimeoutError as exc:
-            raise LLMFailure("timeout", f"No answer within {settings.LLM_TIMEOUT_SECONDS:g} s.") from exc
-        except openai.APIConnectionError as exc:
-            raise LLMFailure("unreachable", "The LLM server could not be reached.") from exc
-        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-            raise LLMFailure("auth", "The LLM server refused the API key: check OPENAI_API_KEY.") from exc
-        except openai.RateLimitError as exc:
-            kind = "quota" if getattr(exc, "code", None) == "insufficient_quota" else "rate_limited"
-            raise LLMFailure(kind, f"The LLM server is rate limiting us: {exc.message}") from exc
+            with _slot(server):
+                # max_tokens too: llama.cpp and older servers ignore max_completion_tokens.
+                response = _create(
+                    client, model=model, messages=sent, max_completion_tokens=max_tokens, max_tokens=max_tokens, **extra
+                )
         except openai.APIStatusError as exc:
-            raise LLMFailure("server_error", f"The LLM server failed ({exc.status_code}).") from exc
+            if _refuses_format(exc) and (mode := _downgrade(server, model, mode)):
+                continue  # the same attempt again, asked for in a way this server speaks
+            kind, message = _failure(exc)
+            raise LLMFailure(kind, message, tokens_in=tokens_in, tokens_out=tokens_out) from exc
+        except openai.OpenAIError as exc:
+            kind, message = _failure(exc)
+            raise LLMFailure(kind, message, tokens_in=tokens_in, tokens_out=tokens_out) from exc
         usage = response.usage
         tokens_in += getattr(usage, "prompt_tokens", 0) or 0
         tokens_out += getattr(usage, "completion_tokens", 0) or 0
@@ -165,6 +305,7 @@ def structured(
                     "Answer again with only the corrected JSON object.",
                 },
             ]
+            attempt += 1
             continue
         return Completion(value, tokens_in, tokens_out, getattr(response, "_request_id", None) or "", attempt == 1)
     raise AssertionError("unreachable")  # the loop returns or raises
@@ -177,4 +318,7 @@ def timed(call: Callable[[], Completion]) -> tuple[Completion | LLMFailure, int]
         outcome: Completion | LLMFailure = call()
     except LLMFailure as failure:
         outcome = failure
+    except Exception as exc:  # a bug in one call must cost its item the model, not the whole batch
+        logger.exception("An LLM call failed unexpectedly")
+        outcome = LLMFailure("internal", f"The LLM call failed: {exc!r}"[:500])
     return outcome, int((time.monotonic() - started) * 1000)

@@ -1,11 +1,11 @@
 """One door to every model call: backend choice, budget, cache, concurrency, and the LLMCall log.
 
-A call goes to the OpenAI-compatible server when a key is set, the day's budget is not spent
-and the answer is not cached; otherwise, or when the server fails, the offline template
-answers and the result says so (`from_template`), so the UI can label it.
+A call goes to the OpenAI-compatible server when a key is set, the day's budget has room for
+it (reserved before the call, budget.py) and the answer is not cached; otherwise, or when the
+server fails, the offline template answers and the result says so (`from_template`), so the
+UI can label it.
 """
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -16,18 +16,18 @@ from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Sum
-from django.utils import timezone
 from pydantic import BaseModel
 
-from salesdept import clock
-from salesdept.llm import client
+from salesdept.llm import budget, client
 from salesdept.llm import template as template_backend
+from salesdept.llm.budget import cost_of, spent_today
 from salesdept.llm.client import Completion, LLMFailure
+from salesdept.llm.schemas import strict_json_schema
 from salesdept.models import LLMCall
 
+__all__ = ["Request", "Result", "batch_size", "cost_of", "run", "run_chains", "run_many", "spent_today"]
+
 Out = TypeVar("Out", bound=BaseModel)
-MILLION = Decimal(1_000_000)
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,14 @@ class Request(Generic[Out]):
         return settings.LLM_MODELS.get(self.purpose, settings.LLM_MODEL)
 
     def cache_key(self) -> str:
-        raw = json.dumps([self.model, self.prompt_version, self.schema.__name__, self.messages], sort_keys=True)
+        schema = strict_json_schema(self.schema)  # a campaign's labels are part of its schema
+        raw = json.dumps([self.model, self.prompt_version, schema, self.messages], sort_keys=True)
         return "llm:" + hashlib.sha256(raw.encode()).hexdigest()
+
+    def worst_cost(self) -> Decimal:
+        return budget.worst_cost(
+            model=self.model, messages=self.messages, schema=strict_json_schema(self.schema), max_tokens=self.max_tokens
+        )
 
 
 @dataclass(frozen=True)
@@ -59,27 +65,25 @@ class Result(Generic[Out]):
     from_template: bool
 
 
-def cost_of(model: str, tokens_in: int, tokens_out: int) -> Decimal:
-    price_in, price_out = settings.LLM_PRICES.get(model, (0, 0))
-    cost = (Decimal(str(price_in)) * tokens_in + Decimal(str(price_out)) * tokens_out) / MILLION
-    return cost.quantize(Decimal("0.000001"))
+BUDGET_SPENT = "The day's LLM budget of ${:g} is spent."
 
 
-def spent_today(now: dt.datetime | None = None) -> Decimal:
-    start = timezone.localtime(now or clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
-    return LLMCall.objects.filter(created_at__gte=start).aggregate(total=Sum("cost_usd"))["total"] or Decimal(0)
+def batch_size(*, calls_per_item: int) -> int:
+    """Items per background task, so a batch ends inside the soft time limit on a slow server.
 
-
-def _template_only() -> tuple[str, str] | None:
-    """(outcome, reason) when no call may go to the model today, else None."""
+    The worst item waits for every one of its calls to time out, repair rounds included; the
+    server takes `client.concurrency()` items at a time.
+    """
     if not settings.OPENAI_API_KEY:
-        return LLMCall.Outcome.TEMPLATE, ""  # no model configured: the template is the backend
-    if spent_today() >= Decimal(str(settings.LLM_DAILY_BUDGET_USD)):
-        return LLMCall.Outcome.FALLBACK, f"The day's LLM budget of ${settings.LLM_DAILY_BUDGET_USD:g} is spent."
-    return None
+        return 200  # the template answers in microseconds
+    worst_item = settings.LLM_TIMEOUT_SECONDS * 2 * calls_per_item
+    rounds = max(1, int(settings.CELERY_TASK_SOFT_TIME_LIMIT // worst_item))
+    return client.concurrency() * rounds
 
 
 def _row(request: Request, **fields) -> LLMCall:
+    if fields.get("tokens_in") or fields.get("tokens_out"):
+        fields["price_known"] = budget.price_of(fields["model"])[2]
     return LLMCall(
         purpose=request.purpose,
         prompt_version=request.prompt_version,
@@ -143,31 +147,42 @@ FollowUp = Callable[[int, BaseModel], Request | None]
 def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> list[tuple[Result, Result | None]]:
     """Answer every request, and each model answer's follow-up request (`then`) right after it.
 
-    Up to LLM_CONCURRENCY chains run side by side; a follow-up starts as soon as its own first
-    answer is back, not when the whole batch is. Template answers get no follow-up.
+    Up to `client.concurrency()` chains run side by side; a follow-up starts as soon as its own
+    first answer is back, not when the whole batch is. Template answers get no follow-up. Each
+    chain's worst cost (its follow-up's counted as its first call's) is reserved on the day's
+    budget before it starts; a chain the budget cannot take is answered by the template.
     """
     if not requests:
         return []
-    if template_only := _template_only():
-        outcome, reason = template_only
-        rows = [(request.fallback(), _template_row(request, outcome, reason), True) for request in requests]
-        return [(result, None) for result in _saved(rows)]
+    if not settings.OPENAI_API_KEY:  # no model configured: the template is the backend
+        rows = [(request.fallback(), _template_row(request, LLMCall.Outcome.TEMPLATE)) for request in requests]
+        return [(result, None) for result in _saved([(value, row, True) for value, row in rows])]
 
     keys = [request.cache_key() for request in requests]
     cached = cache.get_many([key for key, request in zip(keys, requests, strict=True) if request.use_cache])
+    reservations = []
+    for key, request in zip(keys, requests, strict=True):
+        calls = (key not in cached) + (then is not None)
+        reservations.append(budget.reserve(amount=request.worst_cost() * calls) if calls else None)
 
     def chain(i: int):
         request = requests[i]
         if keys[i] in cached:
             value = request.schema.model_validate(cached[keys[i]])
             first = (value, _row(request, backend="openai", model=request.model, cache_hit=True), False)
+        elif reservations[i] is None:
+            reason = BUDGET_SPENT.format(settings.LLM_DAILY_BUDGET_USD)
+            return (request.fallback(), _template_row(request, LLMCall.Outcome.FALLBACK, reason), True), None
         else:
             first = _answer(request, *_ask(request))
-        follow = then(i, first[0]) if then is not None and not first[2] else None
+        follow = then(i, first[0]) if then is not None and not first[2] and reservations[i] else None
         return first, (follow, _answer(follow, *_ask(follow))) if follow is not None else None
 
-    with ThreadPoolExecutor(max_workers=min(settings.LLM_CONCURRENCY, len(requests))) as pool:
+    with ThreadPoolExecutor(max_workers=min(client.concurrency(), len(requests))) as pool:
         chains = list(pool.map(chain, range(len(requests))))
+    for reservation, (first, second) in zip(reservations, chains, strict=True):
+        if reservation is not None:
+            budget.settle(reservation, cost=first[1].cost_usd + (second[1][1].cost_usd if second else 0))
     cache.set_many(
         {
             keys[i]: first[0].model_dump(mode="json")
@@ -182,7 +197,7 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
 
 
 def run_many(requests: Sequence[Request]) -> list[Result]:
-    """Answer every request; model calls run side by side, up to LLM_CONCURRENCY at once."""
+    """Answer every request; model calls run side by side, up to `client.concurrency()` at once."""
     return [first for first, _ in run_chains(requests)]
 
 

@@ -49,6 +49,8 @@ def brief_label(brief: Brief, name: str) -> dict:
 
 def insight(lead: LeadFacts) -> str:
     line = f"{lead.position} at {lead.company}" if lead.company else lead.position
+    # A lead without title or company still needs a line: an empty one fails the schema.
+    line = line.strip() or lead.headline.strip() or "No title or company on record"
     if lead.industry:
         line += f" ({lead.industry})"
     if lead.recent_posts:

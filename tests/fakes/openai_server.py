@@ -8,12 +8,18 @@ respx does not intercept openai 3.x (it uses httpx2), so tests point the real cl
 
 Only `POST /v1/chat/completions` is served (non-streaming). Each request takes the next queued reply;
 when the queue is empty `fake.default(request_json)` decides, and without a default the answer is a 500.
+
+`FakeOpenAI(llama_cpp=True)` has llama.cpp's habits as seen in issue #15: `response_format:
+json_schema` gets a 500 (LLAMA_CPP_SCHEMA_ERROR), `max_completion_tokens` is ignored (only
+`max_tokens` cuts an answer), and one request is served at a time. Adversarial answers: `garbage()`,
+`huge()`, `echo_instructions` (a default), `flaky(default, every=n)`, and Error(429, headers=...).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 from collections import deque
@@ -25,7 +31,26 @@ import pytest
 
 from tests.fakes.http import FakeHandler, LocalFake
 
-__all__ = ["Error", "FakeOpenAI", "Hang", "Reply", "fake_openai", "fake_openai_fixture", "json_reply"]
+__all__ = [
+    "LLAMA_CPP_SCHEMA_ERROR",
+    "Error",
+    "FakeOpenAI",
+    "Hang",
+    "Reply",
+    "echo_instructions",
+    "fake_openai",
+    "fake_openai_fixture",
+    "flaky",
+    "garbage",
+    "huge",
+    "json_reply",
+]
+# What the llama.cpp OpenAI-compatible server of issue #15 answered to json_schema, with a 500.
+LLAMA_CPP_SCHEMA_ERROR = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n"
+    "  Input should be 'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]"
+)
+CHARS_PER_TOKEN = 4
 
 
 @dataclass(frozen=True)
@@ -36,6 +61,7 @@ class Reply:
     prompt_tokens: int = 100
     completion_tokens: int = 50
     delay: float = 0.0
+    finish_reason: str = "stop"
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,37 @@ def json_reply(obj: Any, **kw: Any) -> Reply:
     return Reply(json.dumps(obj), **kw)
 
 
+def garbage(seed: int = 0, **kw: Any) -> Reply:
+    """What a small model says when it loses the thread: words and braces, no JSON."""
+    rng = random.Random(seed)
+    words = ["Sure!", "{label:", "Speaker", "}}", "confidence", "=", "high", "```", "As an AI", "\u00e9"]
+    return Reply(" ".join(rng.choice(words) for _ in range(40)), **kw)
+
+
+def huge(chars: int = 200_000, **kw: Any) -> Reply:
+    """An answer that runs on: `chars` characters, billed as chars / 4 tokens (the server cuts it at its limit)."""
+    text = '{"label": "Speaker", "confidence": 0.9, "insight": "' + "very " * (chars // 5)
+    return Reply(text[:chars], completion_tokens=chars // CHARS_PER_TOKEN, **kw)
+
+
+def echo_instructions(request: dict[str, Any]) -> Reply:
+    """A default that answers with the instructions it was given, as a confused model does."""
+    return Reply(request["messages"][-1]["content"])
+
+
+Default = Callable[[dict[str, Any]], "Script | str"]
+
+
+def flaky(default: Default, every: int = 2) -> Default:
+    """A default that fails every `every`-th request with a 500 and answers the others with `default`."""
+    counter = itertools.count(1)
+
+    def answer(request: dict[str, Any]) -> Script | str:
+        return Error(500, "Flaky: the server hiccupped.") if next(counter) % every == 0 else default(request)
+
+    return answer
+
+
 class FakeOpenAI(LocalFake):
     """An OpenAI-compatible server on 127.0.0.1:<free port>, served from a daemon thread."""
 
@@ -79,10 +136,15 @@ class FakeOpenAI(LocalFake):
         api_key: str = "test-key",
         default: Callable[[dict[str, Any]], Script | str] | None = None,
         delay: float = 0.0,
+        llama_cpp: bool = False,
     ) -> None:
         self.api_key = api_key
         self.default = default  # used when the queue is empty; None -> 500
         self.delay = delay  # seconds added to every request (benchmarks)
+        self.llama_cpp = llama_cpp  # llama.cpp's habits: see the module's docstring
+        self._one_at_a_time = threading.Lock()
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most requests it was working on at once
         self._replies: deque[Script] = deque()
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -156,6 +218,24 @@ class FakeOpenAI(LocalFake):
         if body.get("stream"):
             return error(400, "FakeOpenAI does not stream; call without stream=True.", "invalid_request_error", None)
 
+        if self.llama_cpp:
+            with self._one_at_a_time:  # one slot: the others wait, as they do for one GPU
+                return self._answer(h, body, n, request_id, error)
+        return self._answer(h, body, n, request_id, error)
+
+    def _answer(self, h: FakeHandler, body: dict[str, Any], n: int, request_id: str, error: Callable) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            self._answer_one(h, body, n, request_id, error)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer_one(self, h: FakeHandler, body: dict[str, Any], n: int, request_id: str, error: Callable) -> None:
+        if self.llama_cpp and (body.get("response_format") or {}).get("type") == "json_schema":
+            return error(500, LLAMA_CPP_SCHEMA_ERROR, "server_error", None)
         self._sleep(self.delay)
         with self._lock:
             reply: Script | str | None = self._replies.popleft() if self._replies else None
@@ -174,7 +254,15 @@ class FakeOpenAI(LocalFake):
         self._sleep(reply.delay)
         if isinstance(reply, Error):
             return error(reply.status, reply.message, reply.type, reply.code, reply.headers)
-        h.send_json(200, self._completion(n, body, reply), {"x-request-id": request_id})
+        h.send_json(200, self._completion(n, body, self._cut(body, reply)), {"x-request-id": request_id})
+
+    def _cut(self, body: dict[str, Any], reply: Reply) -> Reply:
+        """The reply cut at the request's token limit; llama.cpp reads only `max_tokens`."""
+        names = ("max_tokens",) if self.llama_cpp else ("max_completion_tokens", "max_tokens")
+        limit = next((body[name] for name in names if isinstance(body.get(name), int)), None)
+        if limit is None or reply.completion_tokens <= limit:
+            return reply
+        return Reply(reply.content[: limit * CHARS_PER_TOKEN], reply.prompt_tokens, limit, finish_reason="length")
 
     @staticmethod
     def _completion(n: int, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
@@ -188,7 +276,7 @@ class FakeOpenAI(LocalFake):
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": reply.content, "refusal": None},
-                    "finish_reason": "stop",
+                    "finish_reason": reply.finish_reason,
                     "logprobs": None,
                 }
             ],

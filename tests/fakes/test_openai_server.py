@@ -8,7 +8,19 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.fakes.openai_server import Error, FakeOpenAI, Hang, Reply, fake_openai_fixture, json_reply  # noqa: F401
+from tests.fakes.openai_server import (  # noqa: F401
+    LLAMA_CPP_SCHEMA_ERROR,
+    Error,
+    FakeOpenAI,
+    Hang,
+    Reply,
+    echo_instructions,
+    fake_openai_fixture,
+    flaky,
+    garbage,
+    huge,
+    json_reply,
+)
 
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "Draft a subject."}]
 
@@ -147,3 +159,114 @@ def test_it_works_as_a_context_manager_and_stops():
 
     with pytest.raises(openai.APIConnectionError):
         ask(client_for(fake, api_key="other-key"))
+
+
+# llama.cpp's habits (issue #15) ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def llama():
+    with FakeOpenAI(llama_cpp=True) as fake:
+        yield fake
+
+
+SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "X", "schema": {"type": "object"}, "strict": True}}
+
+
+def test_it_answers_json_schema_with_llama_cpps_500(llama):
+    llama.default = lambda request: json_reply({"ok": True})
+
+    with pytest.raises(openai.InternalServerError) as exc_info:
+        client_for(llama).chat.completions.create(model="m", messages=MESSAGES, response_format=SCHEMA_FORMAT)
+
+    assert exc_info.value.body["message"] == LLAMA_CPP_SCHEMA_ERROR
+    assert "Input should be 'text' or 'json_object'" in exc_info.value.body["message"]
+    json_object = client_for(llama).chat.completions.create(
+        model="m", messages=MESSAGES, response_format={"type": "json_object"}
+    )
+    assert json.loads(json_object.choices[0].message.content) == {"ok": True}
+
+
+def test_it_ignores_max_completion_tokens_like_llama_cpp_and_honours_max_tokens(llama):
+    llama.default = lambda request: Reply("x" * 8000, completion_tokens=2000)
+    client = client_for(llama)
+
+    ignored = client.chat.completions.create(model="m", messages=MESSAGES, max_completion_tokens=100)
+    cut = client.chat.completions.create(model="m", messages=MESSAGES, max_tokens=100)
+
+    assert (ignored.usage.completion_tokens, len(ignored.choices[0].message.content)) == (2000, 8000)
+    assert (cut.usage.completion_tokens, len(cut.choices[0].message.content), cut.choices[0].finish_reason) == (
+        100,
+        400,
+        "length",
+    )
+
+
+def test_an_openai_like_fake_honours_max_completion_tokens(fake_openai):
+    fake_openai.default = lambda request: Reply("x" * 8000, completion_tokens=2000)
+    cut = client_for(fake_openai).chat.completions.create(model="m", messages=MESSAGES, max_completion_tokens=100)
+    assert cut.usage.completion_tokens == 100
+
+
+def test_it_serves_one_request_at_a_time_like_llama_cpp(llama):
+    llama.delay = 0.2
+    llama.default = lambda request: Reply("ok")
+    client = client_for(llama)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda _: ask(client).choices[0].message.content, range(5)))
+
+    assert answers == ["ok"] * 5
+    assert llama.max_in_flight == 1
+    assert time.monotonic() - started >= 1.0  # five of 0.2 s, one after another
+
+
+def test_it_counts_requests_in_flight_when_serving_in_parallel(fake_openai):
+    fake_openai.delay = 0.3
+    fake_openai.default = lambda request: Reply("ok")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: ask(client_for(fake_openai)), range(4)))
+    assert fake_openai.max_in_flight == 4
+
+
+# Adversarial answers ---------------------------------------------------------------------------------------
+
+
+def test_garbage_is_not_json_and_the_same_for_a_seed(fake_openai):
+    fake_openai.queue(garbage(seed=3), garbage(seed=3))
+    client = client_for(fake_openai)
+    first, second = ask(client).choices[0].message.content, ask(client).choices[0].message.content
+    assert first == second
+    with pytest.raises(ValueError):
+        json.loads(first)
+
+
+def test_a_huge_answer_is_cut_at_the_token_limit_it_honours(fake_openai):
+    fake_openai.queue(huge(200_000), huge(200_000))
+    client = client_for(fake_openai)
+    whole = ask(client)
+    cut = client.chat.completions.create(model="m", messages=MESSAGES, max_tokens=300)
+    assert (len(whole.choices[0].message.content), whole.usage.completion_tokens) == (200_000, 50_000)
+    assert (len(cut.choices[0].message.content), cut.usage.completion_tokens) == (1200, 300)
+
+
+def test_echo_instructions_answers_with_the_prompt(fake_openai):
+    fake_openai.default = echo_instructions
+    assert ask(client_for(fake_openai)).choices[0].message.content == "Draft a subject."
+
+
+def test_flaky_fails_every_other_request(fake_openai):
+    fake_openai.default = flaky(lambda request: Reply("ok"), every=2)
+    client = client_for(fake_openai)
+    assert ask(client).choices[0].message.content == "ok"
+    with pytest.raises(openai.InternalServerError, match="hiccupped"):
+        ask(client)
+    assert ask(client).choices[0].message.content == "ok"
+
+
+def test_a_429_carries_its_retry_after_header(fake_openai):
+    fake_openai.queue(Error(429, "Slow down.", type="rate_limit_error", headers={"retry-after": "7"}))
+    with pytest.raises(openai.RateLimitError) as exc_info:
+        ask(client_for(fake_openai))
+    assert exc_info.value.response.headers["retry-after"] == "7"

@@ -149,9 +149,11 @@ def test_a_failed_model_falls_back_to_a_labelled_template_draft(llm, lead):
     [message] = messages_draft(lead_ids=[lead.pk])
     assert message.generated_by == "template"
     assert message.status == Status.PENDING_APPROVAL
-    assert {"code": "llm_fallback", "message": "The LLM server failed (500).", "blocking": False} in (
-        message.guardrail_findings
-    )
+    assert {
+        "code": "llm_fallback",
+        "message": "The LLM server failed (500): FakeOpenAI: no reply queued and no default set.",
+        "blocking": False,
+    } in message.guardrail_findings
 
 
 def test_approved_edits_teach_the_next_drafts(llm, campaign, alice, lead):
@@ -178,15 +180,16 @@ def test_admin_banned_phrases_reach_the_prompt_and_the_guardrail(llm, lead, alic
 
 def test_cost_per_lead_and_campaign_is_right_to_the_cent(llm, settings, campaign, alice):
     settings.LLM_PRICES = {"gpt-4o-mini": [2.0, 8.0]}  # $ per million tokens
-    llm.default = Model(tokens=(1000, 500))  # each call: 1000 x 2 + 500 x 8 = $0.006
+    # Each call: 1000 x 2 + 250 x 8 = $0.004 (250 is within every call's max_tokens: nothing is cut).
+    llm.default = Model(tokens=(1000, 250))
     leads = [LeadFactory(campaign=campaign, owner=alice) for _ in range(3)]
     messages_draft(lead_ids=[lead.pk for lead in leads])  # a draft and a fact check per lead
     costs = llm_costs(campaign=campaign)
-    assert costs["total"] == Decimal("0.036")
+    assert costs["total"] == Decimal("0.024")
     assert costs["calls"] == 6
-    assert costs["tokens_in"] == 6000 and costs["tokens_out"] == 3000
-    assert costs["per_lead"] == Decimal("0.012")
-    assert {row["lead"]: row["cost"] for row in costs["by_lead"]} == {lead.pk: Decimal("0.012") for lead in leads}
+    assert costs["tokens_in"] == 6000 and costs["tokens_out"] == 1500
+    assert costs["per_lead"] == Decimal("0.008")
+    assert {row["lead"]: row["cost"] for row in costs["by_lead"]} == {lead.pk: Decimal("0.008") for lead in leads}
     assert LLMCall.objects.filter(campaign=campaign).count() == 6
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from outreach.models import OutreachMessage
-from outreach.services import DRAFT_BATCH, messages_draft
+from outreach.services import draft_batch_size, messages_draft
 from salesdept.llm import client
 from tests.factories import LeadFactory
 from tests.fakes.openai_server import FakeOpenAI, json_reply
@@ -44,18 +44,21 @@ def remote_model(settings):
     server = context.Process(target=_serve, args=(urls, stop), daemon=True)
     server.start()
     settings.OPENAI_API_KEY, settings.LLM_BASE_URL, settings.LLM_MAX_RETRIES = "test-key", urls.get(timeout=10), 0
-    client.openai_client.cache_clear()
+    # It plays a remote API that serves many calls at once, though it listens on 127.0.0.1.
+    settings.LLM_LOCAL_CONCURRENCY = settings.LLM_CONCURRENCY
+    client.reset()
     yield
     stop.set()
     server.join(timeout=5)
-    client.openai_client.cache_clear()
+    client.reset()
 
 
 def test_bench_drafting_throughput(remote_model, campaign, alice, bench_result):
     leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(LEADS)]
     started = time.perf_counter()
-    for start in range(0, LEADS, DRAFT_BATCH):
-        messages_draft(lead_ids=leads[start : start + DRAFT_BATCH])
+    batch = draft_batch_size()
+    for start in range(0, LEADS, batch):
+        messages_draft(lead_ids=leads[start : start + batch])
     elapsed = time.perf_counter() - started
     drafted = OutreachMessage.objects.filter(status="pending_approval", generated_by="gpt-4o-mini").count()
     assert drafted == LEADS

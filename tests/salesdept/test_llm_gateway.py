@@ -103,14 +103,14 @@ def test_a_timeout_falls_back_to_the_template(llm, settings):
     assert result.from_template is True
     call = LLMCall.objects.get()
     assert (call.outcome, call.backend) == ("error", "template")
-    assert call.error == "No answer within 0.5 s."
+    assert call.error == "No answer within 0.5 s (not re-sent)."
 
 
 def test_a_server_error_falls_back_to_the_template(llm):
     llm.queue(Error(500))
     result = run(request())
     assert result.from_template is True
-    assert LLMCall.objects.get().error == "The LLM server failed (500)."
+    assert LLMCall.objects.get().error == "The LLM server failed (500): The fake server was told to fail."
 
 
 def test_a_wrong_key_falls_back_with_a_clear_reason(llm, settings):
@@ -173,7 +173,7 @@ def test_without_a_key_the_template_answers_and_says_so(settings, fake_openai):
 
 
 def test_a_batch_runs_side_by_side(llm, settings):
-    settings.LLM_CONCURRENCY = 20
+    settings.LLM_LOCAL_CONCURRENCY = 20  # the fake serves many at once, though it is on 127.0.0.1
     llm.delay = 0.5
     llm.default = lambda body: json_reply(GOOD)
     started = time.monotonic()
