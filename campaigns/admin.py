@@ -41,7 +41,7 @@ class CampaignAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "owner", "status", "target"]}),
         ("Qualifying", {"fields": ["labels", "min_score", "daily_lead_quota", "lead_goal", "lead_sources"]}),
         ("Sending", {"fields": ["sending_accounts"]}),
-        ("Brief", {"fields": ["offer", "event", "call_to_action", "tone", "brief_links"]}),
+        ("Brief", {"fields": ["offer", "event", "call_to_action", "tone", "brief_links", "language"]}),
         ("Bookkeeping", {"fields": ["search_cursors", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
 
