@@ -138,7 +138,13 @@ def _floor_act(inbound: InboundMessage, verdict: optout.Verdict) -> None:
     inbound.intent = verdict.intent
     inbound.sentiment = "negative"
     inbound.confidence = 1.0
-    inbound.analysis = {"intent": verdict.intent, "generated_by": FLOOR, "floor_phrase": verdict.phrase}
+    inbound.analysis = {
+        "intent": verdict.intent,
+        "key_facts": [],
+        "suggested_reply": "",
+        "generated_by": FLOOR,
+        "floor_phrase": verdict.phrase,
+    }
     inbound.save(update_fields=["intent", "sentiment", "confidence", "analysis"])
     lead = inbound.lead
     activity_record(verb="reply.analysed", lead=lead, inbound=inbound.pk, intent=verdict.intent, phrase=verdict.phrase)
