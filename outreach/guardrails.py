@@ -17,7 +17,7 @@ LIMITS = {"connection_note": 300, "message": 8000, "inmail": 1900, "email": 1000
 SUBJECT_LIMIT = 200
 PLACEHOLDER = re.compile(
     r"\[[^\[\]\n]{0,80}\]"  # [Company Name], [Your Email Address], [date]
-    r"|\{[^{}\n]{0,80}\}+"  # {first_name}, {{company}}
+    r"|\{+[^{}\n]{0,80}\}+"  # {first_name}, {{company}}
     r"|<[A-Z][A-Z0-9_ ]*>"  # <FIRST_NAME>, <COMPANY>
     r"|%[A-Za-z][A-Za-z0-9_]*%"  # %FIRST_NAME%
 )
