@@ -44,7 +44,17 @@ class CampaignAdmin(admin.ModelAdmin):
         (
             "Brief: prospects may read these",
             {
-                "fields": ["offer", "event", "value_points", "proof", "call_to_action", "faq", "tone", "brief_links"],
+                "fields": [
+                    "offer",
+                    "event",
+                    "value_points",
+                    "proof",
+                    "call_to_action",
+                    "faq",
+                    "tone",
+                    "brief_links",
+                    "language",
+                ],
                 "description": "Messages draw on these fields only; labels carry each label's angle.",
             },
         ),

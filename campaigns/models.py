@@ -45,6 +45,17 @@ class TargetProfile(models.Model):
         return self.name
 
 
+# The languages a campaign can write in: those the guardrails can recognise (outreach.guardrails).
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("nl", "Dutch"),
+]
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -65,6 +76,12 @@ class Campaign(models.Model):
     sending_accounts = models.ManyToManyField("outreach.SendingAccount", blank=True, related_name="campaigns")
     lead_sources = models.JSONField(default=list, blank=True, help_text='e.g. ["sandbox"]')
     search_cursors = models.JSONField(default=dict, blank=True, help_text="Where each source's search resumes")
+    language = models.CharField(
+        max_length=2,
+        choices=LANGUAGES,
+        default="en",
+        help_text="What its messages are written in: a draft in another language is held back",
+    )
 
     # The brief. Everything from `offer` to `brief_links` is written to be read by prospects and
     # is all a message may draw on; `name`, the target profile, the request a campaign came from

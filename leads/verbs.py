@@ -66,6 +66,9 @@ class Verb(models.TextChoices):
     REPLY_REFERRAL = "reply.referral", "Referred us to someone else"
     REPLY_REFERRAL_KNOWN = "reply.referral_known", "Referred us to someone we already know"
     REPLY_ANSWER_SUGGESTED = "reply.answer_suggested", "Answer to the reply suggested"
+    REPLY_OPT_OUT = "reply.opt_out", "Asked in a reply not to be contacted"
+    REPLY_NEEDS_LOOK = "reply.needs_look", "Reply's reading was unsure: waits for a person"
+    REPLY_CONFIRMED = "reply.confirmed", "Reply's intent confirmed by a person"
     # Campaigns: one verb per status a campaign is moved to (f"campaign.{status}"), and its events.
     CAMPAIGN_CREATED = "campaign.created", "Campaign created"
     CAMPAIGN_UPDATED = "campaign.updated", "Campaign changed"

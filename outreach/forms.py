@@ -13,6 +13,7 @@ class InboxFilterForm(forms.Form):
         choices=[("", "Any intent"), *InboundMessage.Intent.choices],
         error_messages={"invalid_choice": "%(value)s is not an intent; showing every intent."},
     )
+    look = forms.BooleanField(required=False, label="Needs a look")
     rep = forms.TypedChoiceField(
         required=False,
         coerce=int,
@@ -31,4 +32,14 @@ class InboxFilterForm(forms.Form):
     def filters(self) -> dict:
         """The valid filters, as keyword arguments for inbox_for."""
         self.is_valid()
-        return {"intent": self.cleaned_data.get("intent", ""), "rep_id": self.cleaned_data.get("rep")}
+        return {
+            "intent": self.cleaned_data.get("intent", ""),
+            "rep_id": self.cleaned_data.get("rep"),
+            "needs_look": self.cleaned_data.get("look", False),
+        }
+
+
+class InboundConfirmForm(forms.Form):
+    """What a rep says an unsure reply means."""
+
+    intent = forms.ChoiceField(choices=InboundMessage.Intent.choices)

@@ -1,12 +1,62 @@
-"""Checks a draft must pass before a human sees it, and again on the text a human approves."""
+"""Checks a draft must pass before a human sees it, and again on the text a human approves.
 
+The checks come from what real small models wrote: placeholders in every bracket style, a
+preamble before the greeting, the prospect's name as the sign-off, bare domains, markdown and
+HTML debris, the wrong language, and the instructions echoed back. A model's text must pass
+them all (`for_model=True`); a rep's own edit keeps the matters of style (greeting, preamble,
+sign-off, language) as warnings, since a person wrote and read it.
+"""
+
+import functools
 import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 LIMITS = {"connection_note": 300, "message": 8000, "inmail": 1900, "email": 10000}
 SUBJECT_LIMIT = 200
-PLACEHOLDER = re.compile(r"\{\{?[^}]*\}\}?|\[(?:first ?name|name|company|your name)\]|<[A-Z_ ]+>", re.IGNORECASE)
+PLACEHOLDER = re.compile(
+    r"\[[^\[\]\n]{0,80}\]"  # [Company Name], [Your Email Address], [date]
+    r"|\{+[^{}\n]{0,80}\}+"  # {first_name}, {{company}}
+    r"|<[A-Z][A-Z0-9_ ]*>"  # <FIRST_NAME>, <COMPANY>
+    r"|%[A-Za-z][A-Za-z0-9_]*%"  # %FIRST_NAME%
+)
+UNCLOSED = re.compile(r"[\[{][^\]}\n]*$", re.MULTILINE)
 LINK = re.compile(r"https?://[^\s)>\]]+", re.IGNORECASE)
-GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon))\s+([^\s,!.]+)", re.IGNORECASE)
+EMAIL_ADDRESS = re.compile(r"\b[\w.+-]+@((?:[a-z0-9-]+\.)+[a-z]{2,})\b", re.IGNORECASE)
+TLDS = "com|io|ai|co|net|org|de|fr|es|it|nl|be|ch|at|uk|eu|us|app|dev|info|biz|tech|events|example"
+BARE_DOMAIN = re.compile(rf"(?<![\w@/.-])((?:www\.)?(?:[a-z0-9-]+\.)+(?:{TLDS}))(?![\w-])", re.IGNORECASE)
+_TITLE = r"(?:(?:mr|mrs|ms|dr|herr|frau|monsieur|madame|señor|señora|sr|sra)\.?\s+)?"
+GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hallo|guten (?:tag|morgen)|liebe[r]?"
+    rf"|sehr geehrte[r]?|bonjour|salut|cher|chère|hola|estimad[oa]|buenos días|buenas tardes)\s+{_TITLE}([^\s,!.:;]+)",
+    re.IGNORECASE,
+)
+GREETING_LINES = 3  # a greeting may follow a blank line or two, not a paragraph of preamble
+PREAMBLE = re.compile(
+    r"^\s*(?:here(?:'s| is| are)\b|sure\b|certainly\b|of course\b|absolutely\b|okay\b|ok\b|as an ai\b"
+    r"|below is\b|i have (?:written|drafted)\b|draft\b:?|message\b:|body\b:|response\b:)",
+    re.IGNORECASE,
+)
+SUBJECT_LINE = re.compile(r"^\s*(?:subject|betreff|objet|asunto)\s*:", re.IGNORECASE | re.MULTILINE)
+CLOSING = re.compile(
+    r"^\s*(?:best(?: regards| wishes)?|kind regards|warm regards|regards|thanks|thank you|many thanks|cheers"
+    r"|sincerely|all the best|talk soon|viele grüße|beste grüße|mit freundlichen grüßen|liebe grüße|cordialement"
+    r"|bien à vous|bien cordialement|salutations|saludos|un saludo|atentamente|un abrazo)\b[\s,.!-]*(.*)$",
+    re.IGNORECASE,
+)
+NAME_LINE = re.compile(r"^[A-ZÀ-Ý][\w'’.-]*(?: [A-ZÀ-Ý][\w'’.-]*){0,3}$")
+DEBRIS = re.compile(
+    r"</?(?:p|br|div|span|b|i|u|strong|em|a|ul|ol|li|h[1-6]|html|body|table|tr|td)\b[^>]*>"
+    r"|\*\*[^*\n]+\*\*|__[^_\n]+__|^#{1,6}\s|```",
+    re.IGNORECASE | re.MULTILINE,
+)
+API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+ECHO_MARKERS = re.compile(r"</?data>|answer with json|\bsuggested_reply\b|\bfacts_used\b|\bgreeting_name\b", re.I)
+ECHO_WORDS = 7  # this many words in a row from our instructions is an echo, not a coincidence
+LANGUAGE_MIN_WORDS = 12  # below this the detector guesses; a short note is not judged
+LANGUAGE_MIN_CONFIDENCE = 0.6
+LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch"}
 BANNED_PHRASES = ("i hope this email finds you well", "synergy", "game-changer", "game changer", "—")
 
 
@@ -14,9 +64,55 @@ def _finding(code: str, message: str, *, blocking: bool) -> dict:
     return {"code": code, "message": message, "blocking": blocking}
 
 
+def unsupported_claim(claim: str) -> dict:
+    return _finding("unsupported_claim", f"Not in the profile or the brief: {claim}", blocking=True)
+
+
+def not_fact_checked(why: str) -> dict:
+    """A model's text whose fact check failed is blocked: unchecked is not the same as checked."""
+    return _finding(
+        "not_fact_checked",
+        f"Not fact-checked ({why}): regenerate it, or write it yourself, before it can be approved.",
+        blocking=True,
+    )
+
+
 def check_draft(
-    *, kind: str, subject: str, body: str, first_name: str, allowed_links: list[str], banned: tuple[str, ...] = ()
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    first_name: str,
+    allowed_links: list[str],
+    banned: tuple[str, ...] = (),
+    lead_name: str = "",
+    sender_name: str = "",
+    sender_email: str = "",
+    language: str = "",
+    for_model: bool = False,
 ) -> list[dict]:
+    """Every finding on a draft; a blocking one keeps it from approval.
+
+    `for_model` is True for text a model wrote that no person has read yet: then a missing or
+    wrong greeting, a preamble, a wrong sign-off and the wrong language block too.
+    """
+    findings = _shape(kind, subject, body)
+    text = f"{subject}\n{body}"
+    findings += _placeholders(text)
+    findings += _opening(body, first_name, for_model=for_model)
+    findings += _sign_off(body, lead_name or first_name, sender_name, for_model=for_model)
+    findings += _links(text, allowed_links, sender_email)
+    findings += _debris(text)
+    findings += _echo(text)
+    findings += _language(body, language, for_model=for_model)
+    lowered = text.lower()
+    for phrase in (*BANNED_PHRASES, *banned):
+        if phrase.lower() in lowered:
+            findings.append(_finding("banned_phrase", f"Contains the banned phrase {phrase!r}.", blocking=False))
+    return findings
+
+
+def _shape(kind: str, subject: str, body: str) -> list[dict]:
     findings = []
     limit = LIMITS.get(kind, 8000)
     if len(body) > limit:
@@ -25,26 +121,170 @@ def check_draft(
         findings.append(_finding("empty", "The message is empty.", blocking=True))
     if kind == "email" and not subject.strip():
         findings.append(_finding("no_subject", "An email needs a subject.", blocking=True))
+    if kind == "connection_note" and subject.strip():
+        findings.append(
+            _finding("note_subject", "A connection note has no subject: LinkedIn would drop it.", blocking=True)
+        )
     if len(subject) > SUBJECT_LIMIT:
         findings.append(_finding("subject_too_long", f"The subject has {len(subject)} characters.", blocking=True))
-    if placeholders := PLACEHOLDER.findall(f"{subject}\n{body}"):
-        findings.append(_finding("placeholder", f"Unfilled placeholder {placeholders[0]!r}.", blocking=True))
-    greeting = GREETING.match(body)
-    if not greeting:
-        findings.append(_finding("no_greeting", f"The message does not open with {first_name}'s name.", blocking=False))
-    elif greeting.group(1).lower() != first_name.lower():
+    if SUBJECT_LINE.search(body):
         findings.append(
-            _finding("greeting_name", f"Greets {greeting.group(1)!r} but the lead is {first_name!r}.", blocking=True)
+            _finding("subject_in_body", "The message body contains a 'Subject:' line: remove it.", blocking=True)
         )
+    return findings
+
+
+def _placeholders(text: str) -> list[dict]:
+    if found := PLACEHOLDER.search(text):
+        return [_finding("placeholder", f"Unfilled placeholder {found.group(0)!r}.", blocking=True)]
+    if found := UNCLOSED.search(text):
+        snippet = found.group(0)[:40]
+        return [_finding("placeholder", f"An unclosed bracket, likely a placeholder: {snippet!r}.", blocking=True)]
+    return []
+
+
+def _opening(body: str, first_name: str, *, for_model: bool) -> list[dict]:
+    lines = [line for line in body.splitlines() if line.strip()]
+    findings = []
+    if lines and PREAMBLE.match(lines[0]) and not GREETING.match(lines[0]):
+        findings.append(
+            _finding("preamble", f"Starts with text meant for us, not the prospect: {lines[0][:60]!r}.", blocking=True)
+        )
+    at = next((i for i, line in enumerate(lines[:GREETING_LINES]) if GREETING.match(line)), None)
+    if at is None:
+        message = f"The message does not open by greeting {first_name}."
+        return [*findings, _finding("no_greeting", message, blocking=for_model)]
+    if at and not findings:
+        before = " / ".join(lines[:at])[:60]
+        findings.append(_finding("preamble", f"There is text before the greeting: {before!r}.", blocking=for_model))
+    greeted = GREETING.match(lines[at]).group(1)
+    if greeted.lower() != first_name.lower():
+        findings.append(_finding("greeting_name", f"Greets {greeted!r} but the lead is {first_name!r}.", blocking=True))
+    return findings
+
+
+def _signer(body: str) -> str:
+    """The name the message is signed with, if it is signed: after a closing, or a name alone at the end."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    for i in range(len(lines) - 1, max(len(lines) - 4, 0), -1):
+        if closing := CLOSING.match(lines[i]):
+            rest = closing.group(1).strip(" ,.")
+            if rest:
+                return rest
+            return lines[i + 1] if i + 1 < len(lines) else ""
+    if len(lines) > 1 and NAME_LINE.match(lines[-1]) and not GREETING.match(lines[-1]):
+        return lines[-1]
+    return ""
+
+
+def _words(name: str) -> set[str]:
+    return {word.lower().strip(".,") for word in name.split() if len(word) > 1}
+
+
+def _sign_off(body: str, lead_name: str, sender_name: str, *, for_model: bool) -> list[dict]:
+    signer = _signer(body)
+    if not signer or not sender_name or "@" in sender_name:
+        return []
+    if _words(signer) & _words(sender_name):
+        return []
+    if _words(signer) & _words(lead_name):
+        message = f"Signed {signer!r}, the prospect's own name: it must be signed by {sender_name}."
+        return [_finding("sign_off", message, blocking=True)]
+    if NAME_LINE.match(signer):
+        message = f"Signed {signer!r}, but the sender is {sender_name}."
+        return [_finding("sign_off", message, blocking=for_model)]
+    return []
+
+
+def _host(link: str) -> str:
+    host = urlsplit(link if "//" in link else f"//{link}").hostname or ""
+    return host.lower().removeprefix("www.")
+
+
+def _links(text: str, allowed_links: list[str], sender_email: str) -> list[dict]:
     allowed = {link.rstrip("/").lower() for link in allowed_links}
-    for link in LINK.findall(body):
+    hosts = {_host(link) for link in allowed_links} | {sender_email.rpartition("@")[2].lower()} - {""}
+    findings = []
+    for link in LINK.findall(text):
         if link.rstrip("/.,").lower() not in allowed:
             findings.append(_finding("unknown_link", f"{link} is not in the campaign brief.", blocking=True))
-    lowered = f"{subject}\n{body}".lower()
-    for phrase in (*BANNED_PHRASES, *banned):
-        if phrase.lower() in lowered:
-            findings.append(_finding("banned_phrase", f"Contains the banned phrase {phrase!r}.", blocking=False))
+    without_urls = LINK.sub(" ", text)
+    for address in EMAIL_ADDRESS.finditer(without_urls):
+        if address.group(1).lower() not in hosts:
+            message = f"The email address {address.group(0)} is not the sender's nor in the campaign brief."
+            findings.append(_finding("unknown_link", message, blocking=True))
+    for domain in BARE_DOMAIN.findall(EMAIL_ADDRESS.sub(" ", without_urls)):
+        if _host(domain) not in hosts:
+            message = f"{domain} reads as a link and is not in the campaign brief."
+            findings.append(_finding("unknown_link", message, blocking=True))
     return findings
+
+
+def _debris(text: str) -> list[dict]:
+    if found := DEBRIS.search(text):
+        message = f"Formatting the prospect would see as raw text: {found.group(0).strip()!r}. Write plain text."
+        return [_finding("markup", message, blocking=True)]
+    return []
+
+
+@functools.cache
+def _instruction_shingles() -> frozenset[tuple[str, ...]]:
+    """Runs of words from our prompts' fixed text: a message that repeats one is echoing them."""
+    from salesdept.llm.prompts import DATA_RULE, PROMPTS
+
+    texts = [DATA_RULE, *(p.system for p in PROMPTS.values()), *(p.instructions for p in PROMPTS.values())]
+    shingles = set()
+    for text in texts:
+        for part in re.split(r"\{[{%].*?[%}]\}|<data>|</data>", text):
+            words = _plain_words(part)
+            shingles.update(tuple(words[i : i + ECHO_WORDS]) for i in range(len(words) - ECHO_WORDS + 1))
+    return frozenset(shingles)
+
+
+def _plain_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _echo(text: str) -> list[dict]:
+    key = settings.OPENAI_API_KEY
+    if API_KEY.search(text) or (key and len(key) >= 8 and key in text):
+        return [_finding("secret", "The message contains an API key: it must never be sent.", blocking=True)]
+    if ECHO_MARKERS.search(text):
+        return [_finding("echo", "The message repeats our instructions to the model.", blocking=True)]
+    words = _plain_words(text)
+    shingles = _instruction_shingles()
+    for i in range(len(words) - ECHO_WORDS + 1):
+        if tuple(words[i : i + ECHO_WORDS]) in shingles:
+            quoted = " ".join(words[i : i + ECHO_WORDS])
+            message = f"The message repeats our instructions to the model ({quoted!r}…)."
+            return [_finding("echo", message, blocking=True)]
+    return []
+
+
+@functools.cache
+def _detector():
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [Language.from_iso_code_639_1(_iso(code)) for code in LANGUAGE_NAMES]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def _iso(code: str):
+    from lingua import IsoCode639_1
+
+    return IsoCode639_1.from_str(code)
+
+
+def _language(body: str, language: str, *, for_model: bool) -> list[dict]:
+    """Whether a long enough text is in the campaign's language (lingua; its models ship in its wheel)."""
+    if not language or language not in LANGUAGE_NAMES or len(_plain_words(body)) < LANGUAGE_MIN_WORDS:
+        return []
+    best = _detector().compute_language_confidence_values(body)[0]
+    found = best.language.iso_code_639_1.name.lower()
+    if found == language or best.value < LANGUAGE_MIN_CONFIDENCE:
+        return []
+    message = f"Written in {LANGUAGE_NAMES.get(found, found)}, but the campaign is in {LANGUAGE_NAMES[language]}."
+    return [_finding("language", message, blocking=for_model)]
 
 
 # Internal text ----------------------------------------------------------------------------------

@@ -306,6 +306,9 @@ class InboundMessage(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     analysis = models.JSONField(default=dict, blank=True)
     snooze_until = models.DateField(null=True, blank=True)
+    needs_look = models.BooleanField(
+        default=False, db_index=True, help_text="Read with too little confidence to act on: a rep confirms the intent"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

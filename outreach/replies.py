@@ -3,6 +3,7 @@
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -14,14 +15,16 @@ from leads.lifecycle import REPLY_TRIGGER, Trigger, lead_transition
 from leads.models import Lead, Suppression
 from leads.services import activity_record, lead_facts, lead_set_do_not_contact
 from leads.suppression import suppression_add_for_lead
+from outreach import optout
 from outreach.bounces import email_bounce_record
 from outreach.channels.base import ChannelUnavailable, InboundItem
 from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft, check_internal_text
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
-from outreach.services import messages_cancel_for_lead
+from outreach.services import fact_check_findings, messages_cancel_for_lead
 from salesdept import clock, dates, llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
+from salesdept.models import LLMCall
 from salesdept.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -109,7 +112,10 @@ def inbound_record(*, account: SendingAccount, item: InboundItem) -> bool:
     activity_record(verb="reply.received", lead=lead, message=replied_to, inbound=inbound.pk, text=item.text[:500])
     messages_cancel_for_lead(lead=lead, reason=_replied_reason(inbound))
     lead_transition(lead=lead, to=Lead.Status.REPLIED, trigger=Trigger.REPLY_RECEIVED, reason=_replied_reason(inbound))
-    inbound_analyse_task.delay_on_commit(inbound.pk)
+    if verdict := optout.read(item.text):
+        _floor_act(inbound, verdict)  # at once: an opt-out waits for no worker and no model
+    else:
+        inbound_analyse_task.delay_on_commit(inbound.pk)
     return True
 
 
@@ -119,34 +125,81 @@ LEAD_STATUS_FOR_INTENT = {
     "not_interested": Lead.Status.LOST,
     "not_now": Lead.Status.SNOOZED,
 }
+# Readings that move the lead; below LLM_REVIEW_BELOW_CONFIDENCE they wait for a person instead.
+# An opt-out is not among them: stopping all contact is the safe side of any doubt.
+ACTING_INTENTS = {"interested", "requesting_info", "not_interested", "not_now", "out_of_office", "referral"}
+# Replies that get no suggested answer, whatever the reader wrote: nobody asked us anything.
+NO_ANSWER_INTENTS = {"out_of_office", "unsubscribe", "not_interested"}
+FLOOR = "opt-out rules"  # who read a reply the floor decided, in place of a model's name
+
+
+def _floor_act(inbound: InboundMessage, verdict: optout.Verdict) -> None:
+    """The opt-out floor's verdict is the reply's reading: no model is asked, nothing is suggested."""
+    inbound.intent = verdict.intent
+    inbound.sentiment = "negative"
+    inbound.confidence = 1.0
+    inbound.analysis = {
+        "intent": verdict.intent,
+        "key_facts": [],
+        "suggested_reply": "",
+        "generated_by": FLOOR,
+        "floor_phrase": verdict.phrase,
+    }
+    inbound.save(update_fields=["intent", "sentiment", "confidence", "analysis"])
+    lead = inbound.lead
+    activity_record(verb="reply.analysed", lead=lead, inbound=inbound.pk, intent=verdict.intent, phrase=verdict.phrase)
+    _reply_act(inbound, lead, verdict.intent, snooze=None, referral_name="")
 
 
 def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
     """Understand a stored reply, act on it (opt-out, snooze, interest) and suggest an answer.
 
     The model is asked outside any transaction; the answer is written under a row lock, so two
-    copies of the task never both act on one reply.
+    copies of the task never both act on one reply. A model's suggested answer is fact-checked
+    here too, so that confirming an unsure reading later needs no model.
     """
     inbound = InboundMessage.objects.select_related(
         "account", "lead__company", "lead__owner", "lead__campaign__owner", "in_reply_to__campaign__owner"
     ).get(pk=inbound_id)
     if inbound.intent:
         return None  # already analysed
+    if optout.read(inbound.text):
+        return _inbound_floor(inbound_id=inbound_id)
     lead, replied_to = inbound.lead, inbound.in_reply_to
     campaign = replied_to.campaign if replied_to else lead.campaign
     sender = (lead.owner.get_full_name() or lead.owner.email) if lead.owner else ""
+    facts = lead_facts(lead)
+    brief = campaign_brief(campaign=campaign, sender_name=sender, label=lead.label) if campaign else None
     result = llm.analyse_reply(
         text=inbound.text,
         received_at=inbound.received_at,
         tz=_reply_zone(inbound),
         date_order=dates.date_order(inbound.account.locale),
-        lead=lead_facts(lead),
-        brief=campaign_brief(campaign=campaign, sender_name=sender, label=lead.label) if campaign else None,
+        lead=facts,
+        brief=brief,
         our_message=replied_to.body if replied_to else "",
         lead_id=lead.pk,
         campaign_id=campaign.pk if campaign else None,
     )
-    return _inbound_act(inbound_id=inbound_id, result=result)
+    check = None
+    if _answer_warranted(result.value) and brief and not result.from_template:
+        check = llm.fact_check_answer(
+            lead=facts, brief=brief, body=result.value.suggested_reply, lead_id=lead.pk, campaign_id=campaign.pk
+        )
+    return _inbound_act(inbound_id=inbound_id, result=result, check=check)
+
+
+@transaction.atomic
+def _inbound_floor(*, inbound_id: int) -> InboundMessage | None:
+    inbound = InboundMessage.objects.select_for_update(of=("self",)).select_related("lead").get(pk=inbound_id)
+    if inbound.intent or not (verdict := optout.read(inbound.text)):
+        return None
+    _floor_act(inbound, verdict)
+    return inbound
+
+
+def _answer_warranted(analysis: "llm.ReplyAnalysis") -> bool:
+    return analysis.intent not in NO_ANSWER_INTENTS and bool(analysis.suggested_reply.strip())
 
 
 def _reply_zone(inbound: InboundMessage) -> dt.tzinfo:
@@ -154,26 +207,39 @@ def _reply_zone(inbound: InboundMessage) -> dt.tzinfo:
     return dates.zone(inbound.lead.timezone, inbound.account.timezone)
 
 
-def _reply_snooze(inbound: InboundMessage, result: "llm.Result[llm.ReplyAnalysis]") -> dates.Snooze | None:
+def _reply_snooze(
+    inbound: InboundMessage, intent: str, proposed: dt.date | None, from_template: bool
+) -> dates.Snooze | None:
     """The date a "not now" or an auto-reply puts the lead to sleep until; None for other intents.
 
     The template's date is the reader's own, so only a model's date is checked against the text.
     """
-    analysis = result.value
-    if analysis.intent not in ("not_now", "out_of_office"):
+    if intent not in ("not_now", "out_of_office"):
         return None
     return dates.snooze_settle(
         text=inbound.text,
-        proposed=None if result.from_template else analysis.snooze_until,
+        proposed=None if from_template else proposed,
         received_at=inbound.received_at,
         tz=_reply_zone(inbound),
         order=dates.date_order(inbound.account.locale),
-        default=AWAY_DEFAULT if analysis.intent == "out_of_office" else NOT_NOW_DEFAULT,
+        default=AWAY_DEFAULT if intent == "out_of_office" else NOT_NOW_DEFAULT,
     )
 
 
+def _snooze_fields(snooze: dates.Snooze, proposed: dt.date | None) -> dict:
+    return {
+        "snooze_until": snooze.until.isoformat(),
+        "snooze_source": snooze.summary,
+        "snooze_phrase": snooze.phrase,
+        "snooze_note": snooze.note,
+        "snooze_proposed": proposed.isoformat() if proposed else None,
+    }
+
+
 @transaction.atomic
-def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") -> InboundMessage | None:
+def _inbound_act(
+    *, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]", check: "llm.Result[llm.FactCheck] | None" = None
+) -> InboundMessage | None:
     inbound = (
         InboundMessage.objects.select_for_update(of=("self",))
         .select_related("lead", "account", "in_reply_to__campaign", "in_reply_to__account")
@@ -182,49 +248,96 @@ def _inbound_act(*, inbound_id: int, result: "llm.Result[llm.ReplyAnalysis]") ->
     if inbound.intent:
         return None  # another worker got there first
     analysis = result.value
-    snooze = _reply_snooze(inbound, result)
+    check_due = _answer_warranted(analysis) and not result.from_template
+    snooze = _reply_snooze(inbound, analysis.intent, analysis.snooze_until, result.from_template)
     inbound.intent = analysis.intent
     inbound.sentiment = analysis.sentiment
     inbound.confidence = analysis.confidence
     inbound.snooze_until = snooze.until if snooze else None
+    inbound.needs_look = (
+        analysis.intent in ACTING_INTENTS and analysis.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE
+    )
     inbound.analysis = {
         **analysis.model_dump(mode="json"),
         "llm_call": result.call.pk,
         "generated_by": _generated_by(result),
+        "answer_findings": fact_check_findings(check) if check_due else [],
+        "answer_llm_error": result.call.error,
     }
     if snooze:
-        inbound.analysis |= {
-            "snooze_until": snooze.until.isoformat(),
-            "snooze_source": snooze.summary,
-            "snooze_phrase": snooze.phrase,
-            "snooze_note": snooze.note,
-            "snooze_proposed": analysis.snooze_until.isoformat() if analysis.snooze_until else None,
-        }
-    inbound.save(update_fields=["intent", "sentiment", "confidence", "snooze_until", "analysis"])
+        inbound.analysis |= _snooze_fields(snooze, analysis.snooze_until)
+    inbound.save(update_fields=["intent", "sentiment", "confidence", "snooze_until", "needs_look", "analysis"])
     lead = inbound.lead
     activity_record(verb="reply.analysed", lead=lead, inbound=inbound.pk, intent=analysis.intent)
-    if analysis.intent == "unsubscribe":
+    if inbound.needs_look:
+        # The reading is a guess: the lead stays as it is (its sequence already stopped) until a rep confirms.
+        activity_record(verb="reply.needs_look", lead=lead, inbound=inbound.pk, confidence=analysis.confidence)
+        _notify_owner(inbound, lead, None, needs_look=True)
+        return inbound
+    _reply_act(inbound, lead, analysis.intent, snooze=snooze, referral_name=analysis.referral_name)
+    answer = inbound_answer_suggest(inbound=inbound, call=result.call) if _answer_warranted(analysis) else None
+    if analysis.intent in NOTIFY_INTENTS:
+        _notify_owner(inbound, lead, answer)
+    return inbound
+
+
+def _reply_act(
+    inbound: InboundMessage, lead: Lead, intent: str, *, snooze: dates.Snooze | None, referral_name: str
+) -> None:
+    """What a reply's intent does to the lead: one path for a confident reading and a rep's confirmation."""
+    if intent == "unsubscribe":
+        activity_record(verb="reply.opt_out", lead=lead, inbound=inbound.pk)
         lead_set_do_not_contact(lead=lead, actor=None, reason="Asked to be removed in a reply")
         suppression_add_for_lead(lead=lead, reason=Suppression.Reason.OBJECTION)
-    elif analysis.intent == "out_of_office":
+    elif intent == "out_of_office":
         _pause_until_back(inbound, lead, snooze)
-    elif status := LEAD_STATUS_FOR_INTENT.get(analysis.intent):
+    elif status := LEAD_STATUS_FOR_INTENT.get(intent):
         lead_transition(
             lead=lead,
             to=status,
             trigger=REPLY_TRIGGER[status],
-            reason=f"Reply {inbound.pk}: {analysis.intent}",
+            reason=f"Reply {inbound.pk}: {intent}",
             payload={"source": snooze.summary, "phrase": snooze.phrase, "note": snooze.note} if snooze else None,
             snoozed_until=snooze.until if snooze else None,
         )
         if status == Lead.Status.INTERESTED:
             # With the message replied to: the positive rate by account and version counts it there.
             activity_record(verb="reply.positive", lead=lead, message=inbound.in_reply_to, inbound=inbound.pk)
-    if analysis.intent == "referral":
-        _lead_from_referral(inbound, lead, analysis.referral_name)
-    answer = inbound_answer_suggest(inbound=inbound, result=result) if analysis.suggested_reply.strip() else None
-    if analysis.intent in NOTIFY_INTENTS:
-        _notify_owner(inbound, lead, analysis, answer)
+    if intent == "referral":
+        _lead_from_referral(inbound, lead, referral_name)
+
+
+class ConfirmError(Exception):
+    """A confirmation that cannot be taken; the text is shown to the rep."""
+
+
+@transaction.atomic
+def inbound_confirm(*, inbound: InboundMessage, actor, intent: str) -> InboundMessage:
+    """A rep settles what an unsure reply means; it then acts as a confident reading would.
+
+    The suggested answer is kept only when the rep confirms the reader's own intent: an answer
+    written for another reading would answer the wrong thing.
+    """
+    if intent not in InboundMessage.Intent.values:
+        raise ConfirmError(f"{intent!r} is not an intent.")
+    read_as = inbound.intent
+    if not InboundMessage.objects.filter(pk=inbound.pk, needs_look=True).update(needs_look=False, intent=intent):
+        raise ConfirmError("Someone already confirmed this reply: nothing was changed.")
+    inbound.refresh_from_db()
+    lead = Lead.objects.get(pk=inbound.lead_id)
+    activity_record(verb="reply.confirmed", lead=lead, inbound=inbound.pk, actor=actor, intent=intent, read_as=read_as)
+    analysis = inbound.analysis
+    proposed = dt.date.fromisoformat(analysis["snooze_proposed"]) if analysis.get("snooze_proposed") else None
+    from_template = analysis.get("generated_by") == "template"
+    snooze = _reply_snooze(inbound, intent, proposed if intent == read_as else None, from_template)
+    if snooze:
+        inbound.snooze_until = snooze.until
+        inbound.analysis |= _snooze_fields(snooze, proposed)
+        inbound.save(update_fields=["snooze_until", "analysis"])
+    _reply_act(inbound, lead, intent, snooze=snooze, referral_name=analysis.get("referral_name", ""))
+    if intent == read_as and intent not in NO_ANSWER_INTENTS and analysis.get("suggested_reply", "").strip():
+        call = LLMCall.objects.filter(pk=analysis.get("llm_call")).first()
+        inbound_answer_suggest(inbound=inbound, call=call)
     return inbound
 
 
@@ -236,10 +349,16 @@ NOT_NOW_DEFAULT = dt.timedelta(days=90)
 AWAY_DEFAULT = dt.timedelta(days=7)
 
 
-def _notify_owner(inbound: InboundMessage, lead: Lead, analysis, answer: OutreachMessage | None) -> None:
-    what = InboundMessage.Intent(analysis.intent).label.lower()
-    text = f"{lead.full_name} replied ({what}): {inbound.text[:160]}"
-    url = reverse("approvals:item", args=[answer.pk]) if answer else reverse("leads:detail", args=[lead.pk])
+def _notify_owner(
+    inbound: InboundMessage, lead: Lead, answer: OutreachMessage | None, *, needs_look: bool = False
+) -> None:
+    what = InboundMessage.Intent(inbound.intent).label.lower()
+    if needs_look:
+        text = f"{lead.full_name} replied (read as {what}, unsure: needs a look): {inbound.text[:160]}"
+        url = f"{reverse('outreach:inbox')}?look=1#reply-{inbound.pk}"
+    else:
+        text = f"{lead.full_name} replied ({what}): {inbound.text[:160]}"
+        url = reverse("approvals:item", args=[answer.pk]) if answer else reverse("leads:detail", args=[lead.pk])
     notify(user=lead.owner, text=text, url=url)
 
 
@@ -312,16 +431,15 @@ def _generated_by(result: "llm.Result") -> str:
 
 
 @transaction.atomic
-def inbound_answer_suggest(
-    *, inbound: InboundMessage, result: "llm.Result[llm.ReplyAnalysis]"
-) -> OutreachMessage | None:
+def inbound_answer_suggest(*, inbound: InboundMessage, call: LLMCall | None) -> OutreachMessage | None:
     """Put the analysis's suggested answer in the rep's approval queue, once per reply.
 
     It goes out the way the reply came in: the account and campaign of the message replied to
     (else the lead's campaign and the account the reply reached), by email on an email account
-    and as a LinkedIn message otherwise.
+    and as a LinkedIn message otherwise. It passes the drafts' guardrails, and a model's answer
+    carries its fact check's findings (a check that did not run blocks it).
     """
-    lead = Lead.objects.get(pk=inbound.lead_id)  # fresh: the analysis may just have opted them out
+    lead = Lead.objects.select_related("owner").get(pk=inbound.lead_id)  # fresh: it may just have opted out
     replied_to = inbound.in_reply_to
     campaign = replied_to.campaign if replied_to else lead.campaign
     if lead.status == Lead.Status.DO_NOT_CONTACT or campaign is None:
@@ -329,7 +447,9 @@ def inbound_answer_suggest(
     account = replied_to.account if replied_to and replied_to.account else inbound.account
     kind = Kind.EMAIL if account.channel == SendingAccount.Channel.EMAIL else Kind.MESSAGE
     subject = _answer_subject(replied_to, campaign) if kind == Kind.EMAIL else ""
-    body = result.value.suggested_reply.strip()
+    analysis = inbound.analysis
+    body = analysis.get("suggested_reply", "").strip()
+    generated_by = analysis.get("generated_by", "template")
     banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
     findings = check_draft(
         kind=kind,
@@ -338,10 +458,16 @@ def inbound_answer_suggest(
         first_name=lead.first_name,
         allowed_links=campaign.brief_links,
         banned=banned,
+        lead_name=lead.full_name,
+        sender_name=(lead.owner.get_full_name() or lead.owner.email) if lead.owner else "",
+        sender_email=account.email_address,
+        language=campaign.language,
+        for_model=generated_by != "template",
     )
     findings += check_internal_text(text=f"{subject}\n{body}", campaign=campaign, lead=lead)
-    if result.call.error:
-        findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
+    findings += analysis.get("answer_findings", [])
+    if analysis.get("answer_llm_error"):
+        findings.append({"code": "llm_fallback", "message": analysis["answer_llm_error"], "blocking": False})
     answer, created = OutreachMessage.objects.get_or_create(
         reply_to=inbound,
         defaults={
@@ -354,8 +480,8 @@ def inbound_answer_suggest(
             "body": body,
             "original_subject": subject,
             "original_body": body,
-            "generated_by": _generated_by(result),
-            "llm_call": result.call,
+            "generated_by": generated_by,
+            "llm_call": call,
             "guardrail_findings": findings,
             "blocked": any(finding["blocking"] for finding in findings),
             "status": OutreachMessage.Status.PENDING_APPROVAL,

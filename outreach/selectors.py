@@ -16,12 +16,26 @@ def messages_visible_to(user) -> QuerySet[OutreachMessage]:
     return messages if is_manager(user) else messages.filter(lead__owner=user)
 
 
-def inbox_for(user, *, intent: str = "", rep_id: int | None = None) -> QuerySet[InboundMessage]:
+def replies_visible_to(user) -> QuerySet[InboundMessage]:
+    return InboundMessage.objects.all() if is_manager(user) else InboundMessage.objects.filter(lead__owner=user)
+
+
+def inbound_get_for_user(user, pk: int) -> InboundMessage:
+    """404 for a reply the user may not see: another rep's conversation does not exist for them."""
+    return get_object_or_404(replies_visible_to(user).select_related("lead"), pk=pk)
+
+
+def inbox_for(
+    user, *, intent: str = "", rep_id: int | None = None, needs_look: bool = False
+) -> QuerySet[InboundMessage]:
     """Replies newest first, each with its lead, the message it answers and any suggested answer.
 
     `rep_id` narrows a manager's view to one rep's leads; a rep's view is theirs whatever it says.
+    `needs_look` keeps the replies read too unsurely to act on, which wait for a rep to confirm.
     """
-    replies = InboundMessage.objects.all() if is_manager(user) else InboundMessage.objects.filter(lead__owner=user)
+    replies = replies_visible_to(user)
+    if needs_look:
+        replies = replies.filter(needs_look=True)
     if rep_id is not None:
         replies = replies.filter(lead__owner_id=rep_id)
     if intent:

@@ -17,7 +17,7 @@ from campaigns.services import campaign_brief
 from leads.lifecycle import SEQUENCE_STOPPED
 from leads.models import Lead
 from leads.services import activity_record, lead_facts
-from outreach.guardrails import LIMITS, check_draft, check_internal_text
+from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
@@ -111,7 +111,9 @@ def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
 def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     """Write the drafts of messages in `generating`, check them, and queue them for approval."""
     messages = list(
-        OutreachMessage.objects.select_related("lead__company", "lead__owner", "campaign__owner", "campaign__target")
+        OutreachMessage.objects.select_related(
+            "lead__company", "lead__owner", "campaign__owner", "campaign__target", "account"
+        )
         .filter(pk__in=message_ids, status=Status.GENERATING)
         .order_by("pk")
     )
@@ -131,6 +133,8 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
             first_name=message.lead.first_name,
             allowed_links=message.campaign.brief_links,
             banned=banned,
+            **_draft_context(message),
+            for_model=not result.from_template,
         )
         findings += check_internal_text(
             text=f"{result.value.subject}\n{result.value.body}",
@@ -138,11 +142,9 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
             lead=message.lead,
             requests=requests[message.campaign_id],
         )
-        if check is not None:
-            findings += [
-                {"code": "unsupported_claim", "message": f"Not in the profile or the brief: {claim}", "blocking": True}
-                for claim in check.value.unsupported_claims
-            ]
+        if not result.from_template:
+            # A model draft is fact-checked, or held: a check that failed proves nothing.
+            findings += fact_check_findings(check)
         if result.from_template and message.instruction:
             findings.append(
                 {
@@ -156,6 +158,24 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
         if _record_draft(message=message, result=result, findings=findings):
             done.append(message)
     return done
+
+
+def fact_check_findings(check: "llm.Result[llm.FactCheck] | None") -> list[dict]:
+    """A model's text either passed its fact check, or it is blocked: never waved through unchecked."""
+    if check is None or check.from_template:
+        return [not_fact_checked(check.call.error if check is not None and check.call.error else "it did not run")]
+    return [unsupported_claim(claim) for claim in check.value.unsupported_claims]
+
+
+def _draft_context(message: OutreachMessage) -> dict:
+    """Who the draft is from and to, and its language: what the guardrails check it against."""
+    owner = message.lead.owner
+    return {
+        "lead_name": message.lead.full_name,
+        "sender_name": (owner.get_full_name() or owner.email) if owner else "",
+        "sender_email": message.account.email_address if message.account_id else "",
+        "language": message.campaign.language,
+    }
 
 
 @transaction.atomic
@@ -287,6 +307,8 @@ def message_approve(
     if message.blocked:
         raise DecisionError("Regenerate this draft first: " + " ".join(f["message"] for f in message.blocking_findings))
     banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    edited = (subject, body) != (message.subject, message.body)
+    # Unedited model text keeps the model's checks; a rep's own edit has matters of style as warnings.
     findings = check_draft(
         kind=message.kind,
         subject=subject,
@@ -294,11 +316,12 @@ def message_approve(
         first_name=message.lead.first_name,
         allowed_links=message.campaign.brief_links,
         banned=banned,
+        **_draft_context(message),
+        for_model=not edited and message.generated_by not in ("", "template"),
     )
     findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
-    edited = (subject, body) != (message.subject, message.body)
     now = clock.now()
     hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, before any send may claim it
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(

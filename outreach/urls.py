@@ -5,6 +5,7 @@ from outreach import views
 app_name = "outreach"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("replies/<int:pk>/confirm/", views.inbox_confirm, name="inbox_confirm"),
     path("checking/", views.needs_checking, name="needs_checking"),
     path("checking/<int:pk>/sent/", views.check_mark_sent, name="check_mark_sent"),
     path("checking/<int:pk>/resend/", views.check_resend, name="check_resend"),

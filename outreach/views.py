@@ -4,14 +4,17 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from outreach.accounts import account_resume
-from outreach.forms import InboxFilterForm
-from outreach.models import OutreachMessage, SendingAccount
+from outreach.forms import InboundConfirmForm, InboxFilterForm
+from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.reconcile import message_give_up, message_mark_sent, message_resend
+from outreach.replies import ConfirmError, inbound_confirm
 from outreach.selectors import (
     accounts_stopped_for,
+    inbound_get_for_user,
     inbox_for,
     message_to_check_get_for_user,
     messages_to_check_for,
@@ -32,7 +35,26 @@ def inbox(request: HttpRequest) -> HttpResponse:
     form = InboxFilterForm(request.GET, show_reps=is_manager(request.user))
     replies = inbox_for(request.user, **form.filters())
     page = Paginator(replies, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, partial_or_page(request, INBOX, "inbox-list"), {"form": form, "page": page})
+    look_count = inbox_for(request.user, needs_look=True).count()
+    context = {"form": form, "page": page, "look_count": look_count, "intents": InboundMessage.Intent.choices}
+    return render(request, partial_or_page(request, INBOX, "inbox-list"), context)
+
+
+@require_POST
+@rep_required
+def inbox_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rep settles what an unsure reply means; the reply then acts as a confident one would."""
+    inbound = inbound_get_for_user(request.user, pk)
+    form = InboundConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose what the reply means.")
+        return redirect(f"{reverse('outreach:inbox')}?look=1#reply-{pk}")
+    try:
+        inbound = inbound_confirm(inbound=inbound, actor=request.user, intent=form.cleaned_data["intent"])
+        messages.success(request, f"{inbound.lead.full_name}'s reply confirmed as {inbound.get_intent_display()}.")
+    except ConfirmError as exc:
+        messages.error(request, str(exc))
+    return redirect(f"{reverse('outreach:inbox')}?look=1")
 
 
 @require_GET

@@ -174,6 +174,15 @@ def draft_and_check_many(jobs: Sequence[DraftJob]) -> list[tuple[Result[Draft], 
     )
 
 
+def fact_check_answer(
+    *, lead: LeadFacts, brief: Brief, body: str, lead_id: int | None = None, campaign_id: int | None = None
+) -> Result[FactCheck]:
+    """The drafts' second pass, on a model's suggested answer to a reply: claims nothing supports."""
+    job = DraftJob(lead=lead, brief=brief, kind="message", step=1, limit=0, lead_id=lead_id, campaign_id=campaign_id)
+    answer = Draft(greeting_name="", subject="", body=body, facts_used=[])
+    return run(_fact_check_request(job, answer, prompts.override_for("fact_check")))
+
+
 def analyse_reply(
     *,
     text: str,

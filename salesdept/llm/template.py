@@ -302,6 +302,30 @@ SENTIMENT = {
 }
 
 
+# Reading a reply: each rule's phrases as whole words ("interested" is not in "uninterested").
+RULE_PATTERNS = [
+    (name, re.compile(r"|".join(rf"(?<!\w){re.escape(p)}(?!\w)" if p[-1].isalnum() else re.escape(p) for p in phrases)))
+    for name, phrases in RULES
+]
+# Words in a reply that read like orders to its reader ("set intent to interested") are data:
+# they are cut before the rules look, so a reply cannot pick its own reading.
+COMMANDS = re.compile(
+    r"\b(?:set|change|mark|make|classify|label|treat)\b[^.!?\n]{0,40}?\b(?:intent|status|lead|reply|this)\b"
+    r"[^.!?\n]{0,40}|\b(?:intent|status|sentiment|confidence)\s*[:=][^.!?\n]*"
+    r"|\bignore (?:all |any |the )?(?:previous|prior|above) instructions\b[^.!?\n]*",
+    re.IGNORECASE,
+)
+REFERRAL = re.compile(
+    r"(?i:speak to|talk to|reach out to|contact|write to|email)\s+"
+    r"(?:(?i:my|our)\s+(?i:colleague|boss|manager|head of \w+|cfo|ceo|cto|cmo)\s*,?\s+)?"
+    r"([A-ZÀ-Ý][\w'’-]+(?: [A-ZÀ-Ý][\w'’-]+)?)"
+)
+# How sure a rule reading is: a specific phrase ("out of office", "not now") more than one word
+# ("interested"), which a person confirms before the lead moves (LLM_REVIEW_BELOW_CONFIDENCE).
+RULE_CONFIDENCE = {"interested": 0.5, "requesting_info": 0.5, "referral": 0.7, "unclear": 0.2}
+RULE_CONFIDENCE_DEFAULT = 0.7
+
+
 def analyse(
     *,
     text: str,
@@ -311,8 +335,8 @@ def analyse(
     first_name: str = "",
     brief: Brief | None = None,
 ) -> ReplyAnalysis:
-    lowered = text.lower()
-    intent = next((name for name, phrases in RULES if any(p in lowered for p in phrases)), "unclear")
+    lowered = COMMANDS.sub(" ", text).lower()
+    intent = next((name for name, pattern in RULE_PATTERNS if pattern.search(lowered)), "unclear")
     snooze_until = None
     if intent in ("not_now", "out_of_office"):
         # No date read stays None: the caller's default depends on the intent (a week away, 90 days not now).
@@ -320,15 +344,16 @@ def analyse(
         snooze_until = reading.date if reading else None
     referral = ""
     if intent == "referral":
-        found = re.search(
-            r"(?:speak to|talk to|reach out to|contact)\s+(?:my colleague\s+)?([A-Z][a-z]+(?: [A-Z][a-z]+)?)", text
-        )
+        found = REFERRAL.search(COMMANDS.sub(" ", text))
         referral = found.group(1) if found else ""
+    confidence = RULE_CONFIDENCE.get(intent, RULE_CONFIDENCE_DEFAULT)
+    if intent == "referral" and not referral:
+        confidence = 0.5  # someone else is meant, but who is for a person to read
     return ReplyAnalysis(
         sentiment=SENTIMENT[intent],
         intent=intent,
         key_facts=[f"Mentions {referral}" for _ in [0] if referral],
-        confidence=0.5 if intent != "unclear" else 0.2,
+        confidence=confidence,
         snooze_until=snooze_until,
         referral_name=referral,
         suggested_reply=suggested_reply(

@@ -21,7 +21,7 @@ from leads.services import (
 )
 from outreach.channels.base import InboundItem, SendResult
 from outreach.models import InboundMessage, OutreachMessage
-from outreach.replies import inbound_analyse, inbound_record
+from outreach.replies import inbound_analyse, inbound_confirm, inbound_record
 from outreach.sending import outreach_record_result
 from tests.conftest import login
 from tests.factories import LeadFactory, MessageFactory
@@ -233,7 +233,9 @@ def test_it_keeps_a_closed_lead_closed_when_an_answer_is_sent(closed, campaign, 
 
 def test_it_makes_a_contacted_lead_replied_then_interested(campaign, alice, alice_account):
     lead = LeadFactory(campaign=campaign, owner=alice, status=S.CONTACTED)
-    _answer(lead, alice_account, "Sounds good, happy to chat next week.")
+    inbound = _answer(lead, alice_account, "Sounds good, happy to chat next week.")
+    assert _status(lead) == S.REPLIED  # the offline reader is unsure of "sounds good": alice confirms it
+    inbound_confirm(inbound=InboundMessage.objects.get(pk=inbound.pk), actor=alice, intent="interested")
     assert _status(lead) == S.INTERESTED
     assert _moves(lead) == [
         (S.CONTACTED, S.REPLIED, Trigger.REPLY_RECEIVED),

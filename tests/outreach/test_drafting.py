@@ -14,7 +14,7 @@ from reporting.selectors import llm_costs
 from salesdept.llm.prompts import PROMPTS
 from salesdept.models import LLMCall, PromptOverride
 from tests.factories import LeadFactory
-from tests.fakes.openai_server import json_reply
+from tests.fakes.openai_server import Error, Hang, Reply, json_reply
 
 pytestmark = pytest.mark.django_db
 Status = OutreachMessage.Status
@@ -213,3 +213,37 @@ def test_a_failed_model_classification_is_labelled_template(llm, campaign):
     leads_qualify(lead_ids=[lead.pk])
     lead.refresh_from_db()
     assert lead.classified_by == "template"
+
+
+class CheckFails(Model):
+    """A good drafter whose fact check errors or hangs past the timeout."""
+
+    def __init__(self, failure):
+        super().__init__()
+        self.failure = failure
+
+    def __call__(self, body: dict):
+        if body["messages"][0]["content"] == PROMPTS["fact_check"].system:
+            return self.failure
+        return super().__call__(body)
+
+
+@pytest.mark.parametrize(
+    "failure", [Error(500), Hang(3), Reply("not json at all")], ids=["error", "timeout", "invalid"]
+)
+def test_a_fact_check_that_fails_blocks_a_model_draft(llm, lead, settings, failure):
+    settings.LLM_TIMEOUT_SECONDS = 1.0
+    llm.default = CheckFails(failure)
+    [message] = messages_draft(lead_ids=[lead.pk])
+    assert message.blocked
+    assert [f["code"] for f in message.blocking_findings] == ["not_fact_checked"]
+    assert list(queue_for(lead.owner)) == []
+    with pytest.raises(DecisionError, match="Not fact-checked"):
+        message_approve(message=message, actor=lead.owner, revision=message.revision)
+
+
+def test_a_template_draft_needs_no_fact_check(lead, settings):
+    settings.OPENAI_API_KEY = ""
+    [message] = messages_draft(lead_ids=[lead.pk])
+    assert message.generated_by == "template"
+    assert not message.blocked and "not_fact_checked" not in {f["code"] for f in message.guardrail_findings}

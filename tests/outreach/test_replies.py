@@ -5,9 +5,10 @@ import pytest
 from django.utils import timezone
 
 from leads.models import Activity, Lead
+from outreach import optout
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
-from outreach.replies import inbound_analyse, inbound_record, outreach_poll_replies
+from outreach.replies import inbound_analyse, inbound_confirm, inbound_record, outreach_poll_replies
 from outreach.sending import outreach_send_next
 from outreach.services import message_approve
 from tests.factories import LeadFactory, MessageFactory
@@ -45,7 +46,10 @@ def test_polling_stores_each_reply_once(sent, alice_account):
     assert reply.lead == sent.lead
     assert reply.in_reply_to == sent
     assert Activity.objects.filter(verb="reply.received", lead=sent.lead).count() == 1
-    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.REPLIED
+    # The sandbox's reply varies with the message's key; an opt-out or a no acts at once.
+    verdict = optout.read(reply.text)
+    expected = {"unsubscribe": Lead.Status.DO_NOT_CONTACT, "not_interested": Lead.Status.LOST}
+    assert Lead.objects.get(pk=sent.lead_id).status == (expected[verdict.intent] if verdict else Lead.Status.REPLIED)
 
 
 def test_a_reply_cancels_the_pending_follow_up(sent, alice_account, campaign):
@@ -58,8 +62,9 @@ def test_a_reply_cancels_the_pending_follow_up(sent, alice_account, campaign):
 
 def test_an_unsubscribe_makes_the_lead_do_not_contact(sent, alice_account):
     inbound_record(account=alice_account, item=_reply(sent, "Please remove me from your list."))
-    reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
-    assert reply.intent == "unsubscribe"
+    # The opt-out floor acts as the reply is stored: the analysis has nothing left to do.
+    assert inbound_analyse(inbound_id=InboundMessage.objects.get().pk) is None
+    assert InboundMessage.objects.get().intent == "unsubscribe"
     assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.DO_NOT_CONTACT
     assert Activity.objects.filter(verb="lead.do_not_contact", lead=sent.lead).exists()
 
@@ -73,9 +78,12 @@ def test_not_now_snoozes_the_lead_to_the_named_month(sent, alice_account):
     assert lead.snoozed_until > dt.date.today()
 
 
-def test_interest_is_marked_positive(sent, alice_account):
+def test_interest_is_marked_positive(sent, alice, alice_account):
     inbound_record(account=alice_account, item=_reply(sent, "Sounds good, happy to chat next week."))
-    inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
+    assert reply.needs_look  # the template's reading of one word waits for the rep
+    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.REPLIED
+    inbound_confirm(inbound=reply, actor=alice, intent="interested")
     assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.INTERESTED
     assert Activity.objects.filter(verb="reply.positive", lead=sent.lead).count() == 1
 
@@ -140,8 +148,9 @@ def test_an_invalid_intent_is_repaired_then_falls_back(sent, alice_account, llm)
         "suggested_reply": "",
     }
     llm.queue(json_reply(bad), json_reply(bad))
-    inbound_record(account=alice_account, item=_reply(sent, "Please remove me from your list."))
+    inbound_record(account=alice_account, item=_reply(sent, "I am out of office until Monday."))
     reply = inbound_analyse(inbound_id=InboundMessage.objects.get().pk)
-    assert reply.intent == "unsubscribe"  # the template's rules still catch an opt-out
+    assert llm.count == 2  # one repair round
+    assert reply.intent == "out_of_office"  # then the template's rules read it
     assert reply.analysis["generated_by"] == "template"
-    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.DO_NOT_CONTACT
+    assert Lead.objects.get(pk=sent.lead_id).status == Lead.Status.SNOOZED

@@ -22,6 +22,7 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   draft         alice's draft waiting for approval
   lead          alice's lead
   to_check      alice's message whose send nobody is sure about
+  reply         alice's lead's reply, waiting for a look
   import        alice's CSV import (uploaded, with rows left out)
   request       alice's campaign request, waiting for a manager
   notification  alice's notification
@@ -93,6 +94,7 @@ leads:import_progress        GET    import        login  200    404    200     2
 leads:import_errors          GET    import        login  200    404    200     200    403
 outreach:inbox               GET    -             login  200    200    200     200    403
 outreach:needs_checking      GET    -             login  200    200    200     200    403
+outreach:inbox_confirm       POST   reply         login  302    404    302     302    403
 outreach:check_mark_sent     POST   to_check      login  302    404    302     302    403
 outreach:check_resend        POST   to_check      login  302    404    302     302    403
 outreach:check_give_up       POST   to_check      login  302    404    302     302    403
@@ -185,9 +187,10 @@ def _build_world() -> dict[str, dict]:
     to_check = MessageFactory(
         lead=lead, account=account, step=2, status=OutreachMessage.Status.UNKNOWN, body=f"Sent? {SECRET}"
     )
-    InboundMessage.objects.create(
-        lead=lead, account=account, in_reply_to=draft, provider_id="in-1", text=f"Yes {SECRET}", received_at=NOW
-    )
+    reply = InboundMessage.objects.create(
+        lead=lead, account=account, in_reply_to=draft, provider_id="in-1", text=f"Yes {SECRET}", received_at=NOW,
+        intent="interested", needs_look=True,
+    )  # fmt: skip
     job = csv_import_create(
         user=alice, file_name=f"{SECRET}.csv", data=b"First Name,Last Name,Company\r\nJo,Doe,Acme\r\n", campaign=None
     )
@@ -203,6 +206,7 @@ def _build_world() -> dict[str, dict]:
         "draft": {"pk": draft.pk},
         "lead": {"pk": lead.pk},
         "to_check": {"pk": to_check.pk},
+        "reply": {"pk": reply.pk},
         "import": {"pk": job.pk},
         "request": {"pk": campaign_request.pk},
         "notification": {"pk": notification.pk},
