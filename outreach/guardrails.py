@@ -297,7 +297,7 @@ OVERLAP_WORDS = 6  # a run of this many words shared with the request or the not
 WORD = re.compile(r"[\w'£$€%-]+")
 
 
-def _words(text: str) -> list[str]:
+def _word_list(text: str) -> list[str]:
     return WORD.findall(text.casefold())
 
 
@@ -307,7 +307,7 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
 
 def _has_phrase(text: str, phrase: str) -> bool:
     """Whether `phrase` (or its plural) is in `text` as whole words, ignoring case and spacing."""
-    words = _words(phrase)
+    words = _word_list(phrase)
     if not words:
         return False
     pattern = r"\b" + r"\W+".join(re.escape(word) for word in words) + r"s?\b"
@@ -323,13 +323,13 @@ def _prospect_facing(campaign) -> str:
 
 def _copied(text: str, source: str, *, allowed: str) -> str:
     """The first run of words `text` copies from `source` that `allowed` does not hold; "" when none."""
-    source_words = _words(source)
+    source_words = _word_list(source)
     if len(source_words) < OVERLAP_WORDS:  # a short note is a copy only when repeated whole
         if len(source_words) >= 3 and _has_phrase(text, source) and not _has_phrase(allowed, source):
             return source.strip()
         return ""
-    shared = _ngrams(_words(text), OVERLAP_WORDS) & _ngrams(source_words, OVERLAP_WORDS)
-    shared -= _ngrams(_words(allowed), OVERLAP_WORDS)
+    shared = _ngrams(_word_list(text), OVERLAP_WORDS) & _ngrams(source_words, OVERLAP_WORDS)
+    shared -= _ngrams(_word_list(allowed), OVERLAP_WORDS)
     if not shared:
         return ""
     return " ".join(next(gram for gram in _ngrams_in_order(source_words) if gram in shared))

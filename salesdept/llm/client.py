@@ -149,7 +149,10 @@ def _request_format(mode: str, schema: type[BaseModel], messages: list[dict]) ->
             + json.dumps(strict_json_schema(schema)),
         },
     ]
-    return ({"response_format": {"type": "json_object"}} if mode == "json_object" else {}), described
+    # llama.cpp constrains its output to a schema given with json_object: a small model then cannot
+    # answer outside it. Other servers ignore the key, or refuse it and the mode steps down.
+    json_object = {"type": "json_object", "schema": strict_json_schema(schema)}
+    return ({"response_format": json_object} if mode == "json_object" else {}), described
 
 
 def server_message(exc: openai.APIStatusError) -> str:

@@ -16,7 +16,7 @@ from leads.models import Lead
 from leads.services import lead_facts
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
-from outreach.replies import inbound_analyse, inbound_record
+from outreach.replies import inbound_analyse, inbound_confirm, inbound_record
 from outreach.services import DecisionError, message_approve, messages_draft
 from salesdept.llm import template
 from salesdept.llm.prompts import PROMPTS
@@ -217,6 +217,9 @@ def replied(campaign, text: str) -> OutreachMessage:
         ),
     )
     inbound_analyse(inbound_id=InboundMessage.objects.get(provider_id="p-1").pk)
+    inbound = InboundMessage.objects.get(provider_id="p-1")
+    if inbound.needs_look:  # the offline reader is unsure of a question: the rep confirms it, as in the inbox
+        inbound_confirm(inbound=inbound, actor=lead.owner, intent=inbound.intent)
     return OutreachMessage.objects.get(reply_to__isnull=False)
 
 
@@ -257,6 +260,7 @@ def test_the_faq_reaches_the_answering_prompt_and_the_request_does_not(llm, summ
         "suggested_reply": "Hi Lena,\n\nStands start at £4,500.\n\nBest,\nAlice Rivera",
     }
     llm.queue(json_reply(analysis))
+    llm.queue(json_reply({"unsupported_claims": []}))  # the answer's fact check
     answer = replied(summit, PRICING)
     prompt = json.dumps(llm.last_request["json"], ensure_ascii=False)
     assert "Stands start at £4,500." in prompt and "faq" in prompt
