@@ -116,3 +116,21 @@ def read(text: str) -> Verdict | None:
     if phrase := _first_unnegated(NOT_INTERESTED, words):
         return Verdict("not_interested", phrase)
     return None
+
+
+# Auto-replies: a person is away, not talking. Seen with a real model: an out-of-office read as
+# interest got a cheerful answer queued. These phrases make it an out-of-office whatever was read.
+AUTO_REPLY = re.compile(
+    r"\b(?:out\s+of\s+(?:the\s+)?office|out-of-office|automatic\s+reply|auto-?reply|autoreply"
+    r"|on\s+(?:annual|parental|maternity|paternity|sick|holiday)\s+leave|limited\s+access\s+to\s+(?:my\s+)?e-?mail"
+    r"|abwesenheitsnotiz|automatische\s+antwort|nicht\s+im\s+büro|außer\s+haus"
+    r"|absente?\s+du\s+bureau|réponse\s+automatique|message\s+d'absence"
+    r"|fuera\s+de\s+la\s+oficina|respuesta\s+automática|mensaje\s+de\s+ausencia)\b",
+    re.IGNORECASE,
+)
+
+
+def auto_reply(text: str) -> str:
+    """The words that mark a reply as an automatic out-of-office answer; "" when none do."""
+    found = AUTO_REPLY.search(own_words(text))
+    return found.group(0) if found else ""

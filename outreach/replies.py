@@ -1,5 +1,6 @@
 """Replies: stored once, they stop the sequence, then their analysis drives the lead and drafts an answer."""
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -181,6 +182,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
         lead_id=lead.pk,
         campaign_id=campaign.pk if campaign else None,
     )
+    result = _away_floor(result, inbound.text)
     check = None
     if _answer_warranted(result.value) and brief and not result.from_template:
         check = llm.fact_check_answer(
@@ -196,6 +198,24 @@ def _inbound_floor(*, inbound_id: int) -> InboundMessage | None:
         return None
     _floor_act(inbound, verdict)
     return inbound
+
+
+def _away_floor(result: "llm.Result[llm.ReplyAnalysis]", text: str) -> "llm.Result[llm.ReplyAnalysis]":
+    """An auto-reply is out of office whatever the reader said: it is paused, never answered."""
+    phrase = optout.auto_reply(text)
+    if not phrase or result.value.intent == "out_of_office":
+        return result
+    read_as = result.value.intent
+    away = result.value.model_copy(
+        update={
+            "intent": "out_of_office",
+            "sentiment": "neutral",
+            "confidence": 1.0,
+            "suggested_reply": "",
+            "key_facts": [*result.value.key_facts, f"An automatic reply (“{phrase}”), read as {read_as}"],
+        }
+    )
+    return dataclasses.replace(result, value=away)
 
 
 def _answer_warranted(analysis: "llm.ReplyAnalysis") -> bool:

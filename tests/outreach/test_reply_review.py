@@ -145,6 +145,29 @@ def test_no_answer_is_suggested_where_none_is_warranted_even_if_the_model_writes
     assert llm.count == 1  # and no fact check was spent on it
 
 
+AUTO_REPLIES = [
+    "I am out of the office until Monday with limited access to email.",
+    "Automatic reply: I'm on annual leave and will read your message when I'm back.",
+    "Ich bin bis 14. Dezember nicht im Büro (Abwesenheitsnotiz).",
+    "Je suis absente du bureau jusqu'au 14 décembre.",
+    "Estoy fuera de la oficina hasta el lunes.",
+]
+
+
+@pytest.mark.parametrize("text", AUTO_REPLIES)
+def test_an_auto_reply_read_as_interest_is_paused_and_never_answered(llm, sent, text):
+    # What SmolLM2 did with an out-of-office: interested, 90% sure, a cheerful answer.
+    llm.queue(model_reads(), CHECKED)
+    inbound = receive(sent, text)
+    assert inbound.intent == "out_of_office"
+    assert not inbound.needs_look
+    assert answers() == []
+    assert llm.count == 1  # no fact check spent on an answer nobody will send
+    lead = lead_of(sent)
+    assert lead.status == Lead.Status.SNOOZED and lead.snoozed_until is not None
+    assert any("automatic reply" in fact.lower() for fact in inbound.analysis["key_facts"])
+
+
 def test_a_model_answer_with_an_unsupported_claim_is_blocked(llm, sent):
     llm.queue(model_reads(), json_reply({"unsupported_claims": ["Lena has a new business"]}))
     receive(sent, "Sounds good, tell me more.")
