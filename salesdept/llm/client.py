@@ -151,8 +151,22 @@ def _request_format(mode: str, schema: type[BaseModel], messages: list[dict]) ->
     ]
     # llama.cpp constrains its output to a schema given with json_object: a small model then cannot
     # answer outside it. Other servers ignore the key, or refuse it and the mode steps down.
-    json_object = {"type": "json_object", "schema": strict_json_schema(schema)}
+    json_object = {"type": "json_object", "schema": _grammar_schema(strict_json_schema(schema))}
     return ({"response_format": json_object} if mode == "json_object" else {}), described
+
+
+# Bounds a grammar spells out one repetition at a time: llama.cpp refuses a 2,000-character string
+# as "exceeds sane defaults" and drops the connection. Pydantic still checks them on the answer.
+_REPEAT_BOUNDS = ("maxLength", "minLength", "maxItems", "minItems")
+
+
+def _grammar_schema(node):
+    """The schema without length bounds, for servers that turn it into a grammar."""
+    if isinstance(node, dict):
+        return {key: _grammar_schema(value) for key, value in node.items() if key not in _REPEAT_BOUNDS}
+    if isinstance(node, list):
+        return [_grammar_schema(value) for value in node]
+    return node
 
 
 def server_message(exc: openai.APIStatusError) -> str:

@@ -11,7 +11,9 @@ when the queue is empty `fake.default(request_json)` decides, and without a defa
 
 `FakeOpenAI(llama_cpp=True)` has llama.cpp's habits as seen in issue #15: `response_format:
 json_schema` gets a 500 (LLAMA_CPP_SCHEMA_ERROR), `max_completion_tokens` is ignored (only
-`max_tokens` cuts an answer), and one request is served at a time. Adversarial answers: `garbage()`,
+`max_tokens` cuts an answer), one request is served at a time, and a json_object schema whose
+length bounds would make a long grammar (a 2,000-character string) drops the connection, as
+llama.cpp does after "number of repetitions exceeds sane defaults". Adversarial answers: `garbage()`,
 `huge()`, `echo_instructions` (a default), `flaky(default, every=n)`, and Error(429, headers=...).
 """
 
@@ -45,6 +47,20 @@ __all__ = [
     "huge",
     "json_reply",
 ]
+# The longest repetition llama.cpp's grammar took in our tries; maxLength 2000 failed.
+LLAMA_CPP_GRAMMAR_REPEATS = 500
+
+
+def _longest_bound(node: Any) -> int:
+    """The largest length bound anywhere in a JSON schema (0 without one)."""
+    if isinstance(node, dict):
+        own = max((v for k, v in node.items() if k in ("maxLength", "maxItems") and isinstance(v, int)), default=0)
+        return max([own, *(_longest_bound(v) for v in node.values())])
+    if isinstance(node, list):
+        return max((_longest_bound(v) for v in node), default=0)
+    return 0
+
+
 # What the llama.cpp OpenAI-compatible server of issue #15 answered to json_schema, with a 500.
 LLAMA_CPP_SCHEMA_ERROR = (
     "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n"
@@ -234,8 +250,12 @@ class FakeOpenAI(LocalFake):
                 self._in_flight -= 1
 
     def _answer_one(self, h: FakeHandler, body: dict[str, Any], n: int, request_id: str, error: Callable) -> None:
-        if self.llama_cpp and (body.get("response_format") or {}).get("type") == "json_schema":
+        response_format = body.get("response_format") or {}
+        if self.llama_cpp and response_format.get("type") == "json_schema":
             return error(500, LLAMA_CPP_SCHEMA_ERROR, "server_error", None)
+        if self.llama_cpp and _longest_bound(response_format.get("schema")) > LLAMA_CPP_GRAMMAR_REPEATS:
+            h.close_connection = True  # "failed to parse grammar": no answer at all
+            return None
         self._sleep(self.delay)
         with self._lock:
             reply: Script | str | None = self._replies.popleft() if self._replies else None

@@ -25,7 +25,7 @@ from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.llm, pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-LEADS = 8
+LEADS = 10
 OPT_OUTS = [
     "Please remove me from your list.",
     "Bitte entfernen Sie mich aus Ihrem Verteiler.",
@@ -95,6 +95,7 @@ def test_a_real_model_never_gets_an_unclean_draft_approved_or_an_opt_out_missed(
     # Replies, read by the model on the worker: every opt-out ends in do-not-contact and suppression.
     leads = list(Lead.objects.filter(campaign=campaign, owner__isnull=False).order_by("pk"))
     texts = OPT_OUTS + OTHER_REPLIES
+    assert len(leads) >= len(texts), "every reply needs a lead of its own"
     replied = list(zip(leads, texts, strict=False))
     with transaction.atomic():
         for n, (lead, text) in enumerate(replied):
@@ -140,3 +141,5 @@ def test_a_real_model_never_gets_an_unclean_draft_approved_or_an_opt_out_missed(
         print(f"  drafts {len(drafts)}: approvable {len(approvable)}, blocked {sum(d.blocked for d in drafts)}")
         print(f"  blocking findings {dict(blocked)}")
         print(f"  replies {len(replied)}: intents {dict(intents)}")
+        for call in calls.exclude(outcome=LLMCall.Outcome.OK):
+            print(f"  {call.purpose} {call.outcome}: {call.error[:160]}")

@@ -16,7 +16,7 @@ from leads.models import ImportJob, Lead
 from leads.services import leads_qualify
 from salesdept.llm import budget, client
 from salesdept.llm.gateway import Request, run, run_many
-from salesdept.llm.schemas import Classification
+from salesdept.llm.schemas import Classification, ReplyAnalysis
 from salesdept.models import LLMBudgetDay, LLMCall
 from tests.conftest import login
 from tests.factories import LeadFactory
@@ -72,6 +72,33 @@ def test_it_steps_down_from_json_schema_on_llama_cpps_500_once_without_retrying_
     assert formats == ["json_schema", "json_object", "json_object"]  # no SDK re-send of the 500
     assert '"enum": ["Speaker"' not in llama.requests[1]["json"]["messages"][-1]["content"]  # a plain schema here
     assert '"additionalProperties": false' in llama.requests[1]["json"]["messages"][-1]["content"]
+
+
+def test_a_long_answer_field_does_not_break_llama_cpps_grammar(llama):
+    # ReplyAnalysis.suggested_reply allows 2,000 characters: as a grammar bound llama.cpp drops the call.
+    analysis = {
+        "sentiment": "positive",
+        "intent": "interested",
+        "key_facts": [],
+        "confidence": 0.9,
+        "snooze_until": None,
+        "referral_name": "",
+        "suggested_reply": "Hi Lena, thank you.",
+    }
+    llama.default = lambda body: json_reply(analysis)
+    result = run(
+        Request(
+            purpose="analyse_reply",
+            schema=ReplyAnalysis,
+            messages=[{"role": "user", "content": "r"}],
+            prompt_version="t",
+            fallback=lambda: None,
+        )
+    )
+    assert result.from_template is False and result.value.intent == "interested"
+    sent = llama.last_request["json"]["response_format"]
+    assert sent["type"] == "json_object" and "maxLength" not in json.dumps(sent["schema"])
+    assert sent["schema"]["properties"]["intent"]["enum"]  # the closed sets stay in the grammar
 
 
 def test_json_object_refused_too_steps_down_to_the_schema_in_the_prompt(llm):
