@@ -155,13 +155,14 @@ def _request_format(mode: str, schema: type[BaseModel], messages: list[dict]) ->
     return ({"response_format": json_object} if mode == "json_object" else {}), described
 
 
-# Bounds a grammar spells out one repetition at a time: llama.cpp refuses a 2,000-character string
-# as "exceeds sane defaults" and drops the connection. Pydantic still checks them on the answer.
-_REPEAT_BOUNDS = ("maxLength", "minLength", "maxItems", "minItems")
+# Upper bounds a grammar spells out one optional repetition at a time: llama.cpp refuses a
+# 2,000-character string as "exceeds sane defaults" and drops the connection. Pydantic still checks
+# them on the answer. Lower bounds stay: they are small, and keep an insight from being empty.
+_REPEAT_BOUNDS = ("maxLength", "maxItems")
 
 
 def _grammar_schema(node):
-    """The schema without length bounds, for servers that turn it into a grammar."""
+    """The schema without upper length bounds, for servers that turn it into a grammar."""
     if isinstance(node, dict):
         return {key: _grammar_schema(value) for key, value in node.items() if key not in _REPEAT_BOUNDS}
     if isinstance(node, list):
