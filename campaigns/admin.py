@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from campaigns.models import Campaign, CampaignRequest, SequenceStep, TargetProfile
+from campaigns.models import PROSPECT_FACING_FIELDS, Campaign, CampaignRequest, SequenceStep, TargetProfile
 
 
 class SequenceStepInline(admin.TabularInline):
@@ -44,17 +44,7 @@ class CampaignAdmin(admin.ModelAdmin):
         (
             "Brief: prospects may read these",
             {
-                "fields": [
-                    "offer",
-                    "event",
-                    "value_points",
-                    "proof",
-                    "call_to_action",
-                    "faq",
-                    "tone",
-                    "brief_links",
-                    "language",
-                ],
+                "fields": [*PROSPECT_FACING_FIELDS, "language"],
                 "description": "Messages draw on these fields only; labels carry each label's angle.",
             },
         ),

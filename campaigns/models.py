@@ -56,6 +56,11 @@ LANGUAGES = [
 ]
 
 
+# The brief's fields a prospect may read: prompts, the template and the campaign's forms draw
+# on these; everything else on a campaign (name, targeting, notes) is internal.
+PROSPECT_FACING_FIELDS = ("offer", "event", "value_points", "proof", "call_to_action", "faq", "tone", "brief_links")
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"

@@ -9,7 +9,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
 
-from campaigns.models import Campaign, SequenceStep, TargetProfile
+from campaigns.models import PROSPECT_FACING_FIELDS, Campaign, SequenceStep, TargetProfile
 from campaigns.selectors import step_message_counts
 from leads.services import activity_record
 from salesdept import llm
@@ -348,14 +348,7 @@ CAMPAIGN_FIELDS = (
     "daily_lead_quota",
     "lead_goal",
     "lead_sources",
-    "offer",
-    "event",
-    "value_points",
-    "proof",
-    "call_to_action",
-    "faq",
-    "tone",
-    "brief_links",
+    *PROSPECT_FACING_FIELDS,
     "internal_notes",
 )
 
