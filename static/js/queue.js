@@ -97,10 +97,13 @@
   });
 
   const FIELD_KEYS = { e: "textarea[data-limit]", r: '[data-field="reject"]', g: '[data-field="regenerate"]', z: '[data-field="snooze"]' };
+  // Only these keys are shortcuts: Tab, Enter, Space, arrows and the rest keep their native meaning,
+  // so a rep can Tab out of a draft and press its buttons and links like anywhere else.
+  const SHORTCUTS = new Set(["?", "j", "k", "a", "e", "r", "g", "z", "s", "x", "u"]);
 
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const typing = event.target.closest?.("input, textarea, select");
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    const typing = event.target.closest?.("input, textarea, select, [contenteditable]");
     if (typing) {
       if (event.key === "Escape" && typing.closest("[data-item]")) {
         event.preventDefault();
@@ -109,20 +112,18 @@
       }
       return;
     }
-    if (document.querySelector("dialog[open]")) return;
     const key = event.key;
+    if (!SHORTCUTS.has(key) || document.querySelector("dialog[open]")) return;
     if (key === "?") {
       document.getElementById("keys-help")?.showModal();
     } else if (key === "j" || key === "k") {
       move(key === "j" ? 1 : -1);
-    } else if (!here() && ["a", "e", "r", "g", "z", "s", "x", "u"].includes(key)) {
+    } else if (!here()) {
       select(undecided()[0]); // the first press shows the draft; it never approves unseen text
       if (!here()) return;
       if (key !== "a") handle(here(), key);
-    } else if (here()) {
-      handle(here(), key);
     } else {
-      return;
+      handle(here(), key);
     }
     event.preventDefault();
   });
@@ -155,9 +156,9 @@
   // After a decision the item is swapped in place: keep it as the reference point and move on,
   // unless the decision was refused (the rep has to read why).
   document.addEventListener("htmx:afterSwap", (event) => {
-    const target = event.detail.target;
-    if (target.id === "bulk-dialog-body") {
-      document.getElementById("bulk-dialog").showModal();
+    // Not every swap names a target (a history restore replaces the page): never assume one.
+    if (event.detail?.target?.id === "bulk-dialog-body") {
+      document.getElementById("bulk-dialog")?.showModal();
       return;
     }
     updateSelection();
@@ -176,8 +177,16 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", () => {
+  function start() {
     document.querySelectorAll("textarea[data-limit]").forEach(count);
     updateSelection();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+  // Back and Forward refetch the queue from the server (hx-history="false"): the page is new, start over.
+  document.addEventListener("htmx:historyRestore", () => {
+    currentId = null;
+    lastApprovedId = null;
+    start();
   });
 })();
