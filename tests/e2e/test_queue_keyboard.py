@@ -146,6 +146,11 @@ def test_bulk_approve_is_reached_and_confirmed_by_keyboard(
     assert browser_problems == []
 
 
+def settled(page: Page) -> None:
+    """htmx has finished swapping and settling the new list, so its forms are htmx forms again."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def test_the_filters_url_holds_the_current_filters_and_back_shows_the_true_state(
     page: Page, browser_problems, bob, alice, campaign, alice_account
 ):
@@ -158,6 +163,9 @@ def test_the_filters_url_holds_the_current_filters_and_back_shows_the_true_state
     expect(page.locator("#queue-list [data-item]").first).to_have_id(f"item-{first.pk}")
     page.get_by_label("Rep", exact=True).select_option(str(alice.pk))
     expect(page).to_have_url(re.compile(rf"/approvals/\?(?=.*rep={alice.pk})(?=.*sort=oldest)"))
+    expect(page.locator("#queue-list [data-item]").first).to_have_id(f"item-{first.pk}")
+    settled(page)
+    page.keyboard.press("Escape")  # out of the filter: keys typed in a select are the select's
 
     page.keyboard.press("j")
     page.keyboard.press("a")
@@ -181,6 +189,9 @@ def test_back_after_an_approval_does_not_show_it_waiting(page: Page, browser_pro
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.get_by_label("Sort").select_option("oldest")
     expect(page).to_have_url(re.compile(r"sort=oldest"))
+    expect(page.locator("#queue-list [data-item]").first).to_have_id(f"item-{first.pk}")
+    settled(page)
+    page.keyboard.press("Escape")  # out of the filter: keys typed in a select are the select's
     page.keyboard.press("j")
     page.keyboard.press("a")
     expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
