@@ -5,6 +5,9 @@ import os
 import pytest
 from playwright.sync_api import Page
 
+from outreach.models import OutreachMessage
+from tests.factories import LeadFactory, MessageFactory
+
 # Playwright's sync API runs an event loop in the test thread, so Django would refuse ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -62,3 +65,18 @@ def sign_in(page: Page, *, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/approvals/")
+
+
+def queue_drafts(campaign, owner, account, scores) -> list[OutreachMessage]:
+    """Drafts in queue order: the best score first."""
+    return [
+        MessageFactory(
+            lead=LeadFactory(campaign=campaign, owner=owner, score=score), campaign=campaign, account=account
+        )
+        for score in scores
+    ]
+
+
+def status_of(message: OutreachMessage) -> str:
+    message.refresh_from_db()
+    return message.status

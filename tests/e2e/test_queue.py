@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 from leads.models import Activity
 from outreach.models import OutreachMessage
 from salesdept.management.commands.seed_demo import DEMO_PASSWORD
-from tests.e2e.conftest import sign_in
-from tests.factories import LeadFactory, MessageFactory
+from tests.e2e.conftest import queue_drafts, sign_in, status_of
 
 # live_server answers from another thread: the test data must be committed.
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
@@ -71,29 +70,14 @@ def test_it_rejects_a_draft_with_the_reps_reason(page: Page, browser_problems, a
     assert browser_problems == []
 
 
-def _drafts(campaign, owner, account, scores) -> list[OutreachMessage]:
-    """Drafts in queue order: the best score first."""
-    return [
-        MessageFactory(
-            lead=LeadFactory(campaign=campaign, owner=owner, score=score), campaign=campaign, account=account
-        )
-        for score in scores
-    ]
-
-
-def _status(message: OutreachMessage) -> str:
-    message.refresh_from_db()
-    return message.status
-
-
 def test_keyboard_moves_and_approves_and_the_first_key_never_approves_unseen(
     page: Page, browser_problems, alice, campaign, alice_account
 ):
-    first, second, third = _drafts(campaign, alice, alice_account, [90, 80, 70])
+    first, second, third = queue_drafts(campaign, alice, alice_account, [90, 80, 70])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.keyboard.press("a")  # nothing is current yet: this only shows the first draft
     expect(page.locator(f"#item-{first.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
-    assert _status(first) == "pending_approval"
+    assert status_of(first) == "pending_approval"
 
     page.keyboard.press("j")
     expect(page.locator(f"#item-{second.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
@@ -104,7 +88,11 @@ def test_keyboard_moves_and_approves_and_the_first_key_never_approves_unseen(
     expect(page.locator(f"#item-{second.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
     expect(page.locator(f"#item-{third.pk}")).to_have_class(re.compile(r"\bcurrent\b"))  # moved on by itself
     expect(page.locator("#pending-count")).to_have_text("2")
-    assert (_status(first), _status(second), _status(third)) == ("pending_approval", "approved", "pending_approval")
+    assert [status_of(m) for m in (first, second, third)] == [
+        "pending_approval",
+        "approved",
+        "pending_approval",
+    ]
 
     page.keyboard.press("?")
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
@@ -135,7 +123,7 @@ def test_an_edit_past_the_limit_turns_the_counter_red_and_the_approve_button_ref
     page.keyboard.press("Escape")  # out of the text box: keys are shortcuts again
     page.keyboard.press("a")
     page.wait_for_timeout(300)
-    assert _status(pending) == "pending_approval"
+    assert status_of(pending) == "pending_approval"
     pending.refresh_from_db()
     assert pending.body == original
 
@@ -151,7 +139,7 @@ def test_an_edit_past_the_limit_turns_the_counter_red_and_the_approve_button_ref
 
 
 def test_reject_with_a_reason_from_the_keyboard(page: Page, browser_problems, alice, campaign, alice_account):
-    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.keyboard.press("j")
     page.keyboard.press("r")
@@ -162,12 +150,12 @@ def test_reject_with_a_reason_from_the_keyboard(page: Page, browser_problems, al
     expect(page.locator(f"#item-{second.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
     first.refresh_from_db()
     assert (first.status, first.reject_reason) == ("rejected", "Wrong person: she left the company.")
-    assert _status(second) == "pending_approval"
+    assert status_of(second) == "pending_approval"
     assert browser_problems == []
 
 
 def test_bulk_approve_names_the_count_before_it_approves(page: Page, browser_problems, alice, campaign, alice_account):
-    first, second, third = _drafts(campaign, alice, alice_account, [90, 80, 70])
+    first, second, third = queue_drafts(campaign, alice, alice_account, [90, 80, 70])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     for key in ("j", "x", "j", "j", "x"):
         page.keyboard.press(key)
@@ -179,30 +167,34 @@ def test_bulk_approve_names_the_count_before_it_approves(page: Page, browser_pro
     expect(dialog).to_be_visible()
     expect(dialog.locator(".bulk-names li")).to_have_count(2)
     page.screenshot(path=ARTIFACTS / "queue-bulk-confirm.png")
-    assert _status(first) == _status(third) == "pending_approval"  # nothing before the confirmation
+    assert status_of(first) == status_of(third) == "pending_approval"  # nothing before the confirmation
 
     dialog.get_by_role("button", name="Approve 2 drafts").click()
     expect(page.locator(".flash")).to_contain_text("Approved 2 drafts.")
     expect(page.locator("#pending-count")).to_have_text("1")
-    assert (_status(first), _status(second), _status(third)) == ("approved", "pending_approval", "approved")
+    assert [status_of(m) for m in (first, second, third)] == [
+        "approved",
+        "pending_approval",
+        "approved",
+    ]
     assert browser_problems == []
 
 
 def test_undo_brings_an_approval_back_before_it_is_sent(page: Page, browser_problems, alice, campaign, alice_account):
-    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.keyboard.press("j")
     page.keyboard.press("a")
     expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
     expect(page.locator("#pending-count")).to_have_text("1")
-    assert _status(first) == "approved"
+    assert status_of(first) == "approved"
 
     page.keyboard.press("u")  # the current draft is the next one: u undoes the last approval
     item = page.locator(f"#item-{first.pk}")
     expect(item.locator(".notice")).to_have_text(re.compile(r"^Approval undone"))
     expect(item.get_by_role("button", name="Approve")).to_be_visible()
     expect(page.locator("#pending-count")).to_have_text("2")
-    assert _status(first) == "pending_approval"
+    assert status_of(first) == "pending_approval"
     assert Activity.objects.filter(verb="message.approval_undone", message=first, actor=alice).count() == 1
     assert browser_problems == []
 

@@ -5,9 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from outreach.models import OutreachMessage
-from tests.e2e.conftest import sign_in
-from tests.factories import LeadFactory, MessageFactory
+from tests.e2e.conftest import queue_drafts, sign_in, status_of
 
 # live_server answers from another thread: the test data must be committed.
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
@@ -24,21 +22,6 @@ FOCUSED = """() => {
 }"""
 
 
-def _drafts(campaign, owner, account, scores) -> list[OutreachMessage]:
-    """Drafts in queue order: the best score first."""
-    return [
-        MessageFactory(
-            lead=LeadFactory(campaign=campaign, owner=owner, score=score), campaign=campaign, account=account
-        )
-        for score in scores
-    ]
-
-
-def _status(message: OutreachMessage) -> str:
-    message.refresh_from_db()
-    return message.status
-
-
 def _tab_to(page: Page, name: str, *, item: str | None = None, back: bool = False, limit: int = 60) -> None:
     """Press Tab (or Shift+Tab) until the control named `name` has focus, as a keyboard user would."""
     for _ in range(limit):
@@ -52,7 +35,7 @@ def _tab_to(page: Page, name: str, *, item: str | None = None, back: bool = Fals
 def test_it_lets_tab_walk_through_every_control_of_the_current_draft_and_out(
     page: Page, browser_problems, alice, campaign, alice_account
 ):
-    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.keyboard.press("j")
     expect(page.locator(f"#item-{first.pk}")).to_have_class(CURRENT)
@@ -85,7 +68,7 @@ def test_it_lets_tab_walk_through_every_control_of_the_current_draft_and_out(
 
 
 def test_enter_and_space_press_the_focused_skip_button(page: Page, browser_problems, alice, campaign, alice_account):
-    first, second, third = _drafts(campaign, alice, alice_account, [90, 80, 70])
+    first, second, third = queue_drafts(campaign, alice, alice_account, [90, 80, 70])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.keyboard.press("j")
     _tab_to(page, "Skip", item=f"item-{first.pk}")
@@ -97,12 +80,12 @@ def test_enter_and_space_press_the_focused_skip_button(page: Page, browser_probl
     page.keyboard.press("Space")
     expect(page.locator(f"#item-{third.pk}")).to_have_class(CURRENT)
     expect(page.locator("#queue-list [data-item]").last).to_have_id(f"item-{second.pk}")
-    assert [_status(m) for m in (first, second, third)] == ["pending_approval"] * 3
+    assert [status_of(m) for m in (first, second, third)] == ["pending_approval"] * 3
     assert browser_problems == []
 
 
 def test_z_then_the_keyboard_snoozes_the_lead(page: Page, browser_problems, alice, campaign, alice_account):
-    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.keyboard.press("j")
     page.keyboard.press("z")
@@ -126,7 +109,7 @@ def test_z_then_the_keyboard_snoozes_the_lead(page: Page, browser_problems, alic
 def test_bulk_approve_is_reached_and_confirmed_by_keyboard(
     page: Page, browser_problems, alice, campaign, alice_account
 ):
-    first, second, third = _drafts(campaign, alice, alice_account, [90, 80, 70])
+    first, second, third = queue_drafts(campaign, alice, alice_account, [90, 80, 70])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     for key in ("j", "x", "j", "x"):
         page.keyboard.press(key)
@@ -137,12 +120,16 @@ def test_bulk_approve_is_reached_and_confirmed_by_keyboard(
     expect(dialog).to_be_visible()
     confirm = dialog.get_by_role("button", name="Approve 2 drafts")
     expect(confirm).to_be_focused()
-    assert _status(first) == _status(second) == "pending_approval"  # nothing before the confirmation
+    assert status_of(first) == status_of(second) == "pending_approval"  # nothing before the confirmation
     page.keyboard.press("Enter")
 
     expect(page.locator(".flash")).to_contain_text("Approved 2 drafts.")
     expect(page.locator("#pending-count")).to_have_text("1")
-    assert (_status(first), _status(second), _status(third)) == ("approved", "approved", "pending_approval")
+    assert [status_of(m) for m in (first, second, third)] == [
+        "approved",
+        "approved",
+        "pending_approval",
+    ]
     assert browser_problems == []
 
 
@@ -154,7 +141,7 @@ def settled(page: Page) -> None:
 def test_the_filters_url_holds_the_current_filters_and_back_shows_the_true_state(
     page: Page, browser_problems, bob, alice, campaign, alice_account
 ):
-    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
     sign_in(page, email=bob.email, password=FACTORY_PASSWORD)
     expect(page.locator(f"#item-{first.pk}")).to_be_visible()
 
@@ -170,7 +157,7 @@ def test_the_filters_url_holds_the_current_filters_and_back_shows_the_true_state
     page.keyboard.press("j")
     page.keyboard.press("a")
     expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
-    assert _status(first) == "approved"
+    assert status_of(first) == "approved"
 
     page.go_back()  # to "Oldest first" for every rep, as it is now: the approved draft is no longer waiting
     expect(page).to_have_url(re.compile(r"/approvals/\?(?!.*rep=\d).*sort=oldest"))
@@ -185,7 +172,7 @@ def test_the_filters_url_holds_the_current_filters_and_back_shows_the_true_state
 
 
 def test_back_after_an_approval_does_not_show_it_waiting(page: Page, browser_problems, alice, campaign, alice_account):
-    first, second = _drafts(campaign, alice, alice_account, [90, 80])
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     page.get_by_label("Sort").select_option("oldest")
     expect(page).to_have_url(re.compile(r"sort=oldest"))
