@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
 from salesdept.roles import REP
+from salesdept.views_helpers import id_param
 
 AGES = [("", "Any age"), ("1", "Waiting over a day"), ("3", "Over 3 days"), ("7", "Over a week")]
 FINDINGS = [("", "Any findings"), ("some", "With guardrail warnings"), ("none", "Without warnings")]
@@ -62,9 +63,10 @@ class BulkApproveForm(forms.Form):
         chosen: dict[int, int] = {}
         for value in self.cleaned_data["items"]:
             pk, _, revision = value.partition(":")
-            if not (pk.isdigit() and revision.isdigit()):
+            pk_id, revision_number = id_param(pk), id_param(revision)
+            if pk_id is None or revision_number is None:
                 raise forms.ValidationError("This selection is out of date; reload the queue.")
-            chosen[int(pk)] = int(revision)
+            chosen[pk_id] = revision_number
         if len(chosen) > self.MAX:
             raise forms.ValidationError(f"Approve at most {self.MAX} drafts at once.")
         return chosen

@@ -115,6 +115,13 @@ MESSAGE_EMPTY = "The file is empty."
 MESSAGE_BINARY = (
     "This looks like a spreadsheet or binary file, not CSV text: open it in your spreadsheet app and export it as CSV."
 )
+MESSAGE_NUL = (
+    "The file holds NUL characters, which no CSV text has: open it in your spreadsheet app and export it as CSV."
+)
+MESSAGE_UNREADABLE = (
+    "Line {line} cannot be read: {reason}. An unclosed quote makes the rest of the file one value: "
+    "check that row and export the file again."
+)
 MESSAGE_HEADER_ONLY = "The file has a header row but no people under it."
 MESSAGE_NO_COLUMNS = (
     "None of the columns look like lead details. The first row must name the columns, "
@@ -134,9 +141,12 @@ def decode(data: bytes) -> tuple[str, str]:
     """The file's text and the encoding it was read with: UTF-16 with a BOM, UTF-8 (BOM or not), Windows-1252."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16"), "utf-16"
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise ImportFileError(MESSAGE_BINARY) from None
+        if "\x00" in text:  # PostgreSQL stores no NUL in text, and no spreadsheet writes one
+            raise ImportFileError(MESSAGE_NUL)
+        return text, "utf-16"
     if data.startswith(BINARY_SIGNATURES) or b"\x00" in data:
         raise ImportFileError(MESSAGE_BINARY)
     for encoding in ("utf-8-sig", "cp1252"):
@@ -243,6 +253,21 @@ def _split_row(row: list[str], delimiter: str, width: int) -> list[str]:
     return row
 
 
+def _readable(reader) -> Iterator[list[str]]:
+    """The reader's rows; a row the csv module cannot read (a value over its 131,072-character limit)
+    becomes an ImportFileError naming the row, for the person, instead of a crash."""
+    while True:
+        line = reader.line_num + 1  # where the row begins: a runaway quote is detected lines later
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = "a value is longer than 131,072 characters" if "field larger" in str(exc) else str(exc)
+            raise ImportFileError(MESSAGE_UNREADABLE.format(line=line, reason=reason)) from None
+        yield row
+
+
 @dataclass
 class Table:
     """A file as read: its column names and its rows, numbered as a spreadsheet numbers them."""
@@ -256,7 +281,7 @@ def read_table(text: str, delimiter: str) -> Table:
     """The header (the first of the first rows that names lead columns, so a note above it is
     skipped) and an iterator over the rows under it. Blank rows are left out."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    numbered = enumerate(reader, start=1)
+    numbered = enumerate(_readable(reader), start=1)
     leading = list(islice(numbered, 20))
     header_row, header = 0, []
     for number, row in leading:
@@ -1081,6 +1106,8 @@ def csv_import_run(*, job_id: int) -> bool:
     except IntegrityError:
         log.warning("CSV import %s hit a unique constraint; rolled back", job.pk, exc_info=True)
         _fail(job, progress, MESSAGE_CONFLICT)
+    except ImportFileError as exc:  # a row past the part checked at upload cannot be read
+        _fail(job, progress, str(exc))
     except Exception:
         log.exception("CSV import %s failed; rolled back", job.pk)
         _fail(job, progress, MESSAGE_CRASH)

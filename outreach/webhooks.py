@@ -26,6 +26,7 @@ from outreach.invitations import invitation_accepted
 from outreach.models import SendingAccount, WebhookEvent
 from outreach.replies import inbound_record
 from salesdept import clock
+from salesdept.jsonbody import json_load_strict
 
 log = logging.getLogger(__name__)
 SOURCE = "unipile"
@@ -63,9 +64,9 @@ def unipile_webhook(request: HttpRequest) -> HttpResponse:
     if len(body) > MAX_BODY:
         return HttpResponse("The body is larger than 256 KB.", status=413)
     try:
-        payload = json.loads(body)
-    except ValueError:
-        return HttpResponseBadRequest("The body is not JSON.")
+        payload = json_load_strict(body)
+    except ValueError as exc:
+        return HttpResponseBadRequest(f"The body is not JSON we can store: {exc}.")
     if not isinstance(payload, dict) or not ({"event", "status", "AccountStatus"} & payload.keys()):
         return HttpResponseBadRequest("Expected a JSON object with an event or status field.")
     event, created = webhook_receive(payload=payload)

@@ -5,11 +5,19 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from salesdept import clock
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# The dashboard's dates are a business's: a year 1 or 9999 would overflow the date arithmetic of the
+# comparisons (the period before, the trend), so they are refused like any other bad date.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+DATE_RANGE = [
+    MinValueValidator(EARLIEST, message="Choose a date from 1 Jan 2000."),
+    MaxValueValidator(LATEST, message="Choose a date until 31 Dec 2099."),
+]
 TREND_CHOICES = [("7", "7 days"), ("30", "30 days"), ("90", "90 days")]
 
 
@@ -39,8 +47,12 @@ class Filters:
 
 
 class DashboardFilterForm(forms.Form):
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From", required=False, validators=DATE_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To", required=False, validators=DATE_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
     campaign = forms.TypedChoiceField(label="Campaign", required=False, coerce=int, empty_value=None)
     rep = forms.TypedChoiceField(label="Rep", required=False, coerce=int, empty_value=None)
     trend = forms.TypedChoiceField(label="Trend", choices=TREND_CHOICES, required=False, coerce=int, empty_value=None)

@@ -119,7 +119,29 @@ def test_it_rejects_a_body_that_is_not_json(client):
     response = _post(client, "{not json")
 
     assert response.status_code == 400
-    assert response.content == b"The body is not JSON."
+    assert response.content.startswith(b"The body is not JSON we can store")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("[" * 1000 + "]" * 1000, id="nested-1000-deep"),
+        pytest.param("[" * 100_000 + "]" * 100_000, id="nested-100000-deep"),
+        pytest.param('{"event": "message_received", "a": ' + "[" * 40 + "]" * 40 + "}", id="nested-40-deep"),
+        pytest.param('{"event": "message_received", "message": "hi\\u0000there"}', id="nul"),
+        pytest.param('{"event": "message_received", "score": NaN}', id="nan"),
+        pytest.param('{"event": "message_received", "score": -Infinity}', id="infinity"),
+        pytest.param('{"event": "message_received", "message": "\\ud800"}', id="surrogate"),
+        pytest.param('{"event": "message_received", "\\u0000": 1}', id="nul-key"),
+    ],
+)
+def test_it_answers_400_to_json_that_cannot_be_stored(client, body):
+    """Python parses these, PostgreSQL's jsonb refuses them: a 400 to the sender, never a 500 or a lost event."""
+    response = _post(client, body)
+
+    assert response.status_code == 400
+    assert response.content.startswith(b"The body is not JSON we can store")
+    assert not WebhookEvent.objects.exists()
 
 
 @pytest.mark.parametrize("payload", [[1, 2], {"account_id": ACCOUNT_ID}, "3"])
