@@ -33,6 +33,7 @@ from leads.models import Activity, Company, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
 from reporting.metrics import metrics_record_found
 from salesdept import clock
+from salesdept.csvsafe import spreadsheet_row
 
 log = logging.getLogger(__name__)
 
@@ -658,24 +659,18 @@ def check_row(row: int, values: list[str], headers: list[str], mapping: dict[str
 # The error report
 
 
-def _cell(value: str) -> str:
-    """A value a spreadsheet will show as text, never run as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "@", "\t", "\r") or re.match(r"-[^\d.]", value) else value
-
-
 class ErrorReport:
     """CSV: the row number in the file, the column, the problem, then the row's values."""
 
     def __init__(self, headers: list[str]):
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer)
-        self.writer.writerow(["Row", "Column", "Problem", *headers])
+        self.writer.writerow(spreadsheet_row(["Row", "Column", "Problem", *headers]))
         self.rows = 0
 
     def add(self, person: Person, problems: Iterable[Problem]) -> None:
-        values = [_cell(value) for value in person.raw.values()]
         for column, problem in problems:
-            self.writer.writerow([person.row, column, problem, *values])
+            self.writer.writerow(spreadsheet_row([person.row, column, problem, *person.raw.values()]))
         self.rows += 1
 
     def text(self) -> str:

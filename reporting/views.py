@@ -17,6 +17,7 @@ from reporting.selectors import (
     dashboard_data,
     rep_choices,
 )
+from salesdept.csvsafe import spreadsheet_row
 from salesdept.roles import manager_required
 from salesdept.views_helpers import partial_or_page
 
@@ -79,18 +80,9 @@ def dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dashboard-{table}-{filters.start}-to-{filters.end}.csv"'
     writer = csv.writer(response)
-    writer.writerow(headers)
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    writer.writerow(spreadsheet_row(headers))
+    writer.writerows(spreadsheet_row(row) for row in rows)
     return response
-
-
-def _cell(value) -> object:
-    """A value as a spreadsheet should read it: text that looks like a formula is quoted, None is empty."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _funnel_csv(data: dict) -> tuple[list, Iterable]:
