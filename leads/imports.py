@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000  # rows per query and per bulk write: queries grow with rows / BATCH, never per row
 PREVIEW_ROWS = 10
+# Exports from Sales Navigator, Apollo and HubSpot have under 100 columns. A wider file is no lead list,
+# and its preview would put every column in 17 dropdowns (60,000 columns: megabytes of HTML per page).
+MAX_COLUMNS = 200
 PREVIEW_BYTES = 256 * 1024
 PROGRESS_SECONDS = 24 * 3600
 
@@ -122,6 +125,10 @@ MESSAGE_NUL = (
 MESSAGE_UNREADABLE = (
     "Line {line} cannot be read: {reason}. An unclosed quote makes the rest of the file one value: "
     "check that row and export the file again."
+)
+MESSAGE_TOO_WIDE = (
+    "Row {row} has more than {limit} columns, which no lead list needs. "
+    "Keep the columns you need in your spreadsheet app and export it as CSV again."
 )
 MESSAGE_HEADER_ONLY = "The file has a header row but no people under it."
 MESSAGE_NO_COLUMNS = (
@@ -288,7 +295,11 @@ def read_table(text: str, delimiter: str) -> Table:
     for number, row in leading:
         if not any(value.strip() for value in row):
             continue
+        if len(row) > MAX_COLUMNS:  # before any work per column
+            raise ImportFileError(MESSAGE_TOO_WIDE.format(row=number, limit=MAX_COLUMNS))
         candidate = _clean_headers(_split_row(row, delimiter, 2))
+        if len(candidate) > MAX_COLUMNS:
+            raise ImportFileError(MESSAGE_TOO_WIDE.format(row=number, limit=MAX_COLUMNS))
         if not header:
             header_row, header = number, candidate
         if len(guess_mapping(candidate)) >= 2:

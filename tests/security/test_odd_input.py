@@ -111,3 +111,27 @@ def test_it_fails_an_import_whose_later_row_cannot_be_read_with_the_line_and_not
     assert job.status == ImportJob.Status.FAILED
     assert job.failure.startswith("Line 20002 cannot be read: a value is longer than 131,072 characters")
     assert not Lead.objects.exists()
+
+
+def test_it_refuses_a_file_of_60000_columns_before_its_preview(client, alice, settings):
+    """0.5 MB of commas once rendered 17 dropdowns of every column: megabytes of HTML, a worker busy for seconds."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    login(client, alice)
+    header = ",".join(["First Name", "Last Name", "Company", *(f"c{n}" for n in range(60_000))])
+    data = (header + "\r\nJane,Doe,Acme\r\n").encode()
+
+    response = _upload(client, data)
+
+    assert response.status_code == 200
+    assert "Row 1 has more than 200 columns, which no lead list needs" in response.text
+    assert not ImportJob.objects.exists()
+
+
+def test_it_previews_a_file_of_200_columns(client, alice, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    login(client, alice)
+    header = ",".join(["First Name", "Last Name", "Company", *(f"c{n}" for n in range(197))])
+    response = _upload(client, (header + "\r\nJane,Doe,Acme\r\n").encode())
+
+    assert response.status_code == 302
+    assert client.get(response.url).status_code == 200
