@@ -2,7 +2,10 @@
 
 from collections.abc import Callable, Iterator
 
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.urls import reverse
 
 
 class RefuseNulMiddleware:
@@ -26,3 +29,34 @@ def _query_items(request: HttpRequest) -> Iterator[tuple[str, str]]:
     for key, values in request.GET.lists():
         for value in values:
             yield key, value
+
+
+class RequestSizeMiddleware:
+    """A body larger than its URL allows is refused with a 413 from its Content-Length, unread.
+
+    Django spools an upload to disk while it parses it, and the CSRF check parses every POST:
+    without this, anyone holding the login page's csrftoken could make a worker write a gigabyte
+    to /tmp before the import's own size check said no. Only a signed-in person's CSV upload may
+    be large (the import's limit plus room for the form around it); every other body is held to
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE. It sits first in MIDDLEWARE, after the session only.
+    The proxy in front should refuse earlier still (README, deployment: client_max_body_size).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return HttpResponseBadRequest("The Content-Length header is not a number.")
+        if length > self._limit(request):
+            return HttpResponse("The request body is too large.", status=413)
+        return self.get_response(request)
+
+    @staticmethod
+    def _limit(request: HttpRequest) -> int:
+        upload_room = 64 * 1024  # the multipart boundaries, the form's other fields
+        if request.path == reverse("leads:import_new") and request.session.get(SESSION_KEY):
+            return settings.CSV_IMPORT_MAX_BYTES + upload_room
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE

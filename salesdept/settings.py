@@ -161,6 +161,7 @@ MIDDLEWARE = [
     # Serves collected static files (STATIC_ROOT) in production, compressed; no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "salesdept.middleware.RequestSizeMiddleware",  # before anything reads a body (CSRF does)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
