@@ -14,6 +14,7 @@ from campaigns.models import Campaign, CampaignRequest, SequenceStep
 from leads.services import activity_record
 from salesdept import clock, llm
 from salesdept.notifications import notify
+from salesdept.ratelimit import rate_limit_take
 from salesdept.roles import ADMIN, MANAGER
 
 Status = CampaignRequest.Status
@@ -42,6 +43,7 @@ def campaign_request_submit(*, actor, text: str) -> CampaignRequest:
     text = " ".join(text.split())
     if not TEXT_MIN <= len(text) <= TEXT_MAX:
         raise RequestError(f"Describe the campaign in {TEXT_MIN} to {TEXT_MAX} characters.")
+    rate_limit_take(user=actor, action="campaign_request", error=RequestError)  # a model call, every manager emailed
     from campaigns.tasks import campaign_request_propose_task
 
     request = CampaignRequest.objects.create(requested_by=actor, text=text, status=Status.PROPOSING)

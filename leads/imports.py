@@ -34,6 +34,7 @@ from leads.suppression import suppression_hash
 from reporting.metrics import metrics_record_found
 from salesdept import clock
 from salesdept.csvsafe import spreadsheet_row
+from salesdept.ratelimit import rate_limit_take
 
 log = logging.getLogger(__name__)
 
@@ -413,6 +414,7 @@ def import_preview(job: ImportJob) -> list[tuple[int, list[str]]]:
 @transaction.atomic
 def csv_import_create(*, user, file_name: str, data: bytes, campaign: Campaign | None) -> ImportJob:
     """Keep an uploaded file, checked, with its guessed mapping; the person confirms it next."""
+    rate_limit_take(user=user, action="import", error=ImportFileError)  # before the work of reading it
     inspection = import_inspect(data)
     return ImportJob.objects.create(
         created_by=user,

@@ -41,7 +41,7 @@ from leads.selectors import (
 from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
 from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
-from salesdept.views_helpers import partial_or_page
+from salesdept.views_helpers import partial_or_page, rate_limited
 
 TIMELINE_LENGTH = 200
 RECENT_IMPORTS = 10
@@ -227,6 +227,7 @@ class PersonEraseForm(forms.Form):
 
 @require_GET
 @manager_required
+@rate_limited("export")
 def lead_export_view(request: HttpRequest, pk: int) -> JsonResponse:
     lead = lead_get_for_user(request.user, pk)
     response = JsonResponse(lead_export_record(lead=lead, actor=request.user), json_dumps_params={"indent": 2})

@@ -22,6 +22,7 @@ from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.llm.prompts import override_for as llm_prompt_override
+from salesdept.ratelimit import rate_limit_take
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
@@ -213,6 +214,7 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
     instruction = instruction.strip()[:300]
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
+    rate_limit_take(user=actor, action="regenerate", error=DecisionError)  # each rewrite is a model call
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         # updated_at: when generating began, which the stuck-draft sweeper measures from
         status=Status.GENERATING,

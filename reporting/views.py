@@ -19,7 +19,7 @@ from reporting.selectors import (
 )
 from salesdept.csvsafe import spreadsheet_row
 from salesdept.roles import manager_required
-from salesdept.views_helpers import partial_or_page
+from salesdept.views_helpers import partial_or_page, rate_limited
 
 RATE_TITLES = {
     "campaign": "Campaign",
@@ -71,6 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @manager_required
+@rate_limited("export")
 def dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
     """One of the dashboard's tables as CSV, for the same filters."""
     if table not in CSV_TABLES:

@@ -402,6 +402,17 @@ CLOCK_FILE = env_str("SALESDEPT_CLOCK_FILE")
 LEAD_SOURCE_DEFAULT = env_str("LEAD_SOURCE_DEFAULT", "sandbox")
 # The largest CSV file a person may upload to import leads.
 CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+
+# Per person, on what reaches other people or costs money (salesdept/ratelimit.py): action ->
+# (what, count, seconds). RATE_LIMITS='{"regenerate": [100, 3600]}' changes a count and window.
+RATE_LIMITS = {
+    "campaign_request": ("campaign requests", 5, 3600),  # each is a model call and an email to every manager
+    "regenerate": ("rewrites", 60, 3600),  # a model call each; a rep rewrites a few drafts an hour
+    "import": ("imports", 20, 3600),
+    "export": ("exports", 60, 3600),
+}
+for _action, (_count, _seconds) in json.loads(env_str("RATE_LIMITS", "{}")).items():
+    RATE_LIMITS[_action] = (RATE_LIMITS[_action][0], int(_count), int(_seconds))
 SANDBOX_SEED = env_int("SANDBOX_SEED", 7)
 # Share of sandbox sends that get a reply, and how long the simulated prospect takes.
 SANDBOX_REPLY_RATE = env_float("SANDBOX_REPLY_RATE", 0.35)

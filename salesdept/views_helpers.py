@@ -1,4 +1,10 @@
-from django.http import HttpRequest
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from salesdept.ratelimit import RateLimited, rate_limit_take
 
 
 def partial_or_page(request: HttpRequest, template: str, partial: str) -> str:
@@ -16,3 +22,25 @@ def id_param(value: str) -> int | None:
     if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
         return int(value)
     return None
+
+
+def rate_limited(action: str) -> Callable:
+    """A view that counts against the person's limit for `action` (salesdept/ratelimit.py); over it, a 429 page.
+
+    For reads (exports). A write's service takes its own count, so every way in (a page, a task, the API) is held.
+    """
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                rate_limit_take(user=request.user, action=action)
+            except RateLimited as exc:
+                response = render(request, "429.html", {"message": str(exc)}, status=429)
+                response["Retry-After"] = str(exc.retry_after)
+                return response
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorate
