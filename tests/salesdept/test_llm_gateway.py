@@ -178,11 +178,10 @@ def test_a_batch_runs_side_by_side(llm, settings):
     settings.LLM_LOCAL_CONCURRENCY = 20  # the fake serves many at once, though it is on 127.0.0.1
     llm.delay = 0.5
     llm.default = lambda body: json_reply(GOOD)
-    started = time.monotonic()
     results = run_many([request(text=str(n)) for n in range(20)])
-    elapsed = time.monotonic() - started
     assert len(results) == 20 and not any(r.from_template for r in results)
-    assert elapsed < 2.0, f"20 calls of 0.5 s took {elapsed:.1f} s: they ran one after another"
+    # What the server saw, not a stopwatch (a busy machine would fail a timing): calls overlapped.
+    assert llm.max_in_flight >= 10, f"at most {llm.max_in_flight} calls at once: they ran one after another"
     assert LLMCall.objects.filter(outcome="ok").count() == 20
 
 
