@@ -81,7 +81,9 @@ _UNBUMP = """
 _DROP_EMPTY = "DELETE FROM reporting_dailycount WHERE day = %s AND stage = %s AND count = 0"
 
 
-def _unbump(*, day: dt.date, stage: str, campaign_id: int, rep_id: int, account_id: int, label: str, version: str):
+def _unbump(
+    *, day: dt.date, stage: str, campaign_id: int, rep_id: int, account_id: int, label: str, version: str
+) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_UNBUMP, [day, stage, campaign_id, rep_id, account_id, label, version])
         cursor.execute(_DROP_EMPTY, [day, stage])
@@ -189,7 +191,8 @@ def metrics_rebuild() -> dict[str, int]:
 
     For an install whose history predates the counts, or to check them. A rebuilt row takes the
     lead's campaign, owner and label as they are now (the live counts take them as they were),
-    and the account and version of the message of the lead's first event of that stage. A few
+    and the account and version of the message of the lead's first event of that stage that was
+    not taken back (an approval undone counts for nobody, as it does live). A few
     grouped queries per stage, in one transaction; returns the rows written per table.
     """
     day = {"tzinfo": timezone.get_current_timezone()}
