@@ -22,16 +22,21 @@ Status = OutreachMessage.Status
 EFFECTIVE_SCORE = ranked_score("lead__")
 
 
-def _waiting(user) -> QuerySet[OutreachMessage]:
-    """Drafts a person can decide now: not stopped by a guardrail, lead not snoozed.
+# What "waiting in the queue" means, the one rule behind every count of it (the queue's header,
+# the navigation badge, the dashboard's backlog, the daily report, the backlog alert): a draft
+# someone can decide now, not stopped by a guardrail (those wait for a rewrite), its lead not
+# snoozed. An answer to a reply waits even for a snoozed lead: the prospect is waiting for it.
+WAITING = Q(status=Status.PENDING_APPROVAL, blocked=False) & ~Q(lead__status=Lead.Status.SNOOZED, reply_to__isnull=True)
 
-    An answer to a reply waits even for a snoozed lead: the prospect is waiting for it.
-    """
-    return (
-        messages_visible_to(user)
-        .filter(status=Status.PENDING_APPROVAL, blocked=False)
-        .exclude(lead__status=Lead.Status.SNOOZED, reply_to__isnull=True)
-    )
+
+def drafts_waiting() -> QuerySet[OutreachMessage]:
+    """Everyone's drafts waiting in the queue: what it shows a manager."""
+    return OutreachMessage.objects.filter(WAITING)
+
+
+def _waiting(user) -> QuerySet[OutreachMessage]:
+    """The drafts waiting in this person's queue: a rep's own leads', everyone's for a manager."""
+    return messages_visible_to(user).filter(WAITING)
 
 
 def _filtered(queue: QuerySet[OutreachMessage], filters: dict, *, now: dt.datetime) -> QuerySet[OutreachMessage]:

@@ -6,6 +6,7 @@ app_name = "approvals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("count/", views.pending_count, name="count"),
+    path("total/", views.queue_total, name="total"),
     path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("requests/", views.campaign_requests, name="requests"),
     path("requests/new/", views.campaign_request_new, name="request_new"),

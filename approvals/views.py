@@ -63,11 +63,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     after = Cursor.parse(request.GET.get("after"))
     items = list(queue_for(request.user, filters=filters, sort=sort, after=after)[: PAGE_SIZE + 1])
     items, more = items[:PAGE_SIZE], len(items) > PAGE_SIZE
-    query = request.GET.copy()
-    query.pop("after", None)
+    query = _filter_query(request)
     context = {
         "items": items,
-        "next_query": f"{query.urlencode()}&after={cursor_of(items[-1])}".lstrip("&") if more else "",
+        "next_query": f"{query}&after={cursor_of(items[-1])}".lstrip("&") if more else "",
     }
     if after is not None and request.htmx:
         return render(request, f"{QUEUE}#queue-page", context)
@@ -75,6 +74,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context |= {
         "form": form,
         "filtered": bool(filters),
+        "filter_query": query,
         "total": total,
         "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
@@ -87,6 +87,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, QUEUE, context)
 
 
+def _filter_query(request: HttpRequest) -> str:
+    """The queue's filters and sort as a query string, without the page's cursor."""
+    query = request.GET.copy()
+    query.pop("after", None)
+    return query.urlencode()
+
+
 @require_GET
 @rep_required
 def pending_count(request: HttpRequest) -> HttpResponse:
@@ -95,10 +102,29 @@ def pending_count(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @rep_required
+def queue_total(request: HttpRequest) -> HttpResponse:
+    """The queue's "N drafts waiting" for the filters in the URL: it refreshes after every decision."""
+    filters = QueueFilterForm(request.GET, manager=is_manager(request.user)).filters()
+    context = {
+        "total": queue_count_for(request.user, filters=filters),
+        "filtered": bool(filters),
+        "filter_query": _filter_query(request),
+    }
+    return render(request, f"{QUEUE}#queue-total", context)
+
+
+@require_GET
+@rep_required
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     """One queue item as it is now: a fragment for htmx (a rewrite polls it), else a page of its own."""
-    context = {"item": message_get_for_user(request.user, pk), "snooze_choices": SNOOZE_DAYS}
-    return render(request, f"{QUEUE}#item" if request.htmx else "approvals/item.html", context)
+    message = message_get_for_user(request.user, pk)
+    context = {"item": message, "snooze_choices": SNOOZE_DAYS}
+    if not request.htmx:
+        return render(request, "approvals/item.html", context)
+    response = render(request, f"{QUEUE}#item", context)
+    if message.status != OutreachMessage.Status.GENERATING:  # a rewrite came back: it waits again
+        trigger_client_event(response, "queueChanged")
+    return response
 
 
 def _decided(

@@ -10,12 +10,18 @@ RECENT_IMPORTS = 10
 SHEET_BUSY = (SheetSync.Status.QUEUED, SheetSync.Status.RUNNING, SheetSync.Status.RETRYING)
 
 
+# Qualified and waiting for allocation: no rep owns it yet (allocation gives an owner and
+# leaves the status qualified until the first message goes out).
+UNALLOCATED = Q(leads__status=Lead.Status.QUALIFIED, leads__owner__isnull=True)
+
+
 def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns, newest first, each with its lead count and its qualified leads no rep owns yet."""
     return (
         Campaign.objects.select_related("owner", "target")
         .annotate(
             lead_count=Count("leads", distinct=True),
-            qualified_count=Count("leads", filter=Q(leads__status=Lead.Status.QUALIFIED), distinct=True),
+            unallocated_count=Count("leads", filter=UNALLOCATED, distinct=True),
         )
         .order_by("-created_at")
     )

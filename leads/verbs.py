@@ -119,6 +119,10 @@ STAGE = {
 }
 # Plain strings: Activity.verb is compared and grouped by its stored value.
 FUNNEL_STAGE_OF: dict[str, str] = {verb.value: stage for verb, stage in STAGE.items() if stage != SEND_ERROR}
+# Verbs that take back the stage an earlier event of the same message reached: an approval undone
+# before any send was never an approval. The lead leaves that stage, unless another of its messages
+# still stands there.
+TAKES_BACK: dict[str, str] = {Verb.MESSAGE_APPROVAL_UNDONE.value: "approved"}
 SEND_ERRORS: frozenset[str] = frozenset(verb.value for verb, stage in STAGE.items() if stage == SEND_ERROR)
 
 

@@ -15,7 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, QuerySet, Sum
 from django.urls import reverse
 
-from outreach.models import OutreachMessage, SendingAccount
+from approvals.selectors import drafts_waiting
+from outreach.models import SendingAccount
 from reporting.metrics import local_day
 from reporting.models import Alert, DailyCount
 from salesdept.notifications import notify
@@ -78,9 +79,11 @@ def _paused_accounts() -> list[Condition]:
 
 
 def _old_drafts(now: dt.datetime) -> list[Condition]:
-    waiting = OutreachMessage.objects.filter(
-        status=OutreachMessage.Status.PENDING_APPROVAL, created_at__lte=now - dt.timedelta(hours=24)
-    ).aggregate(n=Count("pk"), oldest=Min("created_at"))
+    waiting = (
+        drafts_waiting()  # what the queue shows: a snoozed lead's draft is not late
+        .filter(created_at__lte=now - dt.timedelta(hours=24))
+        .aggregate(n=Count("pk"), oldest=Min("created_at"))
+    )
     if not waiting["n"]:
         return []
     days = (now - waiting["oldest"]).days

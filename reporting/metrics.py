@@ -3,7 +3,9 @@
 Called with every Activity written (leads.services.activity_record, and in bulk by the CSV
 import) and every model call logged. A lead reaches each stage once (a unique LeadMilestone),
 so the counts are people, like the funnel, however often a stage's event repeats. Increments
-are single upserts on one row each, safe with any number of workers.
+are single upserts on one row each, safe with any number of workers. An event that takes a stage
+back (an approval undone: leads.verbs.TAKES_BACK) takes the lead out of it again, and a rebuild
+ignores what was taken back, so live counts and rebuilt ones agree.
 """
 
 import datetime as dt
@@ -12,12 +14,12 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, IntegerField, Min, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from leads.models import Activity, Lead
-from leads.verbs import FUNNEL_STAGE_OF, SEND_ERRORS
+from leads.verbs import FUNNEL_STAGE_OF, SEND_ERRORS, TAKES_BACK
 from reporting.models import DailyCount, LeadMilestone
 from salesdept import clock
 from salesdept.models import LLMCall
@@ -65,6 +67,28 @@ def bump(
         cursor.execute(_BUMP, [day, stage, campaign_id, rep_id, account_id, label, version, n, cost])
 
 
+# Take one from a day's row of a stage: the row with the lead's dimensions when there is one (they
+# may have changed since: an owner, a label), else another of that day and stage. Never below 0;
+# a row left at 0 goes, as a rebuild would not write it.
+_UNBUMP = """
+    UPDATE reporting_dailycount SET count = count - 1 WHERE count > 0 AND id = (
+        SELECT id FROM reporting_dailycount WHERE day = %s AND stage = %s AND count > 0
+        ORDER BY (campaign_id = %s) DESC, (rep_id = %s) DESC, (account_id = %s) DESC,
+            (label = %s) DESC, (version = %s) DESC, id
+        LIMIT 1
+    )
+"""
+_DROP_EMPTY = "DELETE FROM reporting_dailycount WHERE day = %s AND stage = %s AND count = 0"
+
+
+def _unbump(
+    *, day: dt.date, stage: str, campaign_id: int, rep_id: int, account_id: int, label: str, version: str
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_UNBUMP, [day, stage, campaign_id, rep_id, account_id, label, version])
+        cursor.execute(_DROP_EMPTY, [day, stage])
+
+
 def _first_time(lead_id: int, stage: str, activity: Activity) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_MILESTONE, [lead_id, stage, activity.created_at, activity.pk])
@@ -82,12 +106,40 @@ def _dims(activity: Activity, lead: Lead | None) -> dict:
     }
 
 
+def standing(activities: QuerySet[Activity], stage: str) -> QuerySet[Activity]:
+    """The events of `stage` that no later event of the same message took back."""
+    takers = [verb for verb, taken in TAKES_BACK.items() if taken == stage]
+    if not takers:
+        return activities
+    later = Activity.objects.filter(verb__in=takers, message_id=OuterRef("message_id"), pk__gt=OuterRef("pk"))
+    return activities.filter(~Exists(later))
+
+
+def _take_back(activity: Activity, stage: str, lead: Lead) -> None:
+    """The lead leaves `stage` if this message's event was the one counted; another of its messages
+    that still stands there counts instead, from its own day."""
+    milestone = LeadMilestone.objects.filter(lead=lead, stage=stage).select_related("activity__message").first()
+    if milestone is None or milestone.activity is None or milestone.activity.message_id != activity.message_id:
+        return  # not counted through this message: the stage stands
+    _unbump(day=local_day(milestone.reached_at), stage=stage, **_dims(milestone.activity, lead))
+    milestone.delete()
+    verbs = [verb for verb, of in STAGE_OF.items() if of == stage]
+    other = standing(Activity.objects.filter(lead=lead, verb__in=verbs), stage).order_by("pk").first()
+    if other is not None and _first_time(lead.pk, stage, other):
+        bump(day=local_day(other.created_at), stage=stage, **_dims(other, lead))
+
+
 def metrics_record(activity: Activity) -> None:
-    """Count one activity: a first milestone, or a send error."""
+    """Count one activity: a first milestone, a stage taken back, or a send error."""
     stage = STAGE_OF.get(activity.verb)
-    if stage is None and activity.verb not in SEND_ERRORS:
+    taken_back = TAKES_BACK.get(activity.verb)
+    if stage is None and taken_back is None and activity.verb not in SEND_ERRORS:
         return
     lead = activity.lead if activity.lead_id else (activity.message.lead if activity.message_id else None)
+    if taken_back is not None:
+        if lead is not None and activity.message_id:
+            _take_back(activity, taken_back, lead)
+        return
     if stage is None:
         bump(day=local_day(activity.created_at), stage="send_error", **_dims(activity, lead))
         return
@@ -139,7 +191,8 @@ def metrics_rebuild() -> dict[str, int]:
 
     For an install whose history predates the counts, or to check them. A rebuilt row takes the
     lead's campaign, owner and label as they are now (the live counts take them as they were),
-    and the account and version of the message of the lead's first event of that stage. A few
+    and the account and version of the message of the lead's first event of that stage that was
+    not taken back (an approval undone counts for nobody, as it does live). A few
     grouped queries per stage, in one transaction; returns the rows written per table.
     """
     day = {"tzinfo": timezone.get_current_timezone()}
@@ -149,7 +202,7 @@ def metrics_rebuild() -> dict[str, int]:
         for stage in dict.fromkeys(STAGE_OF.values()):
             verbs = [verb for verb, of in STAGE_OF.items() if of == stage]
             firsts = (
-                Activity.objects.filter(verb__in=verbs, lead__isnull=False)
+                standing(Activity.objects.filter(verb__in=verbs, lead__isnull=False), stage)
                 .values("lead_id")
                 .annotate(stage=Value(stage), at=Min("created_at"), first=Min("pk"))
                 .values_list("lead_id", "stage", "at", "first")

@@ -24,8 +24,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from approvals.selectors import drafts_waiting
 from campaigns.models import Campaign
-from outreach.models import OutreachMessage, SendingAccount
+from outreach.models import SendingAccount
 from reporting.models import STAGES, DailyCount, DailyReport
 from salesdept import clock
 from salesdept.llm import report_insights
@@ -134,9 +135,7 @@ def _campaigns(per_campaign: dict[int, Counter]) -> list[dict]:
 
 
 def _backlog(now: dt.datetime) -> dict:
-    waiting = OutreachMessage.objects.filter(status=OutreachMessage.Status.PENDING_APPROVAL).aggregate(
-        n=Count("pk"), oldest=Min("created_at")
-    )
+    waiting = drafts_waiting().aggregate(n=Count("pk"), oldest=Min("created_at"))  # what the queue shows
     oldest = waiting["oldest"]
     hours = round(max((now - oldest).total_seconds(), 0) / 3600, 1) if oldest else None
     return {"pending": waiting["n"], "oldest_hours": hours}

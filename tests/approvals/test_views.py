@@ -164,6 +164,19 @@ def test_it_counts_pending_drafts(client, alice, pending):
     assert ">1</span>" in response.text
 
 
+def test_it_gives_the_queue_header_its_count_for_the_filters(client, alice, pending, campaign, alice_account):
+    from tests.factories import LeadFactory, MessageFactory
+
+    MessageFactory(
+        lead=LeadFactory(campaign=campaign, owner=alice), campaign=campaign, account=alice_account, kind="email"
+    )
+    login(client, alice)
+    assert ">2 drafts waiting.</p>" in client.get("/approvals/total/", **HTMX).text
+    response = client.get("/approvals/total/", {"kind": "email"}, **HTMX)
+    assert ">1 draft waiting that matches these filters.</p>" in response.text
+    assert 'hx-get="/approvals/total/?kind=email"' in response.text  # the next refresh keeps them
+
+
 def test_regenerate_sends_the_draft_back_and_the_item_polls(client, alice, pending, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         response = login(client, alice).post(
@@ -176,6 +189,11 @@ def test_regenerate_sends_the_draft_back_and_the_item_polls(client, alice, pendi
     assert (pending.status, pending.instruction, pending.revision) == ("generating", "shorter", 2)
     item = client.get(f"/approvals/{pending.pk}/", **HTMX)
     assert 'hx-trigger="every 2s"' in item.text
+    assert "HX-Trigger" not in item  # still rewriting: the queue's counts have not changed again
+
+    OutreachMessage.objects.filter(pk=pending.pk).update(status=OutreachMessage.Status.PENDING_APPROVAL)
+    item = client.get(f"/approvals/{pending.pk}/", **HTMX)
+    assert "queueChanged" in item["HX-Trigger"]  # back in the queue: its header and badge count it again
 
 
 def test_regenerate_on_a_decided_draft_changes_nothing(client, alice, pending):

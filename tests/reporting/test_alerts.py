@@ -71,6 +71,16 @@ def test_drafts_waiting_over_a_day_alert(bob, campaign, alice_account):
     assert alert.message == "1 draft waited over a day for approval (the oldest 3 days)."
 
 
+def test_a_snoozed_leads_old_draft_is_not_late(bob, campaign, alice_account):
+    """It is not in the queue (approvals.selectors.WAITING), so nobody is keeping it waiting."""
+    from leads.models import Lead
+
+    lead = LeadFactory(campaign=campaign, status=Lead.Status.SNOOZED)
+    message = MessageFactory(lead=lead, campaign=campaign, account=alice_account)
+    OutreachMessage.objects.filter(pk=message.pk).update(created_at=NOW - dt.timedelta(days=3))
+    assert alerts_check(now=NOW) == []
+
+
 def test_a_model_budget_nearly_spent_alerts(bob, settings):
     settings.LLM_DAILY_BUDGET_USD = 10.0
     LLMCall.objects.create(purpose="draft", model="m", outcome="ok", cost_usd=Decimal("7.5"))

@@ -146,3 +146,32 @@ def test_a_rebuild_from_the_log_matches_the_live_counts(campaign, alice, dan, al
     )
     assert rebuilt == live
     assert LeadMilestone.objects.count() == milestones
+
+
+def test_it_takes_an_undone_approval_out_of_the_funnel_unless_another_stands(campaign, alice, alice_account):
+    from django.core.management import call_command
+
+    lead = LeadFactory(campaign=campaign, owner=alice)
+    first, second = (MessageFactory(lead=lead, campaign=campaign, account=alice_account, step=step) for step in (1, 2))
+
+    def approved_live_and_rebuilt() -> tuple[int, int]:
+        live = counted("approved")
+        rows = sorted(DailyCount.objects.values_list("day", "stage", "campaign_id", "rep_id", "count"))
+        call_command("rebuild_metrics", stdout=None)
+        assert sorted(DailyCount.objects.values_list("day", "stage", "campaign_id", "rep_id", "count")) == rows
+        return live, counted("approved")
+
+    activity_record(verb="message.approved", message=first, lead=lead)
+    activity_record(verb="message.approved", message=second, lead=lead)
+    assert approved_live_and_rebuilt() == (1, 1)  # one person
+
+    activity_record(verb="message.approval_undone", message=first, lead=lead)
+    assert approved_live_and_rebuilt() == (1, 1)  # the second approval still stands
+    assert LeadMilestone.objects.get(lead=lead, stage="approved").activity.message == second
+
+    activity_record(verb="message.approval_undone", message=second, lead=lead)
+    assert approved_live_and_rebuilt() == (0, 0)
+    assert not DailyCount.objects.filter(stage="approved").exists()  # no row left at 0
+
+    activity_record(verb="message.approved", message=first, lead=lead)  # approved again: counted again
+    assert approved_live_and_rebuilt() == (1, 1)

@@ -68,6 +68,7 @@ notifications                GET    -             login  200    200    200     2
 notification_open            POST   notification  login  302    404    404     404    404
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
+approvals:total              GET    -             login  200    200    200     200    403
 approvals:bulk_approve       POST   -             login  302    302    302     302    403
 approvals:requests           GET    -             login  200    200    200     200    403
 approvals:request_new        POST   -             login  400    400    400     400    403
