@@ -2,7 +2,8 @@
 
 The URL comes from prospect data, so the fetch is careful: http(s) only, each hop's host resolved
 and refused when it is private, loopback, link-local or reserved (unless ENRICH_ALLOW_PRIVATE, for
-tests and local use), redirects followed by hand (at most MAX_REDIRECTS, each checked), a timeout on
+tests and local use), the connection made to the address checked, redirects followed by hand
+(at most MAX_REDIRECTS, each checked), a timeout on
 every read and an overall deadline, only HTML, and at most ENRICH_MAX_BYTES read. The page text goes
 to the model as data (salesdept.llm.summarise_company). A failure is kept on the company
 (summary_error) and never raised into the pipeline. summary_fetched_at is the last attempt's time.
@@ -12,6 +13,7 @@ import datetime as dt
 import ipaddress
 import logging
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -20,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from django.db.models import Q
+from requests.adapters import HTTPAdapter
+from urllib3.util.connection import create_connection
 
 from leads.models import Company
 from salesdept import clock, llm
@@ -48,21 +52,21 @@ class FetchedPage:
 
 
 # -- fetching -------------------------------------------------------------------------------------------------
-def _check_host(url: str) -> None:
-    """http(s) to a public address only (SSRF): every address the host resolves to must be global."""
+def _checked_address(url: str) -> str:
+    """The address to connect to for `url`: http(s) only, and every address its host resolves to global (SSRF)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise EnrichError(f"Only http and https pages are read, not {parts.scheme or 'a relative URL'}.")
     if not parts.hostname:
         raise EnrichError("The website address has no host.")
-    if settings.ENRICH_ALLOW_PRIVATE:
-        return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise EnrichError(f"The host {parts.hostname} does not resolve.") from exc
-    for info in infos:
-        _check_address(info[4][0], parts.hostname)
+    if not settings.ENRICH_ALLOW_PRIVATE:
+        for info in infos:
+            _check_address(info[4][0], parts.hostname)
+    return infos[0][4][0]
 
 
 def _check_address(address: str, host: str) -> None:
@@ -73,13 +77,35 @@ def _check_address(address: str, host: str) -> None:
         raise EnrichError(f"{host} is a private, loopback, link-local or reserved address: not fetched.")
 
 
-def _check_peer(response: requests.Response, host: str) -> None:
-    """The address actually connected to (a host may resolve differently the second time)."""
-    if settings.ENRICH_ALLOW_PRIVATE:
-        return
-    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-    if sock is not None:
-        _check_address(sock.getpeername()[0], host)
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the address that was checked, whatever the name resolves to a second later (DNS rebinding).
+
+    The request keeps the name: its Host header, TLS server name and certificate check are the site's.
+    Only the socket is opened to the checked address, in the one method urllib3 opens it (urllib3 2.x,
+    pinned in requirements.txt; tests/leads/test_enrichment.py proves it).
+    """
+
+    def __init__(self, address: str) -> None:
+        self._address = address
+        super().__init__(max_retries=0)
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        address, base = self._address, pool.ConnectionCls
+
+        class Pinned(base):
+            def _new_conn(self):
+                sock = create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+                sys.audit("http.client.connect", self, self.host, self.port)
+                return sock
+
+        pool.ConnectionCls = Pinned
+        return pool
 
 
 def page_fetch(url: str) -> FetchedPage:
@@ -90,7 +116,9 @@ def page_fetch(url: str) -> FetchedPage:
     with requests.Session() as session:
         session.trust_env = False  # no proxy from the environment: the address checked is the one reached
         for _ in range(MAX_REDIRECTS + 1):
-            _check_host(url)
+            adapter = _PinnedAdapter(_checked_address(url))  # every hop checked, then connected to as checked
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             response = session.get(url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=False)
             if not response.is_redirect:
                 break
@@ -99,7 +127,6 @@ def page_fetch(url: str) -> FetchedPage:
         else:
             raise EnrichError(f"More than {MAX_REDIRECTS} redirects.")
         with response:
-            _check_peer(response, urlsplit(url).hostname or "")
             if response.status_code >= 400:
                 raise EnrichError(f"The site answered HTTP {response.status_code}.")
             content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()

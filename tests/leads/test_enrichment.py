@@ -1,6 +1,7 @@
 """Company enrichment: a company's front page, read from a local web server, summarised as data."""
 
 import datetime as dt
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -235,3 +236,46 @@ def test_the_summary_reaches_drafting(campaign):
 
     assert lead_facts(lead).company_summary == "Ledgerly automates reconciliation."
     assert lead_facts(LeadFactory(company=None)).company_summary == ""
+
+
+class Resolver:
+    """socket.getaddrinfo answering from a list: the first lookup, then the next (a DNS rebinding attack)."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = list(addresses)
+        self.lookups = 0
+
+    def __call__(self, host, port, *args, **kwargs):
+        try:
+            ipaddress.ip_address(host)
+            return [(2, 1, 6, "", (host, port))]  # an address is itself, as in the real resolver
+        except ValueError:
+            address = self.addresses[min(self.lookups, len(self.addresses) - 1)]
+        self.lookups += 1
+        return [(2, 1, 6, "", (address, port))]
+
+
+def test_it_connects_to_the_address_it_checked_whatever_the_name_resolves_to_next(site, settings, monkeypatch):
+    """A name that answers a public address to the check and 127.0.0.1 to the connection reaches nothing inside."""
+    settings.ENRICH_ALLOW_PRIVATE = False
+    monkeypatch.setattr("socket.getaddrinfo", Resolver("93.184.215.14", "127.0.0.1"))
+
+    with pytest.raises(Exception):  # noqa: B017 - the public address is not reachable from the test machine
+        page_fetch(f"http://rebind.example:{site.port}/page")
+
+    assert site.paths == []  # before: the check passed, the second lookup connected to the service inside
+
+
+def test_the_pinned_connection_keeps_the_site_name_in_the_host_header(site, monkeypatch):
+    """Connected to the checked address, asked for the site by name (virtual hosts, TLS server name)."""
+    resolver = Resolver("127.0.0.1")
+    monkeypatch.setattr("socket.getaddrinfo", resolver)
+    hosts: list[str] = []
+    handle = site._handle
+    monkeypatch.setattr(site, "_handle", lambda h: (hosts.append(h.headers["Host"]), handle(h))[1])
+
+    page = page_fetch(f"http://ledgerly.example:{site.port}/r/1")
+
+    assert "Ledgerly" in page.html
+    assert hosts == [f"ledgerly.example:{site.port}"] * 2
+    assert resolver.lookups == 2  # once per hop, by the check; the connection looked nothing up
