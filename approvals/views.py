@@ -38,10 +38,12 @@ from campaigns.models import CampaignRequest
 from campaigns.requests import RequestError, campaign_request_submit
 from campaigns.requests import campaign_request_approve as approve_request
 from campaigns.requests import campaign_request_reject as reject_request
+from leads.models import Lead
 from leads.services import lead_snooze
 from outreach.models import OutreachMessage
 from outreach.services import (
     DecisionError,
+    Then,
     message_approve,
     message_regenerate,
     message_reject,
@@ -102,19 +104,32 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _decided(
-    request: HttpRequest, message, *, notice: str = "", error: str = "", body: str | None = None, gone: bool = False
+    request: HttpRequest,
+    message,
+    *,
+    notice: str = "",
+    error: str = "",
+    body: str | None = None,
+    gone: bool = False,
+    written: dict | None = None,
 ) -> HttpResponse:
-    """The item after a decision: htmx swaps it in place; a plain form goes back to the queue."""
+    """The item after a decision: htmx swaps it in place; a plain form goes back to the queue.
+
+    A refused text of the rep's own (`written`) comes back with the reasons, never lost.
+    """
+    context = {
+        "item": message,
+        "notice": notice,
+        "error": error,
+        "body": body,
+        "gone": gone,
+        "written": written,
+        "snooze_choices": SNOOZE_DAYS,
+    }
     if request.htmx:
-        context = {
-            "item": message,
-            "notice": notice,
-            "error": error,
-            "body": body,
-            "gone": gone,
-            "snooze_choices": SNOOZE_DAYS,
-        }
         return trigger_client_event(render(request, f"{QUEUE}#item", context), "queueChanged")
+    if error and written:
+        return render(request, "approvals/item.html", context)
     (messages.error if error else messages.success)(request, error or notice)
     return redirect("approvals:queue")
 
@@ -133,7 +148,9 @@ def _decide(request: HttpRequest, pk: int, form_class, act: Callable, notice: Ca
         message = act(message, form.cleaned_data)
     except DecisionError as exc:
         message.refresh_from_db()
-        return _decided(request, message, error=str(exc), body=form.cleaned_data.get("body") or None)
+        data = form.cleaned_data
+        written = {key: data[key] for key in ("then", "subject", "text")} if data.get("then") == Then.WRITE else None
+        return _decided(request, message, error=str(exc), body=data.get("body") or None, written=written)
     return _decided(request, message, notice=notice(message))
 
 
@@ -158,9 +175,27 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 @rep_required
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     def act(message, data):
-        return message_reject(message=message, actor=request.user, revision=data["revision"], reason=data["reason"])
+        return message_reject(
+            message=message,
+            actor=request.user,
+            revision=data["revision"],
+            reason=data["reason"],
+            then=data["then"],
+            subject=data["subject"],
+            body=data["text"],
+        )
 
-    return _decide(request, pk, RejectForm, act, lambda m: f"Rejected the draft to {m.lead}.")
+    return _decide(request, pk, RejectForm, act, _rejected_notice)
+
+
+def _rejected_notice(message) -> str:
+    if message.status == OutreachMessage.Status.GENERATING:
+        return f"Rejected: drafting again to {message.lead} with your reason; it comes back here when ready."
+    if message.status == OutreachMessage.Status.PENDING_APPROVAL:
+        return f"Rejected: your own text to {message.lead} is in the queue; approve it when it reads right."
+    if message.lead.status == Lead.Status.DISQUALIFIED:
+        return f"Rejected, and {message.lead} is dropped from the campaign: nothing more goes to them."
+    return f"Rejected the draft to {message.lead}."
 
 
 @require_POST

@@ -36,6 +36,7 @@ class Verb(models.TextChoices):
     MESSAGE_DRAFTED = "message.drafted", "Draft written"
     MESSAGE_APPROVED = "message.approved", "Draft approved"
     MESSAGE_REJECTED = "message.rejected", "Draft rejected"
+    MESSAGE_WRITTEN = "message.written", "Message written by the rep"
     MESSAGE_APPROVAL_UNDONE = "message.approval_undone", "Approval undone: back in the queue"
     MESSAGE_REGENERATING = "message.regenerating", "Draft sent back for rewriting"
     MESSAGE_DRAFT_LOST = "message.draft_lost", "Drafting stopped (its worker died): back with the rep"
