@@ -81,3 +81,13 @@ def accounts_stopped_for(user) -> QuerySet[SendingAccount]:
     if not is_manager(user):
         accounts = accounts.filter(owner=user)
     return accounts.select_related("owner").order_by("name", "pk")
+
+
+def kinds_to_write(user) -> list[tuple[str, str]]:
+    """The kinds of message the user's own active accounts can send, as form choices."""
+    channels = set(SendingAccount.objects.filter(owner=user, is_active=True).values_list("channel", flat=True))
+    return [
+        (kind, label)
+        for kind, label in OutreachMessage.Kind.choices
+        if channels & set(SendingAccount.channels_for(kind))
+    ]
