@@ -137,20 +137,26 @@ def _decided(
 STALE_FORM = "This form is incomplete or out of date; reload the queue."
 
 
+def _written(data) -> dict | None:
+    """The rep's own text from a refused reject-and-write, to show again with the reasons."""
+    if data.get("then") != Then.WRITE:
+        return None
+    return {"subject": data.get("subject", ""), "text": data.get("text", "").replace("\r\n", "\n")}
+
+
 def _decide(request: HttpRequest, pk: int, form_class, act: Callable, notice: Callable[[object], str]) -> HttpResponse:
     """One decision on a queue item: access check, form, the service, then the item as it now is."""
     message = message_get_for_user(request.user, pk)
     form = form_class(request.POST)
     if not form.is_valid():
         errors = form.errors.get("reason") or form.errors.get("days") or [STALE_FORM]
-        return _decided(request, message, error=errors[0])
+        return _decided(request, message, error=errors[0], written=_written(request.POST))
     try:
         message = act(message, form.cleaned_data)
     except DecisionError as exc:
         message.refresh_from_db()
-        data = form.cleaned_data
-        written = {key: data[key] for key in ("then", "subject", "text")} if data.get("then") == Then.WRITE else None
-        return _decided(request, message, error=str(exc), body=data.get("body") or None, written=written)
+        body = form.cleaned_data.get("body") or None
+        return _decided(request, message, error=str(exc), body=body, written=_written(request.POST))
     return _decided(request, message, notice=notice(message))
 
 

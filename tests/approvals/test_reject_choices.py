@@ -131,3 +131,13 @@ def test_it_rejects_a_suggested_answer_alone_by_default(client, alice, pending):
     reject(client, answer, reason="I will call instead")
     answer.refresh_from_db()
     assert answer.status == Status.REJECTED
+
+
+def test_it_keeps_the_reps_text_when_the_reason_is_missing(client, alice, pending):
+    text = "Hi Lena, would you speak at the Summit?"
+    response = login(client, alice).post(
+        f"/approvals/{pending.pk}/reject/", {"revision": 1, "reason": "", "then": "write", "text": text}
+    )
+    assert response.status_code == 200
+    assert "Say why you reject this draft" in response.text
+    assert f">{text}</textarea>" in response.text
