@@ -66,7 +66,7 @@ def test_it_puts_the_reps_own_text_in_the_queue(client, alice, pending):
         "rep",
         2,
     )
-    assert "Written by you" in client.get(f"/approvals/{pending.pk}/").text
+    assert "Written by hand" in client.get(f"/approvals/{pending.pk}/").text
     assert list(queue_for(alice)) == [pending]
     approved = message_approve(message=pending, actor=alice, revision=pending.revision)
     assert (approved.status, approved.body) == (Status.APPROVED, text)

@@ -42,7 +42,7 @@ def test_it_rejects_and_takes_the_reps_own_text_by_keyboard(
 
     expect(item.locator("p[role=status]")).to_have_text(re.compile(r"^Rejected: your own text to "), timeout=ROUND_TRIP)
     expect(item.get_by_label("Message", exact=True)).to_have_value(text)
-    expect(item.get_by_text("Written by you, not a model.")).to_be_visible()
+    expect(item.get_by_text("Written by hand, not a model.")).to_be_visible()
     draft.refresh_from_db()
     assert (draft.status, draft.body, draft.generated_by) == ("pending_approval", text, "rep")
 
