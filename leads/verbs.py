@@ -101,6 +101,7 @@ STAGE = {
     Verb.LEAD_REFERRED: "found",
     Verb.LEAD_QUALIFIED: "qualified",
     Verb.MESSAGE_DRAFTED: "drafted",
+    Verb.MESSAGE_WRITTEN: "drafted",  # a rep's own text is a draft by hand: the funnel never skips a stage
     Verb.MESSAGE_APPROVED: "approved",
     Verb.MESSAGE_SENT: "sent",
     Verb.MESSAGE_MARKED_SENT: "sent",
