@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from campaigns.models import Campaign
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from salesdept.roles import REP, is_manager
 
@@ -91,3 +92,10 @@ def kinds_to_write(user) -> list[tuple[str, str]]:
         for kind, label in OutreachMessage.Kind.choices
         if channels & set(SendingAccount.channels_for(kind))
     ]
+
+
+def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> list[SendingAccount]:
+    """The rep's own active accounts that can send `kind`, those on the campaign first."""
+    on_campaign = set(campaign.sending_accounts.values_list("pk", flat=True)) if campaign else set()
+    accounts = SendingAccount.objects.filter(owner=actor, is_active=True, channel__in=SendingAccount.channels_for(kind))
+    return sorted(accounts, key=lambda a: (a.pk not in on_campaign, a.pk))

@@ -19,6 +19,7 @@ from leads.models import Lead
 from leads.services import activity_record, lead_facts
 from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
+from outreach.selectors import accounts_to_write
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.llm.prompts import override_for as llm_prompt_override
@@ -474,13 +475,6 @@ def _message_rewrite(*, message: OutreachMessage, actor, revision: int, subject:
     activity_record(verb="message.written", lead=message.lead, message=message, actor=actor)
     message.refresh_from_db()
     return message
-
-
-def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> list[SendingAccount]:
-    """The rep's own active accounts that can send `kind`, those on the campaign first."""
-    on_campaign = set(campaign.sending_accounts.values_list("pk", flat=True)) if campaign else set()
-    accounts = SendingAccount.objects.filter(owner=actor, is_active=True, channel__in=SendingAccount.channels_for(kind))
-    return sorted(accounts, key=lambda a: (a.pk not in on_campaign, a.pk))
 
 
 def _write_refusal(lead: Lead, kind: str) -> str:
