@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 
 from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
+from outreach.services import Then
 from salesdept.roles import REP
 from salesdept.views_helpers import id_param
 
@@ -33,6 +34,13 @@ class ApproveForm(DecisionForm):
 
 class RejectForm(DecisionForm):
     reason = forms.CharField(max_length=300, error_messages={"required": "Say why you reject this draft."})
+    # Absent (an older form, a suggested answer): the service's default, never a stranded lead.
+    then = forms.ChoiceField(required=False, choices=[("", "Reject only"), *Then.choices])
+    subject = forms.CharField(required=False, max_length=200)
+    text = forms.CharField(required=False, widget=forms.Textarea, strip=False, max_length=10000)
+
+    def clean_text(self) -> str:
+        return _normalise_newlines(self.cleaned_data["text"])
 
 
 class RegenerateForm(DecisionForm):

@@ -184,3 +184,24 @@ class SnoozeUntilForm(forms.Form):
         if until > self.today + MAX_AHEAD:
             raise forms.ValidationError("Pick a date within a year; longer is closer to lost than snoozed.")
         return until
+
+
+class WriteMessageForm(forms.Form):
+    """A rep's own message to a lead, on a channel one of their accounts can send."""
+
+    kind = forms.ChoiceField(label="Send as", error_messages={"required": "Choose how to send it."})
+    subject = forms.CharField(required=False, max_length=200, help_text="Emails and InMails only")
+    body = forms.CharField(
+        label="Your message",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        strip=False,
+        max_length=10000,
+        error_messages={"required": "Write the message first."},
+    )
+
+    def __init__(self, *args, kinds: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+
+    def clean_body(self) -> str:
+        return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")

@@ -37,6 +37,7 @@ Moves (the rows of `MOVES`):
 | snooze wakes | qualified | snoozed |
 | rep closes | won | interested, meeting |
 | rep closes | lost | qualified, contacted, replied, interested, meeting, snoozed |
+| rep drops from campaign | disqualified | qualified, contacted, snoozed |
 | opt-out | do_not_contact | every state but do_not_contact |
 | erase | do_not_contact | every state but do_not_contact |
 
@@ -87,6 +88,7 @@ class Trigger(models.TextChoices):
     REP_SNOOZES = "rep_snoozes", "rep snoozes"
     SNOOZE_WAKES = "snooze_wakes", "snooze wakes"
     REP_CLOSES = "rep_closes", "rep closes"
+    REP_DROPS = "rep_drops", "rep drops from campaign"
     OPT_OUT = "opt_out", "opt-out"
     ERASE = "erase", "erase"
 
@@ -167,6 +169,8 @@ MOVES: tuple[Move, ...] = (
         frozenset({S.QUALIFIED, S.CONTACTED, S.REPLIED, S.INTERESTED, S.MEETING, S.SNOOZED}),
         Verb.LEAD_LOST,
     ),
+    # A rep who rejects a draft may drop the lead instead of drafting again: not a fit after all.
+    Move(Trigger.REP_DROPS, S.DISQUALIFIED, frozenset({S.QUALIFIED, S.CONTACTED, S.SNOOZED}), Verb.LEAD_DISQUALIFIED),
     Move(Trigger.OPT_OUT, S.DO_NOT_CONTACT, _ALL - {S.DO_NOT_CONTACT}, Verb.LEAD_DO_NOT_CONTACT),
     Move(Trigger.ERASE, S.DO_NOT_CONTACT, _ALL - {S.DO_NOT_CONTACT}, Verb.LEAD_DO_NOT_CONTACT),
 )

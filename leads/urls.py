@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/score/", views.lead_score, name="score"),
     path("<int:pk>/meeting/", views.lead_meeting, name="meeting"),
     path("<int:pk>/snooze/", views.lead_snooze_view, name="snooze"),
+    path("<int:pk>/write/", views.lead_write, name="write"),
     path("<int:pk>/export.json", views.lead_export_view, name="export"),
     path("<int:pk>/erase/", views.lead_erase_view, name="erase"),
     path("import/", views.import_new, name="import_new"),

@@ -36,6 +36,7 @@ class Verb(models.TextChoices):
     MESSAGE_DRAFTED = "message.drafted", "Draft written"
     MESSAGE_APPROVED = "message.approved", "Draft approved"
     MESSAGE_REJECTED = "message.rejected", "Draft rejected"
+    MESSAGE_WRITTEN = "message.written", "Message written by the rep"
     MESSAGE_APPROVAL_UNDONE = "message.approval_undone", "Approval undone: back in the queue"
     MESSAGE_REGENERATING = "message.regenerating", "Draft sent back for rewriting"
     MESSAGE_DRAFT_LOST = "message.draft_lost", "Drafting stopped (its worker died): back with the rep"
@@ -100,6 +101,7 @@ STAGE = {
     Verb.LEAD_REFERRED: "found",
     Verb.LEAD_QUALIFIED: "qualified",
     Verb.MESSAGE_DRAFTED: "drafted",
+    Verb.MESSAGE_WRITTEN: "drafted",  # a rep's own text is a draft by hand: the funnel never skips a stage
     Verb.MESSAGE_APPROVED: "approved",
     Verb.MESSAGE_SENT: "sent",
     Verb.MESSAGE_MARKED_SENT: "sent",

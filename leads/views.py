@@ -13,6 +13,7 @@ from leads.forms import (
     LeadFilterForm,
     ScoreOverrideForm,
     SnoozeUntilForm,
+    WriteMessageForm,
 )
 from leads.imports import (
     DELIMITER_NAMES,
@@ -39,6 +40,8 @@ from leads.selectors import (
     lead_timeline,
 )
 from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
+from outreach.selectors import kinds_to_write
+from outreach.services import DecisionError, message_write
 from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
 from salesdept.views_helpers import partial_or_page, rate_limited
@@ -62,8 +65,12 @@ def _lead_today(lead: Lead) -> dt.date:
     return clock.today(dates.zone(lead.timezone))
 
 
-def _lead_page(lead: Lead, snooze_form: SnoozeUntilForm | None = None) -> dict:
+def _lead_page(
+    lead: Lead, snooze_form: SnoozeUntilForm | None = None, *, user=None, write_form: WriteMessageForm | None = None
+) -> dict:
+    kinds = kinds_to_write(user) if user is not None and write_form is None else []
     return {
+        "write_form": write_form or WriteMessageForm(kinds=kinds),
         "lead": lead,
         "timeline": lead_timeline(lead)[:TIMELINE_LENGTH],
         "conversation": lead_conversation(lead),
@@ -79,7 +86,7 @@ def _lead_page(lead: Lead, snooze_form: SnoozeUntilForm | None = None) -> dict:
 @rep_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
-    return render(request, "leads/lead_detail.html", _lead_page(lead))
+    return render(request, "leads/lead_detail.html", _lead_page(lead, user=request.user))
 
 
 @require_POST
@@ -90,16 +97,38 @@ def lead_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = SnoozeUntilForm(request.POST, today=_lead_today(lead))
     template = partial_or_page(request, "leads/lead_detail.html", "lead-snooze")
     if not form.is_valid():
-        return render(request, template, _lead_page(lead, form))
+        return render(request, template, _lead_page(lead, form, user=request.user))
     until = form.cleaned_data["until"]
     if not lead_snooze(lead=lead, actor=request.user, until=until, reason="Date corrected on the lead page"):
         form.add_error("until", f"{lead} is {lead.get_status_display().lower()}: there is nothing to snooze.")
-        return render(request, template, _lead_page(lead, form))
+        return render(request, template, _lead_page(lead, form, user=request.user))
     if request.htmx:
-        context = _lead_page(lead) | {"notice": f"Snoozed until {until:%a %-d %b %Y}."}
+        context = _lead_page(lead, user=request.user) | {"notice": f"Snoozed until {until:%a %-d %b %Y}."}
         return render(request, template, context)
     messages.success(request, f"{lead} is snoozed until {until:%a %-d %b %Y}.")
     return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_write(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rep writes their own message to a lead: checked by the guardrails, then sent in its window."""
+    lead = lead_get_for_user(request.user, pk)
+    form = WriteMessageForm(request.POST, kinds=kinds_to_write(request.user))
+    template = partial_or_page(request, "leads/lead_detail.html", "lead-write")
+    if form.is_valid():
+        try:
+            message = message_write(lead=lead, actor=request.user, **form.cleaned_data)
+        except DecisionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            notice = f"Approved: your {message.get_kind_display().lower()} to {lead} goes out in its sending window."
+            if request.htmx:
+                context = _lead_page(lead, user=request.user) | {"write_notice": notice}
+                return render(request, template, context)
+            messages.success(request, notice)
+            return redirect("leads:detail", pk=lead.pk)
+    return render(request, template, _lead_page(lead, user=request.user, write_form=form))
 
 
 @require_POST

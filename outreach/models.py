@@ -236,9 +236,10 @@ class OutreachMessage(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             # One sequence message per lead, campaign and step: a repeated draft task cannot double it.
+            # A rep's own messages (step 0, outside the sequence) are as many as they write.
             models.UniqueConstraint(
                 fields=["lead", "campaign", "step"],
-                condition=Q(reply_to__isnull=True, rerouted_from__isnull=True),
+                condition=Q(reply_to__isnull=True, rerouted_from__isnull=True, step__gt=0),
                 name="message_step_unique",
             ),
             # One suggested answer per reply, however often its analysis runs.

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from campaigns.models import Campaign
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from salesdept.roles import REP, is_manager
 
@@ -81,3 +82,20 @@ def accounts_stopped_for(user) -> QuerySet[SendingAccount]:
     if not is_manager(user):
         accounts = accounts.filter(owner=user)
     return accounts.select_related("owner").order_by("name", "pk")
+
+
+def kinds_to_write(user) -> list[tuple[str, str]]:
+    """The kinds of message the user's own active accounts can send, as form choices."""
+    channels = set(SendingAccount.objects.filter(owner=user, is_active=True).values_list("channel", flat=True))
+    return [
+        (kind, label)
+        for kind, label in OutreachMessage.Kind.choices
+        if channels & set(SendingAccount.channels_for(kind))
+    ]
+
+
+def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> list[SendingAccount]:
+    """The rep's own active accounts that can send `kind`, those on the campaign first."""
+    on_campaign = set(campaign.sending_accounts.values_list("pk", flat=True)) if campaign else set()
+    accounts = SendingAccount.objects.filter(owner=actor, is_active=True, channel__in=SendingAccount.channels_for(kind))
+    return sorted(accounts, key=lambda a: (a.pk not in on_campaign, a.pk))

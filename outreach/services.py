@@ -7,18 +7,19 @@ an Activity row. Sending lives in outreach/sending.py, replies in outreach/repli
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from campaigns.services import campaign_brief
-from leads.lifecycle import SEQUENCE_STOPPED
+from leads.lifecycle import SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
 from leads.models import Lead
 from leads.services import activity_record, lead_facts
 from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
+from outreach.selectors import accounts_to_write
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.llm.prompts import override_for as llm_prompt_override
@@ -319,7 +320,7 @@ def message_approve(
         allowed_links=message.campaign.brief_links,
         banned=banned,
         **_draft_context(message),
-        for_model=not edited and message.generated_by not in ("", "template"),
+        for_model=not edited and message.generated_by not in ("", "template", REP_WRITTEN),
     )
     findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
@@ -382,17 +383,154 @@ def message_unapprove(*, message: OutreachMessage, actor) -> OutreachMessage:
     return message
 
 
+class Then(models.TextChoices):
+    """What a rep does after rejecting a draft: a rejected step with nothing after it strands the lead."""
+
+    REDRAFT = "redraft", "Draft again, with my reason as the instruction"
+    WRITE = "write", "Write it myself"
+    DROP = "drop", "Drop this lead from the campaign"
+
+
+REP_WRITTEN = "rep"  # `generated_by` of a rep's own text: no model wrote it
+WRITTEN_STEP = 0  # a message a rep wrote outside the campaign's sequence
+
+
 @transaction.atomic
-def message_reject(*, message: OutreachMessage, actor, revision: int, reason: str) -> OutreachMessage:
+def message_reject(
+    *, message: OutreachMessage, actor, revision: int, reason: str, then: str = "", subject: str = "", body: str = ""
+) -> OutreachMessage:
+    """Reject a pending draft, then draft again (the default), take the rep's own text, or drop the lead.
+
+    A suggested answer is not redrafted: rejected alone, the reply stays in the inbox for the rep.
+    """
     reason = reason.strip()
     if not reason:
         raise DecisionError("Say why you reject this draft: the reason teaches the next drafts.")
+    then = then or ("" if message.reply_to_id else Then.REDRAFT)
+    activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason, then=then)
+    if then == Then.REDRAFT:
+        message = message_regenerate(message=message, actor=actor, revision=revision, instruction=reason)
+    elif then == Then.WRITE:
+        message = _message_rewrite(message=message, actor=actor, revision=revision, subject=subject, body=body)
+    else:
+        if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
+            status=Status.REJECTED, reject_reason=reason[:300], decided_by=actor, decided_at=clock.now()
+        ):
+            raise _explain_refusal(message.pk, revision)
+        if then == Then.DROP:
+            _lead_drop(lead=message.lead, actor=actor, reason=reason)
+        message.refresh_from_db()
+    return message
+
+
+def _lead_drop(*, lead: Lead, actor, reason: str) -> None:
+    try:
+        lead_transition(
+            lead=lead, to=Lead.Status.DISQUALIFIED, trigger=Trigger.REP_DROPS, actor=actor, reason=reason, strict=True
+        )
+    except TransitionRefused as exc:
+        raise DecisionError(f"{exc} Reject the draft alone, or close the lead on its page.") from None
+    messages_cancel_for_lead(lead=lead, reason="Dropped from the campaign by its rep")
+
+
+def written_findings(*, message: OutreachMessage, subject: str, body: str) -> list[dict]:
+    """The guardrails on a rep's own text. Nobody else reads it before it goes: banned phrases block."""
+    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    findings = check_draft(
+        kind=message.kind,
+        subject=subject,
+        body=body,
+        first_name=message.lead.first_name,
+        allowed_links=message.campaign.brief_links,
+        banned=banned,
+        **_draft_context(message),
+    )
+    findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
+    return [{**f, "blocking": True} if f["code"] == "banned_phrase" else f for f in findings]
+
+
+def _refuse_blocking(findings: list[dict]) -> None:
+    if blocking := [f["message"] for f in findings if f["blocking"]]:
+        raise DecisionError("Fix this first: " + " ".join(blocking))
+
+
+def _message_rewrite(*, message: OutreachMessage, actor, revision: int, subject: str, body: str) -> OutreachMessage:
+    """The rep's own text replaces the draft; it waits in the queue as theirs."""
+    subject, body = subject.strip(), body.strip()
+    if not body:
+        raise DecisionError("Write your message in the box, or choose another way on.")
+    findings = written_findings(message=message, subject=subject, body=body)
+    _refuse_blocking(findings)
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
-        status=Status.REJECTED, reject_reason=reason[:300], decided_by=actor, decided_at=clock.now()
+        subject=subject,
+        body=body,
+        original_subject=subject,
+        original_body=body,
+        generated_by=REP_WRITTEN,
+        llm_call=None,
+        guardrail_findings=findings,
+        blocked=False,
+        instruction="",
+        revision=F("revision") + 1,
     ):
         raise _explain_refusal(message.pk, revision)
-    activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason)
+    activity_record(verb="message.written", lead=message.lead, message=message, actor=actor)
     message.refresh_from_db()
+    return message
+
+
+def _write_refusal(lead: Lead, kind: str) -> str:
+    from leads.suppression import is_suppressed
+
+    if lead.status == Lead.Status.DO_NOT_CONTACT or is_suppressed(lead):
+        return f"{lead} opted out (do-not-contact): nothing may be sent to them."
+    if lead.campaign_id is None:
+        return f"{lead} is in no campaign: add them to one first."
+    if kind == Kind.EMAIL and not (lead.email and lead.email_bounced_at is None):
+        return f"{lead} has no working email address: write on LinkedIn."
+    if kind != Kind.EMAIL and not lead.linkedin_url:
+        return f"{lead} has no LinkedIn profile: write an email."
+    return ""
+
+
+@transaction.atomic
+def message_write(*, lead: Lead, actor, kind: str, subject: str = "", body: str) -> OutreachMessage:
+    """A rep's own message to a lead: their writing it is the approval, so it waits only for its send.
+
+    The same guardrails as a draft, and the same send: window, caps and the contact budget hold it.
+    """
+    if refusal := _write_refusal(lead, kind):
+        raise DecisionError(refusal)
+    accounts = accounts_to_write(actor=actor, kind=kind, campaign=lead.campaign)
+    if not accounts:
+        raise DecisionError(f"None of your sending accounts can send a {Kind(kind).label.lower()}.")
+    subject, body = (subject.strip() if kind in (Kind.EMAIL, Kind.INMAIL) else ""), body.strip()
+    now = clock.now()
+    hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, as for any approval
+    message = OutreachMessage(
+        lead=lead,
+        campaign=lead.campaign,
+        account=accounts[0],
+        step=WRITTEN_STEP,
+        kind=kind,
+        subject=subject,
+        body=body,
+        original_subject=subject,
+        original_body=body,
+        generated_by=REP_WRITTEN,
+        status=Status.APPROVED,
+        decided_by=actor,
+        decided_at=now,
+        not_before=now + dt.timedelta(seconds=hold),
+    )
+    message.guardrail_findings = written_findings(message=message, subject=subject, body=body)
+    _refuse_blocking(message.guardrail_findings)
+    message.save()
+    activity_record(verb="message.written", lead=lead, message=message, actor=actor, kind=kind)
+    activity_record(verb="message.approved", lead=lead, message=message, actor=actor, edited=False)
+    from outreach.tasks import outreach_send_next_task
+
+    transaction.on_commit(lambda: outreach_send_next_task.apply_async((message.account_id,), countdown=hold))
     return message
 
 
@@ -421,6 +559,7 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
         OutreachMessage.objects.filter(
             status=Status.SENT,
             reply_to__isnull=True,
+            step__gt=WRITTEN_STEP,  # a rep's own message is not a step of the sequence
             lead__status=Lead.Status.CONTACTED,
             campaign__status=Campaign.Status.ACTIVE,
         )

@@ -87,6 +87,7 @@ leads:do_not_contact         POST   lead          login  302    404    302     3
 leads:score                  POST   lead          login  302    404    302     302    403
 leads:meeting                POST   lead          login  302    404    302     302    403
 leads:snooze                 POST   lead          login  200    404    200     200    403
+leads:write                  POST   lead          login  200    404    200     200    403
 leads:export                 GET    lead          login  403    403    200     200    403
 leads:erase                  POST   lead          login  403    403    302     302    403
 leads:import_new             GET    -             login  200    200    200     200    403
