@@ -2,7 +2,9 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import reduce
 from itertools import chain
+from operator import or_
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -43,6 +45,20 @@ def leads_visible_to(user) -> QuerySet[Lead]:
     return leads if is_manager(user) else leads.filter(owner=user)
 
 
+SEARCHED_FIELDS = ("first_name", "last_name", "company__name", "email", "position")
+
+
+def _matching(leads: QuerySet[Lead], search: str) -> QuerySet[Lead]:
+    """Every word of the search in some field: "Jonas Tanaka", "Tanaka Jonas" and "tanaka acme" all find Jonas.
+
+    Word by word rather than a concatenated full name, so the same query runs on SQLite and
+    PostgreSQL and the order of the words does not matter.
+    """
+    for word in search.split():
+        leads = leads.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCHED_FIELDS)))
+    return leads
+
+
 def lead_list_for(
     user,
     *,
@@ -58,13 +74,7 @@ def lead_list_for(
     """The user's leads, filtered; `owner` (a user id, or NO_OWNER) narrows a manager's view only."""
     leads = leads_visible_to(user).select_related("company", "campaign", "owner").annotate(ranked_score=RANKED_SCORE)
     if search:
-        leads = leads.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(company__name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(position__icontains=search)
-        )
+        leads = _matching(leads, search)
     if status:
         leads = leads.filter(status=status)
     if campaign_id:
