@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 
 from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
-from salesdept.roles import REP
+from salesdept.people import display_name
+from salesdept.roles import reps
 
 AGES = [("", "Any age"), ("1", "Waiting over a day"), ("3", "Over 3 days"), ("7", "Over a week")]
 FINDINGS = [("", "Any findings"), ("some", "With guardrail warnings"), ("none", "Without warnings")]
@@ -104,9 +105,8 @@ class QueueFilterForm(forms.Form):
         )
         self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
         if manager:
-            self.fields["rep"].queryset = (
-                get_user_model().objects.filter(groups__name=REP).order_by("first_name", "email")
-            )
+            self.fields["rep"].queryset = reps()
+            self.fields["rep"].label_from_instance = display_name
         else:
             del self.fields["rep"]
 
@@ -242,8 +242,7 @@ class ProposalForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["lead_sources"].choices = list(SEARCH_SOURCES.items())
         self.fields["accounts"].choices = [
-            (a.pk, f"{a.name} ({a.get_channel_display()}, {a.owner.get_full_name() or a.owner.email})")
-            for a in accounts
+            (a.pk, f"{a.name} ({a.get_channel_display()}, {display_name(a.owner)})") for a in accounts
         ]
 
     @classmethod

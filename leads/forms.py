@@ -6,9 +6,10 @@ from django.conf import settings
 from campaigns.models import Campaign
 from leads.imports import LEAD_FIELDS, mapping_problems, too_large_message
 from leads.models import Lead
-from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns, lead_filter_owners
+from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns
 from salesdept.dates import MAX_AHEAD
-from salesdept.roles import is_manager
+from salesdept.people import display_name
+from salesdept.roles import is_manager, reps
 
 SORTS = [("newest", "Newest first"), ("score", "Highest score first")]
 
@@ -56,7 +57,7 @@ class LeadFilterForm(forms.Form):
             self.fields["owner"].choices = [
                 ("", "Every rep"),
                 (NO_OWNER, "Not allocated"),
-                *((str(rep.pk), rep.get_full_name() or rep.email) for rep in lead_filter_owners()),
+                *((str(rep.pk), display_name(rep)) for rep in reps()),
             ]
         else:
             del self.fields["owner"]  # a rep sees only their own leads, whatever the URL says

@@ -6,7 +6,6 @@ from functools import reduce
 from itertools import chain
 from operator import or_
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -14,7 +13,7 @@ from campaigns.models import Campaign
 from leads.models import RANKED_SCORE, Activity, ImportJob, Lead
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
-from salesdept.roles import REP, is_manager
+from salesdept.roles import is_manager
 
 PAGE_SIZE = 50
 CURSOR_SALT = "leads.list.cursor"
@@ -105,10 +104,6 @@ def lead_filter_campaigns(user) -> QuerySet[Campaign]:
     if is_manager(user):
         return campaigns
     return campaigns.filter(pk__in=Lead.objects.filter(owner=user).values("campaign_id"))
-
-
-def lead_filter_owners() -> QuerySet:
-    return get_user_model().objects.filter(groups__name=REP, is_active=True).order_by("first_name", "email")
 
 
 def lead_get_for_user(user, pk: int) -> Lead:

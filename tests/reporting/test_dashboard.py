@@ -317,8 +317,8 @@ def test_every_csv_has_the_pages_numbers(client, bob, history, waiting):
     accounts = csv_rows(client.get("/dashboard/export/accounts.csv", PERIOD))
     assert accounts[0] == ["Account", "Channel", "Owner", "Health", "Reason", "Sent", "Send errors", "Error rate (%)"]
     assert accounts[1:] == [
-        ["Alice sandbox", "Sandbox (simulated)", "alice@example.com", "OK", "", "2", "2", "50.0"],
-        ["Dan sandbox", "Sandbox (simulated)", "dan@example.com", "OK", "", "3", "1", "25.0"],
+        ["Alice sandbox", "Sandbox (simulated)", "Alice Rivera", "OK", "", "2", "2", "50.0"],
+        ["Dan sandbox", "Sandbox (simulated)", "Dan", "OK", "", "3", "1", "25.0"],
     ]
     backlog = csv_rows(client.get("/dashboard/export/backlog.csv", PERIOD))
     assert backlog[0][0] == "Waiting for approval"
