@@ -19,6 +19,7 @@ from reporting.selectors import (
 )
 from salesdept.people import display_name
 from salesdept.roles import manager_required
+from salesdept.spreadsheets import safe_cell
 from salesdept.views_helpers import partial_or_page
 
 RATE_TITLES = {
@@ -81,17 +82,8 @@ def dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="dashboard-{table}-{filters.start}-to-{filters.end}.csv"'
     writer = csv.writer(response)
     writer.writerow(headers)
-    writer.writerows([_cell(value) for value in row] for row in rows)
+    writer.writerows([safe_cell(value) for value in row] for row in rows)
     return response
-
-
-def _cell(value) -> object:
-    """A value as a spreadsheet should read it: text that looks like a formula is quoted, None is empty."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _funnel_csv(data: dict) -> tuple[list, Iterable]:
