@@ -128,6 +128,14 @@
     event.preventDefault();
   });
 
+  // Where the rep's words end: before the sign-off the server found (data-sign-off), so typing
+  // adds to the message rather than after the signature. Edited away, the end of the text.
+  function endOfText(textarea) {
+    const signOff = textarea.dataset.signOff;
+    const at = signOff ? textarea.value.lastIndexOf(signOff) : -1;
+    return at > 0 ? textarea.value.slice(0, at).trimEnd().length : textarea.value.length;
+  }
+
   function handle(current, key) {
     if (key === "a") {
       const button = current.querySelector('[data-action="approve"]');
@@ -136,7 +144,10 @@
       const field = current.querySelector(FIELD_KEYS[key]);
       if (field) {
         field.focus();
-        if (field.setSelectionRange && field.value) field.setSelectionRange(field.value.length, field.value.length);
+        if (field.setSelectionRange && field.value) {
+          const at = key === "e" ? endOfText(field) : field.value.length;
+          field.setSelectionRange(at, at);
+        }
       }
     } else if (key === "s") {
       current.querySelector('[data-action="skip"]')?.click();
