@@ -10,6 +10,7 @@ from salesdept.roles import reps
 AGES = [("", "Any age"), ("1", "Waiting over a day"), ("3", "Over 3 days"), ("7", "Over a week")]
 FINDINGS = [("", "Any findings"), ("some", "With guardrail warnings"), ("none", "Without warnings")]
 SORTS = [("score", "Best score first"), ("oldest", "Oldest first"), ("newest", "Newest first")]
+STALE = "This selection is out of date; reload the queue."
 SNOOZE_DAYS = [(7, "1 week"), (14, "2 weeks"), (30, "1 month"), (90, "3 months")]
 
 
@@ -69,6 +70,23 @@ class BulkApproveForm(forms.Form):
         if len(chosen) > self.MAX:
             raise forms.ValidationError(f"Approve at most {self.MAX} drafts at once.")
         return chosen
+
+
+class BulkUndoForm(forms.Form):
+    """The drafts of the last bulk approval, by id: the ones still approved go back to the queue."""
+
+    items = forms.TypedMultipleChoiceField(
+        coerce=int, error_messages={"required": "Nothing to undo.", "invalid_choice": STALE}
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].valid_value = lambda value: str(value).isdigit()
+
+    def clean_items(self) -> list[int]:
+        if len(self.cleaned_data["items"]) > BulkApproveForm.MAX:
+            raise forms.ValidationError(STALE)
+        return self.cleaned_data["items"]
 
 
 class QueueFilterForm(forms.Form):

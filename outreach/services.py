@@ -381,6 +381,19 @@ def message_unapprove(*, message: OutreachMessage, actor) -> OutreachMessage:
     return message
 
 
+def messages_unapprove_many(
+    *, messages: list[OutreachMessage], actor
+) -> tuple[list[OutreachMessage], list[tuple[OutreachMessage, str]]]:
+    """Undo a bulk approval: each message on its own, so one that started sending keeps no other from coming back."""
+    undone, refused = [], []
+    for message in messages:
+        try:
+            undone.append(message_unapprove(message=message, actor=actor))
+        except DecisionError as exc:
+            refused.append((message, str(exc)))
+    return undone, refused
+
+
 @transaction.atomic
 def message_reject(*, message: OutreachMessage, actor, revision: int, reason: str) -> OutreachMessage:
     reason = reason.strip()

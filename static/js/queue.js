@@ -118,6 +118,8 @@
       document.getElementById("keys-help")?.showModal();
     } else if (key === "j" || key === "k") {
       move(key === "j" ? 1 : -1);
+    } else if (key === "u") {
+      undo(); // even with no draft left in the queue: a bulk approval may have taken them all
     } else if (!here()) {
       select(undecided()[0]); // the first press shows the draft; it never approves unseen text
       if (!here()) return;
@@ -157,11 +159,16 @@
         box.checked = !box.checked;
         updateSelection();
       }
-    } else if (key === "u") {
-      // The current item's approval, else the last one approved on this page.
-      const undo = current.querySelector('[data-action="undo"]') || document.querySelector(`#${lastApprovedId} [data-action="undo"]`);
-      undo?.click();
     }
+  }
+
+  // The current item's approval, else the last one approved on this page, else the last bulk approval.
+  function undo() {
+    const button =
+      here()?.querySelector('[data-action="undo"]') ||
+      (lastApprovedId && document.querySelector(`#${lastApprovedId} [data-action="undo"]`)) ||
+      document.querySelector('[data-action="bulk-undo"]');
+    button?.click();
   }
 
   // After a decision the item is swapped in place: keep it as the reference point and move on,

@@ -218,3 +218,27 @@ def test_e_puts_the_caret_at_the_end_of_the_text_before_the_signature(
     draft.refresh_from_db()
     assert (draft.status, draft.body) == ("approved", added)
     assert browser_problems == []
+
+
+def test_u_or_the_focusable_undo_button_undoes_the_last_bulk_approval(
+    page: Page, browser_problems, alice, campaign, alice_account
+):
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    for key in ("j", "x", "j", "x"):
+        page.keyboard.press(key)
+    _tab_to(page, "Approve selected (2)", back=True)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Approve 2 drafts")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Approved 2 drafts.")
+    assert [status_of(m) for m in (first, second)] == ["approved", "approved"]
+
+    _tab_to(page, "Undo all 2 approvals")  # reachable by Tab like any button
+    page.keyboard.press("Shift+Tab")  # away from it: the shortcut works from anywhere on the page
+    page.keyboard.press("u")
+    expect(page.locator(".flash")).to_contain_text("Approval undone: 2 drafts are back in the queue.")
+    expect(page.locator("#bulk-undo")).to_have_count(0)  # nothing left to undo
+    expect(page.locator("#pending-count")).to_have_text("2")
+    assert [status_of(m) for m in (first, second)] == ["pending_approval", "pending_approval"]
+    assert browser_problems == []

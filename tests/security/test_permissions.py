@@ -69,6 +69,7 @@ notification_open            POST   notification  login  302    404    404     4
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
 approvals:bulk_approve       POST   -             login  302    302    302     302    403
+approvals:bulk_undo          POST   -             login  302    302    302     302    403
 approvals:requests           GET    -             login  200    200    200     200    403
 approvals:request_new        POST   -             login  400    400    400     400    403
 approvals:request_card       GET    request       login  200    404    200     200    403
