@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django import forms
 
 from salesdept import clock
+from salesdept.formfields import DayMonthYearField
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -39,8 +40,8 @@ class Filters:
 
 
 class DashboardFilterForm(forms.Form):
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayMonthYearField(label="From", required=False)
+    end = DayMonthYearField(label="To", required=False)
     campaign = forms.TypedChoiceField(label="Campaign", required=False, coerce=int, empty_value=None)
     rep = forms.TypedChoiceField(label="Rep", required=False, coerce=int, empty_value=None)
     trend = forms.TypedChoiceField(label="Trend", choices=TREND_CHOICES, required=False, coerce=int, empty_value=None)
