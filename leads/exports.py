@@ -1,7 +1,7 @@
 """The leads list as a CSV file: the rows the rep sees on the page, every page of them."""
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -53,6 +53,5 @@ def lead_csv_lines(leads: QuerySet[Lead]) -> Iterator[str]:
     """A BOM (Excel then reads UTF-8), the header, then one line per lead; cells never run as formulas."""
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow(HEADERS)
-    rows: Iterable[Lead] = leads.iterator(chunk_size=CHUNK)
-    for lead in rows:
+    for lead in leads.iterator(chunk_size=CHUNK):
         yield writer.writerow([safe_cell(value) for value in _row(lead)])
