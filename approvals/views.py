@@ -12,6 +12,7 @@ from approvals.forms import (
     SNOOZE_DAYS,
     ApproveForm,
     BulkApproveForm,
+    BulkUndoForm,
     CampaignRequestForm,
     ProposalForm,
     QueueFilterForm,
@@ -24,6 +25,7 @@ from approvals.selectors import (
     Cursor,
     approved_waiting_for,
     blocked_for,
+    bulk_undoable,
     campaign_request_get,
     campaign_requests_for,
     cursor_of,
@@ -49,11 +51,13 @@ from outreach.services import (
     message_reject,
     message_unapprove,
     messages_approve_many,
+    messages_unapprove_many,
 )
 from salesdept import clock
 from salesdept.roles import is_manager, manager_required, rep_required
 
 QUEUE = "approvals/queue.html"
+LAST_BULK = "approvals.last_bulk"  # session: the ids of the user's last bulk approval
 PAGE_SIZE = 25  # the best first; the next page loads at the end of this one
 
 
@@ -80,6 +84,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "total": total,
         "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
+        "bulk_undo": [] if after else bulk_undoable(request.user, request.session.get(LAST_BULK) or []),
         "snooze_choices": SNOOZE_DAYS,
     }
     if not filters:
@@ -290,11 +295,32 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         template = "approvals/bulk_confirm.html"
         return render(request, f"{template}#bulk-confirm" if request.htmx else template, context)
     approved, refused = messages_approve_many(messages=selected, revisions=chosen, actor=request.user)
+    request.session[LAST_BULK] = [message.pk for message in approved]  # what the queue offers to undo
     if approved:
         plural = "s" if len(approved) != 1 else ""
         messages.success(
             request, f"Approved {len(approved)} draft{plural}. Each can be undone until it starts sending."
         )
+    for message, reason in refused:
+        messages.error(request, f"{message.lead}: {reason}")
+    return redirect("approvals:queue")
+
+
+@require_POST
+@rep_required
+def bulk_undo(request: HttpRequest) -> HttpResponse:
+    """Undo a bulk approval: every draft of the batch that has not started sending goes back to the queue."""
+    form = BulkUndoForm(request.POST)
+    request.session.pop(LAST_BULK, None)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("approvals:queue")
+    undone, refused = messages_unapprove_many(
+        messages=messages_for_bulk(request.user, form.cleaned_data["items"]), actor=request.user
+    )
+    if undone:
+        plural = "s are" if len(undone) != 1 else " is"
+        messages.success(request, f"Approval undone: {len(undone)} draft{plural} back in the queue.")
     for message, reason in refused:
         messages.error(request, f"{message.lead}: {reason}")
     return redirect("approvals:queue")

@@ -2,9 +2,10 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import reduce
 from itertools import chain
+from operator import or_
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -12,7 +13,7 @@ from campaigns.models import Campaign
 from leads.models import RANKED_SCORE, Activity, ImportJob, Lead
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
-from salesdept.roles import REP, is_manager
+from salesdept.roles import is_manager
 
 PAGE_SIZE = 50
 CURSOR_SALT = "leads.list.cursor"
@@ -43,6 +44,20 @@ def leads_visible_to(user) -> QuerySet[Lead]:
     return leads if is_manager(user) else leads.filter(owner=user)
 
 
+SEARCHED_FIELDS = ("first_name", "last_name", "company__name", "email", "position")
+
+
+def _matching(leads: QuerySet[Lead], search: str) -> QuerySet[Lead]:
+    """Every word of the search in some field: "Jonas Tanaka", "Tanaka Jonas" and "tanaka acme" all find Jonas.
+
+    Word by word rather than a concatenated full name, so the same query runs on SQLite and
+    PostgreSQL and the order of the words does not matter.
+    """
+    for word in search.split():
+        leads = leads.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCHED_FIELDS)))
+    return leads
+
+
 def lead_list_for(
     user,
     *,
@@ -58,13 +73,7 @@ def lead_list_for(
     """The user's leads, filtered; `owner` (a user id, or NO_OWNER) narrows a manager's view only."""
     leads = leads_visible_to(user).select_related("company", "campaign", "owner").annotate(ranked_score=RANKED_SCORE)
     if search:
-        leads = leads.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(company__name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(position__icontains=search)
-        )
+        leads = _matching(leads, search)
     if status:
         leads = leads.filter(status=status)
     if campaign_id:
@@ -89,16 +98,18 @@ def lead_page(leads: QuerySet[Lead], *, sort: str = "newest", after: str = "", s
     return keyset_page(leads, keyset=SORTS.get(sort, SORTS["newest"]), after=after, size=size, salt=CURSOR_SALT)
 
 
+def lead_sorted(leads: QuerySet[Lead], *, sort: str = "newest") -> QuerySet[Lead]:
+    """Every lead of `leads` in the order lead_page shows them, for an export of the whole list."""
+    keyset = SORTS.get(sort, SORTS["newest"])
+    return leads.order_by(f"-{keyset.field}", "-pk")
+
+
 def lead_filter_campaigns(user) -> QuerySet[Campaign]:
     """The campaigns worth filtering by: all for managers, the campaigns of their own leads for reps."""
     campaigns = Campaign.objects.order_by("name")
     if is_manager(user):
         return campaigns
     return campaigns.filter(pk__in=Lead.objects.filter(owner=user).values("campaign_id"))
-
-
-def lead_filter_owners() -> QuerySet:
-    return get_user_model().objects.filter(groups__name=REP, is_active=True).order_by("first_name", "email")
 
 
 def lead_get_for_user(user, pk: int) -> Lead:

@@ -5,6 +5,7 @@ from leads import views
 app_name = "leads"
 urlpatterns = [
     path("", views.lead_list, name="list"),
+    path("export.csv", views.lead_list_csv, name="list_csv"),
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/do-not-contact/", views.lead_do_not_contact, name="do_not_contact"),
     path("<int:pk>/score/", views.lead_score, name="score"),

@@ -2,10 +2,11 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leads.exports import lead_csv_lines
 from leads.forms import (
     DoNotContactForm,
     ImportMappingForm,
@@ -37,6 +38,7 @@ from leads.selectors import (
     lead_list_for,
     lead_page,
     lead_snooze_origin,
+    lead_sorted,
     lead_timeline,
 )
 from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
@@ -58,6 +60,17 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     page = lead_page(leads, sort=form.chosen_sort(), after=request.GET.get("after", ""))
     template = partial_or_page(request, "leads/lead_list.html", "lead-table")
     return render(request, template, {"form": form, "page": page})
+
+
+@require_GET
+@rep_required
+def lead_list_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The list as filtered on the page, every page of it, streamed: a rep gets only their own leads."""
+    form = LeadFilterForm(request.GET, user=request.user)
+    leads = lead_sorted(lead_list_for(request.user, **form.filters()), sort=form.chosen_sort())
+    response = StreamingHttpResponse(lead_csv_lines(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{clock.today():%Y-%m-%d}.csv"'
+    return response
 
 
 def _lead_today(lead: Lead) -> dt.date:

@@ -1,12 +1,11 @@
 """Reads on outreach, scoped like leads: reps see their own leads' conversations, managers all."""
 
-from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
-from salesdept.roles import REP, is_manager
+from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
 TO_CHECK = (Status.UNKNOWN, Status.FAILED)  # what Needs checking lists
@@ -47,11 +46,6 @@ def inbox_for(
         .prefetch_related(Prefetch("suggested_answers", queryset=answers))
         .order_by("-received_at", "-pk")
     )
-
-
-def inbox_reps() -> QuerySet:
-    """The reps a manager can narrow the inbox to."""
-    return get_user_model().objects.filter(groups__name=REP).order_by("first_name", "last_name", "email")
 
 
 # Needs checking: sends nobody is sure about, and failed ones.

@@ -23,6 +23,7 @@ from outreach.selectors import accounts_to_write
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.llm.prompts import override_for as llm_prompt_override
+from salesdept.people import display_name
 from salesdept.ratelimit import rate_limit_take
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
@@ -95,7 +96,7 @@ def messages_draft(*, lead_ids: list[int], step: int = 1) -> list[OutreachMessag
 
 def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
     lead, campaign = message.lead, message.campaign
-    sender = lead.owner.get_full_name() or lead.owner.email if lead.owner else ""
+    sender = display_name(lead.owner)
     return llm.DraftJob(
         lead=lead_facts(lead),
         brief=campaign_brief(campaign=campaign, sender_name=sender, label=lead.label),
@@ -174,7 +175,7 @@ def _draft_context(message: OutreachMessage) -> dict:
     owner = message.lead.owner
     return {
         "lead_name": message.lead.full_name,
-        "sender_name": (owner.get_full_name() or owner.email) if owner else "",
+        "sender_name": display_name(owner),
         "sender_email": message.account.email_address if message.account_id else "",
         "language": message.campaign.language,
     }
@@ -290,7 +291,7 @@ def edit_examples(*, campaign_id: int, limit: int = 3) -> list[dict]:
 def _explain_refusal(message_id: int, revision: int) -> DecisionError:
     current = OutreachMessage.objects.select_related("decided_by").get(pk=message_id)
     if current.status != Status.PENDING_APPROVAL:
-        who = current.decided_by.get_full_name() or current.decided_by.email if current.decided_by else "the system"
+        who = display_name(current.decided_by) or "the system"
         when = timezone.localtime(current.decided_at or current.updated_at).strftime("%d %b %Y %H:%M")
         return DecisionError(f"Already {current.get_status_display().lower()} by {who} at {when}. Nothing was changed.")
     if current.revision != revision:
@@ -393,6 +394,19 @@ class Then(models.TextChoices):
 
 REP_WRITTEN = "rep"  # `generated_by` of a rep's own text: no model wrote it
 WRITTEN_STEP = 0  # a message a rep wrote outside the campaign's sequence
+
+
+def messages_unapprove_many(
+    *, messages: list[OutreachMessage], actor
+) -> tuple[list[OutreachMessage], list[tuple[OutreachMessage, str]]]:
+    """Undo a bulk approval: each message on its own, so one that started sending keeps no other from coming back."""
+    undone, refused = [], []
+    for message in messages:
+        try:
+            undone.append(message_unapprove(message=message, actor=actor))
+        except DecisionError as exc:
+            refused.append((message, str(exc)))
+    return undone, refused
 
 
 @transaction.atomic

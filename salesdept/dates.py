@@ -17,6 +17,13 @@ from dateparser.date import DateDataParser
 from dateparser.search import search_dates
 from django.conf import settings
 
+# Dates a person types into a form: the app's own way of writing them first, then ISO.
+TYPED_FORMATS = ("%d %b %Y", "%d %B %Y", "%a %d %b %Y", "%A %d %B %Y", "%Y-%m-%d")
+# Absolute dates only: "tomorrow" would be read against the real clock, not salesdept.clock.
+TYPED_PARSER = DateDataParser(
+    languages=["en"],
+    settings={"DATE_ORDER": "DMY", "REQUIRE_PARTS": ["day", "month", "year"], "PARSERS": ["absolute-time"]},
+)
 # A snooze further out than this is a misreading, not a plan.
 MAX_AHEAD = dt.timedelta(days=366)
 LANGUAGES = ["en", "de", "fr", "es"]
@@ -245,3 +252,17 @@ def snooze_settle(
     if reading:
         return Snooze(until=reading.date, source="reply", phrase=reading.phrase, note=note)
     return Snooze(until=received_on + default, source="default", note=note)
+
+
+def typed_date(text: str) -> dt.date | None:
+    """A date a person typed: "5 Nov 2026", "5 November 2026", "2026-11-05" or "5/11/2026" (day first)."""
+    text = " ".join(text.replace(",", " ").split())
+    if not text:
+        return None
+    for form in TYPED_FORMATS:
+        try:
+            return dt.datetime.strptime(text, form).date()
+        except ValueError:
+            pass
+    moment = TYPED_PARSER.get_date_data(text).date_obj
+    return moment.date() if moment else None
