@@ -184,3 +184,24 @@ class SnoozeUntilForm(forms.Form):
         if until > self.today + MAX_AHEAD:
             raise forms.ValidationError("Pick a date within a year; longer is closer to lost than snoozed.")
         return until
+
+
+class TaskForm(forms.Form):
+    text = forms.CharField(
+        label="Ask for an action",
+        max_length=300,
+        error_messages={"required": "Say what to do, e.g. “follow up next Tuesday about the pricing PDF”."},
+    )
+
+
+class RelabelForm(forms.Form):
+    """One of the lead's campaign's labels: the angle its next draft leads with."""
+
+    label = forms.ChoiceField(
+        error_messages={"required": "Pick a label.", "invalid_choice": "Pick one of the campaign's labels."}
+    )
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = lead.campaign.label_names if lead.campaign else []
+        self.fields["label"].choices = [(name, name) for name in names]

@@ -168,7 +168,8 @@ def _stop_reason(message: OutreachMessage) -> str:
     lead = message.lead
     # An answer goes to someone who wrote to us (replied, interested, snoozed...): only an opt-out
     # stops it. A newer reply cancels it while it still waits (messages_cancel_for_lead).
-    stopped = ANSWERS_STOPPED if message.reply_to_id else SEQUENCE_STOPPED
+    # So does a rep's task's message: the rep chose to write, in a conversation the sequence left.
+    stopped = ANSWERS_STOPPED if message.reply_to_id or message.task_id else SEQUENCE_STOPPED
     if lead.status in stopped:
         return f"Lead is {lead.get_status_display().lower()}"
     if is_suppressed(lead):
