@@ -526,7 +526,8 @@ def task_close(*, task: Task, actor, to: str) -> bool:
     if not Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(status=to, closed_at=clock.now()):
         return False
     task.status = to
-    activity_record(verb=f"task.{to}", lead=task.lead, actor=actor, task=task.pk, text=task.text)
+    verb = "task.done" if to == Task.Status.DONE else "task.cancelled"
+    activity_record(verb=verb, lead=task.lead, actor=actor, task=task.pk, text=task.text)
     if to == Task.Status.CANCELLED:
         waiting = (OutreachMessage.Status.GENERATING, OutreachMessage.Status.PENDING_APPROVAL)
         for message in OutreachMessage.objects.filter(task=task, status__in=waiting):
