@@ -212,7 +212,11 @@ def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", 
 @transaction.atomic
 def message_regenerate(*, message: OutreachMessage, actor, revision: int, instruction: str) -> OutreachMessage:
     """Send a pending draft back to the model with the rep's instruction ("shorter", ...)."""
-    instruction = instruction.strip()[:300]
+    instruction = instruction.strip()
+    if message.task_id:  # a task's draft keeps what the task asked for; the rep's words come on top
+        asked = Task.objects.values_list("instruction", flat=True).get(pk=message.task_id)
+        instruction = f"{asked}. Also: {instruction}" if instruction else asked
+    instruction = instruction[:300]
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(

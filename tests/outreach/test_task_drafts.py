@@ -10,7 +10,7 @@ from leads.models import Activity, Lead, Task
 from leads.services import task_add
 from outreach.models import OutreachMessage
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve, messages_draft, messages_fill, tasks_draft_due
+from outreach.services import message_approve, message_regenerate, messages_draft, messages_fill, tasks_draft_due
 from outreach.tasks import tasks_draft_due_task
 from salesdept.schedules import SCHEDULES
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
@@ -77,6 +77,15 @@ def test_the_drafting_model_gets_the_tasks_instruction(lead, alice, llm):
     assert "congratulate her on the new role" in asked
     assert drafted.status == Status.PENDING_APPROVAL and drafted.task == task
     assert not drafted.blocked
+
+
+@pytest.mark.django_db
+def test_regenerating_a_tasks_draft_keeps_what_the_task_asked(lead, alice):
+    task_add(lead=lead, actor=alice, text="congratulate her on the new role")
+    [message_id] = tasks_draft_due(now=TUESDAY + dt.timedelta(days=1))
+    [draft] = messages_fill(message_ids=[message_id])
+    regenerated = message_regenerate(message=draft, actor=alice, revision=draft.revision, instruction="shorter")
+    assert regenerated.instruction == "congratulate her on the new role. Also: shorter"
 
 
 @pytest.mark.django_db
