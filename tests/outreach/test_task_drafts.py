@@ -12,12 +12,18 @@ from outreach.models import OutreachMessage
 from outreach.sending import outreach_send_next
 from outreach.services import message_approve, message_regenerate, messages_draft, messages_fill, tasks_draft_due
 from outreach.tasks import tasks_draft_due_task
+from salesdept import clock
 from salesdept.schedules import SCHEDULES
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 from tests.fakes.openai_server import json_reply
 
 Status = OutreachMessage.Status
 TUESDAY = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+
+
+def a_day_from_now() -> dt.datetime:
+    """Whatever instant the suite runs at, every task added today is due by then."""
+    return clock.now() + dt.timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +70,7 @@ def test_a_task_becomes_a_draft_waiting_for_approval_on_its_day(time_machine, le
 @pytest.mark.django_db
 def test_the_drafting_model_gets_the_tasks_instruction(lead, alice, llm):
     task = task_add(lead=lead, actor=alice, text="congratulate her on the new role")  # the reading: offline
-    [message_id] = tasks_draft_due(now=TUESDAY + dt.timedelta(days=1))
+    [message_id] = tasks_draft_due(now=a_day_from_now())
     draft = {
         "greeting_name": "Lena",
         "subject": "",
@@ -82,7 +88,7 @@ def test_the_drafting_model_gets_the_tasks_instruction(lead, alice, llm):
 @pytest.mark.django_db
 def test_regenerating_a_tasks_draft_keeps_what_the_task_asked(lead, alice):
     task_add(lead=lead, actor=alice, text="congratulate her on the new role")
-    [message_id] = tasks_draft_due(now=TUESDAY + dt.timedelta(days=1))
+    [message_id] = tasks_draft_due(now=a_day_from_now())
     [draft] = messages_fill(message_ids=[message_id])
     regenerated = message_regenerate(message=draft, actor=alice, revision=draft.revision, instruction="shorter")
     assert regenerated.instruction == "congratulate her on the new role. Also: shorter"
@@ -92,7 +98,7 @@ def test_regenerating_a_tasks_draft_keeps_what_the_task_asked(lead, alice):
 def test_it_writes_no_draft_for_a_lead_not_to_be_contacted(lead, alice):
     task = task_add(lead=lead, actor=alice, text="ask for an intro to procurement")
     Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.DO_NOT_CONTACT)
-    assert tasks_draft_due(now=TUESDAY + dt.timedelta(days=1)) == []
+    assert tasks_draft_due(now=a_day_from_now()) == []
     task.refresh_from_db()
     assert task.drafted_at is not None and "not to be contacted" in task.draft_note
     assert Activity.objects.filter(lead=lead, verb="task.not_drafted").exists()
@@ -103,7 +109,7 @@ def test_it_writes_no_draft_for_a_lead_not_to_be_contacted(lead, alice):
 def test_a_cancelled_task_is_not_drafted(lead, alice):
     task = task_add(lead=lead, actor=alice, text="ask for an intro to procurement")
     Task.objects.filter(pk=task.pk).update(status=Task.Status.CANCELLED)
-    assert tasks_draft_due(now=TUESDAY + dt.timedelta(days=1)) == []
+    assert tasks_draft_due(now=a_day_from_now()) == []
 
 
 @pytest.mark.django_db
@@ -111,7 +117,7 @@ def test_a_tasks_draft_goes_the_way_the_conversation_went_and_leaves_the_sequenc
     MessageFactory(lead=lead, account=alice_account, status=Status.SENT, sent_at=TUESDAY, accepted_at=TUESDAY)
     Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.REPLIED)  # the sequence stops; the rep's task does not
     task_add(lead=lead, actor=alice, text="send the pricing PDF")
-    [message_id] = tasks_draft_due(now=TUESDAY + dt.timedelta(days=1))
+    [message_id] = tasks_draft_due(now=a_day_from_now())
     assert (
         OutreachMessage.objects.get(pk=message_id).kind == OutreachMessage.Kind.MESSAGE
     )  # she accepted the invitation
@@ -150,7 +156,7 @@ def test_two_sweeps_at_once_make_one_draft_per_task(bob, alice):
         try:
             connection.ensure_connection()  # connect first: only the sweep itself races
             barrier.wait(timeout=30)
-            results.append(tasks_draft_due(now=TUESDAY + dt.timedelta(days=1)))
+            results.append(tasks_draft_due(now=a_day_from_now()))
         except BaseException as exc:  # re-raised below, in the test's thread
             errors.append(exc)
             barrier.abort()
