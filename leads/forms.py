@@ -202,3 +202,24 @@ class WriteMessageForm(forms.Form):
 
     def clean_body(self) -> str:
         return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")
+
+
+class TaskForm(forms.Form):
+    text = forms.CharField(
+        label="Ask for an action",
+        max_length=300,
+        error_messages={"required": "Say what to do, e.g. “follow up next Tuesday about the pricing PDF”."},
+    )
+
+
+class RelabelForm(forms.Form):
+    """One of the lead's campaign's labels: the angle its next draft leads with."""
+
+    label = forms.ChoiceField(
+        error_messages={"required": "Pick a label.", "invalid_choice": "Pick one of the campaign's labels."}
+    )
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = lead.campaign.label_names if lead.campaign else []
+        self.fields["label"].choices = [(name, name) for name in names]

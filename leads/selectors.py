@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
-from leads.models import RANKED_SCORE, Activity, ImportJob, Lead
+from leads.models import RANKED_SCORE, Activity, ImportJob, Lead, Task
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
 from salesdept.roles import is_manager
@@ -151,6 +151,32 @@ def lead_conversation(lead: Lead) -> list[ConversationEntry]:
         (ConversationEntry(at=reply.received_at, inbound=reply) for reply in inbound),
     )
     return sorted(entries, key=lambda entry: entry.at)
+
+
+# A rep's tasks
+
+
+def tasks_visible_to(user) -> QuerySet[Task]:
+    """A manager sees every task; a rep the tasks they own and those on their leads."""
+    tasks = Task.objects.select_related("lead__company", "owner", "message")
+    return tasks if is_manager(user) else tasks.filter(Q(owner=user) | Q(lead__owner=user))
+
+
+def task_get_for_user(user, pk: int) -> Task:
+    return get_object_or_404(tasks_visible_to(user), pk=pk)
+
+
+def tasks_open_for(user, *, owner: int | None = None) -> QuerySet[Task]:
+    """The user's open tasks, soonest due first; `owner` narrows a manager's view only."""
+    tasks = tasks_visible_to(user).filter(status=Task.Status.OPEN)
+    if owner and is_manager(user):
+        tasks = tasks.filter(owner_id=owner)
+    return tasks.order_by("due_on", "pk")
+
+
+def lead_tasks(lead: Lead) -> QuerySet[Task]:
+    """The lead's tasks: open ones first, soonest due first, then the closed ones, latest first."""
+    return lead.tasks.select_related("owner", "message").order_by("-status", "due_on", "pk")
 
 
 # CSV imports

@@ -30,6 +30,8 @@ class Verb(models.TextChoices):
     LEAD_UNSUBSCRIBED = "lead.unsubscribed", "Unsubscribed by email link"
     LEAD_UNREACHABLE = "lead.unreachable", "No channel can reach this person"
     LEAD_SCORE_OVERRIDDEN = "lead.score_overridden", "Score set by hand"
+    LEAD_RELABELLED = "lead.relabelled", "Label changed by hand"
+    LEAD_REQUALIFIED = "lead.requalified", "Qualification run again"
     LEAD_RESCORED = "lead.rescored", "Score updated from engagement"
     LEAD_EMAIL_REVEALED = "lead.email_revealed", "Email address looked up"
     # Messages: drafted, decided, sent, and what the channel answered.
@@ -70,6 +72,12 @@ class Verb(models.TextChoices):
     REPLY_OPT_OUT = "reply.opt_out", "Asked in a reply not to be contacted"
     REPLY_NEEDS_LOOK = "reply.needs_look", "Reply's reading was unsure: waits for a person"
     REPLY_CONFIRMED = "reply.confirmed", "Reply's intent confirmed by a person"
+    # A rep's tasks on a lead: added, drafted when due, closed.
+    TASK_ADDED = "task.added", "Task added"
+    TASK_DRAFTED = "task.drafted", "Task due: draft written for approval"
+    TASK_NOT_DRAFTED = "task.not_drafted", "Task due: no draft could be written"
+    TASK_DONE = "task.done", "Task done"
+    TASK_CANCELLED = "task.cancelled", "Task cancelled"
     # Campaigns: one verb per status a campaign is moved to (f"campaign.{status}"), and its events.
     CAMPAIGN_CREATED = "campaign.created", "Campaign created"
     CAMPAIGN_UPDATED = "campaign.updated", "Campaign changed"

@@ -12,8 +12,10 @@ from leads.forms import (
     ImportMappingForm,
     ImportUploadForm,
     LeadFilterForm,
+    RelabelForm,
     ScoreOverrideForm,
     SnoozeUntilForm,
+    TaskForm,
     WriteMessageForm,
 )
 from leads.imports import (
@@ -28,7 +30,7 @@ from leads.imports import (
     max_size_label,
 )
 from leads.lifecycle import Trigger, can_move, refusal
-from leads.models import ImportJob, Lead
+from leads.models import ImportJob, Lead, Task
 from leads.privacy import lead_erase, lead_export_record
 from leads.selectors import (
     import_get_for_user,
@@ -39,9 +41,22 @@ from leads.selectors import (
     lead_page,
     lead_snooze_origin,
     lead_sorted,
+    lead_tasks,
     lead_timeline,
+    task_get_for_user,
+    tasks_open_for,
 )
-from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
+from leads.services import (
+    REQUALIFIABLE,
+    lead_book_meeting,
+    lead_override_score,
+    lead_relabel,
+    lead_requalify,
+    lead_set_do_not_contact,
+    lead_snooze,
+    task_add,
+    task_close,
+)
 from outreach.selectors import kinds_to_write
 from outreach.services import DecisionError, message_write
 from salesdept import clock, dates
@@ -79,12 +94,22 @@ def _lead_today(lead: Lead) -> dt.date:
 
 
 def _lead_page(
-    lead: Lead, snooze_form: SnoozeUntilForm | None = None, *, user=None, write_form: WriteMessageForm | None = None
+    lead: Lead,
+    snooze_form: SnoozeUntilForm | None = None,
+    task_form: TaskForm | None = None,
+    *,
+    user=None,
+    write_form: WriteMessageForm | None = None,
 ) -> dict:
     kinds = kinds_to_write(user) if user is not None and write_form is None else []
     return {
         "write_form": write_form or WriteMessageForm(kinds=kinds),
         "lead": lead,
+        "tasks": lead_tasks(lead),
+        "task_form": task_form or TaskForm(),
+        "today": _lead_today(lead),
+        "relabel_form": RelabelForm(initial={"label": lead.label}, lead=lead),
+        "can_requalify": lead.status in REQUALIFIABLE and lead.campaign_id is not None,
         "timeline": lead_timeline(lead)[:TIMELINE_LENGTH],
         "conversation": lead_conversation(lead),
         "dnc_form": DoNotContactForm(),
@@ -181,6 +206,83 @@ def lead_score(request: HttpRequest, pk: int) -> HttpResponse:
         lead_override_score(lead=lead, actor=request.user, score=score, reason=form.cleaned_data["reason"])
         messages.success(request, f"Score set to {score}." if score is not None else "Back to the rule score.")
     return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_relabel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = RelabelForm(request.POST, lead=lead)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    elif lead_relabel(lead=lead, actor=request.user, label=form.cleaned_data["label"]):
+        messages.success(request, f"Labelled {lead.label}: the next draft leads with its angle.")
+    else:
+        messages.info(request, f"{lead} is already labelled {lead.label}.")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_requalify_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    if lead_requalify(lead=lead, actor=request.user):
+        lead.refresh_from_db()
+        messages.success(request, f"Qualified again: {lead.get_status_display().lower()}, score {lead.score}.")
+    else:
+        messages.error(
+            request, f"{lead} is {lead.get_status_display().lower()}: qualification runs only before contact."
+        )
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_task_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """A task in plain words ("follow up next Tuesday about the pricing PDF"), read as a dated task."""
+    lead = lead_get_for_user(request.user, pk)
+    form = TaskForm(request.POST)
+    template = partial_or_page(request, "leads/lead_detail.html", "lead-tasks")
+    if not form.is_valid():
+        return render(request, template, _lead_page(lead, task_form=form, user=request.user))
+    task = task_add(lead=lead, actor=request.user, text=form.cleaned_data["text"])
+    notice = f"Task due {task.due_on:%a %-d %b %Y}: its draft will wait for approval in the queue that day."
+    if request.htmx:
+        return render(request, template, _lead_page(lead, user=request.user) | {"task_notice": notice})
+    messages.success(request, notice)
+    return redirect("leads:detail", pk=lead.pk)
+
+
+def _task_close(request: HttpRequest, pk: int, to: str) -> HttpResponse:
+    task = task_get_for_user(request.user, pk)
+    if task_close(task=task, actor=request.user, to=to):
+        messages.success(request, f"“{task.text}” is {task.get_status_display().lower()}.")
+    else:
+        messages.info(request, f"“{task.text}” was already {task.get_status_display().lower()}.")
+    if request.POST.get("back") == "tasks":
+        return redirect("leads:tasks")
+    return redirect("leads:detail", pk=task.lead_id)
+
+
+@require_POST
+@rep_required
+def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_close(request, pk, Task.Status.DONE)
+
+
+@require_POST
+@rep_required
+def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_close(request, pk, Task.Status.CANCELLED)
+
+
+@require_GET
+@rep_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    """My tasks: open ones, soonest due first; a manager sees everyone's."""
+    owner = request.GET.get("owner", "")
+    tasks = tasks_open_for(request.user, owner=int(owner) if owner.isdigit() else None)
+    return render(request, "leads/task_list.html", {"tasks": tasks})
 
 
 @require_http_methods(["GET", "POST"])

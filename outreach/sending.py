@@ -165,16 +165,16 @@ def _lock_first(candidate_ids: list[int], now: dt.datetime) -> OutreachMessage |
 
 
 def _outside_sequence(message: OutreachMessage) -> bool:
-    """An answer to a reply, or a message a rep wrote themselves: not a step the sequence sends."""
-    return bool(message.reply_to_id) or message.step == WRITTEN_STEP
+    """An answer to a reply, a message a rep wrote themselves or one their task asked for: no step of the sequence."""
+    return bool(message.reply_to_id or message.task_id) or message.step == WRITTEN_STEP
 
 
 def _stop_reason(message: OutreachMessage) -> str:
     """Why this message may no longer go at all (checked again at the moment of sending)."""
     lead = message.lead
     # An answer goes to someone who wrote to us (replied, interested, snoozed...), and a rep's own
-    # message to whoever they chose: only an opt-out stops these. A newer reply cancels either
-    # while it still waits (messages_cancel_for_lead).
+    # message or a rep's task's message to whoever they chose: only an opt-out stops these. A newer
+    # reply cancels any of them while it still waits (messages_cancel_for_lead).
     stopped = ANSWERS_STOPPED if _outside_sequence(message) else SEQUENCE_STOPPED
     if lead.status in stopped:
         return f"Lead is {lead.get_status_display().lower()}"

@@ -14,9 +14,10 @@ from django.utils import timezone
 from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from campaigns.services import campaign_brief
-from leads.lifecycle import SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
-from leads.models import Lead
+from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
+from leads.models import Lead, Task
 from leads.services import activity_record, lead_facts
+from leads.suppression import is_suppressed
 from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.selectors import accounts_to_write
@@ -69,6 +70,7 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
         step=step,
         reply_to=None,  # a suggested answer shares the step number but is not the step's message
         rerouted_from=None,  # nor does a message redrafted for another channel
+        task=None,  # nor a rep's task's message
         defaults={
             "kind": sequence_step.kind,
             "account": account,
@@ -213,7 +215,11 @@ def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", 
 @transaction.atomic
 def message_regenerate(*, message: OutreachMessage, actor, revision: int, instruction: str) -> OutreachMessage:
     """Send a pending draft back to the model with the rep's instruction ("shorter", ...)."""
-    instruction = instruction.strip()[:300]
+    instruction = instruction.strip()
+    if message.task_id:  # a task's draft keeps what the task asked for; the rep's words come on top
+        asked = Task.objects.values_list("instruction", flat=True).get(pk=message.task_id)
+        instruction = f"{asked}. Also: {instruction}" if instruction else asked
+    instruction = instruction[:300]
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
     rate_limit_take(user=actor, action="regenerate", error=DecisionError)  # each rewrite is a model call
@@ -564,7 +570,11 @@ def messages_cancel_for_lead(*, lead: Lead, reason: str, kind: str | None = None
 def followups_draft_due(*, now: dt.datetime) -> list[int]:
     """Leads whose last sent step got no reply within the next step's delay get its draft."""
     later = OutreachMessage.objects.filter(
-        lead=OuterRef("lead"), campaign=OuterRef("campaign"), step__gt=OuterRef("step"), reply_to__isnull=True
+        lead=OuterRef("lead"),
+        campaign=OuterRef("campaign"),
+        step__gt=OuterRef("step"),
+        reply_to__isnull=True,
+        task__isnull=True,
     )
     # Once we answered the prospect, it is a conversation: the sequence's follow-ups stop.
     answered = OutreachMessage.objects.filter(lead=OuterRef("lead"), reply_to__isnull=False)
@@ -574,6 +584,7 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
             status=Status.SENT,
             reply_to__isnull=True,
             step__gt=WRITTEN_STEP,  # a rep's own message is not a step of the sequence
+            task__isnull=True,  # nor is a rep's task's message
             lead__status=Lead.Status.CONTACTED,
             campaign__status=Campaign.Status.ACTIVE,
         )
@@ -608,3 +619,86 @@ def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1) -> None:
     size = draft_batch_size()
     for start in range(0, len(lead_ids), size):
         messages_draft_task.delay_on_commit(lead_ids[start : start + size], step)
+
+
+# A rep's tasks, when due -----------------------------------------------------------------------
+
+TASK_BATCH = 200
+
+
+def tasks_draft_due(*, now: dt.datetime) -> list[int]:
+    """Open tasks whose day has begun on their rep's calendar get a draft in the approval queue.
+
+    Each task is claimed once (a conditional update on `drafted_at`), so sweepers running at
+    the same time never make two drafts of it; the drafts are written in the background and
+    go through the same guardrails as every draft. Returns the ids of the messages created.
+    """
+    due = Task.objects.filter(status=Task.Status.OPEN, drafted_at__isnull=True, due_at__lte=now)
+    created = [
+        m.pk
+        for pk in due.order_by("due_at", "pk").values_list("pk", flat=True)[:TASK_BATCH]
+        if (m := _task_draft_claim(task_id=pk, now=now))
+    ]
+    if created:
+        from outreach.tasks import messages_fill_task
+
+        size = draft_batch_size()
+        for start in range(0, len(created), size):
+            messages_fill_task.delay_on_commit(created[start : start + size])
+    return created
+
+
+@transaction.atomic
+def _task_draft_claim(*, task_id: int, now: dt.datetime) -> OutreachMessage | None:
+    """The task's message row in `generating`, or None: claimed by another worker, or nothing can be drafted."""
+    if not Task.objects.filter(pk=task_id, status=Task.Status.OPEN, drafted_at__isnull=True).update(drafted_at=now):
+        return None
+    task = Task.objects.select_related("lead__campaign", "owner").get(pk=task_id)
+    lead, campaign = task.lead, task.lead.campaign
+    kind, step, note = _task_channel(task)
+    account = _account_for(campaign, task.owner, kind) if not note else None
+    if not note and account is None:
+        note = f"No active sending account on the campaign can send a {Kind(kind).label.lower()}."
+    if note:
+        Task.objects.filter(pk=task.pk).update(draft_note=note[:300])
+        activity_record(verb="task.not_drafted", lead=lead, task=task.pk, text=task.text, reason=note)
+        return None
+    message = OutreachMessage.objects.create(
+        lead=lead,
+        campaign=campaign,
+        account=account,
+        step=step,
+        kind=kind,
+        status=Status.GENERATING,
+        instruction=task.instruction,
+        task=task,
+    )
+    activity_record(verb="task.drafted", lead=lead, message=message, task=task.pk, text=task.text)
+    return message
+
+
+def _task_channel(task: Task) -> tuple[str, int, str]:
+    """How a task's message goes: the way the conversation last went, else the sequence's first step.
+
+    (kind, step, why nothing can be drafted); the step is the last one sent, for the timeline.
+    """
+    lead, campaign = task.lead, task.lead.campaign
+    if campaign is None:
+        return "", 0, "The lead is in no campaign: there is no brief to write from."
+    if campaign.status != Campaign.Status.ACTIVE:
+        return "", 0, f"The campaign is {campaign.get_status_display().lower()}: nothing is drafted for it."
+    if lead.status in ANSWERS_STOPPED or is_suppressed(lead):
+        return "", 0, f"{lead} is not to be contacted."
+    last = (
+        OutreachMessage.objects.filter(lead=lead, campaign=campaign, status=Status.SENT, reply_to__isnull=True)
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if last is None:
+        first = campaign.steps.order_by("order").first()
+        return (first.kind if first else Kind.MESSAGE), 1, ""
+    if last.kind == Kind.CONNECTION_NOTE:
+        if last.accepted_at is None:
+            return "", 0, "The LinkedIn invitation is not accepted yet: no message can reach them there."
+        return Kind.MESSAGE, last.step, ""
+    return last.kind, last.step, ""

@@ -31,6 +31,7 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   report        bob's daily report
   table         a dashboard table (the funnel)
   token         alice's lead's unsubscribe token
+  task          alice's open task on her lead
 
 POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
@@ -45,7 +46,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from campaigns.models import Campaign, CampaignRequest
 from leads.imports import csv_import_create
-from leads.models import Activity, ImportJob, Lead
+from leads.models import Activity, ImportJob, Lead, Task
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount, WebhookEvent
 from outreach.unsubscribe import lead_unsubscribe_token
 from reporting.models import DailyReport
@@ -90,6 +91,12 @@ leads:score                  POST   lead          login  302    404    302     3
 leads:meeting                POST   lead          login  302    404    302     302    403
 leads:snooze                 POST   lead          login  200    404    200     200    403
 leads:write                  POST   lead          login  200    404    200     200    403
+leads:relabel                POST   lead          login  302    404    302     302    403
+leads:requalify              POST   lead          login  302    404    302     302    403
+leads:task_add               POST   lead          login  200    404    200     200    403
+leads:tasks                  GET    -             login  200    200    200     200    403
+leads:task_done              POST   task          login  302    404    302     302    403
+leads:task_cancel            POST   task          login  302    404    302     302    403
 leads:export                 GET    lead          login  403    403    200     200    403
 leads:erase                  POST   lead          login  403    403    302     302    403
 leads:import_new             GET    -             login  200    200    200     200    403
@@ -205,6 +212,10 @@ def _build_world() -> dict[str, dict]:
     )
     report = DailyReport.objects.create(recipient=bob, date=dt.date(2026, 3, 10), html=f"<p>{SECRET}</p>")
     notification = Notification.objects.create(user=alice, text=f"Reply from {SECRET}", url="/leads/")
+    task = Task.objects.create(
+        lead=lead, owner=alice, created_by=alice, text=f"Call {SECRET}", instruction="Call", due_on=NOW.date(),
+        timezone="UTC", due_at=NOW,
+    )  # fmt: skip
     return {
         "-": {},
         "draft": {"pk": draft.pk},
@@ -219,6 +230,7 @@ def _build_world() -> dict[str, dict]:
         "report": {"pk": report.pk},
         "table": {"table": "funnel"},
         "token": {"token": lead_unsubscribe_token(lead=lead)},
+        "task": {"pk": task.pk},
         "alice": {"pk": alice.pk},
     }
 
@@ -254,7 +266,8 @@ def fingerprint() -> tuple:
     return (
         Activity.objects.count(),
         WebhookEvent.objects.count(),
-        list(Lead.objects.order_by("pk").values_list("status", "score_override", "owner_id")),
+        list(Lead.objects.order_by("pk").values_list("status", "score_override", "owner_id", "label")),
+        list(Task.objects.order_by("pk").values_list("status", "drafted_at")),
         list(OutreachMessage.objects.order_by("pk").values_list("status", "revision")),
         list(CampaignRequest.objects.order_by("pk").values_list("status")),
         list(Campaign.objects.order_by("pk").values_list("status")),
@@ -311,6 +324,7 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
         ("/inbox/checking/", "owner"),
         ("/leads/import/", "owner"),
         ("/approvals/requests/", "owner"),
+        ("/leads/tasks/", "owner"),
     ],
 )
 def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, url, narrowing):
@@ -322,6 +336,7 @@ def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, 
 LISTS = [
     "/leads/",
     "/leads/export.csv",
+    "/leads/tasks/",
     "/inbox/",
     "/approvals/",
     "/inbox/checking/",
