@@ -108,7 +108,7 @@ def _fill_in(world: dict[str, dict]) -> None:
 
 
 def _pages(role: str, world: dict[str, dict]) -> list[str]:
-    """The role's pages: GET URLs of the matrix it may open (200) and that answer with a page."""
+    """The GET URLs of the matrix the role may open (200): pages, and the downloads and fragments among them."""
     return [
         reverse(row.name, kwargs=world[row.obj])
         for row in ROWS.values()
