@@ -57,7 +57,7 @@ from leads.services import (
     task_add,
     task_close,
 )
-from outreach.selectors import kinds_to_write
+from outreach.selectors import kind_to_write, kinds_to_write
 from outreach.services import DecisionError, message_write
 from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
@@ -103,7 +103,7 @@ def _lead_page(
 ) -> dict:
     kinds = kinds_to_write(user) if user is not None and write_form is None else []
     return {
-        "write_form": write_form or WriteMessageForm(kinds=kinds),
+        "write_form": write_form or WriteMessageForm(kinds=kinds, initial={"kind": kind_to_write(lead, kinds)}),
         "lead": lead,
         "tasks": lead_tasks(lead),
         "task_form": task_form or TaskForm(),

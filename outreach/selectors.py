@@ -4,6 +4,7 @@ from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
+from leads.models import Lead
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from salesdept.roles import is_manager
 
@@ -86,6 +87,21 @@ def kinds_to_write(user) -> list[tuple[str, str]]:
         for kind, label in OutreachMessage.Kind.choices
         if channels & set(SendingAccount.channels_for(kind))
     ]
+
+
+def kind_to_write(lead: Lead, kinds: list[tuple[str, str]]) -> str | None:
+    """The kind a rep most likely writes next: the conversation's own (a LinkedIn message once the person
+    accepted or answered), never a connection note to someone already connected. None: the first offered."""
+    offered = {kind for kind, _ in kinds}
+    Kind = OutreachMessage.Kind
+    sent = lead.messages.filter(status=OutreachMessage.Status.SENT).order_by("-sent_at", "-pk")
+    last = sent.exclude(kind=Kind.CONNECTION_NOTE).values_list("kind", flat=True).first()
+    if last in offered:
+        return last
+    connected = sent.filter(kind=Kind.CONNECTION_NOTE, accepted_at__isnull=False).exists()
+    if (connected or lead.inbound_messages.exists()) and Kind.MESSAGE in offered:
+        return Kind.MESSAGE
+    return None
 
 
 def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> list[SendingAccount]:

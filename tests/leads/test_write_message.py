@@ -159,3 +159,21 @@ def test_the_followups_do_not_start_from_a_written_message(client, alice, alice_
     write(login(client, alice), lead)
     assert outreach_send_next(account_id=alice_account.pk) == "sent"
     assert followups_draft_due(now=clock.now() + dt.timedelta(days=10)) == []
+
+
+def test_it_offers_a_linkedin_message_first_to_someone_who_already_answered(client, alice, campaign, alice_account):
+    """A connection note to a person already in the conversation is never what the rep means."""
+    from outreach.models import InboundMessage, OutreachMessage
+
+    lead = LeadFactory(campaign=campaign, owner=alice)
+    note = MessageFactory(
+        lead=lead, campaign=campaign, account=alice_account, kind="connection_note", status=OutreachMessage.Status.SENT
+    )
+    InboundMessage.objects.create(
+        lead=lead, account=alice_account, in_reply_to=note, provider_id="in-9", text="Hi", received_at=note.created_at
+    )
+    client.force_login(alice)
+
+    page = client.get(f"/leads/{lead.pk}/").text
+
+    assert '<option value="message" selected>LinkedIn message</option>' in page
