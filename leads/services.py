@@ -96,7 +96,7 @@ def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) 
                 timezone=prospect.timezone,
                 campaign=campaign,
                 source=source,
-                source_ref=prospect.provider_id,
+                source_ref=prospect.source_ref or prospect.provider_id,
                 raw_profile=prospect.raw,
             )
             activity_record(verb="lead.found", lead=lead, campaign=campaign, source=source)
@@ -127,7 +127,11 @@ def _lead_merge_prospect(*, lead: Lead, prospect: Prospect, source: str, linkedi
             if fields:
                 Lead.objects.filter(pk=lead.pk).update(**fields)
             activity_record(
-                verb="lead.merged", lead=lead, source=source, source_ref=prospect.provider_id, fields=sorted(fields)
+                verb="lead.merged",
+                lead=lead,
+                source=source,
+                source_ref=prospect.source_ref or prospect.provider_id,
+                fields=sorted(fields),
             )
     except IntegrityError:  # a concurrent writer took the email or URL meanwhile: keep what we have
         return []
