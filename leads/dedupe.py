@@ -6,7 +6,7 @@ the same company matches. Keys are computed here only, so imports, searches and 
 
 import re
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 def normalise_linkedin_url(url: str) -> str:
@@ -19,6 +19,14 @@ def normalise_linkedin_url(url: str) -> str:
     parts = urlsplit(text)
     host = parts.netloc.removeprefix("www.")
     return f"https://www.{host}{parts.path.rstrip('/')}" if host else ""
+
+
+def linkedin_public_identifier(url: str) -> str:
+    """ "jane-doe" of linkedin.com/in/jane-doe/, or "" (a Sales Navigator URL names no public profile)."""
+    address = urlsplit(normalise_linkedin_url(url))
+    parts = [part for part in address.path.split("/") if part]
+    on_linkedin = address.netloc == "www.linkedin.com" or address.netloc.endswith(".linkedin.com")
+    return unquote(parts[1]) if on_linkedin and len(parts) == 2 and parts[0] == "in" else ""
 
 
 def normalise_email(email: str | None) -> str:

@@ -58,6 +58,10 @@ class Verb(models.TextChoices):
     MESSAGE_ACCOUNT_DISCONNECTED = "message.account_disconnected", "Sending account disconnected"
     MESSAGE_ACCOUNT_RESTRICTED = "message.account_restricted", "Sending account restricted by the provider"
     MESSAGE_TRANSIENT = "message.transient", "Temporary provider error: send postponed"
+    MESSAGE_PROFILE_VIEWS_USED = (
+        "message.profile_views_used",
+        "Profile views used up today: the person's LinkedIn id is read tomorrow",
+    )
     MESSAGE_FATAL = "message.fatal", "Send failed"
     INVITE_ACCEPTED = "invite.accepted", "Invitation accepted"
     INVITE_WITHDRAWN = "invite.withdrawn", "Invitation withdrawn: pending too long"

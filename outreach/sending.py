@@ -267,6 +267,8 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
                     reason=f"Rate limited on two sending days running; resting for {hours} h.",
                     until=now + dt.timedelta(hours=hours),
                 )
+        case ChannelError.PROFILE_VIEWS_USED:
+            _send_back(message, not_before=limits.next_day_window(account, now), error=detail, now=now)
         case ChannelError.TRANSIENT:
             if message.attempts > TRANSIENT_RETRIES:
                 if _fail(message, f"Gave up after {message.attempts} attempts. {detail}"):

@@ -22,6 +22,9 @@ class ChannelError(StrEnum):
     # The account may not do this at all (restricted, plan or permission missing): pause it.
     ACCOUNT_RESTRICTED = "account_restricted"
     TRANSIENT = "transient"
+    # The person's LinkedIn id had to be read from their profile, and the account's profile views for
+    # today are used up: nothing went out, the message waits for tomorrow's sending window.
+    PROFILE_VIEWS_USED = "profile_views_used"
     FATAL = "fatal"
 
 

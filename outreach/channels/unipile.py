@@ -20,6 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from leads.dedupe import linkedin_public_identifier as public_identifier
+from leads.models import Lead
 from outreach.channels.base import (
     ChannelError,
     ChannelUnavailable,
@@ -29,6 +31,7 @@ from outreach.channels.base import (
     SendOutcomeUnknown,
     SendResult,
 )
+from outreach.limits import profile_view_take
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock
 
@@ -243,6 +246,10 @@ class UnipileChannel:
         account, provider_id = message.account, message.lead.provider_id
         if not account.provider_account_id:
             return SendResult(error=ChannelError.ACCOUNT_RESTRICTED, detail="The account has no Unipile account id")
+        if not provider_id and (looked_up := self._provider_id_from_profile(client, message)):
+            if isinstance(looked_up, SendResult):
+                return looked_up
+            provider_id = looked_up
         if not provider_id:  # another channel may still reach them
             return SendResult(error=ChannelError.NOT_CONNECTED, detail="The lead has no LinkedIn provider id")
         started = clock.now()
@@ -257,6 +264,35 @@ class UnipileChannel:
             case Kind.INMAIL:
                 return self._new_chat(client, account, provider_id, message, started, inmail=True)
         return SendResult(error=ChannelError.FATAL, detail=f"Unipile does not send {message.kind} here")
+
+    def _provider_id_from_profile(self, client: UnipileClient, message: OutreachMessage) -> str | SendResult:
+        """The LinkedIn id of a lead known only by profile URL (a CSV import, Apollo), read once and kept.
+
+        A profile lookup is a visit LinkedIn counts: it takes one of the account's daily profile views.
+        "" when the URL names no profile or LinkedIn knows none there.
+        """
+        lead, account = message.lead, message.account
+        identifier = public_identifier(lead.linkedin_url)
+        if not identifier:
+            return ""
+        if not profile_view_take(account, clock.now()):
+            return SendResult(
+                error=ChannelError.PROFILE_VIEWS_USED,
+                detail=f"{account} used its profile views for today; {lead}'s LinkedIn id is read tomorrow",
+            )
+        params = {"account_id": account.provider_account_id, "notify": "false"}
+        try:
+            data = client.call("GET", f"/api/v1/users/{_seg(identifier)}", params=params)
+        except ApiError as exc:
+            if exc.status == 404:
+                return ""
+            return SendResult(error=normalise(exc), detail=f"Reading the profile: {detail_for(exc)}")
+        except requests.RequestException as exc:
+            return SendResult(error=ChannelError.TRANSIENT, detail=f"Reading the profile: {type(exc).__name__}")
+        provider_id = str(data.get("provider_id") or "")
+        if provider_id:
+            Lead.objects.filter(pk=lead.pk, provider_id="").update(provider_id=provider_id)
+        return provider_id
 
     def _invite(self, client: UnipileClient, account: SendingAccount, provider_id: str, note: str) -> SendResult:
         body = {"provider_id": provider_id, "account_id": account.provider_account_id}

@@ -518,3 +518,52 @@ def test_every_call_the_adapter_makes_is_in_the_contract(contract, fake_unipile,
             assert str(request["status"]) in operation["responses"], (method, template, request["status"])
         checked.add((method, template))
     assert checked == served  # the exercise above reaches every route
+
+
+def _imported(li_campaign, li_account, url: str) -> OutreachMessage:
+    """A lead from a CSV file: a LinkedIn profile URL, no LinkedIn id."""
+    lead = LeadFactory(campaign=li_campaign, provider_id="", linkedin_url=url, first_name="Lena")
+    return MessageFactory(lead=lead, campaign=li_campaign, account=li_account, status=Status.SENDING)
+
+
+def test_it_reads_the_linkedin_id_of_a_lead_known_only_by_profile_url(fake_unipile, li_campaign, li_account):
+    """An imported lead was once failed as unreachable; its profile URL is enough to invite them."""
+    person = unipile_server.search_person(4)
+    message = _imported(li_campaign, li_account, f"https://www.linkedin.com/in/{person['public_identifier']}/")
+
+    result = UnipileChannel().send(message)
+
+    assert result.error is None
+    (invite,) = fake_unipile.calls("POST", "/api/v1/users/invite")
+    assert invite["json"]["provider_id"] == person["id"]
+    message.lead.refresh_from_db()
+    assert message.lead.provider_id == person["id"]  # kept: read once
+    (lookup,) = fake_unipile.calls("GET", f"/api/v1/users/{person['public_identifier']}")
+    assert lookup["query"]["notify"] == "false"  # no "viewed your profile" for the person
+
+
+def test_a_profile_nobody_has_is_not_reachable_on_linkedin(fake_unipile, li_campaign, li_account):
+    message = _imported(li_campaign, li_account, "https://www.linkedin.com/in/nobody-at-all")
+
+    result = UnipileChannel().send(message)
+
+    assert result.error == ChannelError.NOT_CONNECTED
+    assert not fake_unipile.calls("POST", "/api/v1/users/invite")
+
+
+def test_the_lookup_takes_a_profile_view_and_waits_for_tomorrow_past_the_limit(fake_unipile, li_campaign, li_account):
+    from outreach.limits import daily_cap
+    from outreach.models import SendCounter
+
+    now = timezone.now()
+    day = now.astimezone(li_account.tz).date()
+    limit = daily_cap(li_account, SendCounter.Kind.PROFILE_VIEW, day)
+    SendCounter.objects.create(account=li_account, kind=SendCounter.Kind.PROFILE_VIEW, day=day, count=limit)
+    person = unipile_server.search_person(4)
+    message = _imported(li_campaign, li_account, f"https://www.linkedin.com/in/{person['public_identifier']}")
+
+    result = UnipileChannel().send(message)
+
+    assert result.error == ChannelError.PROFILE_VIEWS_USED
+    assert not fake_unipile.calls("GET", f"/api/v1/users/{person['public_identifier']}")
+    assert not fake_unipile.calls("POST", "/api/v1/users/invite")
