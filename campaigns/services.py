@@ -57,6 +57,8 @@ def campaign_set_status(*, campaign: Campaign, status: str, actor) -> Campaign:
         raise CampaignStateError(f"The campaign is {campaign.get_status_display().lower()}; it cannot become {status}.")
     previous, campaign.status = campaign.status, status
     activity_record(verb=f"campaign.{status}", campaign=campaign, actor=actor, previous=previous)
+    if previous == Campaign.Status.DRAFT and status == Campaign.Status.ACTIVE:
+        campaign_start_pipeline(campaign=campaign, actor=actor)  # "Start" starts: not the next daily run
     return campaign
 
 

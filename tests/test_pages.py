@@ -143,6 +143,24 @@ def test_campaign_page_starts_a_search(client, bob, campaign, django_capture_on_
     assert "Looking for leads" in page.text
 
 
+def test_starting_a_draft_campaign_starts_its_search(client, bob, campaign, django_capture_on_commit_callbacks):
+    """ "Start" used to wait for "Find leads now" or the next daily run."""
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = login(client, bob).post(f"/campaigns/{campaign.pk}/status/", {"status": "active"})
+    assert response.status_code == 302
+    assert len(callbacks) == 1  # the find → qualify → allocate chain, once this commits
+    assert Activity.objects.filter(verb="campaign.search_started", campaign=campaign, actor=bob).exists()
+
+
+def test_resuming_a_paused_campaign_starts_no_second_search(client, bob, campaign, django_capture_on_commit_callbacks):
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
+    with django_capture_on_commit_callbacks() as callbacks:
+        login(client, bob).post(f"/campaigns/{campaign.pk}/status/", {"status": "active"})
+    assert not callbacks
+    assert Campaign.objects.get(pk=campaign.pk).status == "active"
+
+
 def test_campaign_can_be_paused_and_resumed(client, bob, campaign):
     login(client, bob).post(f"/campaigns/{campaign.pk}/status/", {"status": "paused"})
     assert Campaign.objects.get(pk=campaign.pk).status == "paused"
