@@ -30,6 +30,7 @@ TARGET_WEB_MB, TARGET_WORKER_MB = 150, 300  # above the baseline
 HEADER = ["First Name", "Last Name", "Title", "Company", "Email", "Person Linkedin Url", "Location", "Website"]
 FIRST = ["Ana", "Jürgen", "Chloé", "Mohammed", "Sofia", "Liam", "Aarav", "Zoë", "Mateo", "Ingrid"]
 LAST = ["Lopez", "Müller", "Dubois", "Haddad", "Rossi", "O'Brien", "Sharma", "van Dijk", "García", "Nilsen"]
+ASCII = ["ana", "juergen", "chloe", "mohammed", "sofia", "liam", "aarav", "zoe", "mateo", "ingrid"]
 TITLES = ["Head of Finance", "VP Sales, EMEA", "Chief Financial Officer", "Procurement Lead", "Founder & CEO"]
 PLACES = ["Berlin, Germany", "Paris, Île-de-France, France", "London, United Kingdom", "Austin, Texas, USA"]
 
@@ -70,7 +71,7 @@ def _row(i: int) -> list[str]:
         last,
         TITLES[i % 5],
         f"Firm {firm} GmbH",
-        f"{first.lower()}.{i}@firm{firm}.example",
+        f"{ASCII[i % 10]}.{i}@firm{firm}.example",
         f"https://www.linkedin.com/in/{first.lower()}-{last.lower().replace(' ', '')}-{i}",
         PLACES[i % 4],
         f"https://www.firm{firm}.example",
