@@ -4,6 +4,11 @@ then store the good rows in one transaction, merging people already known.
 The phases are: `import_inspect` (at upload: encoding, delimiter, header, mapping guess),
 `csv_import_start` (the person confirmed the mapping), `csv_import_run` (the worker: read and
 check every row, then write everything at once). A failed run stores nothing.
+
+Memory follows the people in the file, not the file: the upload reads only its first part as
+text (the rest is only decoded, a chunk at a time), and the worker reads the stored file in
+chunks, keeps of each row the checked person and its dedupe keys, and reads the rows it writes
+again, a batch at a time.
 """
 
 import codecs
