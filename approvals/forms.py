@@ -4,12 +4,15 @@ from django.contrib.auth import get_user_model
 
 from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
-from salesdept.roles import REP
+from outreach.services import Then
+from salesdept.people import display_name
+from salesdept.roles import reps
 from salesdept.views_helpers import id_param
 
 AGES = [("", "Any age"), ("1", "Waiting over a day"), ("3", "Over 3 days"), ("7", "Over a week")]
 FINDINGS = [("", "Any findings"), ("some", "With guardrail warnings"), ("none", "Without warnings")]
 SORTS = [("score", "Best score first"), ("oldest", "Oldest first"), ("newest", "Newest first")]
+STALE = "This selection is out of date; reload the queue."
 SNOOZE_DAYS = [(7, "1 week"), (14, "2 weeks"), (30, "1 month"), (90, "3 months")]
 
 
@@ -33,6 +36,13 @@ class ApproveForm(DecisionForm):
 
 class RejectForm(DecisionForm):
     reason = forms.CharField(max_length=300, error_messages={"required": "Say why you reject this draft."})
+    # Absent (an older form, a suggested answer): the service's default, never a stranded lead.
+    then = forms.ChoiceField(required=False, choices=[("", "Reject only"), *Then.choices])
+    subject = forms.CharField(required=False, max_length=200)
+    text = forms.CharField(required=False, widget=forms.Textarea, strip=False, max_length=10000)
+
+    def clean_text(self) -> str:
+        return _normalise_newlines(self.cleaned_data["text"])
 
 
 class RegenerateForm(DecisionForm):
@@ -72,6 +82,23 @@ class BulkApproveForm(forms.Form):
         return chosen
 
 
+class BulkUndoForm(forms.Form):
+    """The drafts of the last bulk approval, by id: the ones still approved go back to the queue."""
+
+    items = forms.TypedMultipleChoiceField(
+        coerce=int, error_messages={"required": "Nothing to undo.", "invalid_choice": STALE}
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].valid_value = lambda value: str(value).isdigit()
+
+    def clean_items(self) -> list[int]:
+        if len(self.cleaned_data["items"]) > BulkApproveForm.MAX:
+            raise forms.ValidationError(STALE)
+        return self.cleaned_data["items"]
+
+
 class QueueFilterForm(forms.Form):
     """The queue's filters, from the query string. A value that does not parse is dropped, with a message."""
 
@@ -106,9 +133,8 @@ class QueueFilterForm(forms.Form):
         )
         self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
         if manager:
-            self.fields["rep"].queryset = (
-                get_user_model().objects.filter(groups__name=REP).order_by("first_name", "email")
-            )
+            self.fields["rep"].queryset = reps()
+            self.fields["rep"].label_from_instance = display_name
         else:
             del self.fields["rep"]
 
@@ -244,8 +270,7 @@ class ProposalForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["lead_sources"].choices = list(SEARCH_SOURCES.items())
         self.fields["accounts"].choices = [
-            (a.pk, f"{a.name} ({a.get_channel_display()}, {a.owner.get_full_name() or a.owner.email})")
-            for a in accounts
+            (a.pk, f"{a.name} ({a.get_channel_display()}, {display_name(a.owner)})") for a in accounts
         ]
 
     @classmethod

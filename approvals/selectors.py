@@ -159,6 +159,13 @@ def approved_waiting_for(user) -> QuerySet[OutreachMessage]:
     )
 
 
+def bulk_undoable(user, pks: list[int]) -> list[int]:
+    """Of a bulk approval's drafts, those this user can still undo: approved by them, not sending yet."""
+    if not pks:
+        return []
+    return list(approved_waiting_for(user).filter(pk__in=pks).values_list("pk", flat=True))
+
+
 def pending_count_for(user) -> int:
     return _waiting(user).count()
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("count/", views.pending_count, name="count"),
     path("total/", views.queue_total, name="total"),
     path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
+    path("bulk-undo/", views.bulk_undo, name="bulk_undo"),
     path("requests/", views.campaign_requests, name="requests"),
     path("requests/new/", views.campaign_request_new, name="request_new"),
     path("requests/<int:pk>/", views.campaign_request_card, name="request_card"),

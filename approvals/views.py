@@ -12,6 +12,7 @@ from approvals.forms import (
     SNOOZE_DAYS,
     ApproveForm,
     BulkApproveForm,
+    BulkUndoForm,
     CampaignRequestForm,
     ProposalForm,
     QueueFilterForm,
@@ -24,6 +25,7 @@ from approvals.selectors import (
     Cursor,
     approved_waiting_for,
     blocked_for,
+    bulk_undoable,
     campaign_request_get,
     campaign_requests_for,
     cursor_of,
@@ -38,20 +40,24 @@ from campaigns.models import CampaignRequest
 from campaigns.requests import RequestError, campaign_request_submit
 from campaigns.requests import campaign_request_approve as approve_request
 from campaigns.requests import campaign_request_reject as reject_request
+from leads.models import Lead
 from leads.services import lead_snooze
 from outreach.models import OutreachMessage
 from outreach.services import (
     DecisionError,
+    Then,
     message_approve,
     message_regenerate,
     message_reject,
     message_unapprove,
     messages_approve_many,
+    messages_unapprove_many,
 )
 from salesdept import clock
 from salesdept.roles import is_manager, manager_required, rep_required
 
 QUEUE = "approvals/queue.html"
+LAST_BULK = "approvals.last_bulk"  # session: the ids of the user's last bulk approval
 PAGE_SIZE = 25  # the best first; the next page loads at the end of this one
 
 
@@ -78,6 +84,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "total": total,
         "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
+        "bulk_undo": [] if after else bulk_undoable(request.user, request.session.get(LAST_BULK) or []),
         "snooze_choices": SNOOZE_DAYS,
     }
     if not filters:
@@ -128,24 +135,44 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _decided(
-    request: HttpRequest, message, *, notice: str = "", error: str = "", body: str | None = None, gone: bool = False
+    request: HttpRequest,
+    message,
+    *,
+    notice: str = "",
+    error: str = "",
+    body: str | None = None,
+    gone: bool = False,
+    written: dict | None = None,
 ) -> HttpResponse:
-    """The item after a decision: htmx swaps it in place; a plain form goes back to the queue."""
+    """The item after a decision: htmx swaps it in place; a plain form goes back to the queue.
+
+    A refused text of the rep's own (`written`) comes back with the reasons, never lost.
+    """
+    context = {
+        "item": message,
+        "notice": notice,
+        "error": error,
+        "body": body,
+        "gone": gone,
+        "written": written,
+        "snooze_choices": SNOOZE_DAYS,
+    }
     if request.htmx:
-        context = {
-            "item": message,
-            "notice": notice,
-            "error": error,
-            "body": body,
-            "gone": gone,
-            "snooze_choices": SNOOZE_DAYS,
-        }
         return trigger_client_event(render(request, f"{QUEUE}#item", context), "queueChanged")
+    if error and written:
+        return render(request, "approvals/item.html", context)
     (messages.error if error else messages.success)(request, error or notice)
     return redirect("approvals:queue")
 
 
 STALE_FORM = "This form is incomplete or out of date; reload the queue."
+
+
+def _written(data) -> dict | None:
+    """The rep's own text from a refused reject-and-write, to show again with the reasons."""
+    if data.get("then") != Then.WRITE:
+        return None
+    return {"subject": data.get("subject", ""), "text": data.get("text", "").replace("\r\n", "\n")}
 
 
 def _decide(request: HttpRequest, pk: int, form_class, act: Callable, notice: Callable[[object], str]) -> HttpResponse:
@@ -154,12 +181,13 @@ def _decide(request: HttpRequest, pk: int, form_class, act: Callable, notice: Ca
     form = form_class(request.POST)
     if not form.is_valid():
         errors = form.errors.get("reason") or form.errors.get("days") or [STALE_FORM]
-        return _decided(request, message, error=errors[0])
+        return _decided(request, message, error=errors[0], written=_written(request.POST))
     try:
         message = act(message, form.cleaned_data)
     except DecisionError as exc:
         message.refresh_from_db()
-        return _decided(request, message, error=str(exc), body=form.cleaned_data.get("body") or None)
+        body = form.cleaned_data.get("body") or None
+        return _decided(request, message, error=str(exc), body=body, written=_written(request.POST))
     return _decided(request, message, notice=notice(message))
 
 
@@ -184,9 +212,27 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 @rep_required
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     def act(message, data):
-        return message_reject(message=message, actor=request.user, revision=data["revision"], reason=data["reason"])
+        return message_reject(
+            message=message,
+            actor=request.user,
+            revision=data["revision"],
+            reason=data["reason"],
+            then=data["then"],
+            subject=data["subject"],
+            body=data["text"],
+        )
 
-    return _decide(request, pk, RejectForm, act, lambda m: f"Rejected the draft to {m.lead}.")
+    return _decide(request, pk, RejectForm, act, _rejected_notice)
+
+
+def _rejected_notice(message) -> str:
+    if message.status == OutreachMessage.Status.GENERATING:
+        return f"Rejected: drafting again to {message.lead} with your reason; it comes back here when ready."
+    if message.status == OutreachMessage.Status.PENDING_APPROVAL:
+        return f"Rejected: your own text to {message.lead} is in the queue; approve it when it reads right."
+    if message.lead.status == Lead.Status.DISQUALIFIED:
+        return f"Rejected, and {message.lead} is dropped from the campaign: nothing more goes to them."
+    return f"Rejected the draft to {message.lead}."
 
 
 @require_POST
@@ -249,11 +295,32 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         template = "approvals/bulk_confirm.html"
         return render(request, f"{template}#bulk-confirm" if request.htmx else template, context)
     approved, refused = messages_approve_many(messages=selected, revisions=chosen, actor=request.user)
+    request.session[LAST_BULK] = [message.pk for message in approved]  # what the queue offers to undo
     if approved:
         plural = "s" if len(approved) != 1 else ""
         messages.success(
             request, f"Approved {len(approved)} draft{plural}. Each can be undone until it starts sending."
         )
+    for message, reason in refused:
+        messages.error(request, f"{message.lead}: {reason}")
+    return redirect("approvals:queue")
+
+
+@require_POST
+@rep_required
+def bulk_undo(request: HttpRequest) -> HttpResponse:
+    """Undo a bulk approval: every draft of the batch that has not started sending goes back to the queue."""
+    form = BulkUndoForm(request.POST)
+    request.session.pop(LAST_BULK, None)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return redirect("approvals:queue")
+    undone, refused = messages_unapprove_many(
+        messages=messages_for_bulk(request.user, form.cleaned_data["items"]), actor=request.user
+    )
+    if undone:
+        plural = "s are" if len(undone) != 1 else " is"
+        messages.success(request, f"Approval undone: {len(undone)} draft{plural} back in the queue.")
     for message, reason in refused:
         messages.error(request, f"{message.lead}: {reason}")
     return redirect("approvals:queue")

@@ -7,6 +7,7 @@ from django import forms
 from campaigns.models import Campaign, SequenceStep, TargetProfile
 from campaigns.services import CAMPAIGN_FIELDS, MAX_DELAY_DAYS, MAX_STEPS, TARGET_FIELDS, TARGET_LIST_FIELDS
 from outreach.models import SendingAccount
+from salesdept.people import display_name
 
 _SEPARATORS = re.compile(r"[,\n]")
 
@@ -103,7 +104,7 @@ class FaqField(forms.CharField):
 
 
 def _account_label(account: SendingAccount) -> str:
-    owner = account.owner.get_full_name() or account.owner.email
+    owner = display_name(account.owner)
     off = "" if account.is_active else " (switched off)"
     return f"{account.name}{off} · {account.get_channel_display()} · {owner}"
 

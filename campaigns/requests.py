@@ -14,6 +14,7 @@ from campaigns.models import Campaign, CampaignRequest, SequenceStep
 from leads.services import activity_record
 from salesdept import clock, llm
 from salesdept.notifications import notify
+from salesdept.people import display_name
 from salesdept.ratelimit import rate_limit_take
 from salesdept.roles import ADMIN, MANAGER
 
@@ -65,7 +66,7 @@ def campaign_request_propose(*, request_id: int) -> bool:
             status=Status.PENDING,
         ):
             return False  # another worker read it first
-        who = request.requested_by.get_full_name() or request.requested_by.email
+        who = display_name(request.requested_by)
         for manager in _managers():
             notify(
                 user=manager,

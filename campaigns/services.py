@@ -13,6 +13,7 @@ from campaigns.models import PROSPECT_FACING_FIELDS, Campaign, SequenceStep, Tar
 from campaigns.selectors import step_message_counts
 from leads.services import activity_record
 from salesdept import llm
+from salesdept.people import display_name
 
 
 def campaign_brief(*, campaign: Campaign, sender_name: str = "", label: str = "") -> llm.Brief:
@@ -32,7 +33,7 @@ def campaign_brief(*, campaign: Campaign, sender_name: str = "", label: str = ""
         faq=list(campaign.faq),
         tone=campaign.tone,
         links=campaign.brief_links,
-        sender_name=sender_name or campaign.owner.get_full_name() or campaign.owner.email,
+        sender_name=sender_name or display_name(campaign.owner),
         label=label,
         angle=angle,
     )

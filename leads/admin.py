@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Activity, Company, Lead, SheetSync, Suppression
+from leads.models import Activity, Company, Lead, SheetSync, Suppression, Task
 
 
 @admin.register(Company)
@@ -59,3 +59,13 @@ class SheetSyncAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "status"]
     list_select_related = ["campaign"]
     readonly_fields = ["status", "last_error", "last_synced_at", "rows_synced"]
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["due_on", "text", "lead", "owner", "status", "drafted_at"]
+    list_filter = ["status", "owner"]
+    search_fields = ["text", "lead__first_name", "lead__last_name"]
+    list_select_related = ["lead", "owner"]
+    raw_id_fields = ["lead"]
+    readonly_fields = ["due_at", "timezone", "read_by", "drafted_at", "draft_note", "created_at", "closed_at"]

@@ -4,8 +4,9 @@ The URL comes from prospect data, so the fetch is careful: http(s) only, each ho
 and refused when it is private, loopback, link-local or reserved (unless ENRICH_ALLOW_PRIVATE, for
 tests and local use), the connection made to the address checked, redirects followed by hand
 (at most MAX_REDIRECTS, each checked), a timeout on every read and an overall deadline, only HTML,
-and at most ENRICH_MAX_BYTES read. The page text goes to the model as data (salesdept.llm.summarise_company). A failure is kept on the company
-(summary_error) and never raised into the pipeline. summary_fetched_at is the last attempt's time.
+and at most ENRICH_MAX_BYTES read. The page text goes to the model as data
+(salesdept.llm.summarise_company). A failure is kept on the company (summary_error) and never
+raised into the pipeline. summary_fetched_at is the last attempt's time.
 """
 
 import datetime as dt

@@ -6,9 +6,11 @@ from django.conf import settings
 from campaigns.models import Campaign
 from leads.imports import LEAD_FIELDS, mapping_problems, too_large_message
 from leads.models import Lead
-from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns, lead_filter_owners
+from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns
 from salesdept.dates import MAX_AHEAD
-from salesdept.roles import is_manager
+from salesdept.formfields import DayMonthYearField
+from salesdept.people import display_name
+from salesdept.roles import is_manager, reps
 
 SORTS = [("newest", "Newest first"), ("score", "Highest score first")]
 
@@ -56,7 +58,7 @@ class LeadFilterForm(forms.Form):
             self.fields["owner"].choices = [
                 ("", "Every rep"),
                 (NO_OWNER, "Not allocated"),
-                *((str(rep.pk), rep.get_full_name() or rep.email) for rep in lead_filter_owners()),
+                *((str(rep.pk), display_name(rep)) for rep in reps()),
             ]
         else:
             del self.fields["owner"]  # a rep sees only their own leads, whatever the URL says
@@ -163,19 +165,14 @@ class ImportMappingForm(forms.Form):
 class SnoozeUntilForm(forms.Form):
     """A rep's correction of the date a snoozed lead wakes on: after today, within a year."""
 
-    until = forms.DateField(
+    until = DayMonthYearField(
         label="Correct the date",
-        input_formats=["%Y-%m-%d"],
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-        error_messages={"required": "Pick the date to snooze until.", "invalid": "Pick a date such as 2027-01-04."},
+        error_messages={"required": "Pick the date to snooze until.", "invalid": "Pick a date such as 4 Jan 2027."},
     )
 
     def __init__(self, *args, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["until"].widget.attrs.update(
-            min=(today + dt.timedelta(days=1)).isoformat(), max=(today + MAX_AHEAD).isoformat()
-        )
 
     def clean_until(self) -> dt.date:
         until = self.cleaned_data["until"]
@@ -184,3 +181,45 @@ class SnoozeUntilForm(forms.Form):
         if until > self.today + MAX_AHEAD:
             raise forms.ValidationError("Pick a date within a year; longer is closer to lost than snoozed.")
         return until
+
+
+class WriteMessageForm(forms.Form):
+    """A rep's own message to a lead, on a channel one of their accounts can send."""
+
+    kind = forms.ChoiceField(label="Send as", error_messages={"required": "Choose how to send it."})
+    subject = forms.CharField(required=False, max_length=200, help_text="Emails and InMails only")
+    body = forms.CharField(
+        label="Your message",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        strip=False,
+        max_length=10000,
+        error_messages={"required": "Write the message first."},
+    )
+
+    def __init__(self, *args, kinds: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds
+
+    def clean_body(self) -> str:
+        return self.cleaned_data["body"].replace("\r\n", "\n").replace("\r", "\n")
+
+
+class TaskForm(forms.Form):
+    text = forms.CharField(
+        label="Ask for an action",
+        max_length=300,
+        error_messages={"required": "Say what to do, e.g. “follow up next Tuesday about the pricing PDF”."},
+    )
+
+
+class RelabelForm(forms.Form):
+    """One of the lead's campaign's labels: the angle its next draft leads with."""
+
+    label = forms.ChoiceField(
+        error_messages={"required": "Pick a label.", "invalid_choice": "Pick one of the campaign's labels."}
+    )
+
+    def __init__(self, *args, lead: Lead, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = lead.campaign.label_names if lead.campaign else []
+        self.fields["label"].choices = [(name, name) for name in names]

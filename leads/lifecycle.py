@@ -17,7 +17,9 @@ The rules the table keeps:
   and the owner hears of it; taking them up again is a new enrolment in a campaign (the
   person/enrolment split), not a status rewound by a model's reading of one reply.
 - Only qualified leads are contacted: qualification is the one way out of new, and a snoozed
-  lead wakes to contacted if anything was sent to them, else to qualified.
+  lead wakes to contacted if anything was sent to them, else to qualified. Before contact, a
+  rep may run qualification again (either way between qualified and disqualified), and a
+  rep's own score at the campaign's minimum brings a disqualified lead back.
 
 Moves (the rows of `MOVES`):
 
@@ -25,6 +27,9 @@ Moves (the rows of `MOVES`):
 |---|---|---|
 | qualification | qualified | new |
 | qualification | disqualified | new |
+| qualification run again | qualified | disqualified |
+| qualification run again | disqualified | qualified |
+| rep's score reaches the minimum | qualified | disqualified |
 | first message sent | contacted | qualified |
 | reply received | replied | new, qualified, disqualified, contacted, snoozed |
 | reply analysed: interested | interested | new, qualified, disqualified, contacted, replied, snoozed |
@@ -37,6 +42,7 @@ Moves (the rows of `MOVES`):
 | snooze wakes | qualified | snoozed |
 | rep closes | won | interested, meeting |
 | rep closes | lost | qualified, contacted, replied, interested, meeting, snoozed |
+| rep drops from campaign | disqualified | qualified, contacted, snoozed |
 | opt-out | do_not_contact | every state but do_not_contact |
 | erase | do_not_contact | every state but do_not_contact |
 
@@ -77,6 +83,8 @@ class Trigger(models.TextChoices):
     """What moves a lead: stored in the move's Activity payload as "trigger"."""
 
     QUALIFICATION = "qualification", "qualification"
+    REQUALIFICATION = "requalification", "qualification run again"
+    REP_SCORES = "rep_scores", "rep's score reaches the minimum"
     FIRST_SEND = "first_send", "first message sent"
     REPLY_RECEIVED = "reply_received", "reply received"
     REPLY_INTERESTED = "reply_interested", "reply analysed: interested"
@@ -87,6 +95,7 @@ class Trigger(models.TextChoices):
     REP_SNOOZES = "rep_snoozes", "rep snoozes"
     SNOOZE_WAKES = "snooze_wakes", "snooze wakes"
     REP_CLOSES = "rep_closes", "rep closes"
+    REP_DROPS = "rep_drops", "rep drops from campaign"
     OPT_OUT = "opt_out", "opt-out"
     ERASE = "erase", "erase"
 
@@ -141,6 +150,11 @@ STATES: dict[str, State] = {
 MOVES: tuple[Move, ...] = (
     Move(Trigger.QUALIFICATION, S.QUALIFIED, frozenset({S.NEW}), Verb.LEAD_QUALIFIED),
     Move(Trigger.QUALIFICATION, S.DISQUALIFIED, frozenset({S.NEW}), Verb.LEAD_DISQUALIFIED),
+    # A rep asks for qualification again (a new profile, a changed target): only before contact.
+    Move(Trigger.REQUALIFICATION, S.QUALIFIED, frozenset({S.DISQUALIFIED}), Verb.LEAD_QUALIFIED),
+    Move(Trigger.REQUALIFICATION, S.DISQUALIFIED, frozenset({S.QUALIFIED}), Verb.LEAD_DISQUALIFIED),
+    # A rep's own score at the campaign's minimum brings a disqualified lead back, to be allocated.
+    Move(Trigger.REP_SCORES, S.QUALIFIED, frozenset({S.DISQUALIFIED}), Verb.LEAD_QUALIFIED),
     Move(Trigger.FIRST_SEND, S.CONTACTED, frozenset({S.QUALIFIED}), Verb.LEAD_CONTACTED),
     Move(Trigger.REPLY_RECEIVED, S.REPLIED, _BEFORE_INTEREST - {S.REPLIED}, Verb.LEAD_REPLIED),
     Move(Trigger.REPLY_INTERESTED, S.INTERESTED, _BEFORE_INTEREST, Verb.LEAD_INTERESTED),
@@ -167,6 +181,8 @@ MOVES: tuple[Move, ...] = (
         frozenset({S.QUALIFIED, S.CONTACTED, S.REPLIED, S.INTERESTED, S.MEETING, S.SNOOZED}),
         Verb.LEAD_LOST,
     ),
+    # A rep who rejects a draft may drop the lead instead of drafting again: not a fit after all.
+    Move(Trigger.REP_DROPS, S.DISQUALIFIED, frozenset({S.QUALIFIED, S.CONTACTED, S.SNOOZED}), Verb.LEAD_DISQUALIFIED),
     Move(Trigger.OPT_OUT, S.DO_NOT_CONTACT, _ALL - {S.DO_NOT_CONTACT}, Verb.LEAD_DO_NOT_CONTACT),
     Move(Trigger.ERASE, S.DO_NOT_CONTACT, _ALL - {S.DO_NOT_CONTACT}, Verb.LEAD_DO_NOT_CONTACT),
 )

@@ -299,3 +299,51 @@ class SheetSync(models.Model):
 
     def __str__(self) -> str:
         return f"Sheet sync for {self.campaign}"
+
+
+class Task(models.Model):
+    """Something a rep asked for in plain words about one lead, dated: when due, a draft for approval.
+
+    `due_on` is a date on the rep's calendar (`timezone`); `due_at` is the instant that day
+    begins there, which the sweeper compares with the clock. `drafted_at` is the sweeper's
+    claim: set once, by a conditional update, so two workers never make two drafts.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tasks")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.CharField(max_length=300, help_text="What the rep asked for, as written")
+    instruction = models.CharField(max_length=300, help_text="What the drafting model is asked to do")
+    due_on = models.DateField()
+    timezone = models.CharField(max_length=50, help_text="The zone `due_on` is a date in")
+    due_at = models.DateTimeField(help_text="When `due_on` begins in `timezone`")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    read_by = models.CharField(max_length=100, blank=True, help_text='"offline reader" or the model name')
+    drafted_at = models.DateTimeField(null=True, blank=True, help_text="When the sweeper took it to draft")
+    draft_note = models.CharField(max_length=300, blank=True, help_text="Why no draft was made, when none was")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_on"]),
+            models.Index(fields=["due_at"], condition=Q(status="open", drafted_at__isnull=True), name="task_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.text} ({self.due_on})"
+
+    @property
+    def overdue(self) -> bool:
+        """Open after its day has ended on its rep's calendar."""
+        from salesdept import clock
+
+        return self.status == self.Status.OPEN and self.due_on < clock.today(self.timezone)

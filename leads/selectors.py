@@ -2,17 +2,18 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import reduce
 from itertools import chain
+from operator import or_
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
-from leads.models import RANKED_SCORE, Activity, ImportJob, Lead
+from leads.models import RANKED_SCORE, Activity, ImportJob, Lead, Task
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
-from salesdept.roles import REP, is_manager
+from salesdept.roles import is_manager
 
 PAGE_SIZE = 50
 CURSOR_SALT = "leads.list.cursor"
@@ -43,6 +44,20 @@ def leads_visible_to(user) -> QuerySet[Lead]:
     return leads if is_manager(user) else leads.filter(owner=user)
 
 
+SEARCHED_FIELDS = ("first_name", "last_name", "company__name", "email", "position")
+
+
+def _matching(leads: QuerySet[Lead], search: str) -> QuerySet[Lead]:
+    """Every word of the search in some field: "Jonas Tanaka", "Tanaka Jonas" and "tanaka acme" all find Jonas.
+
+    Word by word rather than a concatenated full name, so the same query runs on SQLite and
+    PostgreSQL and the order of the words does not matter.
+    """
+    for word in search.split():
+        leads = leads.filter(reduce(or_, (Q(**{f"{field}__icontains": word}) for field in SEARCHED_FIELDS)))
+    return leads
+
+
 def lead_list_for(
     user,
     *,
@@ -58,13 +73,7 @@ def lead_list_for(
     """The user's leads, filtered; `owner` (a user id, or NO_OWNER) narrows a manager's view only."""
     leads = leads_visible_to(user).select_related("company", "campaign", "owner").annotate(ranked_score=RANKED_SCORE)
     if search:
-        leads = leads.filter(
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(company__name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(position__icontains=search)
-        )
+        leads = _matching(leads, search)
     if status:
         leads = leads.filter(status=status)
     if campaign_id:
@@ -89,16 +98,18 @@ def lead_page(leads: QuerySet[Lead], *, sort: str = "newest", after: str = "", s
     return keyset_page(leads, keyset=SORTS.get(sort, SORTS["newest"]), after=after, size=size, salt=CURSOR_SALT)
 
 
+def lead_sorted(leads: QuerySet[Lead], *, sort: str = "newest") -> QuerySet[Lead]:
+    """Every lead of `leads` in the order lead_page shows them, for an export of the whole list."""
+    keyset = SORTS.get(sort, SORTS["newest"])
+    return leads.order_by(f"-{keyset.field}", "-pk")
+
+
 def lead_filter_campaigns(user) -> QuerySet[Campaign]:
     """The campaigns worth filtering by: all for managers, the campaigns of their own leads for reps."""
     campaigns = Campaign.objects.order_by("name")
     if is_manager(user):
         return campaigns
     return campaigns.filter(pk__in=Lead.objects.filter(owner=user).values("campaign_id"))
-
-
-def lead_filter_owners() -> QuerySet:
-    return get_user_model().objects.filter(groups__name=REP, is_active=True).order_by("first_name", "email")
 
 
 def lead_get_for_user(user, pk: int) -> Lead:
@@ -140,6 +151,32 @@ def lead_conversation(lead: Lead) -> list[ConversationEntry]:
         (ConversationEntry(at=reply.received_at, inbound=reply) for reply in inbound),
     )
     return sorted(entries, key=lambda entry: entry.at)
+
+
+# A rep's tasks
+
+
+def tasks_visible_to(user) -> QuerySet[Task]:
+    """A manager sees every task; a rep the tasks they own and those on their leads."""
+    tasks = Task.objects.select_related("lead__company", "owner", "message")
+    return tasks if is_manager(user) else tasks.filter(Q(owner=user) | Q(lead__owner=user))
+
+
+def task_get_for_user(user, pk: int) -> Task:
+    return get_object_or_404(tasks_visible_to(user), pk=pk)
+
+
+def tasks_open_for(user, *, owner: int | None = None) -> QuerySet[Task]:
+    """The user's open tasks, soonest due first; `owner` narrows a manager's view only."""
+    tasks = tasks_visible_to(user).filter(status=Task.Status.OPEN)
+    if owner and is_manager(user):
+        tasks = tasks.filter(owner_id=owner)
+    return tasks.order_by("due_on", "pk")
+
+
+def lead_tasks(lead: Lead) -> QuerySet[Task]:
+    """The lead's tasks: open ones first, soonest due first, then the closed ones, latest first."""
+    return lead.tasks.select_related("owner", "message").order_by("-status", "due_on", "pk")
 
 
 # CSV imports

@@ -11,13 +11,13 @@ from campaigns.models import Campaign, SequenceStep
 from leads import lifecycle
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
 from leads.lifecycle import Trigger, lead_transition, leads_transition
-from leads.models import Activity, Company, Lead, SearchRun
+from leads.models import Activity, Company, Lead, SearchRun, Task
 from leads.scoring import Scored, Signals, rescored, score_lead
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from leads.suppression import is_suppressed
 from leads.verbs import verb_checked
-from salesdept import clock, llm
+from salesdept import clock, dates, llm
 from salesdept.models import LLMCall
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) 
                 timezone=prospect.timezone,
                 campaign=campaign,
                 source=source,
-                source_ref=prospect.provider_id,
+                source_ref=prospect.source_ref or prospect.provider_id,
                 raw_profile=prospect.raw,
             )
             activity_record(verb="lead.found", lead=lead, campaign=campaign, source=source)
@@ -127,7 +127,11 @@ def _lead_merge_prospect(*, lead: Lead, prospect: Prospect, source: str, linkedi
             if fields:
                 Lead.objects.filter(pk=lead.pk).update(**fields)
             activity_record(
-                verb="lead.merged", lead=lead, source=source, source_ref=prospect.provider_id, fields=sorted(fields)
+                verb="lead.merged",
+                lead=lead,
+                source=source,
+                source_ref=prospect.source_ref or prospect.provider_id,
+                fields=sorted(fields),
             )
     except IntegrityError:  # a concurrent writer took the email or URL meanwhile: keep what we have
         return []
@@ -351,12 +355,191 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
 
 @transaction.atomic
 def lead_override_score(*, lead: Lead, actor, score: int | None, reason: str) -> Lead:
-    """A rep's own score wins over the rule score, and stays when the lead is rescored."""
+    """A rep's own score wins over the rule score, and stays when the lead is rescored.
+
+    At the campaign's minimum it brings a disqualified lead back into play: qualified, to be
+    allocated like any other.
+    """
     previous = lead.score_override
     Lead.objects.filter(pk=lead.pk).update(score_override=score)
     activity_record(verb="lead.score_overridden", lead=lead, actor=actor, previous=previous, score=score, reason=reason)
     lead.score_override = score
+    campaign = lead.campaign
+    back = score is not None and campaign is not None and score >= campaign.min_score
+    if back and lead_transition(
+        lead=lead,
+        to=Lead.Status.QUALIFIED,
+        trigger=Trigger.REP_SCORES,
+        actor=actor,
+        reason=f"Scored {score} by hand; the campaign's minimum is {campaign.min_score}",
+    ):
+        _after_qualification([lead])
     return lead
+
+
+def lead_relabel(*, lead: Lead, actor, label: str) -> bool:
+    """A rep puts the lead under another of its campaign's labels: the next draft leads with that angle.
+
+    False when the label is the one it has. ValueError for a label the campaign does not have.
+    """
+    campaign = lead.campaign
+    if campaign is None or label not in campaign.label_names:
+        raise ValueError(f"“{label}” is not one of the campaign's labels.")
+    with transaction.atomic():
+        previous = Lead.objects.select_for_update().values_list("label", flat=True).get(pk=lead.pk)
+        if previous == label:
+            return False
+        fields = {
+            "label": label,
+            "label_confidence": None,
+            "needs_review": False,
+            "review_reason": "",
+            "classified_by": "rep",
+        }
+        Lead.objects.filter(pk=lead.pk).update(**fields, updated_at=clock.now())
+        activity_record(verb="lead.relabelled", lead=lead, actor=actor, previous=previous, label=label)
+    for name, value in fields.items():
+        setattr(lead, name, value)
+    return True
+
+
+REQUALIFIABLE = frozenset({Lead.Status.NEW, Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED})
+
+
+def lead_requalify(*, lead: Lead, actor) -> bool:
+    """Run qualification again for one lead before it is contacted: new label, insight and score.
+
+    The rep's own score, when set, still decides against the campaign's minimum. A lead that
+    crosses it moves between qualified and disqualified (and a disqualified one's drafts are
+    cancelled). False when the lead is past qualification or has no campaign.
+    """
+    from campaigns.services import campaign_brief
+
+    if lead.status not in REQUALIFIABLE or lead.campaign_id is None:
+        return False
+    if lead.status == Lead.Status.NEW:
+        return bool(leads_qualify(lead_ids=[lead.pk]))
+    lead = Lead.objects.select_related("company", "campaign__target").get(pk=lead.pk)
+    job = llm.QualifyJob(
+        lead=lead_facts(lead),
+        brief=campaign_brief(campaign=lead.campaign),
+        target=_target_dict(lead.campaign),
+        lead_id=lead.pk,
+        campaign_id=lead.campaign_id,
+    )
+    [result] = llm.qualify_many([job])  # outside any transaction: a model call takes seconds
+    return _lead_record_requalification(lead=lead, actor=actor, result=result)
+
+
+@transaction.atomic
+def _lead_record_requalification(*, lead: Lead, actor, result: "llm.Result[llm.Classification]") -> bool:
+    from outreach.services import messages_cancel_for_lead
+
+    campaign, classification = lead.campaign, result.value
+    scored = lead_rule_score(lead)
+    ranked = lead.score_override if lead.score_override is not None else scored.score
+    status = Lead.Status.QUALIFIED if ranked >= campaign.min_score else Lead.Status.DISQUALIFIED
+    review_reason = _review_reason(result)
+    fields = {
+        "label": classification.label,
+        "label_confidence": classification.confidence,
+        "insight": classification.insight,
+        "needs_review": classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE or bool(review_reason),
+        "review_reason": review_reason,
+        "classified_by": "template" if result.from_template else result.call.model,
+        "score": scored.score,
+        "score_breakdown": scored.breakdown,
+    }
+    before = lead.status
+    if status != before:
+        if not lead_transition(lead=lead, to=status, trigger=Trigger.REQUALIFICATION, actor=actor, **fields):
+            return False  # contacted or moved meanwhile: this reading is stale
+    elif not Lead.objects.filter(pk=lead.pk, status=before).update(**fields, updated_at=clock.now()):
+        return False
+    activity_record(
+        verb="lead.requalified",
+        lead=lead,
+        actor=actor,
+        **{"from": before, "to": status, "score": scored.score, "label": classification.label},
+        llm_call=result.call.pk,
+        by_template=result.from_template,
+    )
+    if status == Lead.Status.DISQUALIFIED and before != status:
+        messages_cancel_for_lead(lead=lead, reason="Disqualified when qualification ran again")
+    elif status == Lead.Status.QUALIFIED and before != status:
+        _after_qualification([lead])
+    return True
+
+
+# Tasks: a rep's plain words on a lead, dated; a draft for approval when due (outreach.services).
+
+
+def rep_calendar(*, owner, campaign_id: int | None) -> tuple[dt.tzinfo, str]:
+    """The zone and date order a rep's dates are read in: their sending account's on the campaign,
+    else any of theirs, else the project's."""
+    from outreach.models import SendingAccount
+
+    accounts = SendingAccount.objects.filter(owner=owner, is_active=True).order_by("pk")
+    account = (campaign_id and accounts.filter(campaigns=campaign_id).first()) or accounts.first()
+    if account is None:
+        return dates.zone(), "DMY"
+    return dates.zone(account.timezone), dates.date_order(account.locale)
+
+
+def task_add(*, lead: Lead, actor, text: str) -> Task:
+    """A rep's task in plain words, read by the model (or the offline reader) as a due date and an
+    instruction for the draft; due today when it names no date. Its owner is the lead's rep."""
+    text = " ".join(text.split())[:300]
+    owner = lead.owner or actor
+    zone, order = rep_calendar(owner=owner, campaign_id=lead.campaign_id)
+    now = clock.now()
+    # Outside the transaction: a model call takes seconds.
+    result = llm.read_task(
+        text=text,
+        now=now,
+        tz=zone,
+        date_order=order,
+        lead=lead_facts(lead),
+        lead_id=lead.pk,
+        campaign_id=lead.campaign_id,
+    )
+    due_on = result.value.due_on or now.astimezone(zone).date()
+    with transaction.atomic():
+        task = Task.objects.create(
+            lead=lead,
+            owner=owner,
+            created_by=actor,
+            text=text,
+            instruction=result.value.instruction.strip()[:300] or text,
+            due_on=due_on,
+            timezone=str(zone),
+            due_at=dt.datetime.combine(due_on, dt.time.min, tzinfo=zone),
+            read_by="offline reader" if result.from_template else result.call.model,
+        )
+        activity_record(verb="task.added", lead=lead, actor=actor, task=task.pk, text=text, due_on=due_on.isoformat())
+    return task
+
+
+@transaction.atomic
+def task_close(*, task: Task, actor, to: str) -> bool:
+    """Done or cancelled, once; a cancelled task's draft still waiting for approval is cancelled too."""
+    from outreach.models import OutreachMessage
+
+    if to not in (Task.Status.DONE, Task.Status.CANCELLED):
+        raise ValueError(f"A task is closed as done or cancelled, not {to}")
+    if not Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(status=to, closed_at=clock.now()):
+        return False
+    task.status = to
+    verb = "task.done" if to == Task.Status.DONE else "task.cancelled"
+    activity_record(verb=verb, lead=task.lead, actor=actor, task=task.pk, text=task.text)
+    if to == Task.Status.CANCELLED:
+        waiting = (OutreachMessage.Status.GENERATING, OutreachMessage.Status.PENDING_APPROVAL)
+        for message in OutreachMessage.objects.filter(task=task, status__in=waiting):
+            if OutreachMessage.objects.filter(pk=message.pk, status=message.status).update(
+                status=OutreachMessage.Status.CANCELLED, last_error="Its task was cancelled"
+            ):
+                activity_record(verb="message.cancelled", lead=task.lead, message=message, reason="Task cancelled")
+    return True
 
 
 @transaction.atomic

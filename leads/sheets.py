@@ -34,6 +34,7 @@ from leads.models import Lead, SheetSync
 from leads.services import activity_record
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept import clock
+from salesdept.people import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -335,7 +336,7 @@ _VALUES: dict[str, Callable[[Lead], Any]] = {
     "company": lambda lead: lead.company.name if lead.company else "",
     "score": lambda lead: "" if lead.effective_score is None else lead.effective_score,
     "status": lambda lead: lead.get_status_display(),
-    "owner": lambda lead: (lead.owner.get_full_name() or lead.owner.email) if lead.owner else "",
+    "owner": lambda lead: display_name(lead.owner),
     "last_contacted": lambda lead: _when(lead.last_contacted_at),
     "replied": lambda lead: _when(lead.last_replied_at),
     "created_at": lambda lead: _when(lead.created_at),

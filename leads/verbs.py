@@ -30,12 +30,15 @@ class Verb(models.TextChoices):
     LEAD_UNSUBSCRIBED = "lead.unsubscribed", "Unsubscribed by email link"
     LEAD_UNREACHABLE = "lead.unreachable", "No channel can reach this person"
     LEAD_SCORE_OVERRIDDEN = "lead.score_overridden", "Score set by hand"
+    LEAD_RELABELLED = "lead.relabelled", "Label changed by hand"
+    LEAD_REQUALIFIED = "lead.requalified", "Qualification run again"
     LEAD_RESCORED = "lead.rescored", "Score updated from engagement"
     LEAD_EMAIL_REVEALED = "lead.email_revealed", "Email address looked up"
     # Messages: drafted, decided, sent, and what the channel answered.
     MESSAGE_DRAFTED = "message.drafted", "Draft written"
     MESSAGE_APPROVED = "message.approved", "Draft approved"
     MESSAGE_REJECTED = "message.rejected", "Draft rejected"
+    MESSAGE_WRITTEN = "message.written", "Message written by the rep"
     MESSAGE_APPROVAL_UNDONE = "message.approval_undone", "Approval undone: back in the queue"
     MESSAGE_REGENERATING = "message.regenerating", "Draft sent back for rewriting"
     MESSAGE_DRAFT_LOST = "message.draft_lost", "Drafting stopped (its worker died): back with the rep"
@@ -69,6 +72,12 @@ class Verb(models.TextChoices):
     REPLY_OPT_OUT = "reply.opt_out", "Asked in a reply not to be contacted"
     REPLY_NEEDS_LOOK = "reply.needs_look", "Reply's reading was unsure: waits for a person"
     REPLY_CONFIRMED = "reply.confirmed", "Reply's intent confirmed by a person"
+    # A rep's tasks on a lead: added, drafted when due, closed.
+    TASK_ADDED = "task.added", "Task added"
+    TASK_DRAFTED = "task.drafted", "Task due: draft written for approval"
+    TASK_NOT_DRAFTED = "task.not_drafted", "Task due: no draft could be written"
+    TASK_DONE = "task.done", "Task done"
+    TASK_CANCELLED = "task.cancelled", "Task cancelled"
     # Campaigns: one verb per status a campaign is moved to (f"campaign.{status}"), and its events.
     CAMPAIGN_CREATED = "campaign.created", "Campaign created"
     CAMPAIGN_UPDATED = "campaign.updated", "Campaign changed"
@@ -100,6 +109,7 @@ STAGE = {
     Verb.LEAD_REFERRED: "found",
     Verb.LEAD_QUALIFIED: "qualified",
     Verb.MESSAGE_DRAFTED: "drafted",
+    Verb.MESSAGE_WRITTEN: "drafted",  # a rep's own text is a draft by hand: the funnel never skips a stage
     Verb.MESSAGE_APPROVED: "approved",
     Verb.MESSAGE_SENT: "sent",
     Verb.MESSAGE_MARKED_SENT: "sent",

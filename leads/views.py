@@ -2,17 +2,21 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leads.exports import lead_csv_lines
 from leads.forms import (
     DoNotContactForm,
     ImportMappingForm,
     ImportUploadForm,
     LeadFilterForm,
+    RelabelForm,
     ScoreOverrideForm,
     SnoozeUntilForm,
+    TaskForm,
+    WriteMessageForm,
 )
 from leads.imports import (
     DELIMITER_NAMES,
@@ -26,7 +30,7 @@ from leads.imports import (
     max_size_label,
 )
 from leads.lifecycle import Trigger, can_move, refusal
-from leads.models import ImportJob, Lead
+from leads.models import ImportJob, Lead, Task
 from leads.privacy import lead_erase, lead_export_record
 from leads.selectors import (
     import_get_for_user,
@@ -36,9 +40,25 @@ from leads.selectors import (
     lead_list_for,
     lead_page,
     lead_snooze_origin,
+    lead_sorted,
+    lead_tasks,
     lead_timeline,
+    task_get_for_user,
+    tasks_open_for,
 )
-from leads.services import lead_book_meeting, lead_override_score, lead_set_do_not_contact, lead_snooze
+from leads.services import (
+    REQUALIFIABLE,
+    lead_book_meeting,
+    lead_override_score,
+    lead_relabel,
+    lead_requalify,
+    lead_set_do_not_contact,
+    lead_snooze,
+    task_add,
+    task_close,
+)
+from outreach.selectors import kind_to_write, kinds_to_write
+from outreach.services import DecisionError, message_write
 from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
 from salesdept.views_helpers import partial_or_page, rate_limited
@@ -57,14 +77,39 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form, "page": page})
 
 
+@require_GET
+@rep_required
+def lead_list_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The list as filtered on the page, every page of it, streamed: a rep gets only their own leads."""
+    form = LeadFilterForm(request.GET, user=request.user)
+    leads = lead_sorted(lead_list_for(request.user, **form.filters()), sort=form.chosen_sort())
+    response = StreamingHttpResponse(lead_csv_lines(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{clock.today():%Y-%m-%d}.csv"'
+    return response
+
+
 def _lead_today(lead: Lead) -> dt.date:
     """Today where the lead is: a snooze ends on their calendar."""
     return clock.today(dates.zone(lead.timezone))
 
 
-def _lead_page(lead: Lead, snooze_form: SnoozeUntilForm | None = None) -> dict:
+def _lead_page(
+    lead: Lead,
+    snooze_form: SnoozeUntilForm | None = None,
+    task_form: TaskForm | None = None,
+    *,
+    user=None,
+    write_form: WriteMessageForm | None = None,
+) -> dict:
+    kinds = kinds_to_write(user) if user is not None and write_form is None else []
     return {
+        "write_form": write_form or WriteMessageForm(kinds=kinds, initial={"kind": kind_to_write(lead, kinds)}),
         "lead": lead,
+        "tasks": lead_tasks(lead),
+        "task_form": task_form or TaskForm(),
+        "today": _lead_today(lead),
+        "relabel_form": RelabelForm(initial={"label": lead.label}, lead=lead),
+        "can_requalify": lead.status in REQUALIFIABLE and lead.campaign_id is not None,
         "timeline": lead_timeline(lead)[:TIMELINE_LENGTH],
         "conversation": lead_conversation(lead),
         "dnc_form": DoNotContactForm(),
@@ -79,7 +124,7 @@ def _lead_page(lead: Lead, snooze_form: SnoozeUntilForm | None = None) -> dict:
 @rep_required
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
-    return render(request, "leads/lead_detail.html", _lead_page(lead))
+    return render(request, "leads/lead_detail.html", _lead_page(lead, user=request.user))
 
 
 @require_POST
@@ -90,16 +135,38 @@ def lead_snooze_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = SnoozeUntilForm(request.POST, today=_lead_today(lead))
     template = partial_or_page(request, "leads/lead_detail.html", "lead-snooze")
     if not form.is_valid():
-        return render(request, template, _lead_page(lead, form))
+        return render(request, template, _lead_page(lead, form, user=request.user))
     until = form.cleaned_data["until"]
     if not lead_snooze(lead=lead, actor=request.user, until=until, reason="Date corrected on the lead page"):
         form.add_error("until", f"{lead} is {lead.get_status_display().lower()}: there is nothing to snooze.")
-        return render(request, template, _lead_page(lead, form))
+        return render(request, template, _lead_page(lead, form, user=request.user))
     if request.htmx:
-        context = _lead_page(lead) | {"notice": f"Snoozed until {until:%a %-d %b %Y}."}
+        context = _lead_page(lead, user=request.user) | {"notice": f"Snoozed until {until:%a %-d %b %Y}."}
         return render(request, template, context)
     messages.success(request, f"{lead} is snoozed until {until:%a %-d %b %Y}.")
     return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_write(request: HttpRequest, pk: int) -> HttpResponse:
+    """A rep writes their own message to a lead: checked by the guardrails, then sent in its window."""
+    lead = lead_get_for_user(request.user, pk)
+    form = WriteMessageForm(request.POST, kinds=kinds_to_write(request.user))
+    template = partial_or_page(request, "leads/lead_detail.html", "lead-write")
+    if form.is_valid():
+        try:
+            message = message_write(lead=lead, actor=request.user, **form.cleaned_data)
+        except DecisionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            notice = f"Approved: your {message.get_kind_display().lower()} to {lead} goes out in its sending window."
+            if request.htmx:
+                context = _lead_page(lead, user=request.user) | {"write_notice": notice}
+                return render(request, template, context)
+            messages.success(request, notice)
+            return redirect("leads:detail", pk=lead.pk)
+    return render(request, template, _lead_page(lead, user=request.user, write_form=form))
 
 
 @require_POST
@@ -139,6 +206,83 @@ def lead_score(request: HttpRequest, pk: int) -> HttpResponse:
         lead_override_score(lead=lead, actor=request.user, score=score, reason=form.cleaned_data["reason"])
         messages.success(request, f"Score set to {score}." if score is not None else "Back to the rule score.")
     return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_relabel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    form = RelabelForm(request.POST, lead=lead)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    elif lead_relabel(lead=lead, actor=request.user, label=form.cleaned_data["label"]):
+        messages.success(request, f"Labelled {lead.label}: the next draft leads with its angle.")
+    else:
+        messages.info(request, f"{lead} is already labelled {lead.label}.")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_requalify_view(request: HttpRequest, pk: int) -> HttpResponse:
+    lead = lead_get_for_user(request.user, pk)
+    if lead_requalify(lead=lead, actor=request.user):
+        lead.refresh_from_db()
+        messages.success(request, f"Qualified again: {lead.get_status_display().lower()}, score {lead.score}.")
+    else:
+        messages.error(
+            request, f"{lead} is {lead.get_status_display().lower()}: qualification runs only before contact."
+        )
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_task_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """A task in plain words ("follow up next Tuesday about the pricing PDF"), read as a dated task."""
+    lead = lead_get_for_user(request.user, pk)
+    form = TaskForm(request.POST)
+    template = partial_or_page(request, "leads/lead_detail.html", "lead-tasks")
+    if not form.is_valid():
+        return render(request, template, _lead_page(lead, task_form=form, user=request.user))
+    task = task_add(lead=lead, actor=request.user, text=form.cleaned_data["text"])
+    notice = f"Task due {task.due_on:%a %-d %b %Y}: its draft will wait for approval in the queue that day."
+    if request.htmx:
+        return render(request, template, _lead_page(lead, user=request.user) | {"task_notice": notice})
+    messages.success(request, notice)
+    return redirect("leads:detail", pk=lead.pk)
+
+
+def _task_close(request: HttpRequest, pk: int, to: str) -> HttpResponse:
+    task = task_get_for_user(request.user, pk)
+    if task_close(task=task, actor=request.user, to=to):
+        messages.success(request, f"“{task.text}” is {task.get_status_display().lower()}.")
+    else:
+        messages.info(request, f"“{task.text}” was already {task.get_status_display().lower()}.")
+    if request.POST.get("back") == "tasks":
+        return redirect("leads:tasks")
+    return redirect("leads:detail", pk=task.lead_id)
+
+
+@require_POST
+@rep_required
+def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_close(request, pk, Task.Status.DONE)
+
+
+@require_POST
+@rep_required
+def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_close(request, pk, Task.Status.CANCELLED)
+
+
+@require_GET
+@rep_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    """My tasks: open ones, soonest due first; a manager sees everyone's."""
+    owner = request.GET.get("owner", "")
+    tasks = tasks_open_for(request.user, owner=int(owner) if owner.isdigit() else None)
+    return render(request, "leads/task_list.html", {"tasks": tasks})
 
 
 @require_http_methods(["GET", "POST"])

@@ -79,3 +79,21 @@ def accounts_resume_due(*, now: dt.datetime) -> int:
     for account in SendingAccount.objects.filter(paused_until__lte=now, paused_by_provider=True):
         resumed += account_resume(account=account, reason="The automatic pause ended.")
     return resumed
+
+
+def account_own_id(*, account: SendingAccount) -> str:
+    """The account's own LinkedIn id, asked of Unipile once and kept.
+
+    Unipile's message_received fires for the account's own sends too (ours, and the rep's from
+    their phone): without this id, our message would be stored as the prospect's reply. Nobody has
+    to type it in; when Unipile cannot be asked, the error is raised and the event waits for a retry
+    rather than being read as a reply.
+    """
+    if account.provider_user_id:
+        return account.provider_user_id
+    from outreach.channels.unipile import UnipileChannel
+
+    own = UnipileChannel().own_provider_id(account)
+    SendingAccount.objects.filter(pk=account.pk).update(provider_user_id=own)
+    account.provider_user_id = own
+    return own

@@ -1,7 +1,8 @@
 from django import forms
 
 from outreach.models import InboundMessage
-from outreach.selectors import inbox_reps
+from salesdept import roles
+from salesdept.people import display_name
 
 
 class InboxFilterForm(forms.Form):
@@ -24,7 +25,7 @@ class InboxFilterForm(forms.Form):
     def __init__(self, *args, show_reps: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if show_reps:
-            reps = [(str(rep.pk), rep.get_full_name() or rep.email) for rep in inbox_reps()]
+            reps = [(str(rep.pk), display_name(rep)) for rep in roles.reps()]
             self.fields["rep"].choices = [("", "Every rep"), *reps]
         else:
             del self.fields["rep"]  # a rep's inbox holds their own leads, whatever the URL says

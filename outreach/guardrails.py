@@ -177,6 +177,24 @@ def _signer(body: str) -> str:
     return ""
 
 
+def sign_off(body: str) -> str:
+    """The sign-off block that ends the message as written ("Best,\nAlice Rivera", or a name alone), else "".
+
+    The lines _signer reads the signer from: a closing among the last three lines ("Thanks," alone or
+    followed by a name, not "Thanks for the intro."), or a name line at the end.
+    """
+    lines = body.splitlines(keepends=True)
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    for i in reversed(filled[1:][-3:]):
+        closing = CLOSING.match(lines[i].strip())
+        if closing and (not (rest := closing.group(1).strip(" ,.!")) or NAME_LINE.match(rest)):
+            return "".join(lines[i:]).strip()
+    last = filled[-1] if len(filled) > 1 else None
+    if last is not None and NAME_LINE.match(lines[last].strip()) and not GREETING.match(lines[last].strip()):
+        return lines[last].strip()
+    return ""
+
+
 def _words(name: str) -> set[str]:
     return {word.lower().strip(".,") for word in name.split() if len(word) > 1}
 

@@ -225,6 +225,10 @@ class OutreachMessage(models.Model):
     rerouted_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rerouted_to"
     )
+    # Drafted for a rep's task on the lead ("follow up next Tuesday about..."), not a sequence step.
+    task = models.OneToOneField(
+        "leads.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="message", editable=False
+    )
     chat_id = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -236,9 +240,10 @@ class OutreachMessage(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             # One sequence message per lead, campaign and step: a repeated draft task cannot double it.
+            # A rep's own messages (step 0, outside the sequence) are as many as they write.
             models.UniqueConstraint(
                 fields=["lead", "campaign", "step"],
-                condition=Q(reply_to__isnull=True, rerouted_from__isnull=True),
+                condition=Q(reply_to__isnull=True, rerouted_from__isnull=True, task__isnull=True, step__gt=0),
                 name="message_step_unique",
             ),
             # One suggested answer per reply, however often its analysis runs.

@@ -17,6 +17,7 @@ from outreach.models import OutreachMessage
 from outreach.selectors import TO_CHECK
 from outreach.services import DecisionError
 from salesdept import clock
+from salesdept.people import display_name
 
 Status = OutreachMessage.Status
 RECONCILE_VERBS = ("message.marked_sent", "message.resend_approved", "message.given_up")
@@ -38,7 +39,7 @@ def _refusal(message: OutreachMessage) -> DecisionError:
     )
     if decided is None:
         return DecisionError(f"This message is {status} now: someone or something else changed it. Nothing was done.")
-    who = decided.actor.get_full_name() or decided.actor.email if decided.actor else "the system"
+    who = display_name(decided.actor) or "the system"
     when = timezone.localtime(decided.created_at).strftime("%d %b %Y %H:%M")
     return DecisionError(f"{who} already decided at {when}: the message is {status}. Nothing was done.")
 

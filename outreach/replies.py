@@ -27,6 +27,7 @@ from salesdept import clock, dates, llm
 from salesdept.llm.prompts import override_for as llm_prompt_override
 from salesdept.models import LLMCall
 from salesdept.notifications import notify
+from salesdept.people import display_name
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = dt.timedelta(minutes=5)
@@ -168,7 +169,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
         return _inbound_floor(inbound_id=inbound_id)
     lead, replied_to = inbound.lead, inbound.in_reply_to
     campaign = replied_to.campaign if replied_to else lead.campaign
-    sender = (lead.owner.get_full_name() or lead.owner.email) if lead.owner else ""
+    sender = display_name(lead.owner)
     facts = lead_facts(lead)
     brief = campaign_brief(campaign=campaign, sender_name=sender, label=lead.label) if campaign else None
     result = llm.analyse_reply(
@@ -479,7 +480,7 @@ def inbound_answer_suggest(*, inbound: InboundMessage, call: LLMCall | None) -> 
         allowed_links=campaign.brief_links,
         banned=banned,
         lead_name=lead.full_name,
-        sender_name=(lead.owner.get_full_name() or lead.owner.email) if lead.owner else "",
+        sender_name=display_name(lead.owner),
         sender_email=account.email_address,
         language=campaign.language,
         for_model=generated_by != "template",

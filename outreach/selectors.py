@@ -1,11 +1,12 @@
 """Reads on outreach, scoped like leads: reps see their own leads' conversations, managers all."""
 
-from django.contrib.auth import get_user_model
 from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from campaigns.models import Campaign
+from leads.models import Lead
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
-from salesdept.roles import REP, is_manager
+from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
 TO_CHECK = (Status.UNKNOWN, Status.FAILED)  # what Needs checking lists
@@ -48,11 +49,6 @@ def inbox_for(
     )
 
 
-def inbox_reps() -> QuerySet:
-    """The reps a manager can narrow the inbox to."""
-    return get_user_model().objects.filter(groups__name=REP).order_by("first_name", "last_name", "email")
-
-
 # Needs checking: sends nobody is sure about, and failed ones.
 
 
@@ -81,3 +77,35 @@ def accounts_stopped_for(user) -> QuerySet[SendingAccount]:
     if not is_manager(user):
         accounts = accounts.filter(owner=user)
     return accounts.select_related("owner").order_by("name", "pk")
+
+
+def kinds_to_write(user) -> list[tuple[str, str]]:
+    """The kinds of message the user's own active accounts can send, as form choices."""
+    channels = set(SendingAccount.objects.filter(owner=user, is_active=True).values_list("channel", flat=True))
+    return [
+        (kind, label)
+        for kind, label in OutreachMessage.Kind.choices
+        if channels & set(SendingAccount.channels_for(kind))
+    ]
+
+
+def kind_to_write(lead: Lead, kinds: list[tuple[str, str]]) -> str | None:
+    """The kind a rep most likely writes next: the conversation's own (a LinkedIn message once the person
+    accepted or answered), never a connection note to someone already connected. None: the first offered."""
+    offered = {kind for kind, _ in kinds}
+    Kind = OutreachMessage.Kind
+    sent = lead.messages.filter(status=OutreachMessage.Status.SENT).order_by("-sent_at", "-pk")
+    last = sent.exclude(kind=Kind.CONNECTION_NOTE).values_list("kind", flat=True).first()
+    if last in offered:
+        return last
+    connected = sent.filter(kind=Kind.CONNECTION_NOTE, accepted_at__isnull=False).exists()
+    if (connected or lead.inbound_messages.exists()) and Kind.MESSAGE in offered:
+        return Kind.MESSAGE
+    return None
+
+
+def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> list[SendingAccount]:
+    """The rep's own active accounts that can send `kind`, those on the campaign first."""
+    on_campaign = set(campaign.sending_accounts.values_list("pk", flat=True)) if campaign else set()
+    accounts = SendingAccount.objects.filter(owner=actor, is_active=True, channel__in=SendingAccount.channels_for(kind))
+    return sorted(accounts, key=lambda a: (a.pk not in on_campaign, a.pk))

@@ -24,6 +24,7 @@ from outreach.accounts import account_pause
 from outreach.channels.base import ChannelError, SendOutcomeUnknown, SendResult
 from outreach.channels.registry import channel_for
 from outreach.models import OutreachMessage, SendingAccount
+from outreach.services import WRITTEN_STEP
 from salesdept import clock
 from salesdept.notifications import notify
 
@@ -106,7 +107,7 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         message = _lock_first(candidates, now)
         if message is None:
             return "busy"  # other workers hold every candidate
-        if message.lead.status == Lead.Status.SNOOZED and not message.reply_to_id:
+        if message.lead.status == Lead.Status.SNOOZED and not _outside_sequence(message):
             # Approved before the snooze: it keeps its approval and waits for the lead to wake.
             wake = message.lead.snoozed_until or (now + dt.timedelta(days=1)).date()
             not_before = max(dt.datetime.combine(wake, account.work_start, tzinfo=account.tz), now + HOUR)
@@ -163,12 +164,18 @@ def _lock_first(candidate_ids: list[int], now: dt.datetime) -> OutreachMessage |
     return None
 
 
+def _outside_sequence(message: OutreachMessage) -> bool:
+    """An answer to a reply, a message a rep wrote themselves or one their task asked for: no step of the sequence."""
+    return bool(message.reply_to_id or message.task_id) or message.step == WRITTEN_STEP
+
+
 def _stop_reason(message: OutreachMessage) -> str:
     """Why this message may no longer go at all (checked again at the moment of sending)."""
     lead = message.lead
-    # An answer goes to someone who wrote to us (replied, interested, snoozed...): only an opt-out
-    # stops it. A newer reply cancels it while it still waits (messages_cancel_for_lead).
-    stopped = ANSWERS_STOPPED if message.reply_to_id else SEQUENCE_STOPPED
+    # An answer goes to someone who wrote to us (replied, interested, snoozed...), and a rep's own
+    # message or a rep's task's message to whoever they chose: only an opt-out stops these. A newer
+    # reply cancels any of them while it still waits (messages_cancel_for_lead).
+    stopped = ANSWERS_STOPPED if _outside_sequence(message) else SEQUENCE_STOPPED
     if lead.status in stopped:
         return f"Lead is {lead.get_status_display().lower()}"
     if is_suppressed(lead):

@@ -7,21 +7,24 @@ an Activity row. Sending lives in outreach/sending.py, replies in outreach/repli
 import datetime as dt
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from campaigns.services import campaign_brief
-from leads.lifecycle import SEQUENCE_STOPPED
-from leads.models import Lead
+from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
+from leads.models import Lead, Task
 from leads.services import activity_record, lead_facts
+from leads.suppression import is_suppressed
 from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
+from outreach.selectors import accounts_to_write
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.llm.prompts import override_for as llm_prompt_override
+from salesdept.people import display_name
 from salesdept.ratelimit import rate_limit_take
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
@@ -67,6 +70,7 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
         step=step,
         reply_to=None,  # a suggested answer shares the step number but is not the step's message
         rerouted_from=None,  # nor does a message redrafted for another channel
+        task=None,  # nor a rep's task's message
         defaults={
             "kind": sequence_step.kind,
             "account": account,
@@ -94,7 +98,7 @@ def messages_draft(*, lead_ids: list[int], step: int = 1) -> list[OutreachMessag
 
 def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
     lead, campaign = message.lead, message.campaign
-    sender = lead.owner.get_full_name() or lead.owner.email if lead.owner else ""
+    sender = display_name(lead.owner)
     return llm.DraftJob(
         lead=lead_facts(lead),
         brief=campaign_brief(campaign=campaign, sender_name=sender, label=lead.label),
@@ -173,7 +177,7 @@ def _draft_context(message: OutreachMessage) -> dict:
     owner = message.lead.owner
     return {
         "lead_name": message.lead.full_name,
-        "sender_name": (owner.get_full_name() or owner.email) if owner else "",
+        "sender_name": display_name(owner),
         "sender_email": message.account.email_address if message.account_id else "",
         "language": message.campaign.language,
     }
@@ -211,7 +215,11 @@ def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", 
 @transaction.atomic
 def message_regenerate(*, message: OutreachMessage, actor, revision: int, instruction: str) -> OutreachMessage:
     """Send a pending draft back to the model with the rep's instruction ("shorter", ...)."""
-    instruction = instruction.strip()[:300]
+    instruction = instruction.strip()
+    if message.task_id:  # a task's draft keeps what the task asked for; the rep's words come on top
+        asked = Task.objects.values_list("instruction", flat=True).get(pk=message.task_id)
+        instruction = f"{asked}. Also: {instruction}" if instruction else asked
+    instruction = instruction[:300]
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
     rate_limit_take(user=actor, action="regenerate", error=DecisionError)  # each rewrite is a model call
@@ -289,7 +297,7 @@ def edit_examples(*, campaign_id: int, limit: int = 3) -> list[dict]:
 def _explain_refusal(message_id: int, revision: int) -> DecisionError:
     current = OutreachMessage.objects.select_related("decided_by").get(pk=message_id)
     if current.status != Status.PENDING_APPROVAL:
-        who = current.decided_by.get_full_name() or current.decided_by.email if current.decided_by else "the system"
+        who = display_name(current.decided_by) or "the system"
         when = timezone.localtime(current.decided_at or current.updated_at).strftime("%d %b %Y %H:%M")
         return DecisionError(f"Already {current.get_status_display().lower()} by {who} at {when}. Nothing was changed.")
     if current.revision != revision:
@@ -319,7 +327,7 @@ def message_approve(
         allowed_links=message.campaign.brief_links,
         banned=banned,
         **_draft_context(message),
-        for_model=not edited and message.generated_by not in ("", "template"),
+        for_model=not edited and message.generated_by not in ("", "template", REP_WRITTEN),
     )
     findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
@@ -382,17 +390,167 @@ def message_unapprove(*, message: OutreachMessage, actor) -> OutreachMessage:
     return message
 
 
+class Then(models.TextChoices):
+    """What a rep does after rejecting a draft: a rejected step with nothing after it strands the lead."""
+
+    REDRAFT = "redraft", "Draft again, with my reason as the instruction"
+    WRITE = "write", "Write it myself"
+    DROP = "drop", "Drop this lead from the campaign"
+
+
+REP_WRITTEN = "rep"  # `generated_by` of a rep's own text: no model wrote it
+WRITTEN_STEP = 0  # a message a rep wrote outside the campaign's sequence
+
+
+def messages_unapprove_many(
+    *, messages: list[OutreachMessage], actor
+) -> tuple[list[OutreachMessage], list[tuple[OutreachMessage, str]]]:
+    """Undo a bulk approval: each message on its own, so one that started sending keeps no other from coming back."""
+    undone, refused = [], []
+    for message in messages:
+        try:
+            undone.append(message_unapprove(message=message, actor=actor))
+        except DecisionError as exc:
+            refused.append((message, str(exc)))
+    return undone, refused
+
+
 @transaction.atomic
-def message_reject(*, message: OutreachMessage, actor, revision: int, reason: str) -> OutreachMessage:
+def message_reject(
+    *, message: OutreachMessage, actor, revision: int, reason: str, then: str = "", subject: str = "", body: str = ""
+) -> OutreachMessage:
+    """Reject a pending draft, then draft again (the default), take the rep's own text, or drop the lead.
+
+    A suggested answer is not redrafted: rejected alone, the reply stays in the inbox for the rep.
+    """
     reason = reason.strip()
     if not reason:
         raise DecisionError("Say why you reject this draft: the reason teaches the next drafts.")
+    then = then or ("" if message.reply_to_id else Then.REDRAFT)
+    activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason, then=then)
+    if then == Then.REDRAFT:
+        message = message_regenerate(message=message, actor=actor, revision=revision, instruction=reason)
+    elif then == Then.WRITE:
+        message = _message_rewrite(message=message, actor=actor, revision=revision, subject=subject, body=body)
+    else:
+        if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
+            status=Status.REJECTED, reject_reason=reason[:300], decided_by=actor, decided_at=clock.now()
+        ):
+            raise _explain_refusal(message.pk, revision)
+        if then == Then.DROP:
+            _lead_drop(lead=message.lead, actor=actor, reason=reason)
+        message.refresh_from_db()
+    return message
+
+
+def _lead_drop(*, lead: Lead, actor, reason: str) -> None:
+    try:
+        lead_transition(
+            lead=lead, to=Lead.Status.DISQUALIFIED, trigger=Trigger.REP_DROPS, actor=actor, reason=reason, strict=True
+        )
+    except TransitionRefused as exc:
+        raise DecisionError(f"{exc} Reject the draft alone, or close the lead on its page.") from None
+    messages_cancel_for_lead(lead=lead, reason="Dropped from the campaign by its rep")
+
+
+def written_findings(*, message: OutreachMessage, subject: str, body: str) -> list[dict]:
+    """The guardrails on a rep's own text. Nobody else reads it before it goes: banned phrases block."""
+    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    findings = check_draft(
+        kind=message.kind,
+        subject=subject,
+        body=body,
+        first_name=message.lead.first_name,
+        allowed_links=message.campaign.brief_links,
+        banned=banned,
+        **_draft_context(message),
+    )
+    findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
+    return [{**f, "blocking": True} if f["code"] == "banned_phrase" else f for f in findings]
+
+
+def _refuse_blocking(findings: list[dict]) -> None:
+    if blocking := [f["message"] for f in findings if f["blocking"]]:
+        raise DecisionError("Fix this first: " + " ".join(blocking))
+
+
+def _message_rewrite(*, message: OutreachMessage, actor, revision: int, subject: str, body: str) -> OutreachMessage:
+    """The rep's own text replaces the draft; it waits in the queue as theirs."""
+    subject, body = subject.strip(), body.strip()
+    if not body:
+        raise DecisionError("Write your message in the box, or choose another way on.")
+    findings = written_findings(message=message, subject=subject, body=body)
+    _refuse_blocking(findings)
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
-        status=Status.REJECTED, reject_reason=reason[:300], decided_by=actor, decided_at=clock.now()
+        subject=subject,
+        body=body,
+        original_subject=subject,
+        original_body=body,
+        generated_by=REP_WRITTEN,
+        llm_call=None,
+        guardrail_findings=findings,
+        blocked=False,
+        instruction="",
+        revision=F("revision") + 1,
     ):
         raise _explain_refusal(message.pk, revision)
-    activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason)
+    activity_record(verb="message.written", lead=message.lead, message=message, actor=actor)
     message.refresh_from_db()
+    return message
+
+
+def _write_refusal(lead: Lead, kind: str) -> str:
+    from leads.suppression import is_suppressed
+
+    if lead.status == Lead.Status.DO_NOT_CONTACT or is_suppressed(lead):
+        return f"{lead} opted out (do-not-contact): nothing may be sent to them."
+    if lead.campaign_id is None:
+        return f"{lead} is in no campaign: add them to one first."
+    if kind == Kind.EMAIL and not (lead.email and lead.email_bounced_at is None):
+        return f"{lead} has no working email address: write on LinkedIn."
+    if kind != Kind.EMAIL and not lead.linkedin_url:
+        return f"{lead} has no LinkedIn profile: write an email."
+    return ""
+
+
+@transaction.atomic
+def message_write(*, lead: Lead, actor, kind: str, subject: str = "", body: str) -> OutreachMessage:
+    """A rep's own message to a lead: their writing it is the approval, so it waits only for its send.
+
+    The same guardrails as a draft, and the same send: window, caps and the contact budget hold it.
+    """
+    if refusal := _write_refusal(lead, kind):
+        raise DecisionError(refusal)
+    accounts = accounts_to_write(actor=actor, kind=kind, campaign=lead.campaign)
+    if not accounts:
+        raise DecisionError(f"None of your sending accounts can send a {Kind(kind).label.lower()}.")
+    subject, body = (subject.strip() if kind in (Kind.EMAIL, Kind.INMAIL) else ""), body.strip()
+    now = clock.now()
+    hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, as for any approval
+    message = OutreachMessage(
+        lead=lead,
+        campaign=lead.campaign,
+        account=accounts[0],
+        step=WRITTEN_STEP,
+        kind=kind,
+        subject=subject,
+        body=body,
+        original_subject=subject,
+        original_body=body,
+        generated_by=REP_WRITTEN,
+        status=Status.APPROVED,
+        decided_by=actor,
+        decided_at=now,
+        not_before=now + dt.timedelta(seconds=hold),
+    )
+    message.guardrail_findings = written_findings(message=message, subject=subject, body=body)
+    _refuse_blocking(message.guardrail_findings)
+    message.save()
+    activity_record(verb="message.written", lead=lead, message=message, actor=actor, kind=kind)
+    activity_record(verb="message.approved", lead=lead, message=message, actor=actor, edited=False)
+    from outreach.tasks import outreach_send_next_task
+
+    transaction.on_commit(lambda: outreach_send_next_task.apply_async((message.account_id,), countdown=hold))
     return message
 
 
@@ -412,7 +570,11 @@ def messages_cancel_for_lead(*, lead: Lead, reason: str, kind: str | None = None
 def followups_draft_due(*, now: dt.datetime) -> list[int]:
     """Leads whose last sent step got no reply within the next step's delay get its draft."""
     later = OutreachMessage.objects.filter(
-        lead=OuterRef("lead"), campaign=OuterRef("campaign"), step__gt=OuterRef("step"), reply_to__isnull=True
+        lead=OuterRef("lead"),
+        campaign=OuterRef("campaign"),
+        step__gt=OuterRef("step"),
+        reply_to__isnull=True,
+        task__isnull=True,
     )
     # Once we answered the prospect, it is a conversation: the sequence's follow-ups stop.
     answered = OutreachMessage.objects.filter(lead=OuterRef("lead"), reply_to__isnull=False)
@@ -421,6 +583,8 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
         OutreachMessage.objects.filter(
             status=Status.SENT,
             reply_to__isnull=True,
+            step__gt=WRITTEN_STEP,  # a rep's own message is not a step of the sequence
+            task__isnull=True,  # nor is a rep's task's message
             lead__status=Lead.Status.CONTACTED,
             campaign__status=Campaign.Status.ACTIVE,
         )
@@ -455,3 +619,86 @@ def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1) -> None:
     size = draft_batch_size()
     for start in range(0, len(lead_ids), size):
         messages_draft_task.delay_on_commit(lead_ids[start : start + size], step)
+
+
+# A rep's tasks, when due -----------------------------------------------------------------------
+
+TASK_BATCH = 200
+
+
+def tasks_draft_due(*, now: dt.datetime) -> list[int]:
+    """Open tasks whose day has begun on their rep's calendar get a draft in the approval queue.
+
+    Each task is claimed once (a conditional update on `drafted_at`), so sweepers running at
+    the same time never make two drafts of it; the drafts are written in the background and
+    go through the same guardrails as every draft. Returns the ids of the messages created.
+    """
+    due = Task.objects.filter(status=Task.Status.OPEN, drafted_at__isnull=True, due_at__lte=now)
+    created = [
+        m.pk
+        for pk in due.order_by("due_at", "pk").values_list("pk", flat=True)[:TASK_BATCH]
+        if (m := _task_draft_claim(task_id=pk, now=now))
+    ]
+    if created:
+        from outreach.tasks import messages_fill_task
+
+        size = draft_batch_size()
+        for start in range(0, len(created), size):
+            messages_fill_task.delay_on_commit(created[start : start + size])
+    return created
+
+
+@transaction.atomic
+def _task_draft_claim(*, task_id: int, now: dt.datetime) -> OutreachMessage | None:
+    """The task's message row in `generating`, or None: claimed by another worker, or nothing can be drafted."""
+    if not Task.objects.filter(pk=task_id, status=Task.Status.OPEN, drafted_at__isnull=True).update(drafted_at=now):
+        return None
+    task = Task.objects.select_related("lead__campaign", "owner").get(pk=task_id)
+    lead, campaign = task.lead, task.lead.campaign
+    kind, step, note = _task_channel(task)
+    account = _account_for(campaign, task.owner, kind) if not note else None
+    if not note and account is None:
+        note = f"No active sending account on the campaign can send a {Kind(kind).label.lower()}."
+    if note:
+        Task.objects.filter(pk=task.pk).update(draft_note=note[:300])
+        activity_record(verb="task.not_drafted", lead=lead, task=task.pk, text=task.text, reason=note)
+        return None
+    message = OutreachMessage.objects.create(
+        lead=lead,
+        campaign=campaign,
+        account=account,
+        step=step,
+        kind=kind,
+        status=Status.GENERATING,
+        instruction=task.instruction,
+        task=task,
+    )
+    activity_record(verb="task.drafted", lead=lead, message=message, task=task.pk, text=task.text)
+    return message
+
+
+def _task_channel(task: Task) -> tuple[str, int, str]:
+    """How a task's message goes: the way the conversation last went, else the sequence's first step.
+
+    (kind, step, why nothing can be drafted); the step is the last one sent, for the timeline.
+    """
+    lead, campaign = task.lead, task.lead.campaign
+    if campaign is None:
+        return "", 0, "The lead is in no campaign: there is no brief to write from."
+    if campaign.status != Campaign.Status.ACTIVE:
+        return "", 0, f"The campaign is {campaign.get_status_display().lower()}: nothing is drafted for it."
+    if lead.status in ANSWERS_STOPPED or is_suppressed(lead):
+        return "", 0, f"{lead} is not to be contacted."
+    last = (
+        OutreachMessage.objects.filter(lead=lead, campaign=campaign, status=Status.SENT, reply_to__isnull=True)
+        .order_by("-sent_at", "-pk")
+        .first()
+    )
+    if last is None:
+        first = campaign.steps.order_by("order").first()
+        return (first.kind if first else Kind.MESSAGE), 1, ""
+    if last.kind == Kind.CONNECTION_NOTE:
+        if last.accepted_at is None:
+            return "", 0, "The LinkedIn invitation is not accepted yet: no message can reach them there."
+        return Kind.MESSAGE, last.step, ""
+    return last.kind, last.step, ""

@@ -5,7 +5,13 @@ from outreach.invitations import invites_withdraw_stale, relations_poll
 from outreach.models import SendingAccount
 from outreach.replies import inbound_analyse, outreach_poll_replies
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
-from outreach.services import drafts_release_stuck, followups_draft_due, messages_draft, messages_fill
+from outreach.services import (
+    drafts_release_stuck,
+    followups_draft_due,
+    messages_draft,
+    messages_fill,
+    tasks_draft_due,
+)
 from salesdept import clock
 
 
@@ -97,3 +103,8 @@ def webhooks_retry_unprocessed_task() -> int:
     from outreach.webhooks import webhooks_retry_unprocessed
 
     return webhooks_retry_unprocessed(now=clock.now())
+
+
+@shared_task
+def tasks_draft_due_task() -> int:
+    return len(tasks_draft_due(now=clock.now()))

@@ -21,6 +21,7 @@ from outreach.selectors import (
     unknown_messages_for,
 )
 from outreach.services import DecisionError
+from salesdept.people import display_name
 from salesdept.roles import is_manager, manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
 
@@ -105,7 +106,7 @@ def check_give_up(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def account_resume_sending(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(SendingAccount, pk=pk)
-    who = request.user.get_full_name() or request.user.email
+    who = display_name(request.user)
     if account_resume(account=account, reason=f"Resumed by {who}", by_provider=False):
         messages.success(request, f"Sending from {account.name} resumed.")
     else:

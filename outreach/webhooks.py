@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from outreach.accounts import account_health_from_provider
+from outreach.accounts import account_health_from_provider, account_own_id
 from outreach.channels.base import InboundItem
 from outreach.channels.unipile import parse_time
 from outreach.invitations import invitation_accepted
@@ -171,7 +171,7 @@ def _message_received(account: SendingAccount, payload: dict[str, Any]) -> tuple
         return "ignored", "A message_received event without a message_id."
     sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
     sender_id = str(sender.get("attendee_provider_id") or "")
-    if account.provider_user_id and sender_id == account.provider_user_id:
+    if sender_id == account_own_id(account=account):
         return "own message", ""  # a send from the rep's phone, or ours
     item = InboundItem(
         provider_id=f"unipile:{payload['message_id']}",  # what polling stores too: one reply, one row

@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from salesdept import clock
+from salesdept.formfields import DayMonthYearField
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -47,12 +48,8 @@ class Filters:
 
 
 class DashboardFilterForm(forms.Form):
-    start = forms.DateField(
-        label="From", required=False, validators=DATE_RANGE, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="To", required=False, validators=DATE_RANGE, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = DayMonthYearField(label="From", required=False, validators=DATE_RANGE)
+    end = DayMonthYearField(label="To", required=False, validators=DATE_RANGE)
     campaign = forms.TypedChoiceField(label="Campaign", required=False, coerce=int, empty_value=None)
     rep = forms.TypedChoiceField(label="Rep", required=False, coerce=int, empty_value=None)
     trend = forms.TypedChoiceField(label="Trend", choices=TREND_CHOICES, required=False, coerce=int, empty_value=None)

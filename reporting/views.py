@@ -18,6 +18,7 @@ from reporting.selectors import (
     rep_choices,
 )
 from salesdept.csvsafe import spreadsheet_row
+from salesdept.people import display_name
 from salesdept.roles import manager_required
 from salesdept.views_helpers import partial_or_page, rate_limited
 
@@ -125,7 +126,7 @@ def _costs_csv(data: dict) -> tuple[list, Iterable]:
 def _accounts_csv(data: dict) -> tuple[list, Iterable]:
     headers = ["Account", "Channel", "Owner", "Health", "Reason", "Sent", "Send errors", "Error rate (%)"]
     rows = [
-        [a.name, a.get_channel_display(), a.owner.email, a.get_health_display(), a.health_reason]
+        [a.name, a.get_channel_display(), display_name(a.owner), a.get_health_display(), a.health_reason]
         + [row["sent"], row["errors"], row["error_rate"]]
         for row in data["accounts"]
         for a in [row["account"]]

@@ -17,6 +17,13 @@ from dateparser.date import DateDataParser
 from dateparser.search import search_dates
 from django.conf import settings
 
+# Dates a person types into a form: the app's own way of writing them first, then ISO.
+TYPED_FORMATS = ("%d %b %Y", "%d %B %Y", "%a %d %b %Y", "%A %d %B %Y", "%Y-%m-%d")
+# Absolute dates only: "tomorrow" would be read against the real clock, not salesdept.clock.
+TYPED_PARSER = DateDataParser(
+    languages=["en"],
+    settings={"DATE_ORDER": "DMY", "REQUIRE_PARTS": ["day", "month", "year"], "PARSERS": ["absolute-time"]},
+)
 # A snooze further out than this is a misreading, not a plan.
 MAX_AHEAD = dt.timedelta(days=366)
 LANGUAGES = ["en", "de", "fr", "es"]
@@ -245,3 +252,73 @@ def snooze_settle(
     if reading:
         return Snooze(until=reading.date, source="reply", phrase=reading.phrase, note=note)
     return Snooze(until=received_on + default, source="default", note=note)
+
+
+def typed_date(text: str) -> dt.date | None:
+    """A date a person typed: "5 Nov 2026", "5 November 2026", "2026-11-05" or "5/11/2026" (day first)."""
+    text = " ".join(text.replace(",", " ").split())
+    if not text:
+        return None
+    for form in TYPED_FORMATS:
+        try:
+            return dt.datetime.strptime(text, form).date()
+        except ValueError:
+            pass
+    moment = TYPED_PARSER.get_date_data(text).date_obj
+    return moment.date() if moment else None
+
+
+# When a rep means a task to be done: "next Tuesday", "tomorrow", "in 3 days", "on 12 Jan", "3/1".
+# Short names only where they are no ordinary word ("sat", "sun" are).
+_WEEKDAY = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|tue|wed|thurs|thur|thu|fri"
+_MONTH = r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_MONTH_NAME = rf"(?:{_MONTH})[a-z]*\.?"
+_COUNT = r"\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten"
+DUE_PHRASE = re.compile(
+    r"\b(?:on |by |this |next |from )?"
+    r"(?:the day after tomorrow|today|tonight|tomorrow"
+    rf"|in (?:{_COUNT}) (?:days?|weeks?|months?)"
+    r"|next (?:week|month)"
+    rf"|(?:{_WEEKDAY})"
+    rf"|(?:the )?\d{{1,2}}(?:st|nd|rd|th)?(?: of)? {_MONTH_NAME}(?: \d{{4}})?"
+    rf"|{_MONTH_NAME} \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?"
+    r"|\d{1,2}/\d{1,2}(?:/\d{2,4})?)\b",
+    re.IGNORECASE,
+)
+_LEAD_IN = re.compile(r"^(?:on|by|this|from|the)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DueReading:
+    date: dt.date
+    phrase: str  # the words the date was read from; empty when none was named (due today)
+    rest: str  # the text without them: what to do
+
+
+def read_due_date(text: str, *, now: dt.datetime, tz: dt.tzinfo, order: str = "DMY") -> DueReading:
+    """When a task written in plain words is due, on the writer's calendar; today when it names no date.
+
+    A date in the past ("on 3 Jan" written in March) is its next occurrence; a weekday named on
+    that same weekday is next week's. The phrase is taken out of the text, which is what to do.
+    """
+    local = now.astimezone(tz).replace(tzinfo=None)
+    today = local.date()
+    parser = DateDataParser(
+        languages=["en"],
+        settings={"RELATIVE_BASE": local, "PREFER_DATES_FROM": "future", "DATE_ORDER": order},
+    )
+    for match in DUE_PHRASE.finditer(text):
+        words = _LEAD_IN.sub("", match.group(0)).strip()
+        moment = parser.get_date_data(words).date_obj
+        if moment is None:
+            continue
+        date = moment.date()
+        if date < today:
+            date = _next_year_if_past(date, today)
+        elif date == today and re.fullmatch(_WEEKDAY, words.split()[-1], re.IGNORECASE):
+            date += dt.timedelta(days=7)  # "on Tuesday", written on a Tuesday: the next one
+        if date > today + MAX_AHEAD:
+            continue
+        rest = " ".join((text[: match.start()] + " " + text[match.end() :]).split()).strip(" ,;:-")
+        return DueReading(date=date, phrase=match.group(0).strip(), rest=rest or text.strip())
+    return DueReading(date=today, phrase="", rest=" ".join(text.split()))

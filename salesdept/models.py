@@ -80,6 +80,7 @@ class PromptOverride(models.Model):
         PROPOSE_CAMPAIGN = "propose_campaign", "Read a campaign request"
         SUMMARISE_COMPANY = "summarise_company", "Summarise a company's website"
         INSIGHTS = "insights", "Insights for the daily report"
+        READ_TASK = "read_task", "Read a rep's task"
 
     name = models.CharField(max_length=30, choices=Name.choices, unique=True)
     is_active = models.BooleanField(default=True)

@@ -3,7 +3,9 @@
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 REP = "Sales rep"
@@ -55,3 +57,13 @@ def role_required(*roles: str) -> Callable:
 
 rep_required = role_required(REP)
 manager_required = role_required(MANAGER)
+
+
+def reps() -> QuerySet:
+    """Active users holding the rep role, by name: who a manager narrows a list to.
+
+    Managers and admins hold every rep right but are not reps: they are listed only if they also hold the rep role.
+    """
+    return (
+        get_user_model().objects.filter(groups__name=REP, is_active=True).order_by("first_name", "last_name", "email")
+    )

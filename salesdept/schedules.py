@@ -76,6 +76,12 @@ SCHEDULES = [
         "No reply after a step's delay: draft the next step for approval.",
     ),
     Schedule(
+        "draft-due-tasks",
+        "outreach.tasks.tasks_draft_due_task",
+        5,
+        'A rep\'s task on a lead ("follow up next Tuesday about...") becomes a draft in their queue on its day.',
+    ),
+    Schedule(
         "wake-snoozed",
         "leads.tasks.leads_wake_snoozed_task",
         60,

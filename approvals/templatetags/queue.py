@@ -5,7 +5,15 @@ from dataclasses import dataclass
 
 from django import template
 
+from outreach import guardrails
+
 register = template.Library()
+
+
+@register.filter
+def sign_off(body: str) -> str:
+    """Where `e` puts the caret: before this block at the end of the draft, not after the signature."""
+    return guardrails.sign_off(body or "")
 
 
 @dataclass(frozen=True)

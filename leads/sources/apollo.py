@@ -85,7 +85,8 @@ def prospect_from(person: dict[str, Any]) -> Prospect:
     place = [person.get("city"), person.get("state"), person.get("country")]
     employees = organisation.get("estimated_num_employees")
     return Prospect(
-        provider_id=str(person.get("id") or ""),
+        provider_id="",  # Apollo's id is no LinkedIn id: Unipile finds the person from linkedin_url
+        source_ref=str(person.get("id") or ""),
         first_name=str(person.get("first_name") or ""),
         # Search may show only an obfuscated last name ("Pa***k"): none is better than a wrong one.
         last_name=str(person.get("last_name") or ""),

@@ -31,6 +31,9 @@ class Prospect:
     email: str | None
     recent_posts: int
     raw: dict
+    # The source's own id when it is not LinkedIn's (Apollo's person id): provider_id is only ever an id
+    # Unipile can send to, or a send to this person would go to an id LinkedIn does not know.
+    source_ref: str = ""
 
 
 @dataclass(frozen=True)

@@ -438,6 +438,15 @@ class UnipileChannel:
             )
         )
 
+    def own_provider_id(self, account: SendingAccount) -> str:
+        """The LinkedIn id of the account's own person (connection_params.im.id): how its own sends are told apart."""
+        client = _client_or_unavailable()
+        data = _read(lambda: client.call("GET", f"/api/v1/accounts/{_seg(account.provider_account_id)}"))
+        own = str(((data.get("connection_params") or {}).get("im") or {}).get("id") or "")
+        if not own:
+            raise ChannelUnavailable("Unipile did not say which LinkedIn member the account is.")
+        return own
+
     def account_status(self, account: SendingAccount) -> str:
         """The worst status of the account's sources (OK, CREDENTIALS, ...): the health job's webhook fallback."""
         client = _client_or_unavailable()

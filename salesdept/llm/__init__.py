@@ -15,6 +15,7 @@ from salesdept.llm.calls import (
     fact_check_answer,
     propose_campaign,
     qualify_many,
+    read_task,
     report_insights,
     summarise_company,
 )
@@ -29,6 +30,7 @@ from salesdept.llm.schemas import (
     Insights,
     LeadFacts,
     ReplyAnalysis,
+    TaskReading,
 )
 
 __all__ = [
@@ -44,11 +46,13 @@ __all__ = [
     "LeadFacts",
     "ReplyAnalysis",
     "Result",
+    "TaskReading",
     "analyse_reply",
     "draft_and_check_many",
     "fact_check_answer",
     "propose_campaign",
     "qualify_many",
+    "read_task",
     "report_insights",
     "summarise_company",
 ]

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from salesdept.dates import MAX_AHEAD
 from salesdept.llm import prompts
 from salesdept.llm import template as template_backend
 from salesdept.llm.gateway import Request, Result, run, run_chains, run_many
@@ -23,6 +24,7 @@ from salesdept.llm.schemas import (
     Insights,
     LeadFacts,
     ReplyAnalysis,
+    TaskReading,
     classification_for,
 )
 from salesdept.models import PromptOverride
@@ -311,5 +313,51 @@ def report_insights(*, metrics: dict) -> Result[Insights]:
             fallback=lambda: template_backend.insights(metrics=metrics),
             check=check,
             max_tokens=700,
+        )
+    )
+
+
+def read_task(
+    *,
+    text: str,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    date_order: str = "DMY",
+    lead: LeadFacts,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+) -> Result[TaskReading]:
+    """A rep's task in plain words, read as its due date on the rep's calendar (`tz`) and an instruction.
+
+    A date before today or more than a year out is a misreading: the model is asked once to
+    repair it, then the offline reader decides.
+    """
+    today = now.astimezone(tz).date()
+
+    def check(answer: TaskReading) -> None:
+        if answer.due_on is not None and not today <= answer.due_on <= today + MAX_AHEAD:
+            raise ValueError(f"due_on {answer.due_on.isoformat()} must be between {today} and a year from it")
+
+    rendered = prompts.render(
+        "read_task",
+        {
+            "text_json": prompts.as_data(text),
+            "lead_json": prompts.as_data(_reply_lead(lead)),
+            "today": f"{today:%A} {today.isoformat()}",
+            "date_order": "month first (3/1 is 1 March)" if date_order == "MDY" else "day first (3/1 is 3 January)",
+        },
+        override=prompts.override_for("read_task"),
+    )
+    return run(
+        Request(
+            purpose="read_task",
+            schema=TaskReading,
+            messages=rendered.messages,
+            prompt_version=rendered.version,
+            fallback=lambda: template_backend.read_task(text=text, now=now, tz=tz, date_order=date_order),
+            check=check,
+            max_tokens=300,
+            lead_id=lead_id,
+            campaign_id=campaign_id,
         )
     )

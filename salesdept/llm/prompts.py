@@ -162,6 +162,23 @@ PROMPTS = {
             "The day's numbers:\n<data>{{ metrics_json }}</data>\n\nAnswer with JSON: insights (3 to 5 sentences)."
         ),
     ),
+    "read_task": Prompt(
+        name="read_task",
+        version="read-task-v1",
+        system=(
+            "A sales rep writes, in plain words, something to do about one prospect: a message to send on a "
+            'day ("follow up next Tuesday about the pricing PDF", "congratulate her on the new role"). Give '
+            "due_on, the date it is due as ISO (YYYY-MM-DD), read relative to today, {{ today }}, on the "
+            "rep's calendar (numeric dates are {{ date_order }}); null when no date is named (due today). "
+            "Give instruction: what the message should do, as a short instruction to the writer of the "
+            "message, without the date and in the rep's own words where possible; add nothing the rep did "
+            f"not say. {DATA_RULE}"
+        ),
+        instructions=(
+            "The rep's words:\n<data>{{ text_json }}</data>\n\nProspect:\n<data>{{ lead_json }}</data>\n\n"
+            "Answer with JSON: due_on, instruction."
+        ),
+    ),
 }
 
 

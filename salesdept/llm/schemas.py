@@ -139,6 +139,13 @@ class CompanySummary(Answer):
     facts: list[str] = Field(max_length=6)
 
 
+class TaskReading(Answer):
+    """A rep's task on a lead, in plain words, read as a date and what the message should do."""
+
+    due_on: dt.date | None  # null: today
+    instruction: str = Field(min_length=1, max_length=300)  # for the drafting model, in the rep's voice
+
+
 InsightText = Annotated[str, Field(min_length=1, max_length=240)]
 
 

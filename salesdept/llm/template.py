@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import re
 
-from salesdept.dates import read_return_date
+from salesdept.dates import read_due_date, read_return_date
 from salesdept.llm.schemas import (
     Brief,
     CampaignProposal,
@@ -19,6 +19,7 @@ from salesdept.llm.schemas import (
     LeadFacts,
     ProposedLabel,
     ReplyAnalysis,
+    TaskReading,
 )
 
 NAME = "template"
@@ -619,3 +620,9 @@ def _trouble(metrics: dict) -> str:
 def _cost(metrics: dict) -> str:
     llm = metrics.get("llm", {})
     return f"The language model answered {_num(llm.get('calls', 0))} calls costing ${llm.get('cost_usd', 0):,.2f}."
+
+
+def read_task(*, text: str, now: dt.datetime, tz: dt.tzinfo, date_order: str = "DMY") -> TaskReading:
+    """The offline reader: the date the words name (today when none), and the words without it."""
+    reading = read_due_date(text, now=now, tz=tz, order=date_order)
+    return TaskReading(due_on=reading.date, instruction=reading.rest[:300])

@@ -118,6 +118,8 @@
       document.getElementById("keys-help")?.showModal();
     } else if (key === "j" || key === "k") {
       move(key === "j" ? 1 : -1);
+    } else if (key === "u") {
+      undo(); // even with no draft left in the queue: a bulk approval may have taken them all
     } else if (!here()) {
       select(undecided()[0]); // the first press shows the draft; it never approves unseen text
       if (!here()) return;
@@ -128,6 +130,14 @@
     event.preventDefault();
   });
 
+  // Where the rep's words end: before the sign-off the server found (data-sign-off), so typing
+  // adds to the message rather than after the signature. Edited away, the end of the text.
+  function endOfText(textarea) {
+    const signOff = textarea.dataset.signOff;
+    const at = signOff ? textarea.value.lastIndexOf(signOff) : -1;
+    return at > 0 ? textarea.value.slice(0, at).trimEnd().length : textarea.value.length;
+  }
+
   function handle(current, key) {
     if (key === "a") {
       const button = current.querySelector('[data-action="approve"]');
@@ -136,7 +146,10 @@
       const field = current.querySelector(FIELD_KEYS[key]);
       if (field) {
         field.focus();
-        if (field.setSelectionRange && field.value) field.setSelectionRange(field.value.length, field.value.length);
+        if (field.setSelectionRange && field.value) {
+          const at = key === "e" ? endOfText(field) : field.value.length;
+          field.setSelectionRange(at, at);
+        }
       }
     } else if (key === "s") {
       current.querySelector('[data-action="skip"]')?.click();
@@ -146,11 +159,16 @@
         box.checked = !box.checked;
         updateSelection();
       }
-    } else if (key === "u") {
-      // The current item's approval, else the last one approved on this page.
-      const undo = current.querySelector('[data-action="undo"]') || document.querySelector(`#${lastApprovedId} [data-action="undo"]`);
-      undo?.click();
     }
+  }
+
+  // The current item's approval, else the last one approved on this page, else the last bulk approval.
+  function undo() {
+    const button =
+      here()?.querySelector('[data-action="undo"]') ||
+      (lastApprovedId && document.querySelector(`#${lastApprovedId} [data-action="undo"]`)) ||
+      document.querySelector('[data-action="bulk-undo"]');
+    button?.click();
   }
 
   // After a decision the item is swapped in place: keep it as the reference point and move on,

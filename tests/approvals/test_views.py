@@ -134,14 +134,13 @@ def test_it_refuses_a_form_without_revision(client, alice, pending):
     assert pending.status == OutreachMessage.Status.PENDING_APPROVAL
 
 
-def test_it_rejects_with_a_reason(client, alice, pending):
+def test_it_rejects_with_a_reason_and_drafts_again_by_default(client, alice, pending):
     response = login(client, alice).post(
-        f"/approvals/{pending.pk}/reject/", {"revision": 1, "reason": "Wrong person"}, **HTMX
+        f"/approvals/{pending.pk}/reject/", {"revision": 1, "reason": "Too formal"}, **HTMX
     )
     assert "Rejected" in response.text
     pending.refresh_from_db()
-    assert pending.status == OutreachMessage.Status.REJECTED
-    assert pending.reject_reason == "Wrong person"
+    assert (pending.status, pending.instruction) == (OutreachMessage.Status.GENERATING, "Too formal")
 
 
 def test_it_refuses_a_reject_without_reason(client, alice, pending):

@@ -77,9 +77,9 @@ def test_the_rep_sees_the_words_read_and_corrects_the_date_by_keyboard(
 
     corrected = read + dt.timedelta(days=14)  # they wrote again: back a fortnight later
     tab_to(page, "id_until")
+    expect(page.locator("#id_until")).to_have_value(f"{read.day} {read:%b %Y}")  # as every page writes dates
     page.keyboard.press("Control+a")
-    # Chromium's date field takes digits in the order it shows them: month, day, year here (en-US).
-    page.keyboard.type(f"{corrected:%m%d%Y}")
+    page.keyboard.type(f"{corrected.day} {corrected:%B %Y}")
     page.keyboard.press("Enter")  # submits the form the field is in
 
     expect(snooze).to_contain_text(f"Snoozed until {corrected:%a} {corrected.day} {corrected:%b %Y}")

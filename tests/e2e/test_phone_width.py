@@ -130,18 +130,34 @@ def test_it_scrolls_a_wide_table_inside_a_labelled_region(page: Page, browser_pr
     assert browser_problems == []
 
 
+def _shoot(page: Page, name: str, url: str, size: dict) -> None:
+    """A full-page screenshot to look at; on a phone, the page must not scroll sideways either."""
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=ARTIFACTS / f"phone_width_{name}_{size['width']}.png", full_page=True)
+    if size == PHONE:
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{url} scrolls sideways: {widths[0]} px wide in a {widths[1]} px window"
+
+
+# The narrowest name cell of the dashboard's rate tables: a campaign's name must not stand one letter a line.
+NARROWEST_RATE_NAME = (
+    "() => Math.min(...[...document.querySelectorAll('#rates th[scope=row]')].map((th) => th.offsetWidth))"
+)
+
+
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["390", "1280"])
 def test_it_takes_screenshots_of_the_pages_reps_use_on_the_go(page: Page, browser_problems, alice, bob, world, size):
     page.set_viewport_size(size)
-    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
     ARTIFACTS.mkdir(exist_ok=True)
-    shots = {"queue": "/approvals/", "lead": f"/leads/{world['lead'].pk}/", "inbox": "/inbox/"}
-    for name, url in shots.items():
-        page.goto(url)
-        page.screenshot(path=ARTIFACTS / f"phone_width_{name}_{size['width']}.png", full_page=True)
+    print(f"screenshots in {ARTIFACTS}")
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    for name, url in {"queue": "/approvals/", "lead": f"/leads/{world['lead'].pk}/", "inbox": "/inbox/"}.items():
+        _shoot(page, name, url, size)
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, email=bob.email, password=FACTORY_PASSWORD)
     for name, url in {"dashboard": "/dashboard/", "leads": "/leads/"}.items():
-        page.goto(url)
-        page.screenshot(path=ARTIFACTS / f"phone_width_{name}_{size['width']}.png", full_page=True)
+        _shoot(page, name, url, size)
+        if name == "dashboard":
+            assert page.evaluate(NARROWEST_RATE_NAME) >= 80  # px: "Campaign 0" on at most two lines
     assert browser_problems == []

@@ -56,17 +56,17 @@ def test_it_rejects_a_draft_with_the_reps_reason(page: Page, browser_problems, a
     item.get_by_label("Reason for rejecting").fill("Too generic: mention her forecasting posts.")
     item.get_by_role("button", name="Reject").click()
 
+    # By default the reason goes back to the model: the lead is not left with a rejected first step.
     expect(page.locator(f"#item-{pending.pk}.decided").get_by_role("status")).to_have_text(
-        re.compile(r"^Rejected the draft to ")
+        re.compile(r"^Rejected: drafting again to ")
     )
     expect(page.locator("#pending-count")).to_have_text("0")
     page.reload()
     expect(page.locator(f"#item-{pending.pk}")).to_have_count(0)
     expect(page.get_by_text("No drafts are waiting for you.")).to_be_visible()
     pending.refresh_from_db()
-    assert pending.status == OutreachMessage.Status.REJECTED
-    assert pending.reject_reason == "Too generic: mention her forecasting posts."
-    assert pending.decided_by == alice
+    assert pending.status == OutreachMessage.Status.GENERATING
+    assert pending.instruction == "Too generic: mention her forecasting posts."
     assert browser_problems == []
 
 
@@ -146,10 +146,12 @@ def test_reject_with_a_reason_from_the_keyboard(page: Page, browser_problems, al
     expect(page.locator(f"#item-{first.pk}").get_by_label("Reason for rejecting")).to_be_focused()
     page.keyboard.type("Wrong person: she left the company.")
     page.keyboard.press("Enter")
-    expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Rejected the draft"))
+    expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(
+        re.compile(r"^Rejected: drafting again")
+    )
     expect(page.locator(f"#item-{second.pk}")).to_have_class(re.compile(r"\bcurrent\b"))
     first.refresh_from_db()
-    assert (first.status, first.reject_reason) == ("rejected", "Wrong person: she left the company.")
+    assert (first.status, first.instruction) == ("generating", "Wrong person: she left the company.")
     assert status_of(second) == "pending_approval"
     assert browser_problems == []
 

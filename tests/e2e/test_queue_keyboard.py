@@ -192,3 +192,53 @@ def test_back_after_an_approval_does_not_show_it_waiting(page: Page, browser_pro
     expect(page.locator(f"#item-{first.pk}")).to_have_count(0)
     expect(page.locator(f"#item-{second.pk}")).to_be_visible()
     assert browser_problems == []
+
+
+def test_e_puts_the_caret_at_the_end_of_the_text_before_the_signature(
+    page: Page, browser_problems, alice, campaign, alice_account
+):
+    (draft,) = queue_drafts(campaign, alice, alice_account, [90])
+    hi = f"Hi {draft.lead.first_name},\n\nWould a short call next week work?"
+    signed = f"{hi}\n\nBest,\nAlice Rivera"
+    draft.body = draft.original_body = signed
+    draft.save(update_fields=["body", "original_body"])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    page.keyboard.press("j")
+    page.keyboard.press("e")
+    body = page.locator(f"#item-{draft.pk}").get_by_label("Message")
+    expect(body).to_be_focused()
+    page.keyboard.type(" Or Thursday?")
+    added = f"{hi} Or Thursday?\n\nBest,\nAlice Rivera"
+    expect(body).to_have_value(added)
+
+    page.keyboard.press("Escape")
+    page.keyboard.press("a")
+    approved = page.locator(f"#item-{draft.pk}.decided").get_by_role("status")
+    expect(approved).to_have_text(re.compile(r"^Approved:"), timeout=15_000)  # a busy machine: the guardrails run again
+    draft.refresh_from_db()
+    assert (draft.status, draft.body) == ("approved", added)
+    assert browser_problems == []
+
+
+def test_u_or_the_focusable_undo_button_undoes_the_last_bulk_approval(
+    page: Page, browser_problems, alice, campaign, alice_account
+):
+    first, second = queue_drafts(campaign, alice, alice_account, [90, 80])
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    for key in ("j", "x", "j", "x"):
+        page.keyboard.press(key)
+    _tab_to(page, "Approve selected (2)", back=True)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Approve 2 drafts")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash")).to_contain_text("Approved 2 drafts.")
+    assert [status_of(m) for m in (first, second)] == ["approved", "approved"]
+
+    _tab_to(page, "Undo all 2 approvals")  # reachable by Tab like any button
+    page.keyboard.press("Shift+Tab")  # away from it: the shortcut works from anywhere on the page
+    page.keyboard.press("u")
+    expect(page.locator(".flash")).to_contain_text("Approval undone: 2 drafts are back in the queue.")
+    expect(page.locator("#bulk-undo")).to_have_count(0)  # nothing left to undo
+    expect(page.locator("#pending-count")).to_have_text("2")
+    assert [status_of(m) for m in (first, second)] == ["pending_approval", "pending_approval"]
+    assert browser_problems == []

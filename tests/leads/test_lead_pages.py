@@ -60,6 +60,25 @@ def test_it_searches_company_names(client, alice, campaign, pending):
     assert names(login(client, alice).get("/leads/", {"q": "zebra"})) == ["Quentin Park"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["Jonas Tanaka", "tanaka jonas", "  Jonas   Tanaka ", "jonas acme", "Tanaka kite.example", "Acme Robotics"],
+)
+def test_it_finds_a_lead_by_full_name_in_either_order_or_with_company_and_email(client, alice, campaign, query):
+    company = CompanyFactory(name="Acme Robotics")
+    LeadFactory(
+        campaign=campaign, owner=alice, first_name="Jonas", last_name="Tanaka", company=company, email="jt@kite.example"
+    )
+    LeadFactory(campaign=campaign, owner=alice, first_name="Jonas", last_name="Berg")
+    LeadFactory(campaign=campaign, owner=alice, first_name="Mei", last_name="Tanaka")
+    assert names(login(client, alice).get("/leads/", {"q": query})) == ["Jonas Tanaka"]
+
+
+def test_it_finds_nobody_when_one_word_of_the_search_matches_nothing(client, alice, campaign):
+    LeadFactory(campaign=campaign, owner=alice, first_name="Jonas", last_name="Tanaka")
+    assert names(login(client, alice).get("/leads/", {"q": "Jonas Smith"})) == []
+
+
 def test_it_filters_by_status(client, alice, campaign, pending):
     LeadFactory(campaign=campaign, owner=alice, first_name="Quentin", status=Lead.Status.INTERESTED)
     assert names(login(client, alice).get("/leads/", {"status": "interested"})) == ["Quentin Park"]

@@ -36,7 +36,8 @@ def test_it_shows_the_date_and_the_words_it_was_read_from(client, alice, snoozed
     assert 'Snoozed until <strong><time datetime="2026-12-07">Mon 7 Dec 2026</time></strong>' in response.text
     assert "read from “back on Monday” in their reply" in response.text
     assert f'action="/leads/{snoozed.pk}/snooze/"' in response.text
-    assert 'type="date"' in response.text and 'value="2026-12-07"' in response.text
+    # Text in the app's own day-month-year, never a browser's mm/dd/yyyy date field.
+    assert 'type="text" name="until" value="7 Dec 2026"' in response.text
 
 
 def test_it_lets_the_rep_correct_the_date(client, alice, snoozed):
@@ -94,3 +95,24 @@ def test_it_says_a_lead_that_is_not_snoozable_cannot_be_snoozed(client, alice, s
     response = login(client, alice).post(f"/leads/{snoozed.pk}/snooze/", {"until": "2026-12-14"})
     assert response.status_code == 200 and "there is nothing to snooze" in response.text
     assert Lead.objects.get(pk=snoozed.pk).status == Lead.Status.DO_NOT_CONTACT
+
+
+@pytest.mark.parametrize("typed", ["14 Dec 2026", "14 December 2026", "2026-12-14", "14/12/2026", "Mon 14 Dec 2026"])
+def test_it_reads_the_date_day_first_as_the_app_writes_it(client, alice, snoozed, typed):
+    login(client, alice).post(f"/leads/{snoozed.pk}/snooze/", {"until": typed})
+    snoozed.refresh_from_db()
+    assert snoozed.snoozed_until == dt.date(2026, 12, 14)
+
+
+def test_it_reads_an_ambiguous_numeric_date_day_first(client, alice, snoozed):
+    login(client, alice).post(f"/leads/{snoozed.pk}/snooze/", {"until": "5/1/2027"})
+    snoozed.refresh_from_db()
+    assert snoozed.snoozed_until == dt.date(2027, 1, 5)  # 5 January, never May 1
+
+
+@pytest.mark.parametrize("typed", ["next tuesday", "14 Dec", "someday", "31 Feb 2027"])
+def test_it_refuses_what_is_not_a_whole_date_and_keeps_the_old_one(client, alice, snoozed, typed):
+    response = login(client, alice).post(f"/leads/{snoozed.pk}/snooze/", {"until": typed}, **HTMX)
+    assert "Pick a date such as 4 Jan 2027." in response.text
+    snoozed.refresh_from_db()
+    assert snoozed.snoozed_until == dt.date(2026, 12, 7)

@@ -51,7 +51,8 @@ def test_it_searches_with_the_target_profile_and_the_key(fake_apollo, apollo_cam
     }
     assert page.cursor == "2"
     first = page.items[0]
-    assert (first.provider_id, first.first_name, first.last_name) == ("apollo-0000", "Maya", "Okafor")
+    assert (first.source_ref, first.first_name, first.last_name) == ("apollo-0000", "Maya", "Okafor")
+    assert first.provider_id == ""  # Apollo's id is no LinkedIn id: a send must never be addressed to it
     assert (first.position, first.seniority) == ("Chief Financial Officer", "c_suite")
     assert (first.company_name, first.company_domain, first.employees) == (
         "Cobalt Analytics",
@@ -70,7 +71,7 @@ def test_it_pages_to_the_last_page_and_stops(fake_apollo, apollo_campaign):
     source, cursor, seen = ApolloSource(campaign=apollo_campaign), None, []
     for _ in range(5):
         page = source.search_people(query=_query(apollo_campaign), cursor=cursor, limit=50)
-        seen += [p.provider_id for p in page.items]
+        seen += [p.source_ref for p in page.items]
         cursor = page.cursor
         if cursor is None:
             break
@@ -84,7 +85,8 @@ def test_leads_find_stores_apollo_people_and_resumes_at_the_next_page(fake_apoll
     assert len(created) == PER_PAGE  # a whole page is kept, not cut at the quota
     apollo_campaign.refresh_from_db()
     assert apollo_campaign.search_cursors == {"apollo": "2"}
-    lead = Lead.objects.get(provider_id="apollo-0000")
+    lead = Lead.objects.get(source_ref="apollo-0000")
+    assert lead.provider_id == "" and lead.linkedin_url
     assert (lead.source, lead.email, lead.company.domain) == ("apollo", None, "cobalt-analytics.com")
 
     leads_find(campaign_id=apollo_campaign.pk, limit=10)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from outreach.guardrails import check_draft
+from outreach.guardrails import check_draft, sign_off
 from salesdept.llm.prompts import PROMPTS
 
 GOOD = (
@@ -144,3 +144,17 @@ def test_it_blocks_a_subject_on_a_connection_note():
     note = "Hi Lena, I enjoyed your post on payments. Would be glad to connect.\nAlice Rivera"
     assert check(note, kind="connection_note") == {}
     assert "note_subject" in blocking(note, kind="connection_note", subject="Connecting")
+
+
+@pytest.mark.parametrize(
+    ("body", "block"),
+    [
+        ("Hi Lena,\n\nWould a short call work?\n\nBest,\nAlice Rivera", "Best,\nAlice Rivera"),
+        ("Hi Lena,\n\nThanks for the note.\n\nKind regards, Alice\n\n", "Kind regards, Alice"),
+        ("Hi Lena, happy to connect.\nAlice Rivera", "Alice Rivera"),
+        ("Hi Lena, glad to connect about the Summit.", ""),
+        ("Hi Lena,\n\nThanks for the intro to Omar.", ""),
+    ],
+)
+def test_it_finds_the_sign_off_block_the_queue_puts_the_caret_before(body, block):
+    assert sign_off(body) == block

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead
+from outreach.channels.base import ChannelUnavailable
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount, WebhookEvent
 from outreach.replies import outreach_poll_replies
 from outreach.webhooks import webhook_process
@@ -235,6 +236,38 @@ def test_our_own_message_is_not_a_reply(client, lead):
     _post(client, _received(sender=OWN_ID, text="Sent from my phone"))
 
     assert webhook_process(event_id=WebhookEvent.objects.get().pk) == "own message"
+    assert not InboundMessage.objects.exists()
+
+
+def test_it_learns_the_accounts_own_id_from_unipile_when_nobody_typed_it(client, lead, li_account, fake_unipile):
+    """The id was filled by hand in admin, or our own sends came back as replies ("interested", answer queued)."""
+    SendingAccount.objects.filter(pk=li_account.pk).update(provider_user_id="")
+    fake_unipile.add_account(ACCOUNT_ID, user_id=OWN_ID)
+    _post(client, _received(message_id="ours-1", sender=OWN_ID, text="Thanks for connecting, Lena!"))
+
+    assert webhook_process(event_id=WebhookEvent.objects.get().pk) == "own message"
+
+    assert not InboundMessage.objects.exists()
+    assert Lead.objects.get(pk=lead.pk).status == lead.status
+    li_account.refresh_from_db()
+    assert li_account.provider_user_id == OWN_ID  # asked once, kept
+    _post(client, _received(message_id="theirs-1", text="Happy to talk"))
+    assert webhook_process(event_id=WebhookEvent.objects.latest("pk").pk) == "stored"
+    assert len(fake_unipile.calls("GET", f"/api/v1/accounts/{ACCOUNT_ID}")) == 1
+
+
+def test_it_reads_no_reply_while_it_cannot_tell_whose_message_it_is(client, lead, li_account, settings):
+    """Unipile unreachable and the own id unknown: the event waits for a retry, nothing is read as a reply."""
+    SendingAccount.objects.filter(pk=li_account.pk).update(provider_user_id="")
+    settings.UNIPILE_DSN, settings.UNIPILE_API_KEY = "http://127.0.0.1:1", "key"  # nothing listens on port 1
+    _post(client, _received(sender=OWN_ID, text="Thanks for connecting, Lena!"))
+    event = WebhookEvent.objects.get()
+
+    with pytest.raises(ChannelUnavailable):
+        webhook_process(event_id=event.pk)
+
+    event.refresh_from_db()
+    assert event.processed_at is None and "ChannelUnavailable" in event.error  # retried later
     assert not InboundMessage.objects.exists()
 
 

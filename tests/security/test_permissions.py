@@ -31,6 +31,7 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   report        bob's daily report
   table         a dashboard table (the funnel)
   token         alice's lead's unsubscribe token
+  task          alice's open task on her lead
 
 POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
@@ -44,15 +45,12 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from campaigns.models import Campaign, CampaignRequest
-from leads.imports import csv_import_create
-from leads.models import Activity, ImportJob, Lead
-from outreach.models import InboundMessage, OutreachMessage, SendingAccount, WebhookEvent
-from outreach.unsubscribe import lead_unsubscribe_token
+from leads.models import Activity, ImportJob, Lead, Task
+from outreach.models import OutreachMessage, SendingAccount, WebhookEvent
 from reporting.models import DailyReport
 from salesdept.models import Notification
-from salesdept.roles import ADMIN, MANAGER, REP
 from tests.conftest import login
-from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
+from tests.security.world import SECRET, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +68,7 @@ approvals:queue              GET    -             login  200    200    200     2
 approvals:count              GET    -             login  200    200    200     200    403
 approvals:total              GET    -             login  200    200    200     200    403
 approvals:bulk_approve       POST   -             login  302    302    302     302    403
+approvals:bulk_undo          POST   -             login  302    302    302     302    403
 approvals:requests           GET    -             login  200    200    200     200    403
 approvals:request_new        POST   -             login  400    400    400     400    403
 approvals:request_card       GET    request       login  200    404    200     200    403
@@ -82,11 +81,19 @@ approvals:reject             POST   draft         login  302    404    302     3
 approvals:snooze             POST   draft         login  302    404    302     302    403
 approvals:undo               POST   draft         login  302    404    302     302    403
 leads:list                   GET    -             login  200    200    200     200    403
+leads:list_csv               GET    -             login  200    200    200     200    403
 leads:detail                 GET    lead          login  200    404    200     200    403
 leads:do_not_contact         POST   lead          login  302    404    302     302    403
 leads:score                  POST   lead          login  302    404    302     302    403
 leads:meeting                POST   lead          login  302    404    302     302    403
 leads:snooze                 POST   lead          login  200    404    200     200    403
+leads:write                  POST   lead          login  200    404    200     200    403
+leads:relabel                POST   lead          login  302    404    302     302    403
+leads:requalify              POST   lead          login  302    404    302     302    403
+leads:task_add               POST   lead          login  200    404    200     200    403
+leads:tasks                  GET    -             login  200    200    200     200    403
+leads:task_done              POST   task          login  302    404    302     302    403
+leads:task_cancel            POST   task          login  302    404    302     302    403
 leads:export                 GET    lead          login  403    403    200     200    403
 leads:erase                  POST   lead          login  403    403    302     302    403
 leads:import_new             GET    -             login  200    200    200     200    403
@@ -142,8 +149,6 @@ def _parse(table: str) -> dict[str, Row]:
 
 
 ROWS = _parse(MATRIX)
-NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
-SECRET = "Alicesecret"  # in every object of alice's: a refused answer must never contain it
 
 
 def project_urls(patterns=None, prefix: str = "", namespace: str = "") -> dict[str, str]:
@@ -174,57 +179,11 @@ def test_the_matrix_is_the_size_it_says():
     assert len(ROWS) * len(ROLES) == len(CASES)
 
 
-def _build_world() -> dict[str, dict]:
-    """One object of each kind, alice's where it can be someone's, each carrying SECRET."""
-    alice = UserFactory(username="alice@example.com", first_name="Alice", last_name="Rivera", role=REP)
-    dan = UserFactory(username="dan@example.com", first_name="Dan", role=REP)
-    bob = UserFactory(username="bob@example.com", first_name="Bob", role=MANAGER)
-    UserFactory(username="carol@example.com", first_name="Carol", role=ADMIN, is_staff=True)
-    UserFactory(username="mallory@example.com", first_name="Mallory")
-    account = SendingAccountFactory(owner=alice, name="Alice sandbox")
-    campaign = CampaignFactory(owner=bob, accounts=[account, SendingAccountFactory(owner=dan)])
-    lead = LeadFactory(campaign=campaign, owner=alice, first_name="Lena", last_name=SECRET)
-    draft = MessageFactory(lead=lead, campaign=campaign, account=account, body=f"Hi Lena {SECRET}")
-    to_check = MessageFactory(
-        lead=lead, account=account, step=2, status=OutreachMessage.Status.UNKNOWN, body=f"Sent? {SECRET}"
-    )
-    reply = InboundMessage.objects.create(
-        lead=lead, account=account, in_reply_to=draft, provider_id="in-1", text=f"Yes {SECRET}", received_at=NOW,
-        intent="interested", needs_look=True,
-    )  # fmt: skip
-    job = csv_import_create(
-        user=alice, file_name=f"{SECRET}.csv", data=b"First Name,Last Name,Company\r\nJo,Doe,Acme\r\n", campaign=None
-    )
-    job.error_report = f"Row,Problem\r\n3,{SECRET} has no company\r\n"
-    job.save(update_fields=["error_report"])
-    campaign_request = CampaignRequest.objects.create(
-        requested_by=alice, text=f"CFOs in London {SECRET}", status=CampaignRequest.Status.PENDING
-    )
-    report = DailyReport.objects.create(recipient=bob, date=dt.date(2026, 3, 10), html=f"<p>{SECRET}</p>")
-    notification = Notification.objects.create(user=alice, text=f"Reply from {SECRET}", url="/leads/")
-    return {
-        "-": {},
-        "draft": {"pk": draft.pk},
-        "lead": {"pk": lead.pk},
-        "to_check": {"pk": to_check.pk},
-        "reply": {"pk": reply.pk},
-        "import": {"pk": job.pk},
-        "request": {"pk": campaign_request.pk},
-        "notification": {"pk": notification.pk},
-        "account": {"pk": account.pk},
-        "campaign": {"pk": campaign.pk},
-        "report": {"pk": report.pk},
-        "table": {"table": "funnel"},
-        "token": {"token": lead_unsubscribe_token(lead=lead)},
-        "alice": {"pk": alice.pk},
-    }
-
-
 @pytest.fixture(scope="module")
 def _world(django_db_setup, django_db_blocker):
     """Built once for the module (~350 cases), inside a transaction each test's own rolls back to."""
     with django_db_blocker.unblock(), transaction.atomic():
-        yield _build_world()
+        yield build_world()
         transaction.set_rollback(True)
 
 
@@ -251,7 +210,8 @@ def fingerprint() -> tuple:
     return (
         Activity.objects.count(),
         WebhookEvent.objects.count(),
-        list(Lead.objects.order_by("pk").values_list("status", "score_override", "owner_id")),
+        list(Lead.objects.order_by("pk").values_list("status", "score_override", "owner_id", "label")),
+        list(Task.objects.order_by("pk").values_list("status", "drafted_at")),
         list(OutreachMessage.objects.order_by("pk").values_list("status", "revision")),
         list(CampaignRequest.objects.order_by("pk").values_list("status")),
         list(Campaign.objects.order_by("pk").values_list("status")),
@@ -260,6 +220,12 @@ def fingerprint() -> tuple:
         list(ImportJob.objects.order_by("pk").values_list("status")),
         list(SendingAccount.objects.order_by("pk").values_list("health", "is_active")),
     )
+
+
+def body_text(response) -> str:
+    """The whole body, a streamed one (the leads CSV) too."""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode(errors="replace")
 
 
 def assert_answer(response, expected: str, where: str, *, may_see: bool = True) -> None:
@@ -274,7 +240,7 @@ def assert_answer(response, expected: str, where: str, *, may_see: bool = True) 
     else:
         assert got == int(expected), said
     if got in (403, 404, 405) or not may_see:
-        assert SECRET not in response.content.decode(errors="replace"), f"{where}: shows alice's data"
+        assert SECRET not in body_text(response), f"{where}: shows alice's data"
 
 
 @pytest.mark.parametrize(("row", "role"), CASES)
@@ -295,12 +261,14 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
     ("url", "narrowing"),
     [
         ("/leads/", "owner"),
+        ("/leads/export.csv", "owner"),
         ("/inbox/", "rep"),
         ("/approvals/", "owner"),
         ("/approvals/", "rep"),
         ("/inbox/checking/", "owner"),
         ("/leads/import/", "owner"),
         ("/approvals/requests/", "owner"),
+        ("/leads/tasks/", "owner"),
     ],
 )
 def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, url, narrowing):
@@ -311,6 +279,8 @@ def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, 
 
 LISTS = [
     "/leads/",
+    "/leads/export.csv",
+    "/leads/tasks/",
     "/inbox/",
     "/approvals/",
     "/inbox/checking/",
@@ -323,7 +293,7 @@ LISTS = [
 @pytest.mark.parametrize("url", LISTS)
 def test_alice_sees_her_own_work_in_each_list(client, alice, world, url):
     """So that the lists' "no trace of alice's data" above are not true only because they are empty."""
-    assert SECRET in login(client, alice).get(url).text
+    assert SECRET in body_text(login(client, alice).get(url))
 
 
 def test_another_rep_cannot_bulk_approve_alices_draft(client, dan, world):
