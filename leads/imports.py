@@ -4,6 +4,11 @@ then store the good rows in one transaction, merging people already known.
 The phases are: `import_inspect` (at upload: encoding, delimiter, header, mapping guess),
 `csv_import_start` (the person confirmed the mapping), `csv_import_run` (the worker: read and
 check every row, then write everything at once). A failed run stores nothing.
+
+Memory follows the people in the file, not the file: the upload reads only its first part as
+text (the rest is only decoded, a chunk at a time), and the worker reads the stored file in
+chunks, keeps of each row the checked person and its dedupe keys, and reads the rows it writes
+again, a batch at a time.
 """
 
 import codecs
@@ -12,6 +17,7 @@ import datetime as dt
 import io
 import logging
 import re
+import sys
 import unicodedata
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import Count, Model, Q
+from django.db.models.functions import Length, Substr
 
 from campaigns.models import Campaign
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
@@ -146,34 +153,88 @@ MESSAGE_CRASH = "The import stopped on an unexpected error, so nothing was impor
 # Reading the file
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The file's text and the encoding it was read with: UTF-16 with a BOM, UTF-8 (BOM or not), Windows-1252."""
+CHUNK = 1024 * 1024  # bytes decoded or fetched at a time: memory follows this, not the file's size
+
+
+def _chunks(data: bytes) -> Iterator[memoryview]:
+    view = memoryview(data)
+    for start in range(0, len(view), CHUNK):
+        yield view[start : start + CHUNK]
+
+
+def _decodes(data: bytes, encoding: str, *, forbid: str = "") -> bool:
+    """Whether the whole file reads in `encoding` (without `forbid`), decoded a chunk at a time and let go."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for chunk in chain(_chunks(data), [b""]):
+            text = decoder.decode(chunk, final=not chunk)
+            if forbid and forbid in text:
+                return False
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(data: bytes) -> str:
+    """The encoding the file reads in: UTF-16 with a BOM, UTF-8 (BOM or not), Windows-1252.
+
+    Every byte is checked, but the text is never held whole: a 50 MB upload stays 50 MB.
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ImportFileError(MESSAGE_BINARY) from None
-        if "\x00" in text:  # PostgreSQL stores no NUL in text, and no spreadsheet writes one
+        if not _decodes(data, "utf-16"):
+            raise ImportFileError(MESSAGE_BINARY)
+        if not _decodes(data, "utf-16", forbid="\x00"):  # PostgreSQL stores no NUL in text, no spreadsheet writes one
             raise ImportFileError(MESSAGE_NUL)
-        return text, "utf-16"
+        return "utf-16"
     if data.startswith(BINARY_SIGNATURES) or b"\x00" in data:
         raise ImportFileError(MESSAGE_BINARY)
     for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
+        if not _decodes(data, encoding):
             continue
-        sample = text[:65536]
+        sample = decode_prefix(data, encoding, 65536)[0]
         if len(CONTROL_CHARS.findall(sample)) > len(sample) // 100:
             raise ImportFileError(MESSAGE_BINARY)
-        return text, encoding
+        return encoding
     raise ImportFileError(MESSAGE_BINARY)
 
 
-def decode_prefix(data: bytes, encoding: str, size: int = PREVIEW_BYTES) -> tuple[str, bool]:
-    """The first `size` bytes as text (a character cut in two is left out), and whether that is all of it."""
+def decode_prefix(data: bytes, encoding: str, size: int | None = None) -> tuple[str, bool]:
+    """The first `size` bytes (PREVIEW_BYTES) as text (a character cut in two is left out), and whether
+    that is all of it."""
+    size = size or PREVIEW_BYTES
     whole = len(data) <= size
     return codecs.getincrementaldecoder(encoding)(errors="replace").decode(bytes(data[:size]), final=whole), whole
+
+
+class _ChunkStream(io.RawIOBase):
+    """Bytes arriving in chunks (from memory or the database) as a file, for io.TextIOWrapper."""
+
+    def __init__(self, chunks: Iterable[bytes]):
+        self._chunks = iter(chunks)
+        self._left = memoryview(b"")
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = memoryview(chunk)
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        self.read_bytes += size
+        return size
+
+
+def text_lines(chunks: Iterable[bytes], encoding: str) -> tuple[io.TextIOWrapper, _ChunkStream]:
+    """The text as lines with their ends (newline="", as the csv module wants), decoded as it is read;
+    and the stream, which counts the bytes read so far."""
+    stream = _ChunkStream(chunks)
+    return io.TextIOWrapper(io.BufferedReader(stream, CHUNK), encoding=encoding, newline=""), stream
 
 
 def _records(text: str) -> Iterator[str]:
@@ -286,10 +347,14 @@ class Table:
     header_row: int
 
 
-def read_table(text: str, delimiter: str) -> Table:
+def read_table(text: str | Iterable[str], delimiter: str) -> Table:
     """The header (the first of the first rows that names lead columns, so a note above it is
-    skipped) and an iterator over the rows under it. Blank rows are left out."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    skipped) and an iterator over the rows under it. Blank rows are left out.
+
+    `text` is the text, or its lines with their ends (a file opened with newline=""), read as needed.
+    """
+    lines = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.reader(lines, delimiter=delimiter)
     numbered = enumerate(_readable(reader), start=1)
     leading = list(islice(numbered, 20))
     header_row, header = 0, []
@@ -368,20 +433,25 @@ class Inspection:
 
 
 def import_inspect(data: bytes) -> Inspection:
-    """Check an uploaded file can be imported; raises ImportFileError with the reason when not."""
-    if not data.strip():
+    """Check an uploaded file can be imported; raises ImportFileError with the reason when not.
+
+    Only the first part of the file is read as text; the rest is only checked to decode, a chunk at
+    a time. Its rows are checked by the worker, which reports those it leaves out.
+    """
+    if not data or data.isspace():
         raise ImportFileError(MESSAGE_EMPTY)
     if len(data) > settings.CSV_IMPORT_MAX_BYTES:
         raise ImportFileError(too_large_message())
-    text, encoding = decode(data)
-    if not text.strip():
+    encoding = detect_encoding(data)
+    text, whole = decode_prefix(data, encoding)
+    if whole and not text.strip():
         raise ImportFileError(MESSAGE_EMPTY)
     delimiter = sniff_delimiter(text)
     # The header and a first row are in the first part of the file, unless the rows are huge.
-    table = read_table(text[:PREVIEW_BYTES], delimiter)
+    table = read_table(text, delimiter)
     has_rows = next(table.rows, None) is not None
-    if not has_rows and len(text) > PREVIEW_BYTES:
-        table = read_table(text, delimiter)
+    if not has_rows and not whole:
+        table = read_table(text_lines(_chunks(data), encoding)[0], delimiter)
         has_rows = next(table.rows, None) is not None
     if not has_rows:
         raise ImportFileError(MESSAGE_HEADER_ONLY)
@@ -402,7 +472,7 @@ def too_large_message() -> str:
 
 def import_preview(job: ImportJob) -> list[tuple[int, list[str]]]:
     """The first rows as the import reads them, padded to the header's width, with their row numbers."""
-    text, whole = decode_prefix(job.data, job.encoding)
+    text, whole = decode_prefix(StoredFile(job.pk).prefix(PREVIEW_BYTES + 1), job.encoding, PREVIEW_BYTES)
     width = len(job.headers)
     table = read_table(text, job.delimiter)
     rows = [(number, (row + [""] * width)[:width]) for number, row in islice(table.rows, PREVIEW_ROWS + 1)]
@@ -416,16 +486,55 @@ def csv_import_create(*, user, file_name: str, data: bytes, campaign: Campaign |
     """Keep an uploaded file, checked, with its guessed mapping; the person confirms it next."""
     rate_limit_take(user=user, action="import", error=ImportFileError)  # before the work of reading it
     inspection = import_inspect(data)
-    return ImportJob.objects.create(
+    job = ImportJob.objects.create(
         created_by=user,
         campaign=campaign,
         file_name=file_name[:255],
-        data=data,
+        data=b"" if connection.vendor == "postgresql" else data,
         encoding=inspection.encoding,
         delimiter=inspection.delimiter,
         headers=inspection.headers,
         mapping=inspection.mapping,
     )
+    if connection.vendor == "postgresql":
+        StoredFile(job.pk).store(data)
+    return job
+
+
+class StoredFile:
+    """An import's file where it is kept (the job's row), read and written in chunks, never whole."""
+
+    CHUNK = 4 * 1024 * 1024  # a query each: few queries, little memory
+
+    def __init__(self, job_id: int, *, head: bytes | None = None):
+        self.job_id = job_id
+        self.head = head  # the first chunk, when already read: a file that fits in it is read once
+
+    def store(self, data: bytes) -> None:
+        """On PostgreSQL, as a binary parameter: Django binds parameters into the SQL text, where
+        the bytes would be written out as hex, twice their size, plus copies."""
+        import psycopg
+
+        connection.ensure_connection()
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute("UPDATE leads_importjob SET data = %b WHERE id = %s", [data, self.job_id])
+
+    def prefix(self, size: int) -> bytes:
+        return self._slice(1, size)
+
+    def chunks(self) -> Iterator[bytes]:
+        start = 1
+        while chunk := self.head if start == 1 and self.head is not None else self._slice(start, self.CHUNK):
+            yield chunk
+            if len(chunk) < self.CHUNK:
+                return
+            start += len(chunk)
+
+    def _slice(self, start: int, size: int) -> bytes:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT substr(data, %s, %s) FROM leads_importjob WHERE id = %s", [start, size, self.job_id])
+            value = cursor.fetchone()[0]
+        return bytes(value) if value else b""
 
 
 @transaction.atomic
@@ -540,7 +649,7 @@ class Person:
     seniority: str = ""
     timezone: str = ""
     name_key: str = ""
-    merged_rows: list[int] = field(default_factory=list)
+    merged_rows: tuple[int, ...] = ()
 
     def dedupe_keys(self) -> Iterator[tuple[str, str]]:
         if self.linkedin_url:
@@ -708,43 +817,94 @@ def _batches(items: list, size: int = BATCH) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _check_all(job: ImportJob, progress: Progress, report: ErrorReport) -> list[Person]:
-    """Every row of the file checked; bad rows go to the report. Duplicates in the file fold into the first."""
-    text = decode(bytes(job.data))[0]
-    table = read_table(text, job.delimiter)
-    rows = list(table.rows)
-    progress.total, progress.phase = len(rows), "checking"
+class _Rows:
+    """The rows under the header, read from the stored file a chunk at a time."""
+
+    def __init__(self, job: ImportJob, stored: StoredFile):
+        self.job = job
+        self.lines, self.stream = text_lines(stored.chunks(), job.encoding)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        try:
+            yield from read_table(self.lines, self.job.delimiter).rows
+        except UnicodeDecodeError:  # checked at upload: only a file changed since could fail here
+            raise ImportFileError(MESSAGE_BINARY) from None
+
+
+def _raw(values: list[str], headers: list[str]) -> dict[str, str]:
+    """The row as a lead's raw profile and the error report show it: a value per column."""
+    width = len(headers)
+    return dict(zip(headers, (values + [""] * width)[:width], strict=True))
+
+
+def _with_raw(job: ImportJob, stored: StoredFile, people: Iterable[Person]) -> Iterator[Person]:
+    """The people (in file order) with their rows read again: one more pass over the file, instead
+    of every row held in memory from the first."""
+    rows = iter(_Rows(job, stored))
+    for person in people:
+        for number, values in rows:
+            if number == person.row:
+                person.raw = _raw(values, job.headers)
+                yield person
+                break
+
+
+NO_ROW: dict[str, str] = {}  # a Person's row once it was checked; never written to
+
+# Values many rows share (a title, a city, a company): held once, not once per row.
+SHARED_FIELDS = ("last_name", "position", "company_name", "company_domain", "industry", "location", "seniority")
+
+
+def _check_all(job: ImportJob, stored: StoredFile, progress: Progress, report: ErrorReport) -> list[Person]:
+    """Every row of the file checked as it is read; bad rows go to the report. Duplicates in the file
+    fold into the first. Of a good row only what it becomes is kept, not the row."""
+    progress.phase = "checking"
     progress.publish()
-    people: list[Person] = []
-    for start in range(0, len(rows), BATCH):
-        for number, values in rows[start : start + BATCH]:
-            person, problems = check_row(number, values, job.headers, job.mapping)
-            if problems:
-                report.add(person, problems)
-                progress.errors += 1
-            else:
-                people.append(person)
-        progress.processed = min(start + BATCH, len(rows))
-        progress.publish()
-    return people
+    folding = _Folding(progress)
+    rows = _Rows(job, stored)
+    for number, values in rows:
+        person, problems = check_row(number, values, job.headers, job.mapping)
+        if problems:
+            report.add(person, problems)
+            progress.errors += 1
+        else:
+            person.raw = NO_ROW  # read again when it is written
+            for name in SHARED_FIELDS:
+                setattr(person, name, sys.intern(getattr(person, name)))
+            folding.add(person)
+        progress.processed += 1
+        if progress.processed % BATCH == 0:
+            # How many rows there are is known at the end: until then, estimated from the bytes read.
+            estimate = progress.processed * job.file_size / max(rows.stream.read_bytes, 1)
+            progress.total = max(progress.processed, round(estimate))
+            progress.publish()
+    progress.total = progress.processed
+    progress.publish()
+    return folding.kept
 
 
 MERGE_FIELDS = ("last_name", "headline", "position", "seniority", "location", "timezone")
 
 
-def _fold_duplicates(people: list[Person], progress: Progress) -> list[Person]:
+class _Folding:
     """One Person per person in the file: a later row with a key already seen fills the first's blanks."""
-    first_by_key: dict[tuple[str, str], Person] = {}
-    kept: list[Person] = []
-    for person in people:
-        first = next((first_by_key[key] for key in person.dedupe_keys() if key in first_by_key), None)
+
+    def __init__(self, progress: Progress):
+        # A dict per kind of key, holding the person's own strings: no key objects per row.
+        self.first_by: dict[str, dict[str, Person]] = {"linkedin_url": {}, "email": {}, "name_key": {}}
+        self.kept: list[Person] = []
+        self.progress = progress
+
+    def add(self, person: Person) -> None:
+        first_by = self.first_by
+        first = next((first_by[name][value] for name, value in person.dedupe_keys() if value in first_by[name]), None)
         if first is None:
-            kept.append(person)
-            for key in person.dedupe_keys():
-                first_by_key[key] = person
-            continue
-        first.merged_rows.append(person.row)
-        progress.merged += 1
+            self.kept.append(person)
+            for name, value in person.dedupe_keys():
+                first_by[name][value] = person
+            return
+        first.merged_rows += (person.row,)
+        self.progress.merged += 1
         for name in (*MERGE_FIELDS, "company_name", "company_domain", "industry"):
             if not getattr(first, name) and getattr(person, name):
                 setattr(first, name, getattr(person, name))
@@ -752,40 +912,45 @@ def _fold_duplicates(people: list[Person], progress: Progress) -> list[Person]:
             first.employees = person.employees
         for name in ("linkedin_url", "email"):
             value = getattr(person, name)
-            if value and not getattr(first, name) and (name, value) not in first_by_key:
+            if value and not getattr(first, name) and value not in first_by[name]:
                 setattr(first, name, value)
-                first_by_key[(name, value)] = first
+                first_by[name][value] = first
         if not first.name_key:
             first.name_key = name_key(first.first_name, first.last_name, first.company_name)
             if first.name_key:
-                first_by_key.setdefault(("name_key", first.name_key), first)
-    return kept
+                first_by["name_key"].setdefault(first.name_key, first)
 
 
-def _drop_suppressed(people: list[Person], report: ErrorReport, progress: Progress) -> list[Person]:
-    """People on the do-not-contact list are left out, with the reason in the report (looked up in bulk)."""
-    hashes: dict[str, list[Person]] = {}
-    for person in people:
-        keys = []
-        if person.email:
-            keys += [(Suppression.Kind.EMAIL, person.email), (Suppression.Kind.EMAIL_DOMAIN, person.email)]
-        if person.linkedin_url:
-            keys.append((Suppression.Kind.LINKEDIN, person.linkedin_url))
-        for kind, value in keys:
-            hashes.setdefault(suppression_hash(kind, value), []).append(person)
+def _suppressed(people: list[Person]) -> set[int]:
+    """The ids of the people on the do-not-contact list, looked up in bulk."""
     suppressed: set[int] = set()
-    for batch in _batches(list(hashes), BATCH * 3):  # up to three keys a person
-        for value_hash in Suppression.objects.filter(value_hash__in=batch).values_list("value_hash", flat=True):
+    for batch in _batches(people):
+        hashes: dict[str, list[Person]] = {}
+        for person in batch:
+            keys = []
+            if person.email:
+                keys += [(Suppression.Kind.EMAIL, person.email), (Suppression.Kind.EMAIL_DOMAIN, person.email)]
+            if person.linkedin_url:
+                keys.append((Suppression.Kind.LINKEDIN, person.linkedin_url))
+            for kind, value in keys:
+                hashes.setdefault(suppression_hash(kind, value), []).append(person)
+        for value_hash in Suppression.objects.filter(value_hash__in=list(hashes)).values_list("value_hash", flat=True):
             suppressed.update(id(person) for person in hashes[value_hash])
-    kept = []
-    for person in people:
-        if id(person) in suppressed:
-            report.add(person, [("", "On the do-not-contact list: not imported")])
-            progress.skipped += 1 + len(person.merged_rows)
-            progress.merged -= len(person.merged_rows)
-        else:
-            kept.append(person)
-    return kept
+    return suppressed
+
+
+def _drop_suppressed(
+    job: ImportJob, stored: StoredFile, people: list[Person], report: ErrorReport, progress: Progress
+) -> list[Person]:
+    """People on the do-not-contact list are left out, with the reason in the report."""
+    suppressed = _suppressed(people)
+    if not suppressed:
+        return people
+    for person in _with_raw(job, stored, (person for person in people if id(person) in suppressed)):
+        report.add(person, [("", "On the do-not-contact list: not imported")])
+        progress.skipped += 1 + len(person.merged_rows)
+        progress.merged -= len(person.merged_rows)
+    return [person for person in people if id(person) not in suppressed]
 
 
 LOOKUP_FIELDS = (
@@ -963,15 +1128,15 @@ def _insert(objs: list[Model]) -> list[Model]:
     return objs
 
 
-def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
+def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -> list[int]:
     """Store the plan; returns the ids of the leads that are new to the campaign."""
     now = clock.now()
     owner = None if job.campaign_id else job.created_by  # with no campaign nobody else would ever allocate them
     new_ids: list[int] = []
-    found: list[Activity] = []
     progress.phase, progress.to_save, progress.saved = "saving", len(plan.new) + len(plan.merges), 0
     progress.publish()
-    for batch in _batches(plan.new):
+    new = _with_raw(job, stored, plan.new)  # each row read again as its batch is written, then let go
+    while batch := list(islice(new, BATCH)):
         leads = _insert(
             [
                 Lead(
@@ -1008,12 +1173,13 @@ def _write(job: ImportJob, plan: Plan, progress: Progress) -> list[int]:
                 for lead, person in zip(leads, batch, strict=True)
             ]
         )
-        found += imported
+        metrics_record_found(imported, new_leads=True)  # the dashboard's "found", a batch at a time
         new_ids += [lead.pk for lead in leads]
+        for person in batch:
+            person.raw = NO_ROW
         progress.saved += len(batch)
         progress.created += len(batch)
         progress.publish()
-    metrics_record_found(found, new_leads=True)  # the dashboard's "found", in one go
 
     # Leads are updated in groups that filled the same fields, so no other column is written back.
     groups: dict[tuple[str, ...], dict[int, Lead]] = {}
@@ -1088,17 +1254,18 @@ def csv_import_run(*, job_id: int) -> bool:
         status=ImportJob.Status.RUNNING, started_at=clock.now()
     ):
         return False
-    job = ImportJob.objects.select_related("campaign", "created_by").get(pk=job_id)
+    jobs = ImportJob.objects.select_related("campaign", "created_by").defer("data")  # read in chunks
+    job = jobs.annotate(file_size=Length("data"), head=Substr("data", 1, StoredFile.CHUNK)).get(pk=job_id)
+    stored = StoredFile(job.pk, head=bytes(job.head or b""))
     progress = Progress(job_id=job.pk)
     progress.publish()
     report = ErrorReport(job.headers)
     try:
-        people = _check_all(job, progress, report)
-        people = _fold_duplicates(people, progress)
+        people = _check_all(job, stored, progress, report)
         with transaction.atomic():
-            people = _drop_suppressed(people, report, progress)
+            people = _drop_suppressed(job, stored, people, report, progress)
             plan = _plan(people, _existing_leads(people), job)
-            lead_ids = _write(job, plan, progress)
+            lead_ids = _write(job, stored, plan, progress)
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportJob.Status.DONE,
                 total_rows=progress.total,
