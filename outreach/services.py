@@ -316,20 +316,10 @@ def message_approve(
         raise DecisionError("This lead is marked do-not-contact; the draft cannot be approved.")
     if message.blocked:
         raise DecisionError("Regenerate this draft first: " + " ".join(f["message"] for f in message.blocking_findings))
-    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
     edited = (subject, body) != (message.subject, message.body)
     # Unedited model text keeps the model's checks; a rep's own edit has matters of style as warnings.
-    findings = check_draft(
-        kind=message.kind,
-        subject=subject,
-        body=body,
-        first_name=message.lead.first_name,
-        allowed_links=message.campaign.brief_links,
-        banned=banned,
-        **_draft_context(message),
-        for_model=not edited and message.generated_by not in ("", "template", REP_WRITTEN),
-    )
-    findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
+    for_model = not edited and message.generated_by not in ("", "template", REP_WRITTEN)
+    findings = _message_findings(message=message, subject=subject, body=body, for_model=for_model)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
     now = clock.now()
@@ -455,6 +445,12 @@ def _lead_drop(*, lead: Lead, actor, reason: str) -> None:
 
 def written_findings(*, message: OutreachMessage, subject: str, body: str) -> list[dict]:
     """The guardrails on a rep's own text. Nobody else reads it before it goes: banned phrases block."""
+    findings = _message_findings(message=message, subject=subject, body=body, for_model=False)
+    return [{**f, "blocking": True} if f["code"] == "banned_phrase" else f for f in findings]
+
+
+def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_model: bool) -> list[dict]:
+    """Every guardrail on a message's text as it would go: the draft's checks and the internal-text check."""
     banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
     findings = check_draft(
         kind=message.kind,
@@ -464,9 +460,9 @@ def written_findings(*, message: OutreachMessage, subject: str, body: str) -> li
         allowed_links=message.campaign.brief_links,
         banned=banned,
         **_draft_context(message),
+        for_model=for_model,
     )
-    findings += check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
-    return [{**f, "blocking": True} if f["code"] == "banned_phrase" else f for f in findings]
+    return findings + check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
 
 
 def _refuse_blocking(findings: list[dict]) -> None:
