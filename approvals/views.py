@@ -55,6 +55,7 @@ from outreach.services import (
 )
 from salesdept import clock
 from salesdept.roles import is_manager, manager_required, rep_required
+from salesdept.views_helpers import form_errors_text
 
 QUEUE = "approvals/queue.html"
 LAST_BULK = "approvals.last_bulk"  # session: the ids of the user's last bulk approval
@@ -281,7 +282,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     """Two steps: the first names what will be approved, the second (`confirm`) approves it."""
     form = BulkApproveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, form_errors_text(form))
         return redirect("approvals:queue")
     chosen = form.cleaned_data["items"]
     selected = messages_for_bulk(request.user, chosen)  # another rep's ids simply drop out
@@ -313,7 +314,7 @@ def bulk_undo(request: HttpRequest) -> HttpResponse:
     form = BulkUndoForm(request.POST)
     request.session.pop(LAST_BULK, None)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, form_errors_text(form))
         return redirect("approvals:queue")
     undone, refused = messages_unapprove_many(
         messages=messages_for_bulk(request.user, form.cleaned_data["items"]), actor=request.user

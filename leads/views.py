@@ -61,7 +61,7 @@ from outreach.selectors import kind_to_write, kinds_to_write
 from outreach.services import DecisionError, message_write
 from salesdept import clock, dates
 from salesdept.roles import manager_required, rep_required
-from salesdept.views_helpers import partial_or_page, rate_limited
+from salesdept.views_helpers import form_errors_text, partial_or_page, rate_limited
 
 TIMELINE_LENGTH = 200
 RECENT_IMPORTS = 10
@@ -200,7 +200,7 @@ def lead_score(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = ScoreOverrideForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, form_errors_text(form))
     else:
         score = form.cleaned_data["score"]
         lead_override_score(lead=lead, actor=request.user, score=score, reason=form.cleaned_data["reason"])
@@ -214,7 +214,7 @@ def lead_relabel_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = RelabelForm(request.POST, lead=lead)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, form_errors_text(form))
     elif lead_relabel(lead=lead, actor=request.user, label=form.cleaned_data["label"]):
         messages.success(request, f"Labelled {lead.label}: the next draft leads with its angle.")
     else:
@@ -385,7 +385,7 @@ def lead_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
     lead = lead_get_for_user(request.user, pk)
     form = PersonEraseForm(request.POST, lead=lead)
     if not form.is_valid():
-        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        messages.error(request, form_errors_text(form))
         return redirect("leads:detail", pk=lead.pk)
     lead_erase(lead=lead, actor=request.user, reason=form.cleaned_data["reason"])
     messages.success(request, "The person's data is erased; their addresses stay on the suppression list.")

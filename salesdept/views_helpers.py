@@ -44,3 +44,8 @@ def rate_limited(action: str) -> Callable:
         return limited
 
     return decorate
+
+
+def form_errors_text(form) -> str:
+    """A form's errors as one line, for a message on the page a plain POST goes back to."""
+    return " ".join(error for errors in form.errors.values() for error in errors)
