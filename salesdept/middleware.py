@@ -38,7 +38,8 @@ class RequestSizeMiddleware:
     without this, anyone holding the login page's csrftoken could make a worker write a gigabyte
     to /tmp before the import's own size check said no. Only a signed-in person's CSV upload may
     be large (the import's limit plus room for the form around it); every other body is held to
-    Django's DATA_UPLOAD_MAX_MEMORY_SIZE. It sits first in MIDDLEWARE, after the session only.
+    Django's DATA_UPLOAD_MAX_MEMORY_SIZE. It sits right after the session middleware, before any
+    middleware that reads a body.
     The proxy in front should refuse earlier still (README, deployment: client_max_body_size).
     """
 
@@ -51,6 +52,10 @@ class RequestSizeMiddleware:
         except ValueError:
             return HttpResponseBadRequest("The Content-Length header is not a number.")
         if length > self._limit(request):
+            if request.path == reverse("leads:import_new"):  # the person sees this: say what to do
+                from leads.imports import too_large_message
+
+                return HttpResponse(too_large_message(), status=413, content_type="text/plain; charset=utf-8")
             return HttpResponse("The request body is too large.", status=413)
         return self.get_response(request)
 

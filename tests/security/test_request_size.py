@@ -34,6 +34,7 @@ def test_it_refuses_a_gigabyte_import_without_reading_it(client, alice):
     response = _post_claiming(client, "/leads/import/", GIGABYTE)
 
     assert response.status_code == 413
+    assert "larger than 50 MB: split it into smaller files" in response.content.decode()
 
 
 @pytest.mark.parametrize(
