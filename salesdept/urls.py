@@ -14,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("me/", views.profile, name="profile"),
+    path("settings/", views.team_settings, name="team_settings"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("approvals/", include("approvals.urls")),

@@ -15,7 +15,7 @@ from salesdept import clock
 from salesdept.celery import app
 from salesdept.models import Heartbeat, Notification
 from salesdept.notifications import notifications_mark_read
-from salesdept.roles import has_any_role, is_manager
+from salesdept.roles import has_any_role, is_manager, manager_required
 from salesdept.views_helpers import id_param, partial_or_page
 
 log = logging.getLogger(__name__)
@@ -102,3 +102,21 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, user=request.user)
     notifications_mark_read(user=request.user, ids=[notification.pk])
     return redirect(_local_url(notification.url) or "notifications")
+
+
+PROFILE = "salesdept/profile.html"
+
+
+def profile(request: HttpRequest) -> HttpResponse:
+    """A person's own page: the accounts they send from and how they work. Each section is its own template."""
+    accounts = request.user.sending_accounts.filter(is_active=True).order_by("channel", "name")
+    return render(request, PROFILE, {"accounts": accounts})
+
+
+TEAM_SETTINGS = "salesdept/team_settings.html"
+
+
+@manager_required
+def team_settings(request: HttpRequest) -> HttpResponse:
+    """What a manager configures for the whole team without a developer. Each section is its own template."""
+    return render(request, TEAM_SETTINGS, {})
