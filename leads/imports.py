@@ -39,8 +39,10 @@ from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
 from leads.models import Activity, Company, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
 from reporting.metrics import metrics_record_found
+from reporting.models import LeadMilestone
 from salesdept import clock
 from salesdept.csvsafe import spreadsheet_row
+from salesdept.db import ANALYZE_AFTER_ROWS, analyze
 from salesdept.ratelimit import rate_limit_take
 
 log = logging.getLogger(__name__)
@@ -1266,6 +1268,8 @@ def csv_import_run(*, job_id: int) -> bool:
             people = _drop_suppressed(job, stored, people, report, progress)
             plan = _plan(people, _existing_leads(people), job)
             lead_ids = _write(job, stored, plan, progress)
+            if len(lead_ids) >= ANALYZE_AFTER_ROWS:  # qualification and the pages read them next
+                analyze(Lead, Company, Activity, LeadMilestone)
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportJob.Status.DONE,
                 total_rows=progress.total,

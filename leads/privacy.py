@@ -23,6 +23,7 @@ from leads.services import activity_record
 from leads.suppression import suppression_add, suppression_hash
 from outreach.models import InboundMessage, OutreachMessage, WebhookEvent
 from salesdept import clock
+from salesdept.db import ANALYZE_AFTER_ROWS, analyze
 from salesdept.models import LLMCall, Notification
 
 EXPORT_FORMAT = "salesdept-person-export/1"
@@ -289,6 +290,8 @@ def _purge(rows, **blank) -> int:
     while ids := list(rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:PURGE_BATCH]):
         done += rows.model.objects.filter(pk__in=ids).update(**blank)
         after = ids[-1]
+    if done >= ANALYZE_AFTER_ROWS:  # emptied columns change the table's statistics (widths, nulls)
+        analyze(rows.model)
     return done
 
 

@@ -20,8 +20,10 @@ from django.utils import timezone
 
 from leads.models import Activity, Lead
 from leads.verbs import FUNNEL_STAGE_OF, SEND_ERRORS, TAKES_BACK
+from outreach.models import OutreachMessage
 from reporting.models import DailyCount, LeadMilestone
 from salesdept import clock
+from salesdept.db import analyze
 from salesdept.models import LLMCall
 
 # The verbs that mark a funnel stage, and the send errors: the verb registry says which.
@@ -196,10 +198,13 @@ def metrics_rebuild() -> dict[str, int]:
     grouped queries per stage, in one transaction; returns the rows written per table.
     """
     day = {"tzinfo": timezone.get_current_timezone()}
+    stages = list(dict.fromkeys(STAGE_OF.values()))
     with transaction.atomic():
         DailyCount.objects.all().delete()
         LeadMilestone.objects.all().delete()
-        for stage in dict.fromkeys(STAGE_OF.values()):
+        # Run after a bulk load or a restore: plans from stale statistics can take hours here.
+        analyze(Activity, Lead, OutreachMessage, LLMCall)
+        for stage in stages:
             verbs = [verb for verb, of in STAGE_OF.items() if of == stage]
             firsts = (
                 standing(Activity.objects.filter(verb__in=verbs, lead__isnull=False), stage)
@@ -210,6 +215,8 @@ def metrics_rebuild() -> dict[str, int]:
             )
             # The lowest id stands for the first event: ids grow with time (a tie in time is rare).
             _insert_select(LeadMilestone, ["lead_id", "stage", "reached_at", "activity_id"], firsts)
+        analyze(LeadMilestone)  # millions of rows written above, read by every count below
+        for stage in stages:
             if stage in MESSAGE_STAGES:  # the account and version of the message of the first event
                 account, version = F("activity__message__account_id"), F("activity__message__generated_by")
             else:
@@ -241,6 +248,7 @@ def metrics_rebuild() -> dict[str, int]:
             version_key=Value(""),
         )
         _write_counts("llm", calls.annotate(n=Count("pk"), cost=Sum("cost_usd")))
+        analyze(DailyCount)
     return {"milestones": LeadMilestone.objects.count(), "daily_counts": DailyCount.objects.count()}
 
 

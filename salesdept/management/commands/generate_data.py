@@ -149,7 +149,7 @@ class Command(BaseCommand):
                 },
             )
         generated = time.monotonic() - started
-        counts = metrics_rebuild()
+        counts = metrics_rebuild()  # which analyzes the tables written above before it reads them
         self.stdout.write(
             f"Generated {leads:,} leads and {Activity.objects.filter(lead_id__gt=offset).count():,} activities "
             f"in {generated:.0f} s; rebuilt {counts['daily_counts']:,} daily counts in "
