@@ -70,10 +70,18 @@ test-llm: $(VENV)/.test $(LLM_VENV)/.ready
 	LLAMA_SERVER_PYTHON=$(LLM_VENV)/bin/python $(PY) -m pytest tests/llm -m llm -q $(PYTEST_ARGS)
 
 # Benchmarks run on PostgreSQL (the local server unless DATABASE_URL says otherwise) and end
-# with one table: each figure, its target, pass or not.
+# with one table: each figure, its target, pass or not. Each file runs on a database of its own,
+# made afresh, so no figure depends on what ran before it; BENCH_ORDER=reverse checks that.
+BENCH_FILES = $(sort $(wildcard tests/perf/test_bench_*.py))
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salesdept_bench
 bench: $(VENV)/.test
-	$(PY) -m pytest tests/perf -m bench -s -q
+	@mkdir -p var; rm -f var/bench.jsonl; failed=""; \
+	files="$(BENCH_FILES)"; [ "$(BENCH_ORDER)" = reverse ] && files=$$(printf '%s\n' $$files | sort -r); \
+	for file in $$files; do \
+	  BENCH_RESULTS=var/bench.jsonl $(PY) -m pytest $$file -m bench -s -q --create-db || failed="$$failed $$file"; \
+	done; \
+	$(PY) -m tests.perf.table var/bench.jsonl; \
+	if [ -n "$$failed" ]; then echo "benchmarks failed in:$$failed"; exit 1; fi
 
 clean:
 	rm -rf var/* $(VENV)

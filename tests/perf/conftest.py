@@ -4,6 +4,9 @@ A benchmark records its lines with the `bench_result` fixture; they are printed 
 the run, whatever order the benchmarks ran in (and a failed one still shows its figure).
 """
 
+import dataclasses
+import json
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -41,11 +44,17 @@ def pytest_terminal_summary(terminalreporter) -> None:
         return
     from django.db import connection
 
-    write = terminalreporter.write_line
+    if path := os.environ.get("BENCH_RESULTS"):  # `make bench`: one run per file, one table at the end
+        with open(path, "a", encoding="utf-8") as out:
+            out.writelines(json.dumps(dataclasses.asdict(r)) + "\n" for r in RESULTS)
+    print_table(terminalreporter.write_line, RESULTS, f"Benchmarks on {connection.vendor}")
+
+
+def print_table(write, results: list[Result], title: str) -> None:
     write("")
-    write(f"Benchmarks on {connection.vendor}")
+    write(title)
     write(f"{'benchmark':<46}{'figure':>14}{'target':>14}  result")
-    for r in RESULTS:
+    for r in results:
         sign = "≥" if r.higher_is_better else "<"
         figure, target = f"{r.value:,.1f} {r.unit}", f"{sign} {r.target:,.0f} {r.unit}"
         line = f"{r.name:<46}{figure:>14}{target:>14}  {'pass' if r.passed else 'FAIL'}"
