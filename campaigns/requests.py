@@ -6,7 +6,6 @@ creates the campaign (active, owned by the rep who asked) and starts its search.
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
@@ -16,7 +15,7 @@ from salesdept import clock, llm
 from salesdept.notifications import notify
 from salesdept.people import display_name
 from salesdept.ratelimit import rate_limit_take
-from salesdept.roles import ADMIN, MANAGER
+from salesdept.roles import managers
 
 Status = CampaignRequest.Status
 TEXT_MIN, TEXT_MAX = 10, 1000
@@ -33,10 +32,6 @@ EMAIL_STEPS = [
 
 class RequestError(Exception):
     """The request cannot move as asked; the message says why, in plain words."""
-
-
-def _managers():
-    return get_user_model().objects.filter(is_active=True, groups__name__in=(MANAGER, ADMIN)).distinct()
 
 
 @transaction.atomic
@@ -67,7 +62,7 @@ def campaign_request_propose(*, request_id: int) -> bool:
         ):
             return False  # another worker read it first
         who = display_name(request.requested_by)
-        for manager in _managers():
+        for manager in managers():
             notify(
                 user=manager,
                 text=f"{who} asks for a campaign: “{request.text[:120]}”",

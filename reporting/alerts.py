@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, QuerySet, Sum
 from django.urls import reverse
@@ -20,7 +19,7 @@ from outreach.models import SendingAccount
 from reporting.metrics import local_day
 from reporting.models import Alert, DailyCount
 from salesdept.notifications import notify
-from salesdept.roles import ADMIN, MANAGER
+from salesdept.roles import managers
 
 Kind = Alert.Kind
 
@@ -114,10 +113,6 @@ def _llm_budget(now: dt.datetime) -> list[Condition]:
     return []
 
 
-def _managers():
-    return get_user_model().objects.filter(is_active=True, groups__name__in=(MANAGER, ADMIN)).distinct()
-
-
 def alerts_check(*, now: dt.datetime) -> list[Alert]:
     """Open what holds, resolve what cleared; returns the alerts opened by this run."""
     holding = [*_error_rate(now), *_paused_accounts(), *_old_drafts(now), *_llm_budget(now)]
@@ -142,6 +137,6 @@ def alerts_check(*, now: dt.datetime) -> list[Alert]:
         with transaction.atomic():
             if not Alert.objects.filter(pk=alert.pk, emailed_at__isnull=True).update(emailed_at=now):
                 continue
-            for manager in _managers():
+            for manager in managers():
                 notify(user=manager, text=f"Alert: {alert.message}", url=reverse("reporting:dashboard"))
     return opened

@@ -28,6 +28,7 @@ from approvals.selectors import drafts_waiting
 from campaigns.models import Campaign
 from outreach.models import SendingAccount
 from reporting.models import STAGES, DailyCount, DailyReport
+from reporting.selectors import STAGE_LABELS, rate
 from salesdept import clock
 from salesdept.llm import report_insights
 from salesdept.llm import template as template_backend
@@ -39,17 +40,6 @@ logger = logging.getLogger(__name__)
 COMPARISON_DAYS = 7
 # Campaign rows the email shows (most sends first); more make it long, and Gmail clips mail over 102 KB.
 EMAIL_CAMPAIGNS = 20
-STAGE_LABELS = {
-    "found": "Found",
-    "qualified": "Qualified",
-    "drafted": "Drafted",
-    "approved": "Approved",
-    "sent": "Sent",
-    "accepted": "Accepted",
-    "replied": "Replied",
-    "positive": "Positive",
-    "meeting": "Meeting",
-}
 RATES = [("reply_rate", "Reply rate", "replied"), ("acceptance_rate", "Acceptance", "accepted")]
 RATES += [("positive_rate", "Positive replies", "positive")]
 
@@ -57,12 +47,8 @@ RATES += [("positive_rate", "Positive replies", "positive")]
 # -- The numbers ---------------------------------------------------------------------------------
 
 
-def _pct(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
-
-
 def _rates(funnel: dict) -> dict:
-    return {key: _pct(funnel.get(stage, 0), funnel.get("sent", 0)) for key, _, stage in RATES}
+    return {key: rate(funnel.get(stage, 0), funnel.get("sent", 0)) for key, _, stage in RATES}
 
 
 def _usd(amount: Decimal) -> float:

@@ -5,7 +5,7 @@ from functools import wraps
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 REP = "Sales rep"
@@ -66,4 +66,14 @@ def reps() -> QuerySet:
     """
     return (
         get_user_model().objects.filter(groups__name=REP, is_active=True).order_by("first_name", "last_name", "email")
+    )
+
+
+def managers() -> QuerySet:
+    """Active managers and admins (superusers included, as `user_roles` counts them): who is told of team matters."""
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=(MANAGER, ADMIN)) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("pk")
     )
