@@ -23,7 +23,7 @@ SCHEDULES = [
     ),
     Schedule(
         "alerts",
-        "salesdept.tasks.alerts_check_task",
+        "reporting.tasks.alerts_check_task",
         5,
         "Managers hear once when send errors climb, an account stops, drafts wait a day or the model budget runs low.",
     ),

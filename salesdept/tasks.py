@@ -16,11 +16,3 @@ def notification_email_task(notification_id: int) -> bool:
     from salesdept.notifications import notification_email
 
     return notification_email(notification_id=notification_id)
-
-
-@shared_task
-def alerts_check_task() -> int:
-    """The health check: error rates, stopped accounts, old drafts, the model budget."""
-    from reporting.alerts import alerts_check
-
-    return len(alerts_check(now=clock.now()))
