@@ -20,18 +20,17 @@ import re
 import sys
 import unicodedata
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache as memoise
 from itertools import chain, islice
-from operator import attrgetter
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
-from django.db.models import Count, Model, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.db.models.functions import Length, Substr
 
 from campaigns.models import Campaign
@@ -42,7 +41,7 @@ from reporting.metrics import metrics_record_found
 from reporting.models import LeadMilestone
 from salesdept import clock
 from salesdept.csvsafe import spreadsheet_row
-from salesdept.db import ANALYZE_AFTER_ROWS, analyze
+from salesdept.db import ANALYZE_AFTER_ROWS, analyze, bulk_insert
 from salesdept.ratelimit import rate_limit_take
 
 log = logging.getLogger(__name__)
@@ -1082,54 +1081,6 @@ def _plan(people: list[Person], known: dict[tuple[str, str], Lead], job: ImportJ
     return plan
 
 
-# Fields whose Python value is what the database stores: Django's preparation would not change it.
-PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.FloatField)
-
-
-def _copy_value(field: models.Field, db) -> Callable[[Model], object]:
-    """The field's value for COPY, as an INSERT would store it, as a function of the instance."""
-    if isinstance(field, PLAIN_FIELDS) and not field.is_relation and type(field).pre_save is models.Field.pre_save:
-        return attrgetter(field.attname)
-    if isinstance(field, models.DateTimeField) and (field.auto_now or field.auto_now_add):
-        now = clock.now()
-        return lambda obj: now
-    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), db)
-
-
-def _insert(objs: list[Model]) -> list[Model]:
-    """bulk_create, but on PostgreSQL through COPY with ids drawn from the table's sequence.
-
-    The profile of a 100,000-row import showed half of bulk_create's time spent quoting every value
-    into the SQL text on the client; COPY sends the rows as data. Same rows, same transaction.
-    """
-    if connection.vendor != "postgresql" or len(objs) < 2:
-        return type(objs[0]).objects.bulk_create(objs) if objs else objs
-    meta = objs[0]._meta
-    fields = meta.concrete_fields
-    db = connections[
-        DEFAULT_DB_ALIAS
-    ]  # the object itself: the proxy's attribute lookups add up over millions of values
-    quote = db.ops.quote_name
-    with db.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        columns = ", ".join(quote(field.column) for field in fields)
-        with (
-            db.wrap_database_errors,
-            cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
-        ):
-            values = [_copy_value(field, db) for field in fields]
-            for obj in objs:
-                copy.write_row([value(obj) for value in values])
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, db.alias
-    return objs
-
-
 def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -> list[int]:
     """Store the plan; returns the ids of the leads that are new to the campaign."""
     now = clock.now()
@@ -1139,7 +1090,7 @@ def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -
     progress.publish()
     new = _with_raw(job, stored, plan.new)  # each row read again as its batch is written, then let go
     while batch := list(islice(new, BATCH)):
-        leads = _insert(
+        leads = bulk_insert(
             [
                 Lead(
                     first_name=person.first_name,
@@ -1163,7 +1114,7 @@ def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -
                 for person in batch
             ]
         )
-        imported = _insert(
+        imported = bulk_insert(
             [
                 Activity(
                     lead_id=lead.pk,
@@ -1194,7 +1145,7 @@ def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -
                 lead.updated_at = now
             Lead.objects.bulk_update(batch, [*fields, "updated_at"])
     for batch in _batches(plan.merges):
-        _insert(
+        bulk_insert(
             [
                 Activity(
                     lead_id=lead.pk,

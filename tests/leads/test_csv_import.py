@@ -534,14 +534,14 @@ def test_progress_is_visible_while_the_write_transaction_is_open(alice, monkeypa
     # Its own cache: other test processes clear the shared file cache.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     seen = []
-    original = imports._insert
+    original = imports.bulk_insert
 
     def spy(objs):
         job = ImportJob.objects.get()
         seen.append((job.status, imports.import_progress(job)))
         return original(objs)
 
-    monkeypatch.setattr(imports, "_insert", spy)
+    monkeypatch.setattr(imports, "bulk_insert", spy)
     run(alice, csv_file(HEADER, *(person(i) for i in range(3))))
     status, progress = seen[0]
     assert status == "running"
