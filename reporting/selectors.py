@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Min, OuterRef, Q, QuerySet, Sum, Value
 
-from approvals.selectors import WAITING
+from approvals.selectors import COUNTED_WAITING
 from campaigns.models import Campaign
 from outreach.models import OutreachMessage, SendingAccount
 from reporting.models import EVENTS, STAGES, DailyCount
@@ -259,12 +259,12 @@ def trend_chart_data(series: dict) -> dict:
 def backlog(*, campaign_id: int | None = None, rep_id: int | None = None, now: dt.datetime | None = None) -> dict:
     """Drafts waiting for approval now: how many, the oldest's time, and how many waited over 1, 3 and 7 days.
 
-    Waiting is what the approval queue shows a manager (approvals.selectors.WAITING): a snoozed
+    Waiting is what the approval queue shows a manager (approvals.selectors.COUNTED_WAITING): a snoozed
     lead's draft or one a guardrail stopped is not in the backlog, as it is not in the queue.
     Also "unknown": sends whose outcome needs a person's check. One query on indexed statuses.
     """
     now = now or clock.now()
-    pending = WAITING
+    pending = COUNTED_WAITING
     messages = OutreachMessage.objects.filter(
         status__in=[OutreachMessage.Status.PENDING_APPROVAL, OutreachMessage.Status.UNKNOWN]
     )
