@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, task_failure, task_retry, task_success
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesdept.settings")
 
@@ -14,3 +14,25 @@ app.autodiscover_tasks()
 def _first_heartbeat(sender=None, **kwargs) -> None:
     """Beat's interval jobs first run one interval after start; say "alive" at once instead."""
     app.send_task("salesdept.tasks.heartbeat_task")
+
+
+@task_success.connect
+def _count_success(sender=None, **kwargs) -> None:
+    _count(sender, "success")
+
+
+@task_failure.connect
+def _count_failure(sender=None, **kwargs) -> None:
+    _count(sender, "failure")
+
+
+@task_retry.connect
+def _count_retry(sender=None, **kwargs) -> None:
+    _count(sender, "retry")
+
+
+def _count(task, outcome: str) -> None:
+    """Task outcomes for /metrics: counted in the worker process that ran the task."""
+    from salesdept.prometheus import task_count
+
+    task_count(getattr(task, "name", ""), outcome)

@@ -1,5 +1,6 @@
 """Requests no page can answer, refused before any view sees them."""
 
+import time
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -65,3 +66,18 @@ class RequestSizeMiddleware:
         if request.path == reverse("leads:import_new") and request.session.get(SESSION_KEY):
             return settings.CSV_IMPORT_MAX_BYTES + upload_room
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+class RequestMetricsMiddleware:
+    """Each request's time, view and status for /metrics (salesdept/prometheus.py); never its path."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from salesdept.prometheus import request_observe
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        request_observe(request, response.status_code, time.perf_counter() - started)
+        return response

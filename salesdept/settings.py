@@ -6,6 +6,7 @@ Every variable is listed in .env.example.
 """
 
 import datetime
+import ipaddress
 import json
 import os
 import zoneinfo
@@ -156,6 +157,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "salesdept.middleware.RequestMetricsMiddleware",  # first: it times everything below it
     "django.middleware.security.SecurityMiddleware",
     "salesdept.middleware.RefuseNulMiddleware",
     # Serves collected static files (STATIC_ROOT) in production, compressed; no separate web server needed.
@@ -494,6 +496,16 @@ LOGGING = {
         "httpx2": {"level": "WARNING"},  # one INFO line per LLM call is noise
     },
 }
+# /metrics (salesdept/prometheus.py): Prometheus scrapes it with `Authorization: Bearer METRICS_TOKEN`,
+# or from an address in METRICS_ALLOWED_NETWORKS (this machine only by default; behind a proxy
+# every request comes from the proxy's address, so use the token there).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+try:
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS must list networks like 10.0.0.0/8: {exc}") from None
 # Alerts (reporting/alerts.py): send errors per account since yesterday above this share of at
 # least ALERT_MIN_ATTEMPTS attempts; the day's model spend above this share of its budget.
 ALERT_ERROR_RATE = env_float("ALERT_ERROR_RATE", 0.1)

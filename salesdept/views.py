@@ -120,3 +120,16 @@ TEAM_SETTINGS = "salesdept/team_settings.html"
 def team_settings(request: HttpRequest) -> HttpResponse:
     """What a manager configures for the whole team without a developer. Each section is its own template."""
     return render(request, TEAM_SETTINGS, {})
+
+
+@login_not_required
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus's scrape: with the token or from an allowed network, else 403 (it names no one, but shows volumes)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from salesdept.prometheus import metrics_text, scrape_allowed
+
+    if not scrape_allowed(request):
+        return HttpResponse("Needs METRICS_TOKEN or an allowed network.\n", status=403, content_type="text/plain")
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)

@@ -62,6 +62,7 @@ MATRIX = """
 url name                     method object        anon   rep    other  manager admin  none
 home                         GET    -             login  302    302    302     302    403
 healthz                      GET    -             200    200    200    200     200    200
+metrics                      GET    -             200    200    200    200     200    200
 notifications                GET    -             login  200    200    200     200    200
 notification_open            POST   notification  login  302    404    404     404    404
 profile                      GET    -             login  200    200    200     200    200
