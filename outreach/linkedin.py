@@ -64,13 +64,15 @@ def linkedin_link_create(*, user, account: SendingAccount | None = None, now: dt
     if account is not None and (account.owner_id != user.pk or account.channel != SendingAccount.Channel.UNIPILE):
         raise ConnectError("Only its owner can reconnect a LinkedIn account.")
     secret = secrets.token_urlsafe(32)
+    expires = now + LINK_LIFETIME
+    expires -= dt.timedelta(microseconds=expires.microsecond % 1000)  # what Unipile's millisecond format says
     link = LinkedInLink.objects.create(
         id=uuid.uuid4(),
         user=user,
         kind=Kind.RECONNECT if account else Kind.CREATE,
         account=account,
         secret_hash=_hash(secret),
-        expires_at=now + LINK_LIFETIME,
+        expires_at=expires,
     )
     back = reverse("profile")
     try:
@@ -96,7 +98,12 @@ def _check_secret(link: LinkedInLink, secret: str) -> None:
 def linkedin_notify(*, link_id: uuid.UUID, secret: str, payload: dict, now: dt.datetime | None = None) -> NotifyResult:
     """Unipile says the rep signed in: create or reconnect their account, once."""
     now = now or clock.now()
-    link = LinkedInLink.objects.select_for_update().filter(pk=link_id).select_related("user", "account").first()
+    link = (
+        LinkedInLink.objects.select_for_update(of=("self",))
+        .filter(pk=link_id)
+        .select_related("user", "account")
+        .first()
+    )
     if link is None:
         raise NotifyRefused("No such link.")
     _check_secret(link, secret)
