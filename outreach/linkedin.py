@@ -48,7 +48,7 @@ class NotifyResult:
     account: SendingAccount | None = None
 
 
-def _hash(secret: str) -> str:
+def linkedin_link_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -71,7 +71,7 @@ def linkedin_link_create(*, user, account: SendingAccount | None = None, now: dt
         user=user,
         kind=Kind.RECONNECT if account else Kind.CREATE,
         account=account,
-        secret_hash=_hash(secret),
+        secret_hash=linkedin_link_hash(secret),
         expires_at=expires,
     )
     back = reverse("profile")
@@ -90,7 +90,7 @@ def linkedin_link_create(*, user, account: SendingAccount | None = None, now: dt
 
 
 def _check_secret(link: LinkedInLink, secret: str) -> None:
-    if not hmac.compare_digest(link.secret_hash, _hash(secret)):
+    if not hmac.compare_digest(link.secret_hash, linkedin_link_hash(secret)):
         raise NotifyRefused("Wrong secret.")
 
 

@@ -85,8 +85,7 @@ def linkedin_notify_view(request: HttpRequest, link_id: uuid.UUID, token: str) -
         payload = json_load_strict(body) if len(body) <= MAX_BODY else None
     except ValueError:
         payload = None
-    if not isinstance(payload, dict):
-        return HttpResponseBadRequest("Expected Unipile's JSON notify body.")
+    payload = payload if isinstance(payload, dict) else {}  # the secret is checked first; {} then names no link
     try:
         result = linkedin_notify(link_id=link_id, secret=token, payload=payload)
     except NotifyRefused as exc:
