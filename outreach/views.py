@@ -116,12 +116,15 @@ def account_resume_sending(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _to_linkedin(request: HttpRequest, account: SendingAccount | None) -> HttpResponse:
-    """Off to Unipile's sign-in page; back to the profile with the reason when no link could be made."""
+    """On to Unipile's sign-in page; back to the profile with the reason when no link could be made."""
     try:
-        return redirect(linkedin_link_create(user=request.user, account=account))
+        url = linkedin_link_create(user=request.user, account=account)
     except ConnectError as exc:
         messages.error(request, str(exc))
         return redirect(f"{reverse('profile')}#linkedin")
+    response = render(request, "outreach/linkedin_redirect.html", {"url": url})
+    response["Cache-Control"] = "no-store"  # a sign-in link for this rep alone
+    return response
 
 
 @require_POST
