@@ -12,6 +12,7 @@ import hmac
 import logging
 import secrets
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -143,7 +144,8 @@ def _connected(link: LinkedInLink, account_id: str, now: dt.datetime) -> Sending
         channel=SendingAccount.Channel.UNIPILE,
         owner=link.user,
         provider_account_id=account_id,
-        activated_on=now.astimezone(SendingAccount().tz).date(),
+        # The warm-up starts today, in the account's (default) timezone.
+        activated_on=now.astimezone(zoneinfo.ZoneInfo(SendingAccount._meta.get_field("timezone").default)).date(),
     )
     activity_record(verb="account.connected", account=account.pk, actor=link.user)
     return account

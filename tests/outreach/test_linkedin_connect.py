@@ -269,6 +269,17 @@ def test_the_owner_reconnects_a_logged_out_account(client, alice, logged_out, fa
     assert "Reconnected: Alice LinkedIn sends again." in client.get(f"/me/?linkedin={link['name']}").text
 
 
+def test_a_logout_tells_the_owner_where_to_reconnect(alice, fake_unipile):
+    from outreach.accounts import account_health_from_provider
+    from salesdept.models import Notification
+
+    account = SendingAccountFactory(owner=alice, channel="unipile", provider_account_id="acc-alice")
+
+    assert account_health_from_provider(account=account, status="credentials") == "paused"
+
+    assert Notification.objects.get(user=alice).url == f"/me/#linkedin-{account.pk}"
+
+
 def test_a_reconnect_naming_another_account_is_refused(client, alice, logged_out, fake_unipile):
     link = _connect(login(client, alice), fake_unipile, f"/inbox/linkedin/{logged_out.pk}/reconnect/")
 
