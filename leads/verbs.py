@@ -99,6 +99,8 @@ class Verb(models.TextChoices):
     # Sending accounts, reports, privacy.
     ACCOUNT_PAUSED = "account.paused", "Sending account paused"
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"
+    ACCOUNT_CONNECTED = "account.connected", "LinkedIn account connected"
+    ACCOUNT_RECONNECTED = "account.reconnected", "LinkedIn account reconnected"
     REPORT_RESENT = "report.resent", "Daily report sent again"
     PRIVACY_EXPORTED = "privacy.exported", "Personal data exported"
     PRIVACY_ERASED = "privacy.erased", "Personal data erased"

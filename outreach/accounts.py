@@ -27,10 +27,13 @@ def account_pause(
     account.health, account.health_reason, account.paused_until = health, reason[:300], until
     label = Health(health).label.lower()
     activity_record(verb="account.paused", account=account.pk, health=health, reason=reason[:300])
+    logged_out = health == Health.AUTH_ERROR and account.channel == SendingAccount.Channel.UNIPILE
     notify(
         user=account.owner,
         text=f"Sending from {account.name} stopped ({label}): {reason}"[:300],
-        url=reverse("outreach:needs_checking"),  # where a manager resumes it; admins reach the admin from there
+        # A logged-out LinkedIn account: its owner reconnects it from their profile. Otherwise Needs
+        # checking, where a manager resumes it; admins reach the admin from there.
+        url=f"{reverse('profile')}#linkedin-{account.pk}" if logged_out else reverse("outreach:needs_checking"),
     )
     return True
 

@@ -51,6 +51,11 @@ class SendingAccount(models.Model):
     provider_user_id = models.CharField(
         max_length=100, blank=True, help_text="The account's own LinkedIn id: its own messages are not replies"
     )
+    # What the LinkedIn account can do, read from Unipile's /users/me when it connects.
+    is_premium = models.BooleanField(default=False, help_text="LinkedIn Premium")
+    has_sales_navigator = models.BooleanField(default=False, help_text="A Sales Navigator seat")
+    has_recruiter = models.BooleanField(default=False, help_text="A Recruiter seat")
+    capabilities_read_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Email (SMTP out, IMAP in). The password is `credentials`.
     email_address = models.EmailField(blank=True, help_text="The From address")
@@ -142,6 +147,36 @@ class SendingAccount(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+class LinkedInLink(models.Model):
+    """One "Connect LinkedIn" (or "Reconnect") click: the hosted-auth link Unipile answers for, once.
+
+    Unipile calls the link's notify URL when the rep has signed in. The URL carries a secret only
+    this row can check (its hash is kept, never the secret), so nobody else can attach an account.
+    """
+
+    class Kind(models.TextChoices):
+        CREATE = "create"
+        RECONNECT = "reconnect"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="linkedin_links")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    account = models.ForeignKey(
+        SendingAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="linkedin_links"
+    )
+    secret_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    provider_account_id = models.CharField(max_length=100, blank=True, help_text="What Unipile's notify named")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} LinkedIn for {self.user_id} ({'used' if self.used_at else 'open'})"
 
 
 class SendCounter(models.Model):

@@ -1,11 +1,13 @@
 """Reads on outreach, scoped like leads: reps see their own leads' conversations, managers all."""
 
+import uuid
+
 from django.db.models import F, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
 from leads.models import Lead
-from outreach.models import InboundMessage, OutreachMessage, SendingAccount
+from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
 from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
@@ -109,3 +111,15 @@ def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> 
     on_campaign = set(campaign.sending_accounts.values_list("pk", flat=True)) if campaign else set()
     accounts = SendingAccount.objects.filter(owner=actor, is_active=True, channel__in=SendingAccount.channels_for(kind))
     return sorted(accounts, key=lambda a: (a.pk not in on_campaign, a.pk))
+
+
+def linkedin_section_for(user, *, link_id: str = "") -> dict:
+    """The profile's LinkedIn section: the user's LinkedIn accounts, and the sign-in they just came back from."""
+    accounts = SendingAccount.objects.filter(owner=user, is_active=True, channel=SendingAccount.Channel.UNIPILE)
+    link = None
+    if link_id:
+        try:
+            link = LinkedInLink.objects.filter(pk=uuid.UUID(link_id), user=user).first()
+        except ValueError:
+            link = None  # a mangled query string: as if there were none
+    return {"linkedin_accounts": accounts.order_by("name", "pk"), "linkedin_link": link}

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from outreach.accounts import accounts_resume_due
+from outreach.channels.base import ChannelUnavailable
 from outreach.invitations import invites_withdraw_stale, relations_poll
 from outreach.models import SendingAccount
 from outreach.replies import inbound_analyse, outreach_poll_replies
@@ -108,3 +109,14 @@ def webhooks_retry_unprocessed_task() -> int:
 @shared_task
 def tasks_draft_due_task() -> int:
     return len(tasks_draft_due(now=clock.now()))
+
+
+# Unipile unreachable or not answering yet right after the sign-in: it may work a little later.
+# Until it does, the account's own id is asked for by the first message event (accounts.account_own_id).
+@shared_task(autoretry_for=(ChannelUnavailable,), retry_backoff=30, retry_backoff_max=600, max_retries=8)
+def linkedin_account_setup_task(account_id: int) -> str:
+    from outreach.linkedin import linkedin_account_setup  # the connect service enqueues this task
+
+    if not SendingAccount.objects.filter(pk=account_id, is_active=True).exists():
+        return "gone"
+    return linkedin_account_setup(account_id=account_id)

@@ -11,4 +11,6 @@ urlpatterns = [
     path("checking/<int:pk>/resend/", views.check_resend, name="check_resend"),
     path("checking/<int:pk>/give-up/", views.check_give_up, name="check_give_up"),
     path("checking/accounts/<int:pk>/resume/", views.account_resume_sending, name="account_resume"),
+    path("linkedin/connect/", views.linkedin_connect, name="linkedin_connect"),
+    path("linkedin/<int:pk>/reconnect/", views.linkedin_reconnect, name="linkedin_reconnect"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from outreach.accounts import account_resume
 from outreach.forms import InboundConfirmForm, InboxFilterForm
+from outreach.linkedin import ConnectError, linkedin_link_create
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.reconcile import message_give_up, message_mark_sent, message_resend
 from outreach.replies import ConfirmError, inbound_confirm
@@ -112,3 +113,31 @@ def account_resume_sending(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, f"{account.name} is already sending: nothing was changed.")
     return redirect("outreach:needs_checking")
+
+
+def _to_linkedin(request: HttpRequest, account: SendingAccount | None) -> HttpResponse:
+    """On to Unipile's sign-in page; back to the profile with the reason when no link could be made."""
+    try:
+        url = linkedin_link_create(user=request.user, account=account)
+    except ConnectError as exc:
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('profile')}#linkedin")
+    response = render(request, "outreach/linkedin_redirect.html", {"url": url})
+    response["Cache-Control"] = "no-store"  # a sign-in link for this rep alone
+    return response
+
+
+@require_POST
+@rep_required
+def linkedin_connect(request: HttpRequest) -> HttpResponse:
+    return _to_linkedin(request, None)
+
+
+@require_POST
+@rep_required
+def linkedin_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Only the owner signs in again: it is their LinkedIn password."""
+    account = get_object_or_404(
+        SendingAccount, pk=pk, owner=request.user, channel=SendingAccount.Channel.UNIPILE, is_active=True
+    )
+    return _to_linkedin(request, account)

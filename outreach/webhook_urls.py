@@ -5,4 +5,5 @@ from outreach import webhooks
 app_name = "webhooks"
 urlpatterns = [
     path("unipile/", webhooks.unipile_webhook, name="unipile"),
+    path("unipile/linkedin/<uuid:link_id>/<str:token>/", webhooks.linkedin_notify_view, name="linkedin_notify"),
 ]

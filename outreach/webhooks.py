@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from outreach.accounts import account_health_from_provider, account_own_id
 from outreach.channels.base import InboundItem
 from outreach.channels.unipile import parse_time
 from outreach.invitations import invitation_accepted
+from outreach.linkedin import NotifyRefused, linkedin_notify
 from outreach.models import SendingAccount, WebhookEvent
 from outreach.replies import inbound_record
 from salesdept import clock
@@ -71,6 +73,25 @@ def unipile_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("Expected a JSON object with an event or status field.")
     event, created = webhook_receive(payload=payload)
     return JsonResponse({"stored": created, "event": event.event})
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def linkedin_notify_view(request: HttpRequest, link_id: uuid.UUID, token: str) -> HttpResponse:
+    """Unipile's call after a rep signed in on its hosted page: the link's secret is in the URL."""
+    body = request.read(MAX_BODY + 1)
+    try:
+        payload = json_load_strict(body) if len(body) <= MAX_BODY else None
+    except ValueError:
+        payload = None
+    payload = payload if isinstance(payload, dict) else {}  # the secret is checked first; {} then names no link
+    try:
+        result = linkedin_notify(link_id=link_id, secret=token, payload=payload)
+    except NotifyRefused as exc:
+        log.warning("LinkedIn notify refused for link %s: %s", link_id, exc)  # never the token
+        return HttpResponseForbidden("This link cannot connect an account.")
+    return JsonResponse({"outcome": result.outcome})
 
 
 def _account_status(payload: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -171,7 +192,7 @@ def _message_received(account: SendingAccount, payload: dict[str, Any]) -> tuple
         return "ignored", "A message_received event without a message_id."
     sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
     sender_id = str(sender.get("attendee_provider_id") or "")
-    if sender_id == account_own_id(account=account):
+    if _sent_by_account(account, payload, sender_id):
         return "own message", ""  # a send from the rep's phone, or ours
     item = InboundItem(
         provider_id=f"unipile:{payload['message_id']}",  # what polling stores too: one reply, one row
@@ -181,6 +202,21 @@ def _message_received(account: SendingAccount, payload: dict[str, Any]) -> tuple
         chat_id=str(payload.get("chat_id") or ""),
     )
     return ("stored" if inbound_record(account=account, item=item) else "duplicate or no lead"), ""
+
+
+def _sent_by_account(account: SendingAccount, payload: dict[str, Any], sender_id: str) -> bool:
+    """Whether the account itself wrote the message, by every signal Unipile gives, cheapest first.
+
+    `is_sender` when the payload carries it (message objects always do); the account's own member
+    id that Unipile puts in `account_info.user_id`; last, the own id learnt at connect (asked of
+    Unipile if nobody has it yet, and raising rather than guessing when it cannot be asked).
+    """
+    if payload.get("is_sender") in (True, 1, "1", "true"):
+        return True
+    info = payload.get("account_info") if isinstance(payload.get("account_info"), dict) else {}
+    if sender_id and sender_id == str(info.get("user_id") or ""):
+        return True
+    return sender_id == account_own_id(account=account)
 
 
 # An event still unprocessed this long after it arrived lost its task or crashed: run it again,

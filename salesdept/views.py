@@ -109,8 +109,11 @@ PROFILE = "salesdept/profile.html"
 
 def profile(request: HttpRequest) -> HttpResponse:
     """A person's own page: the accounts they send from and how they work. Each section is its own template."""
+    from outreach.selectors import linkedin_section_for
+
     accounts = request.user.sending_accounts.filter(is_active=True).order_by("channel", "name")
-    return render(request, PROFILE, {"accounts": accounts})
+    context = {"accounts": accounts, **linkedin_section_for(request.user, link_id=request.GET.get("linkedin", ""))}
+    return render(request, PROFILE, context)
 
 
 TEAM_SETTINGS = "salesdept/team_settings.html"

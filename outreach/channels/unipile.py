@@ -163,6 +163,17 @@ def parse_time(value: Any) -> dt.datetime | None:
     return None
 
 
+@dataclass(frozen=True)
+class OwnProfile:
+    """The connected account's own LinkedIn member and plan."""
+
+    provider_id: str
+    name: str
+    premium: bool
+    sales_navigator: bool
+    recruiter: bool
+
+
 class UnipileClient:
     """Thin HTTP access: base URL, key, timeouts, logging, and ApiError for error answers."""
 
@@ -483,12 +494,68 @@ class UnipileChannel:
             raise ChannelUnavailable("Unipile did not say which LinkedIn member the account is.")
         return own
 
+    def own_profile(self, account: SendingAccount) -> OwnProfile:
+        """Who the account is on LinkedIn and what its plan allows (GET /users/me)."""
+        client = _client_or_unavailable()
+        params = {"account_id": account.provider_account_id}
+        data = _read(lambda: client.call("GET", "/api/v1/users/me", params=params))
+        own = str(data.get("provider_id") or "")
+        if not own:
+            raise ChannelUnavailable("Unipile did not say which LinkedIn member the account is.")
+        return OwnProfile(
+            provider_id=own,
+            name=" ".join(str(data.get(k) or "") for k in ("first_name", "last_name")).strip(),
+            premium=data.get("premium") is True,
+            # A seat is an object with its ids; {"error": "DISCONNECTED"} or null is no usable seat.
+            sales_navigator=_seat(data.get("sales_navigator")),
+            recruiter=_seat(data.get("recruiter")),
+        )
+
     def account_status(self, account: SendingAccount) -> str:
         """The worst status of the account's sources (OK, CREDENTIALS, ...): the health job's webhook fallback."""
         client = _client_or_unavailable()
         data = _read(lambda: client.call("GET", f"/api/v1/accounts/{_seg(account.provider_account_id)}"))
         statuses = [str(source.get("status") or "") for source in data.get("sources") or []]
         return next((status for status in statuses if status != "OK"), "OK" if statuses else "")
+
+
+def _seat(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value.get("contract_id")) and "error" not in value
+
+
+def hosted_link(
+    *,
+    name: str,
+    notify_url: str,
+    success_url: str,
+    failure_url: str,
+    expires_at: dt.datetime,
+    reconnect_account: str = "",
+) -> str:
+    """Unipile's hosted sign-in page for a new LinkedIn account, or to reconnect one (§1.2). Its URL.
+
+    `name` comes back in the notify call; the rep never gives us their LinkedIn password.
+    Raises ChannelUnavailable, with Unipile's reason, when no link can be made.
+    """
+    client = _client_or_unavailable()
+    body: dict[str, Any] = {
+        "type": "reconnect" if reconnect_account else "create",
+        "api_url": client.base,
+        "expiresOn": iso(expires_at),
+        "name": name,
+        "notify_url": notify_url,
+        "success_redirect_url": success_url,
+        "failure_redirect_url": failure_url,
+    }
+    if reconnect_account:
+        body["reconnect_account"] = reconnect_account
+    else:
+        body["providers"] = ["LINKEDIN"]
+    data = _read(partial(client.call, "POST", "/api/v1/hosted/accounts/link", json=body))
+    url = str(data.get("url") or "")
+    if not url.startswith(("https://", "http://")):
+        raise ChannelUnavailable("Unipile answered no sign-in link.")
+    return url
 
 
 def _seg(value: str) -> str:

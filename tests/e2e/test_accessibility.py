@@ -19,7 +19,7 @@ from playwright.sync_api import APIResponse, Browser, BrowserContext
 from leads.models import Lead
 from leads.services import activity_record
 from outreach.channels.base import InboundItem
-from outreach.models import InboundMessage, OutreachMessage
+from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import inbound_analyse, inbound_record
 from reporting.metrics import bump
 from reporting.models import Alert
@@ -45,6 +45,7 @@ SHOWN = {
     "outreach:inbox": "Happy to talk about forecasting",
     "leads:import_detail": "The rows as read",
     "reporting:dashboard": "12% of sends failed",
+    "profile": "Connect LinkedIn",
 }
 
 # Only the rules of the standard (WCAG 2.0-2.2 A and AA), not axe's best-practice advice. Not inside
@@ -69,6 +70,10 @@ def _fill_in(world: dict[str, dict]) -> None:
     alice, campaign = lead.owner, lead.campaign
     account = OutreachMessage.objects.get(pk=world["draft"]["pk"]).account
     queue_drafts(campaign, alice, account, [92, 81, 64, 47])
+    # LinkedIn logged alice's account out: the banner, /me/ and Needs checking offer "Reconnect".
+    SendingAccount.objects.filter(pk=world["linkedin"]["pk"]).update(
+        health=SendingAccount.Health.AUTH_ERROR, health_reason="LinkedIn logged us out.", paused_by_provider=True
+    )
     for verb in ("lead.found", "lead.qualified", "lead.allocated", "message.drafted"):
         activity_record(verb=verb, lead=lead, note="seen at the Summit")
 

@@ -15,6 +15,13 @@ resolved through the parameters route from SEARCH_PARAMETERS. Reserved search ke
 (SEARCH_RESERVED) answer each error. `GET /users/{identifier}` answers the profile of a searched
 person (an email for first-degree connections); reserved identifiers fail as RESERVED says.
 
+Hosted auth: `POST /hosted/accounts/link` answers a URL of the fake's own sign-in page
+(`/hosted/<link>`, plain HTML with a "Connect" link, no API key, as a browser sees it). Following
+that link is the rep signing in: the fake creates the account (or, for a reconnect, makes it OK
+again), POSTs Unipile's notify body to the link's notify_url, then redirects the browser to
+success_redirect_url. An account whose status is CREDENTIALS refuses sends with 401
+errors/disconnected_account. `GET /users/me` answers the account's own profile and plan.
+
 Every request is recorded (`fake.requests`, and the module's ALL_REQUESTS for the contract test)
 as {"method", "path", "query", "headers", "json", "form", "content_type", "status"}.
 """
@@ -25,10 +32,14 @@ import base64
 import datetime as dt
 import email.parser
 import email.policy
+import html
 import itertools
 import json
+import re
 import socket
 import threading
+import urllib.error
+import urllib.request
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,7 +61,10 @@ ROUTES = [
     ("POST", "/api/v1/linkedin/search"),
     ("GET", "/api/v1/linkedin/search/parameters"),
     ("GET", "/api/v1/users/{identifier}"),
+    ("POST", "/api/v1/hosted/accounts/link"),
+    ("GET", "/api/v1/users/me"),
 ]
+EXPIRES_ON = re.compile(r"^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}.\d{3}Z$")  # the contract's pattern
 
 # Recipient provider id -> (status, type, title): one per row of providers.md §1.9.
 RESERVED = {
@@ -241,6 +255,9 @@ class FakeUnipile(LocalFake):
         self.relations: list[dict[str, Any]] = []
         self.webhooks: list[dict[str, Any]] = []
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.hosted_links: dict[str, dict[str, Any]] = {}
+        self.notifications: list[dict[str, Any]] = []  # notify calls made: {"url", "body", "status"}
+        self.next_user: dict[str, Any] = {"user_id": "ACo-new", "premium": False, "sales_navigator": False}
         self.search_size = 120  # people a search finds, whatever its filters
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -248,9 +265,29 @@ class FakeUnipile(LocalFake):
         self.dsn = f"http://127.0.0.1:{self.port}"
 
     # -- state the tests set up ------------------------------------------------------------------------------
-    def add_account(self, account_id: str, *, user_id: str = "ACo-me", status: str = "OK") -> None:
+    def add_account(
+        self,
+        account_id: str,
+        *,
+        user_id: str = "ACo-me",
+        status: str = "OK",
+        premium: bool = False,
+        sales_navigator: bool = False,
+        recruiter: bool = False,
+    ) -> None:
         with self._lock:
-            self.accounts[account_id] = {"user_id": user_id, "status": status}
+            self.accounts[account_id] = {
+                "user_id": user_id,
+                "status": status,
+                "premium": premium,
+                "sales_navigator": sales_navigator,
+                "recruiter": recruiter,
+            }
+
+    def set_status(self, account_id: str, status: str) -> None:
+        """CREDENTIALS: LinkedIn logged the account out; its sends answer 401 until it is reconnected."""
+        with self._lock:
+            self.accounts[account_id]["status"] = status
 
     def add_message(
         self,
@@ -353,6 +390,8 @@ class FakeUnipile(LocalFake):
 
     def _handle(self, h: FakeHandler) -> None:
         url = urlsplit(h.path)
+        if url.path.startswith("/hosted/"):
+            return self._hosted_page(h, url.path.removeprefix("/hosted/").strip("/"))
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
         content_type = h.headers.get("Content-Type") or ""
@@ -456,6 +495,10 @@ class FakeUnipile(LocalFake):
                 return self._search(query, record["json"] or {})
             case "GET", ["linkedin", "search", "parameters"]:
                 return self._search_parameters(query)
+            case "POST", ["hosted", "accounts", "link"]:
+                return self._hosted_link(data)
+            case "GET", ["users", "me"]:
+                return self._me(_required(query, "account_id"))
             case "GET", ["users", identifier] if identifier not in ("me", "relations", "invite"):
                 return self._profile(identifier, query)
             case "GET", ["accounts", account_id]:
@@ -515,6 +558,105 @@ class FakeUnipile(LocalFake):
                 return 200, search_profile(i)
         raise Reply(404, "errors/resource_not_found", "Resource not found.", "User not found")
 
+    def _account_error(self, account_id: str) -> None:
+        with self._lock:
+            status = self.accounts.get(account_id, {}).get("status")
+        if status == "CREDENTIALS":
+            raise Reply(401, "errors/disconnected_account", "Disconnected account")
+
+    # -- hosted auth ------------------------------------------------------------------------------------------
+    def _hosted_link(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        kind = data.get("type")
+        for field in ("api_url", "expiresOn"):
+            _required(data, field)
+        if not EXPIRES_ON.match(data["expiresOn"]):
+            raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "expiresOn: YYYY-MM-DDTHH:MM:SS.sssZ")
+        if kind == "create":
+            if data.get("providers") != ["LINKEDIN"] and data.get("providers") != "*":
+                raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "providers is required")
+        elif kind == "reconnect":
+            with self._lock:
+                known = _required(data, "reconnect_account") in self.accounts
+            if not known:
+                raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "Unknown reconnect_account")
+        else:
+            raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "type is create or reconnect")
+        with self._lock:
+            link_id = self._next("link")
+            self.hosted_links[link_id] = dict(data)
+        return 200, {"object": "HostedAuthUrl", "url": f"{self.dsn}/hosted/{link_id}"}
+
+    def _hosted_page(self, h: FakeHandler, rest: str) -> None:
+        """The sign-in page a rep's browser sees, and its "Connect" link (the rep signed in)."""
+        link_id, _, action = rest.partition("/")
+        with self._lock:
+            link = self.hosted_links.get(link_id)
+        if link is None:
+            return _send_html(h, 404, "<p>This link expired.</p>")
+        if action != "connect":
+            label = "Reconnect" if link["type"] == "reconnect" else "Connect"
+            page = (
+                f'<!doctype html><html lang="en"><head><title>Fake Unipile sign-in</title></head><body><main>'
+                f"<h1>Sign in to LinkedIn</h1><p>{html.escape(str(link.get('name') or ''))}</p>"
+                f'<a href="/hosted/{link_id}/connect">{label}</a></main></body></html>'
+            )
+            return _send_html(h, 200, page)
+        account_id, status = self._signed_in(link)
+        body = {"status": status, "account_id": account_id, "name": link.get("name")}
+        notify = link.get("notify_url")
+        if notify:
+            self._notify(notify, body)
+        h.send_response(302)
+        h.send_header("Location", link.get("success_redirect_url") or "/")
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def _signed_in(self, link: dict[str, Any]) -> tuple[str, str]:
+        with self._lock:
+            if link["type"] == "reconnect":
+                self.accounts[link["reconnect_account"]]["status"] = "OK"
+                return link["reconnect_account"], "RECONNECTED"
+            account_id = self._next("acc")
+            self.accounts[account_id] = {"status": "OK", "recruiter": False, **self.next_user}
+            return account_id, "CREATION_SUCCESS"
+
+    def _notify(self, url: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (a URL the test gave)
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        with self._lock:
+            self.notifications.append({"url": url, "body": body, "status": status})
+
+    def _me(self, account_id: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            account = self.accounts.get(account_id)
+        if account is None:
+            raise Reply(404, "errors/resource_not_found", "Resource not found.", "Account not found")
+        seat = {"owner_seat_id": "seat-1", "contract_id": "contract-1"}
+        user_id = account["user_id"]
+        return 200, {
+            "object": "AccountOwnerProfile",
+            "provider": "LINKEDIN",
+            "provider_id": user_id,
+            "entity_urn": f"urn:li:fsd_profile:{user_id}",
+            "object_urn": "urn:li:member:1",
+            "first_name": "Alice",
+            "last_name": "Rivera",
+            "profile_picture_url": None,
+            "public_identifier": "alice-rivera",
+            "email": "alice@example.com",
+            "premium": account.get("premium", False),
+            "open_profile": False,
+            "organizations": [],
+            "recruiter": seat if account.get("recruiter") else None,
+            "sales_navigator": seat if account.get("sales_navigator") else None,
+        }
+
     def _recipient_error(self, provider_id: str) -> None:
         """Answers that mean nothing was sent (or, for ACo-drop, no answer at all)."""
         if provider_id == "ACo-drop":
@@ -525,6 +667,7 @@ class FakeUnipile(LocalFake):
     def _invite(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         provider_id, account_id = _required(data, "provider_id"), _required(data, "account_id")
         note = data.get("message") or ""
+        self._account_error(account_id)
         self._recipient_error(provider_id)
         if len(note) > 300:
             raise Reply(400, "errors/too_many_characters", "Too many characters")
@@ -541,6 +684,7 @@ class FakeUnipile(LocalFake):
         provider_id = attendees[0] if isinstance(attendees, list) else attendees
         if not provider_id:
             raise Reply(400, "errors/missing_parameters", "Missing parameters", "attendees_ids is required")
+        self._account_error(account_id)
         self._recipient_error(provider_id)
         with self._lock:
             chat_id = self._next("chat")
@@ -557,6 +701,7 @@ class FakeUnipile(LocalFake):
         account_id = data.get("account_id") or chat["account_id"]
         if account_id != chat["account_id"]:
             raise Reply(403, "errors/account_mismatch", "Account mismatch")
+        self._account_error(account_id)
         self._recipient_error(chat["attendee"])
         with self._lock:
             message = self._store_message(
@@ -593,6 +738,15 @@ class _Hang(Exception):
 
 class _HangUp(Exception):
     pass
+
+
+def _send_html(h: FakeHandler, status: int, page: str) -> None:
+    data = page.encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
 
 
 def _encode_cursor(api: str, start: int) -> str:

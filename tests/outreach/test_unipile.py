@@ -485,6 +485,17 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
     channel.withdraw_invite(li_account, invitation_id=pending[0].invitation_id)
     channel.account_status(li_account)
     unipile.webhooks_register(request_url="https://sales.example.com/webhooks/unipile/", secret="s")
+    # Connecting: the hosted sign-in link (new and reconnect), then the account's own profile.
+    for reconnect in ("", ACCOUNT_ID):
+        unipile.hosted_link(
+            name="link-1",
+            notify_url="https://sales.example.com/webhooks/unipile/linkedin/x/y/",
+            success_url="https://sales.example.com/me/",
+            failure_url="https://sales.example.com/me/?failed=1",
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+            reconnect_account=reconnect,
+        )
+    channel.own_profile(li_account)
     # People search: filter ids, the search, and profile lookups of people the result leaves unnamed.
     UnipileSource(campaign=li_campaign).search_people(query=SearchQuery(locations=["London"]), cursor=None, limit=10)
 

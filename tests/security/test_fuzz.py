@@ -43,7 +43,21 @@ ODD_VALUES = [
     "1:2:3",
     "²:1",
 ]
-QUERY_NAMES = ["q", "after", "before", "page", "sort", "status", "rep", "owner", "campaign", "label", "from", "to"]
+QUERY_NAMES = [
+    "q",
+    "after",
+    "before",
+    "page",
+    "sort",
+    "status",
+    "rep",
+    "owner",
+    "campaign",
+    "label",
+    "from",
+    "to",
+    "linkedin",
+]
 
 
 def _form_field_names() -> list[str]:

@@ -32,6 +32,8 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   table         a dashboard table (the funnel)
   token         alice's lead's unsubscribe token
   task          alice's open task on her lead
+  linkedin      alice's LinkedIn account (Unipile)
+  link          alice's pending "Connect LinkedIn" link, named with a wrong secret
 
 POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
@@ -110,6 +112,8 @@ outreach:check_mark_sent     POST   to_check      login  302    404    302     3
 outreach:check_resend        POST   to_check      login  302    404    302     302    403
 outreach:check_give_up       POST   to_check      login  302    404    302     302    403
 outreach:account_resume      POST   account       login  403    403    302     302    403
+outreach:linkedin_connect    POST   -             login  302    302    302     302    403
+outreach:linkedin_reconnect  POST   linkedin      login  302    404    404     404    403
 campaigns:list               GET    -             login  403    403    200     200    403
 campaigns:new                GET    -             login  403    403    200     200    403
 campaigns:detail             GET    campaign      login  403    403    200     200    403
@@ -126,6 +130,7 @@ reports:email                GET    report        login  403    403    200     2
 reports:resend               POST   report        login  403    403    302     302    403
 unsubscribe:unsubscribe      GET    token         200    200    200    200     200    200
 webhooks:unipile             POST   -             403    403    403    403     403    403
+webhooks:linkedin_notify     POST   link          403    403    403    403     403    403
 """
 
 # A wrong answer found by this matrix: (url name, role) -> what happens. Each stays a strict xfail
@@ -193,6 +198,7 @@ def _world(django_db_setup, django_db_blocker):
 @pytest.fixture
 def world(_world, db, settings, monkeypatch) -> dict[str, dict]:
     settings.UNIPILE_WEBHOOK_SECRET = "the-right-secret"
+    settings.UNIPILE_DSN, settings.UNIPILE_API_KEY = "", ""  # nothing calls out: "Connect LinkedIn" says so
     monkeypatch.setattr("salesdept.views._check_broker", lambda: "ok")  # healthz: no broker in this test
     monkeypatch.setattr("salesdept.views._check_beat", lambda: "ok")
     return _world
@@ -329,6 +335,7 @@ def test_a_manager_cannot_open_another_managers_report(client, bob, carol):
 def test_the_webhook_with_the_right_secret_is_accepted(client, settings):
     """The other side of the webhook row: only the secret opens it, no login."""
     settings.UNIPILE_WEBHOOK_SECRET = "the-right-secret"
+    settings.UNIPILE_DSN, settings.UNIPILE_API_KEY = "", ""  # nothing calls out: "Connect LinkedIn" says so
     payload = {"event": "message_received", "webhook_name": "x"}
     response = client.post(
         "/webhooks/unipile/", payload, content_type="application/json", HTTP_X_WEBHOOK_SECRET="the-right-secret"

@@ -9,7 +9,8 @@ import datetime as dt
 from campaigns.models import CampaignRequest
 from leads.imports import csv_import_create
 from leads.models import Task
-from outreach.models import InboundMessage, OutreachMessage
+from outreach.linkedin import linkedin_link_hash
+from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
 from outreach.unsubscribe import lead_unsubscribe_token
 from reporting.models import DailyReport
 from salesdept.models import Notification
@@ -52,6 +53,12 @@ def build_world() -> dict[str, dict]:
         lead=lead, owner=alice, created_by=alice, text=f"Call {SECRET}", instruction="Call", due_on=NOW.date(),
         timezone="UTC", due_at=NOW,
     )  # fmt: skip
+    linkedin = SendingAccountFactory(
+        owner=alice, name="Alice LinkedIn", channel=SendingAccount.Channel.UNIPILE, provider_account_id="acc-alice"
+    )
+    link = LinkedInLink.objects.create(
+        user=alice, kind="create", secret_hash=linkedin_link_hash(SECRET), expires_at=NOW + dt.timedelta(days=36500)
+    )
     return {
         "-": {},
         "draft": {"pk": draft.pk},
@@ -68,4 +75,6 @@ def build_world() -> dict[str, dict]:
         "token": {"token": lead_unsubscribe_token(lead=lead)},
         "task": {"pk": task.pk},
         "alice": {"pk": alice.pk},
+        "linkedin": {"pk": linkedin.pk},
+        "link": {"link_id": link.pk, "token": "not-the-secret"},
     }

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from outreach.channels.base import ChannelUnavailable
-from outreach.channels.unipile import webhooks_register
+from outreach.linkedin import unipile_webhooks_ensure
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
             raise CommandError("Set UNIPILE_WEBHOOK_SECRET first: Unipile sends it with every call.")
         url = f"{settings.SITE_URL.rstrip('/')}/webhooks/unipile/"
         try:
-            registered = webhooks_register(request_url=url, secret=settings.UNIPILE_WEBHOOK_SECRET)
+            registered = unipile_webhooks_ensure()  # what connecting the first LinkedIn account does too
         except ChannelUnavailable as exc:
             raise CommandError(str(exc)) from exc
         if registered:
