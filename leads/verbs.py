@@ -99,6 +99,7 @@ class Verb(models.TextChoices):
     # Sending accounts, reports, privacy.
     ACCOUNT_PAUSED = "account.paused", "Sending account paused"
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"
+    ACCOUNT_MAILBOX_CONNECTED = "account.mailbox_connected", "Mailbox connected: sending and reading checked"
     REPORT_RESENT = "report.resent", "Daily report sent again"
     PRIVACY_EXPORTED = "privacy.exported", "Personal data exported"
     PRIVACY_ERASED = "privacy.erased", "Personal data erased"

@@ -109,3 +109,9 @@ def accounts_to_write(*, actor, kind: str, campaign: Campaign | None = None) -> 
     on_campaign = set(campaign.sending_accounts.values_list("pk", flat=True)) if campaign else set()
     accounts = SendingAccount.objects.filter(owner=actor, is_active=True, channel__in=SendingAccount.channels_for(kind))
     return sorted(accounts, key=lambda a: (a.pk not in on_campaign, a.pk))
+
+
+def mailbox_for(user) -> SendingAccount | None:
+    """The person's own email account, the one /me/ edits (the first connected, if there are several)."""
+    accounts = SendingAccount.objects.filter(owner=user, channel=SendingAccount.Channel.EMAIL, is_active=True)
+    return accounts.order_by("pk").first()

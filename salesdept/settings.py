@@ -410,6 +410,7 @@ RATE_LIMITS = {
     "regenerate": ("rewrites", 60, 3600),  # a model call each; a rep rewrites a few drafts an hour
     "import": ("imports", 20, 3600),
     "export": ("exports", 60, 3600),
+    "mailbox_check": ("mailbox checks", 30, 3600),  # each signs in to a server the person named, or sends
 }
 for _action, (_count, _seconds) in json.loads(env_str("RATE_LIMITS", "{}")).items():
     RATE_LIMITS[_action] = (RATE_LIMITS[_action][0], int(_count), int(_seconds))

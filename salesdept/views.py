@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from outreach.views import mailbox_context
 from salesdept import clock
 from salesdept.celery import app
 from salesdept.models import Heartbeat, Notification
@@ -110,7 +111,7 @@ PROFILE = "salesdept/profile.html"
 def profile(request: HttpRequest) -> HttpResponse:
     """A person's own page: the accounts they send from and how they work. Each section is its own template."""
     accounts = request.user.sending_accounts.filter(is_active=True).order_by("channel", "name")
-    return render(request, PROFILE, {"accounts": accounts})
+    return render(request, PROFILE, {"accounts": accounts, **mailbox_context(request.user)})
 
 
 TEAM_SETTINGS = "salesdept/team_settings.html"
