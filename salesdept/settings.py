@@ -414,6 +414,9 @@ RATE_LIMITS = {
 }
 for _action, (_count, _seconds) in json.loads(env_str("RATE_LIMITS", "{}")).items():
     RATE_LIMITS[_action] = (RATE_LIMITS[_action][0], int(_count), int(_seconds))
+# SEED_DEMO=false: `make run` (seed_demo) creates no demo users, campaign or account; the first admin
+# comes from `manage.py createsuperuser` (README).
+SEED_DEMO = env_bool("SEED_DEMO", True)
 SANDBOX_SEED = env_int("SANDBOX_SEED", 7)
 # Share of sandbox sends that get a reply, and how long the simulated prospect takes.
 SANDBOX_REPLY_RATE = env_float("SANDBOX_REPLY_RATE", 0.35)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("start/", views.getting_started, name="getting_started"),
     path("me/", views.profile, name="profile"),
     path("me/mailbox/", outreach_views.mailbox, name="mailbox"),
     path("settings/", views.team_settings, name="team_settings"),
