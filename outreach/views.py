@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outreach.accounts import account_resume
@@ -126,6 +127,7 @@ def mailbox_context(user) -> dict:
     return {"mailbox": mailbox, "mailbox_form": MailboxForm(instance=mailbox)}
 
 
+@sensitive_post_parameters("password")  # an error report shows stars, not the password
 @require_http_methods(["GET", "POST"])
 @rep_required
 def mailbox(request: HttpRequest) -> HttpResponse:

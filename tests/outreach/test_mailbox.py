@@ -5,6 +5,7 @@ import socket
 
 import pytest
 from django.db import connection
+from django.views.debug import SafeExceptionReporterFilter
 
 from leads.models import Activity
 from outreach.models import SendingAccount
@@ -94,6 +95,13 @@ def test_it_shows_the_servers_535_for_a_wrong_password_and_stores_nothing(client
     assert not email_accounts().exists()
     assert smtp.messages == []
     assert WRONG not in response.text and WRONG not in caplog.text
+
+
+def test_an_error_report_would_not_show_the_password(client, alice, form):
+    response = login(client, alice).post(URL, form | {"password": WRONG, "action": "send_test"})
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    assert shown["password"] != WRONG and set(shown["password"]) == {"*"}
+    assert shown["smtp_host"] == form["smtp_host"]
 
 
 def test_it_stores_nothing_when_only_the_inbox_check_fails(client, alice, smtp, imap, form):
