@@ -1,7 +1,11 @@
 """An empty install: no demo data, a way in for the first admin, and a checklist that ticks itself."""
 
 import io
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,6 +21,7 @@ from tests.conftest import login
 from tests.factories import CampaignFactory, SendingAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -98,3 +103,18 @@ def test_it_is_the_admins_alone(client, alice, bob, no_model):
     assert login(client, bob).get("/start/").status_code == 403
     assert client.get("/").url == "/dashboard/"  # a manager still opens on the dashboard
     assert login(client, alice).get("/start/").status_code == 403
+
+
+def test_it_reads_seed_demo_from_the_environment():
+    """make exports a command-line variable to its recipes: the settings read SEED_DEMO from the environment."""
+    env = {**os.environ, "SEED_DEMO": "false"}
+    code = "from django.conf import settings; print(settings.SEED_DEMO)"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.stdout.splitlines()[-1] == "False", done.stderr
