@@ -18,6 +18,7 @@ from django.db import transaction
 from imap_tools.errors import ImapToolsError, MailboxLoginError, UnexpectedCommandStatusError
 
 from leads.services import activity_record
+from outreach.accounts import account_resume
 from outreach.channels.email import imap_logout, imap_open, smtp_open
 from outreach.models import SendingAccount
 from salesdept import clock
@@ -184,4 +185,8 @@ def _mailbox_store(*, owner, account: SendingAccount, changed: list[str]) -> Non
             account.imap_uidvalidity, account.imap_last_uid = None, 0
             fields += ["imap_uidvalidity", "imap_last_uid"]
         account.save(update_fields=sorted(set(fields)))
+        if account.health == SendingAccount.Health.AUTH_ERROR:
+            # Both checks just signed in: the login the server refused works again. Other pauses
+            # (bounces, a manager's) have other causes and stay.
+            account_resume(account=account, reason="The mailbox was checked and saved again.")
     activity_record(verb="account.mailbox_connected", account=account.pk, created=created, actor=owner)

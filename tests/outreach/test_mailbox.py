@@ -186,6 +186,30 @@ def test_it_keeps_the_stored_password_when_left_blank(client, alice, smtp, form)
     assert email_accounts().count() == 1
 
 
+def test_saving_a_mailbox_whose_login_failed_resumes_it(client, alice, smtp, form):
+    account = SendingAccountFactory(
+        owner=alice, channel=SendingAccount.Channel.EMAIL, credentials="an-old-password",
+        health=SendingAccount.Health.AUTH_ERROR, paused_by_provider=True, health_reason="AUTH: 535 rejected",
+        **{k: v for k, v in form.items() if k not in ("password", "imap_ssl")}, imap_ssl=False,
+    )  # fmt: skip
+    response = login(client, alice).post(URL, form | {"action": "save"})
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.health, account.credentials) == (SendingAccount.Health.OK, PASSWORD)
+
+
+def test_saving_does_not_lift_a_pause_for_another_reason(client, alice, smtp, form):
+    account = SendingAccountFactory(
+        owner=alice, channel=SendingAccount.Channel.EMAIL, credentials=PASSWORD,
+        health=SendingAccount.Health.PAUSED, paused_by_provider=True, health_reason="Bounces passed 3 %",
+        **{k: v for k, v in form.items() if k not in ("password", "imap_ssl")}, imap_ssl=False,
+    )  # fmt: skip
+    assert login(client, alice).post(URL, form | {"action": "save"}).status_code == 302
+    account.refresh_from_db()
+    assert account.health == SendingAccount.Health.PAUSED
+
+
 def test_it_asks_for_the_password_again_when_the_server_changes(client, alice, smtp, form):
     SendingAccountFactory(
         owner=alice, channel=SendingAccount.Channel.EMAIL, credentials=PASSWORD,
