@@ -24,6 +24,8 @@ $(ENV_FILE):
 	print('FIELD_ENCRYPTION_KEYS=' + Fernet.generate_key().decode())" > $(ENV_FILE)
 	@echo "Wrote $(ENV_FILE) with fresh local secrets."
 
+# `make run SEED_DEMO=false` (or SEED_DEMO=false in .env): an empty install, no demo users or data;
+# the first admin comes from `manage.py createsuperuser` (run_embedded says so when nobody can sign in).
 run: $(VENV)/.app $(ENV_FILE)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py sync_schedules

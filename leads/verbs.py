@@ -101,6 +101,7 @@ class Verb(models.TextChoices):
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"
     ACCOUNT_CONNECTED = "account.connected", "LinkedIn account connected"
     ACCOUNT_RECONNECTED = "account.reconnected", "LinkedIn account reconnected"
+    ACCOUNT_MAILBOX_CONNECTED = "account.mailbox_connected", "Mailbox connected: sending and reading checked"
     REPORT_RESENT = "report.resent", "Daily report sent again"
     PRIVACY_EXPORTED = "privacy.exported", "Personal data exported"
     PRIVACY_ERASED = "privacy.erased", "Personal data erased"

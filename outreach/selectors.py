@@ -123,3 +123,9 @@ def linkedin_section_for(user, *, link_id: str = "") -> dict:
         except ValueError:
             link = None  # a mangled query string: as if there were none
     return {"linkedin_accounts": accounts.order_by("name", "pk"), "linkedin_link": link}
+
+
+def mailbox_for(user) -> SendingAccount | None:
+    """The person's own email account, the one /me/ edits (the first connected, if there are several)."""
+    accounts = SendingAccount.objects.filter(owner=user, channel=SendingAccount.Channel.EMAIL, is_active=True)
+    return accounts.order_by("pk").first()

@@ -5,11 +5,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outreach.accounts import account_resume
-from outreach.forms import InboundConfirmForm, InboxFilterForm
+from outreach.forms import InboundConfirmForm, InboxFilterForm, MailboxForm
 from outreach.linkedin import ConnectError, linkedin_link_create
+from outreach.mailbox import Check, imap_check, mailbox_connect, smtp_check
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.reconcile import message_give_up, message_mark_sent, message_resend
 from outreach.replies import ConfirmError, inbound_confirm
@@ -17,17 +19,20 @@ from outreach.selectors import (
     accounts_stopped_for,
     inbound_get_for_user,
     inbox_for,
+    mailbox_for,
     message_to_check_get_for_user,
     messages_to_check_for,
     unknown_messages_for,
 )
 from outreach.services import DecisionError
 from salesdept.people import display_name
-from salesdept.roles import is_manager, manager_required, rep_required
+from salesdept.ratelimit import RateLimited, rate_limit_take
+from salesdept.roles import has_any_role, is_manager, manager_required, rep_required
 from salesdept.views_helpers import partial_or_page
 
 INBOX = "outreach/inbox.html"
 CHECKING = "outreach/needs_checking.html"
+MAILBOX = "outreach/mailbox.html"
 PAGE_SIZE = 50
 
 
@@ -141,3 +146,42 @@ def linkedin_reconnect(request: HttpRequest, pk: int) -> HttpResponse:
         SendingAccount, pk=pk, owner=request.user, channel=SendingAccount.Channel.UNIPILE, is_active=True
     )
     return _to_linkedin(request, account)
+
+
+def mailbox_context(user) -> dict:
+    """The /me/ section: the person's mailbox and its form (nothing for someone without a role)."""
+    if not has_any_role(user):
+        return {}
+    mailbox = mailbox_for(user)
+    return {"mailbox": mailbox, "mailbox_form": MailboxForm(instance=mailbox)}
+
+
+@sensitive_post_parameters("password")  # an error report shows stars, not the password
+@require_http_methods(["GET", "POST"])
+@rep_required
+def mailbox(request: HttpRequest) -> HttpResponse:
+    """Connect or change one's own mailbox. "Send a test" and "Read the inbox" store nothing; saving runs both first."""
+    current = mailbox_for(request.user)
+    instance = current or SendingAccount(owner=request.user, channel=SendingAccount.Channel.EMAIL)
+    form = MailboxForm(request.POST or None, instance=instance)
+    context = {"mailbox": current, "mailbox_form": form}
+    if request.method == "GET" or not form.is_valid():
+        return render(request, MAILBOX, context)
+    action = request.POST.get("action", "")
+    try:
+        rate_limit_take(user=request.user, action="mailbox_check")
+    except RateLimited as exc:
+        return render(request, MAILBOX, context | {"checks": [Check(False, str(exc))], "not_saved": True})
+    account = form.account()
+    if action == "send_test":
+        checks = [smtp_check(account, to=request.user.email or account.email_address)]
+    elif action == "read_test":
+        checks = [imap_check(account)]
+    else:
+        changed = [name for name in form.changed_data if name != "password"]
+        result = mailbox_connect(owner=request.user, account=account, changed=changed)
+        if result.ok:
+            messages.success(request, f"Mailbox {account.email_address} connected: {result.read.text}")
+            return redirect("profile")
+        checks = [result.sent, result.read]
+    return render(request, MAILBOX, context | {"checks": checks, "not_saved": action not in ("send_test", "read_test")})

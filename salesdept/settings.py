@@ -412,9 +412,13 @@ RATE_LIMITS = {
     "regenerate": ("rewrites", 60, 3600),  # a model call each; a rep rewrites a few drafts an hour
     "import": ("imports", 20, 3600),
     "export": ("exports", 60, 3600),
+    "mailbox_check": ("mailbox checks", 30, 3600),  # each signs in to a server the person named, or sends
 }
 for _action, (_count, _seconds) in json.loads(env_str("RATE_LIMITS", "{}")).items():
     RATE_LIMITS[_action] = (RATE_LIMITS[_action][0], int(_count), int(_seconds))
+# SEED_DEMO=false: `make run` (seed_demo) creates no demo users, campaign or account; the first admin
+# comes from `manage.py createsuperuser` (README).
+SEED_DEMO = env_bool("SEED_DEMO", True)
 SANDBOX_SEED = env_int("SANDBOX_SEED", 7)
 # Share of sandbox sends that get a reply, and how long the simulated prospect takes.
 SANDBOX_REPLY_RATE = env_float("SANDBOX_REPLY_RATE", 0.35)

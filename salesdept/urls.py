@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from outreach import views as outreach_views
 from salesdept import views
 
 admin.site.site_header = "Sales Department admin"
@@ -15,7 +16,9 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
+    path("start/", views.getting_started, name="getting_started"),
     path("me/", views.profile, name="profile"),
+    path("me/mailbox/", outreach_views.mailbox, name="mailbox"),
     path("settings/", views.team_settings, name="team_settings"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

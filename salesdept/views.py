@@ -11,17 +11,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from outreach.views import mailbox_context
 from salesdept import clock
 from salesdept.celery import app
+from salesdept.checklist import checklist, checklist_done
 from salesdept.models import Heartbeat, Notification
 from salesdept.notifications import notifications_mark_read
-from salesdept.roles import has_any_role, is_manager, manager_required
+from salesdept.roles import ADMIN, has_any_role, is_manager, manager_required, role_required, user_roles
 from salesdept.views_helpers import id_param, partial_or_page
 
 log = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    if ADMIN in user_roles(request.user) and not checklist_done():
+        return redirect("getting_started")  # an empty install opens on what is left to set up
     if is_manager(request.user):
         return redirect("reporting:dashboard")
     if has_any_role(request.user):
@@ -104,6 +108,17 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_local_url(notification.url) or "notifications")
 
 
+GETTING_STARTED = "salesdept/getting_started.html"
+
+
+@require_GET
+@role_required(ADMIN)
+def getting_started(request: HttpRequest) -> HttpResponse:
+    """The first admin's checklist: each item links to its page and ticks itself when done."""
+    items = checklist()
+    return render(request, GETTING_STARTED, {"items": items, "all_done": all(item.done for item in items)})
+
+
 PROFILE = "salesdept/profile.html"
 
 
@@ -112,7 +127,11 @@ def profile(request: HttpRequest) -> HttpResponse:
     from outreach.selectors import linkedin_section_for
 
     accounts = request.user.sending_accounts.filter(is_active=True).order_by("channel", "name")
-    context = {"accounts": accounts, **linkedin_section_for(request.user, link_id=request.GET.get("linkedin", ""))}
+    context = {
+        "accounts": accounts,
+        **linkedin_section_for(request.user, link_id=request.GET.get("linkedin", "")),
+        **mailbox_context(request.user),
+    }
     return render(request, PROFILE, context)
 
 

@@ -97,11 +97,11 @@ class EmailChannel:
 
     def fetch_messages(self, account: SendingAccount, *, since: dt.datetime, now: dt.datetime) -> list[InboundItem]:
         try:
-            box = _mailbox(account)
+            box = imap_open(account)
             try:
                 uidvalidity, mails = _read_inbox(box, account, since=since)
             finally:
-                _imap_logout(box)
+                imap_logout(box)
         except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:
             raise ChannelUnavailable(f"IMAP {account.imap_host}:{account.imap_port}: {_imap_error(exc)}") from exc
         items = _inbound_items(account, mails, uidvalidity=uidvalidity, now=now)
@@ -201,15 +201,7 @@ def _smtp_deliver(account: SendingAccount, *, sender: str, recipient: str, raw: 
     server = f"{account.smtp_host}:{account.smtp_port}"
     smtp = None
     try:
-        if account.smtp_security == "ssl":
-            context = ssl.create_default_context()
-            smtp = smtplib.SMTP_SSL(account.smtp_host, account.smtp_port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
-        else:
-            smtp = smtplib.SMTP(account.smtp_host, account.smtp_port, timeout=SMTP_TIMEOUT_SECONDS)
-        if account.smtp_security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
-        if account.credentials:
-            smtp.login(account.login or account.email_address, account.credentials)
+        smtp = smtp_open(account, timeout=SMTP_TIMEOUT_SECONDS)
         code, reply = smtp.mail(sender)
         if code != 250:
             return _refused("MAIL FROM", code, reply)
@@ -251,6 +243,24 @@ def _smtp_deliver(account: SendingAccount, *, sender: str, recipient: str, raw: 
     finally:
         if smtp is not None and smtp.sock is not None:
             _smtp_quit(smtp)
+
+
+def smtp_open(account: SendingAccount, *, timeout: float) -> smtplib.SMTP:
+    """Connected, secured and logged in as the account says; on any failure the connection is closed."""
+    if account.smtp_security == "ssl":
+        context = ssl.create_default_context()
+        smtp = smtplib.SMTP_SSL(account.smtp_host, account.smtp_port, timeout=timeout, context=context)
+    else:
+        smtp = smtplib.SMTP(account.smtp_host, account.smtp_port, timeout=timeout)
+    try:
+        if account.smtp_security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if account.credentials:
+            smtp.login(account.login or account.email_address, account.credentials)
+    except BaseException:
+        _smtp_quit(smtp)
+        raise
+    return smtp
 
 
 def _smtp_quit(smtp: smtplib.SMTP) -> None:
@@ -298,11 +308,12 @@ class _RawMail(MailMessage):
         self.raw = self._get_message_data_parts(fetch_data)[0]
 
 
-def _mailbox(account: SendingAccount) -> MailBox | MailBoxUnencrypted:
+def imap_open(account: SendingAccount, *, timeout: float = IMAP_TIMEOUT_SECONDS) -> MailBox | MailBoxUnencrypted:
+    """Connected, secured and logged in as the account says; on any failure the connection is closed."""
     if account.imap_ssl:
-        box = MailBox(account.imap_host, port=account.imap_port, timeout=IMAP_TIMEOUT_SECONDS)
+        box = MailBox(account.imap_host, port=account.imap_port, timeout=timeout)
     else:
-        box = MailBoxUnencrypted(account.imap_host, port=account.imap_port, timeout=IMAP_TIMEOUT_SECONDS)
+        box = MailBoxUnencrypted(account.imap_host, port=account.imap_port, timeout=timeout)
     box.email_message_class = _RawMail
     try:
         if not account.imap_ssl and "STARTTLS" in box.client.capabilities:
@@ -313,7 +324,7 @@ def _mailbox(account: SendingAccount) -> MailBox | MailBoxUnencrypted:
         raise
 
 
-def _imap_logout(box: MailBox) -> None:
+def imap_logout(box: MailBox) -> None:
     try:
         box.logout()
     except (ImapToolsError, imaplib.IMAP4.error, OSError):

@@ -67,7 +67,9 @@ healthz                      GET    -             200    200    200    200     2
 metrics                      GET    -             200    200    200    200     200    200
 notifications                GET    -             login  200    200    200     200    200
 notification_open            POST   notification  login  302    404    404     404    404
+getting_started              GET    -             login  403    403    403     200    403
 profile                      GET    -             login  200    200    200     200    200
+mailbox                      GET    -             login  200    200    200     200    403
 team_settings                GET    -             login  403    403    200     200    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403

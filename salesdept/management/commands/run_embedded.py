@@ -5,9 +5,29 @@ import sys
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from salesdept.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS
+
+
+def sign_in_lines() -> list[str]:
+    """Who can sign in: the demo users when they exist, else how to create the first admin."""
+    demo = [(email, role) for email, _, _, role in DEMO_USERS]
+    existing = set(
+        get_user_model().objects.filter(username__in=[email for email, _ in demo]).values_list("username", flat=True)
+    )
+    if existing:
+        return [
+            f"Sign in with (password {DEMO_PASSWORD}):",
+            *(f"  {role:<10} {email}" for email, role in demo if email in existing),
+        ]
+    if get_user_model().objects.filter(is_superuser=True, is_active=True).exists():
+        return ["Sign in with your admin account."]
+    return [
+        "No one can sign in yet. Create the first admin (it asks for an email address and a password):",
+        f"  {sys.executable} manage.py createsuperuser",
+    ]
 
 
 class Command(BaseCommand):
@@ -42,9 +62,8 @@ class Command(BaseCommand):
         ]
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nSales Department is starting on {url}"))
-        self.stdout.write(f"Sign in with (password {DEMO_PASSWORD}):")
-        for email, _, _, role in DEMO_USERS:
-            self.stdout.write(f"  {role:<10} {email}")
+        for line in sign_in_lines():
+            self.stdout.write(line)
         self.stdout.write("Health: " + url + "healthz    Stop: Ctrl-C\n")
         try:
             while all(process.poll() is None for process in processes):

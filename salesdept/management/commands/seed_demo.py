@@ -1,6 +1,7 @@
 import datetime as dt
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -30,6 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--leads", type=int, default=20, help="How many sandbox leads to find (default 20).")
 
     def handle(self, *args, leads: int, **options) -> None:
+        if not settings.SEED_DEMO:
+            self.stdout.write("SEED_DEMO=false: no demo data created.")
+            return
         users = self._users()
         campaign = self._campaign(users)
         if not Lead.objects.filter(campaign=campaign).exists():
