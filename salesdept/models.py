@@ -119,3 +119,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class DeclaredSchedule(models.Model):
+    """The declaration (salesdept/schedules.py) a beat entry was last synced from, as a digest.
+
+    `sync_schedules` rewrites a PeriodicTask only when its declaration changed since: edits an
+    admin made to the row in between (interval, enabled) survive every other deploy.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    digest = models.CharField(max_length=64)
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.digest[:8]})"
