@@ -134,3 +134,14 @@ class DeclaredSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.digest[:8]})"
+
+
+class RepSignature(models.Model):
+    """How a rep's drafts sign off, set on their profile page; blank falls back to the team's, then their name."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signature")
+    text = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Signature of {self.user}"
