@@ -15,6 +15,8 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("me/", views.profile, name="profile"),
+    path("me/signature/", views.profile_signature, name="profile_signature"),
+    path("me/report-time/", views.profile_report_time, name="profile_report_time"),
     path("settings/", views.team_settings, name="team_settings"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -65,6 +65,8 @@ healthz                      GET    -             200    200    200    200     2
 notifications                GET    -             login  200    200    200     200    200
 notification_open            POST   notification  login  302    404    404     404    404
 profile                      GET    -             login  200    200    200     200    200
+profile_signature            POST   -             login  302    302    302     302    302
+profile_report_time          POST   -             login  403    403    400     400    403
 team_settings                GET    -             login  403    403    200     200    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
