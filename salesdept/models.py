@@ -88,11 +88,19 @@ class PromptOverride(models.Model):
     instructions = models.TextField(
         blank=True, help_text="Replaces the repository's instructions (user prompt); blank keeps them."
     )
-    brand_voice = models.TextField(blank=True, help_text="How we sound, added to drafting prompts.")
-    banned_phrases = models.JSONField(
-        default=list, blank=True, help_text='Phrases a draft must never contain, e.g. ["synergy"].'
+    brand_voice = models.TextField(
+        blank=True, help_text="How we sound, added to drafting prompts; a campaign's own brand voice replaces it."
     )
-    signature = models.CharField(max_length=200, blank=True, help_text="How drafts sign off; blank: the rep's name.")
+    banned_phrases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Phrases a draft must never contain, e.g. ["synergy"]; a campaign may add its own.',
+    )
+    signature = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The team's sign-off for reps who set none on their profile; blank: the rep's name.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
