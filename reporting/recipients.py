@@ -39,7 +39,10 @@ def report_next_at(recipient: ReportRecipient, *, now: dt.datetime) -> dt.dateti
     """
     if not recipient.enabled:
         return None
-    zone = zoneinfo.ZoneInfo(recipient.timezone)
+    try:
+        zone = zoneinfo.ZoneInfo(recipient.timezone)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):  # typed in admin; the sender uses the default too
+        zone = zoneinfo.ZoneInfo(settings.REPORT_DEFAULT_TIMEZONE)
     local = now.astimezone(zone)
     day = local.date() if local.time() < recipient.send_at else local.date() + dt.timedelta(days=1)
     return dt.datetime.combine(day, recipient.send_at, tzinfo=zone)

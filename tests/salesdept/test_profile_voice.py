@@ -132,3 +132,10 @@ def test_a_rep_has_no_report_time(client, alice):
     assert "Your daily report" not in client.get("/me/").text
     assert client.post("/me/report-time/", {"timezone": "Europe/Paris", "send_at": "07:00"}).status_code == 403
     assert not ReportRecipient.objects.exists()
+
+
+def test_a_zone_typed_wrong_in_admin_still_opens_the_page(client, bob):
+    ReportRecipient.objects.create(user=bob, timezone="Europe/Nowhere", send_at=dt.time(9, 15))
+    response = login(client, bob).get("/me/")
+    assert response.status_code == 200
+    assert "The next one goes" in response.text
