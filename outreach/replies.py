@@ -23,7 +23,7 @@ from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft, check_internal_text
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import fact_check_findings, messages_cancel_for_lead
-from outreach.voice import voice_of
+from outreach.voice import signature_for, signatures_of, team_voice, voice_of
 from salesdept import clock, dates, llm
 from salesdept.models import LLMCall
 from salesdept.notifications import notify
@@ -169,7 +169,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
         return _inbound_floor(inbound_id=inbound_id)
     lead, replied_to = inbound.lead, inbound.in_reply_to
     campaign = replied_to.campaign if replied_to else lead.campaign
-    sender = display_name(lead.owner)
+    sender = signature_for(lead.owner, team=team_voice(), signatures=signatures_of([lead.owner_id]))
     facts = lead_facts(lead)
     brief = campaign_brief(campaign=campaign, sender_name=sender, label=lead.label) if campaign else None
     result = llm.analyse_reply(

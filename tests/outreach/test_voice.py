@@ -156,3 +156,32 @@ def test_a_team_banned_phrase_blocks_approval_too(llm, lead, alice):
     [message] = messages_draft(lead_ids=[lead.pk])
     with pytest.raises(DecisionError, match="'Open to connect', a phrase your team banned"):
         message_approve(message=message, actor=alice, revision=message.revision)
+
+
+def test_a_suggested_answer_to_a_reply_signs_with_the_reps_signature(campaign, alice, alice_account, settings):
+    from django.utils import timezone
+
+    from outreach.channels.base import InboundItem
+    from outreach.models import InboundMessage
+    from outreach.replies import inbound_analyse, inbound_record
+    from tests.factories import MessageFactory
+
+    settings.OPENAI_API_KEY = ""
+    settings.LLM_REVIEW_BELOW_CONFIDENCE = 0.5
+    RepSignature.objects.create(user=alice, text="Alice, Summit partnerships")
+    lead = LeadFactory(campaign=campaign, owner=alice, first_name="Lena", status="contacted")
+    sent = MessageFactory(
+        lead=lead, campaign=campaign, account=alice_account, kind="message", status="sent", sent_at=timezone.now()
+    )
+    item = InboundItem(
+        provider_id="p-1",
+        sender_provider_id=lead.provider_id,
+        text="Sounds good, happy to chat next week.",
+        received_at=timezone.now(),
+        in_reply_to_key=str(sent.idempotency_key),
+    )
+    inbound_record(account=alice_account, item=item)
+    inbound_analyse(inbound_id=InboundMessage.objects.get(provider_id="p-1").pk)
+    answer = OutreachMessage.objects.get(reply_to__isnull=False)
+    assert answer.body.endswith("Best,\nAlice, Summit partnerships")
+    assert not answer.blocked
