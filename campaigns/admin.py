@@ -48,6 +48,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 "description": "Messages draw on these fields only; labels carry each label's angle.",
             },
         ),
+        ("Voice: told to the writer, never read by prospects", {"fields": ["brand_voice", "banned_phrases"]}),
         ("Internal", {"fields": ["internal_notes"]}),
         ("Bookkeeping", {"fields": ["search_cursors", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]

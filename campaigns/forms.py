@@ -5,7 +5,14 @@ import re
 from django import forms
 
 from campaigns.models import Campaign, SequenceStep, TargetProfile
-from campaigns.services import CAMPAIGN_FIELDS, MAX_DELAY_DAYS, MAX_STEPS, TARGET_FIELDS, TARGET_LIST_FIELDS
+from campaigns.services import (
+    BRAND_VOICE_MAX,
+    CAMPAIGN_FIELDS,
+    MAX_DELAY_DAYS,
+    MAX_STEPS,
+    TARGET_FIELDS,
+    TARGET_LIST_FIELDS,
+)
 from outreach.models import SendingAccount
 from salesdept.people import display_name
 
@@ -203,6 +210,21 @@ class CampaignForm(forms.Form):
         help_text="For the team only. Never written into a message: a draft that repeats it is blocked.",
     )
 
+    brand_voice = forms.CharField(
+        label="Brand voice",
+        required=False,
+        max_length=BRAND_VOICE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="How this campaign's messages sound, told to the writer (prospects never read it). "
+        "It replaces the team's brand voice for this campaign; blank: the team's.",
+    )
+    banned_phrases = LinesField(
+        label="Banned phrases",
+        required=False,
+        help_text="One per line: words its drafts must never contain. They are added to the team's list; "
+        "a draft that contains one cannot be approved until it is taken out.",
+    )
+
     def __init__(self, *args, accounts, **kwargs):
         from leads.sources.registry import SEARCH_SOURCES
 
@@ -237,6 +259,9 @@ class CampaignForm(forms.Form):
 
     def internal_fields(self) -> list[forms.BoundField]:
         return [self["internal_notes"]]
+
+    def voice_fields(self) -> list[forms.BoundField]:
+        return [self["brand_voice"], self["banned_phrases"]]
 
 
 class StepForm(forms.Form):

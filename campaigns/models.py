@@ -103,6 +103,14 @@ class Campaign(models.Model):
     brief_links = models.JSONField(default=list, blank=True, help_text="The only links a draft may contain")
     internal_notes = models.TextField(blank=True, help_text="For the team only: never shown to a prospect")
 
+    # The campaign's voice: instructions to the writer, never content a message draws on.
+    brand_voice = models.TextField(
+        blank=True, help_text="How this campaign's messages sound; replaces the team's brand voice. Blank: the team's"
+    )
+    banned_phrases = models.JSONField(
+        default=list, blank=True, help_text="Phrases its drafts must never contain, added to the team's list"
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -85,6 +85,10 @@ MIN_SCORE_RANGE = range(0, 101)
 QUOTA_RANGE = range(1, 501)
 MAX_STEPS = 10
 MAX_DELAY_DAYS = 90
+VOICE_FIELDS = ("brand_voice", "banned_phrases")  # instructions to the writer: not prospect-facing, not data
+BRAND_VOICE_MAX = 1000
+BANNED_PHRASES_MAX = 50
+BANNED_PHRASE_MAX = 100
 SIZE_RANGE = re.compile(r"^(\d+)-(\d+)$")
 _http_url = URLValidator(schemes=["http", "https"])
 
@@ -120,6 +124,26 @@ def _faq_errors(faq: list[dict]) -> list[str]:
     if any(not item["question"] for item in faq):
         return ["Every answer needs its question: write the question, then the answer."]
     return []
+
+
+def _voice_errors(campaign: Campaign) -> dict[str, list[str]]:
+    """The voice's limits, and an offer that carries the internal notes: prospects read the offer."""
+    from outreach.guardrails import copied_text
+
+    errors = {}
+    if len(campaign.brand_voice) > BRAND_VOICE_MAX:
+        errors["brand_voice"] = [f"The brand voice is at most {BRAND_VOICE_MAX} characters."]
+    phrases = campaign.banned_phrases
+    if len(phrases) > BANNED_PHRASES_MAX:
+        errors["banned_phrases"] = [f"At most {BANNED_PHRASES_MAX} banned phrases."]
+    elif long := [phrase for phrase in phrases if len(phrase) > BANNED_PHRASE_MAX]:
+        errors["banned_phrases"] = [f"A banned phrase is at most {BANNED_PHRASE_MAX} characters: {long[0][:20]!r}…"]
+    if copied := copied_text(campaign.offer, campaign.internal_notes):
+        errors["offer"] = [
+            f"The offer repeats the internal notes ({copied!r}). Prospects read the offer: "
+            "write it for them, and keep team notes under Internal."
+        ]
+    return errors
 
 
 def _step_errors(steps: list[dict]) -> list[str]:
@@ -177,6 +201,7 @@ def _validate(
         errors["labels"] = label_errors
     if faq_errors := _faq_errors(getattr(campaign, "faq", [])):
         errors["faq"] = faq_errors
+    errors.update(_voice_errors(campaign))
     if unknown := [name for name in lead_sources if name not in SEARCH_SOURCES]:
         errors["lead_sources"] = [
             f"Unknown lead source: {', '.join(unknown)}. Choose from {', '.join(SEARCH_SOURCES)}."
@@ -283,6 +308,8 @@ def campaign_create(
     tone: str = "",
     brief_links: list[str] = (),
     internal_notes: str = "",
+    brand_voice: str = "",
+    banned_phrases: list[str] = (),
     steps: list[dict],
     account_ids: list[int] = (),
     status: str = Campaign.Status.DRAFT,
@@ -312,6 +339,8 @@ def campaign_create(
         tone=tone.strip() or _default_tone(),
         brief_links=_clean_list(brief_links),
         internal_notes=internal_notes.strip(),
+        brand_voice=brand_voice.strip(),
+        banned_phrases=_clean_list(banned_phrases),
     )
     if lead_goal is not None:
         campaign.lead_goal = lead_goal
@@ -353,6 +382,7 @@ CAMPAIGN_FIELDS = (
     "lead_sources",
     *PROSPECT_FACING_FIELDS,
     "internal_notes",
+    *VOICE_FIELDS,
 )
 
 
@@ -437,7 +467,8 @@ def campaign_update(*, campaign: Campaign, actor, **fields) -> Campaign:
     campaign.brief_links = _clean_list(campaign.brief_links)
     campaign.value_points = _clean_list(campaign.value_points)
     campaign.faq = _clean_faq(campaign.faq)
-    for name in ("offer", "event", "proof", "call_to_action", "internal_notes"):
+    campaign.banned_phrases = _clean_list(campaign.banned_phrases)
+    for name in ("offer", "event", "proof", "call_to_action", "internal_notes", "brand_voice"):
         setattr(campaign, name, getattr(campaign, name).strip())
     campaign.tone = campaign.tone.strip() or _default_tone()
 

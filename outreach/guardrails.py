@@ -85,8 +85,10 @@ def check_draft(
     first_name: str,
     allowed_links: list[str],
     banned: tuple[str, ...] = (),
+    banned_blocks: bool = False,
     lead_name: str = "",
     sender_name: str = "",
+    signature: str = "",
     sender_email: str = "",
     language: str = "",
     for_model: bool = False,
@@ -94,21 +96,28 @@ def check_draft(
     """Every finding on a draft; a blocking one keeps it from approval.
 
     `for_model` is True for text a model wrote that no person has read yet: then a missing or
-    wrong greeting, a preamble, a wrong sign-off and the wrong language block too.
+    wrong greeting, a preamble, a wrong sign-off and the wrong language block too. `banned` are
+    the phrases the team and the campaign banned: a warning on a fresh draft (the rep can take
+    them out), blocking with `banned_blocks` (the text being approved). `signature` is how the
+    rep signs: signing with it is signing as the sender.
     """
     findings = _shape(kind, subject, body)
     text = f"{subject}\n{body}"
     findings += _placeholders(text)
     findings += _opening(body, first_name, for_model=for_model)
-    findings += _sign_off(body, lead_name or first_name, sender_name, for_model=for_model)
+    findings += _sign_off(body, lead_name or first_name, sender_name, signature, for_model=for_model)
     findings += _links(text, allowed_links, sender_email)
     findings += _debris(text)
     findings += _echo(text)
     findings += _language(body, language, for_model=for_model)
     lowered = text.lower()
-    for phrase in (*BANNED_PHRASES, *banned):
+    for phrase in BANNED_PHRASES:
         if phrase.lower() in lowered:
             findings.append(_finding("banned_phrase", f"Contains the banned phrase {phrase!r}.", blocking=False))
+    for phrase in banned:
+        if phrase.lower() in lowered and phrase.lower() not in BANNED_PHRASES:
+            message = f"Contains {phrase!r}, a phrase your team banned: take it out before approving."
+            findings.append(_finding("banned_phrase", message, blocking=banned_blocks))
     return findings
 
 
@@ -199,11 +208,11 @@ def _words(name: str) -> set[str]:
     return {word.lower().strip(".,") for word in name.split() if len(word) > 1}
 
 
-def _sign_off(body: str, lead_name: str, sender_name: str, *, for_model: bool) -> list[dict]:
+def _sign_off(body: str, lead_name: str, sender_name: str, signature: str, *, for_model: bool) -> list[dict]:
     signer = _signer(body)
     if not signer or not sender_name or "@" in sender_name:
         return []
-    if _words(signer) & _words(sender_name):
+    if _words(signer) & (_words(sender_name) | _words(signature)):
         return []
     if _words(signer) & _words(lead_name):
         message = f"Signed {signer!r}, the prospect's own name: it must be signed by {sender_name}."
@@ -351,6 +360,11 @@ def _copied(text: str, source: str, *, allowed: str) -> str:
     if not shared:
         return ""
     return " ".join(next(gram for gram in _ngrams_in_order(source_words) if gram in shared))
+
+
+def copied_text(text: str, source: str) -> str:
+    """The first run of words `text` copies from `source` (all of a short one); "" when none."""
+    return _copied(text, source, allowed="")
 
 
 def _ngrams_in_order(words: list[str]):

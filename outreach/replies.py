@@ -23,8 +23,8 @@ from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft, check_internal_text
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import fact_check_findings, messages_cancel_for_lead
+from outreach.voice import signature_for, signatures_of, team_voice, voice_of
 from salesdept import clock, dates, llm
-from salesdept.llm.prompts import override_for as llm_prompt_override
 from salesdept.models import LLMCall
 from salesdept.notifications import notify
 from salesdept.people import display_name
@@ -169,7 +169,7 @@ def inbound_analyse(*, inbound_id: int) -> InboundMessage | None:
         return _inbound_floor(inbound_id=inbound_id)
     lead, replied_to = inbound.lead, inbound.in_reply_to
     campaign = replied_to.campaign if replied_to else lead.campaign
-    sender = display_name(lead.owner)
+    sender = signature_for(lead.owner, team=team_voice(), signatures=signatures_of([lead.owner_id]))
     facts = lead_facts(lead)
     brief = campaign_brief(campaign=campaign, sender_name=sender, label=lead.label) if campaign else None
     result = llm.analyse_reply(
@@ -471,14 +471,15 @@ def inbound_answer_suggest(*, inbound: InboundMessage, call: LLMCall | None) -> 
     analysis = inbound.analysis
     body = analysis.get("suggested_reply", "").strip()
     generated_by = analysis.get("generated_by", "template")
-    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    voice = voice_of(campaign=campaign, rep=lead.owner)
     findings = check_draft(
         kind=kind,
         subject=subject,
         body=body,
         first_name=lead.first_name,
         allowed_links=campaign.brief_links,
-        banned=banned,
+        banned=voice.banned,
+        signature=voice.signature,
         lead_name=lead.full_name,
         sender_name=display_name(lead.owner),
         sender_email=account.email_address,

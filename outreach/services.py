@@ -21,9 +21,9 @@ from leads.suppression import is_suppressed
 from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.selectors import accounts_to_write
+from outreach.voice import signatures_of, team_voice, voice_for, voice_of
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
-from salesdept.llm.prompts import override_for as llm_prompt_override
 from salesdept.people import display_name
 from salesdept.ratelimit import rate_limit_take
 
@@ -96,7 +96,7 @@ def messages_draft(*, lead_ids: list[int], step: int = 1) -> list[OutreachMessag
     return messages_fill(message_ids=[m.pk for m in rows])
 
 
-def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
+def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice) -> llm.DraftJob:
     lead, campaign = message.lead, message.campaign
     sender = display_name(lead.owner)
     return llm.DraftJob(
@@ -110,6 +110,7 @@ def _draft_job(message: OutreachMessage, examples: list[dict]) -> llm.DraftJob:
         lead_id=lead.pk,
         campaign_id=campaign.pk,
         fresh=message.revision > 1,
+        voice=voice,
     )
 
 
@@ -126,18 +127,24 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
         campaign_id: edit_examples(campaign_id=campaign_id) for campaign_id in {m.campaign_id for m in messages}
     }
     requests = campaign_request_texts(campaign_ids=examples)
-    jobs = [_draft_job(message, examples[message.campaign_id]) for message in messages]
+    team, signatures = team_voice(), signatures_of({message.lead.owner_id for message in messages})
+    voices = [
+        voice_for(campaign=message.campaign, rep=message.lead.owner, team=team, signatures=signatures)
+        for message in messages
+    ]
+    pairs = zip(messages, voices, strict=True)
+    jobs = [_draft_job(message, examples[message.campaign_id], voice) for message, voice in pairs]
     answers = llm.draft_and_check_many(jobs)
-    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
     done = []
-    for message, (result, check) in zip(messages, answers, strict=True):
+    for message, voice, (result, check) in zip(messages, voices, answers, strict=True):
         findings = check_draft(
             kind=message.kind,
             subject=result.value.subject,
             body=result.value.body,
             first_name=message.lead.first_name,
             allowed_links=message.campaign.brief_links,
-            banned=banned,
+            banned=voice.banned,
+            signature=voice.signature,
             **_draft_context(message),
             for_model=not result.from_template,
         )
@@ -451,14 +458,16 @@ def written_findings(*, message: OutreachMessage, subject: str, body: str) -> li
 
 def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_model: bool) -> list[dict]:
     """Every guardrail on a message's text as it would go: the draft's checks and the internal-text check."""
-    banned = tuple(override.banned_phrases) if (override := llm_prompt_override("draft")) else ()
+    voice = voice_of(campaign=message.campaign, rep=message.lead.owner)
     findings = check_draft(
         kind=message.kind,
         subject=subject,
         body=body,
         first_name=message.lead.first_name,
         allowed_links=message.campaign.brief_links,
-        banned=banned,
+        banned=voice.banned,
+        banned_blocks=True,  # the text as it would go: a phrase the team or campaign banned stops it
+        signature=voice.signature,
         **_draft_context(message),
         for_model=for_model,
     )

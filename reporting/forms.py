@@ -1,6 +1,8 @@
 """The dashboard's filters: a period, a campaign, a rep and the trend's length."""
 
 import datetime as dt
+import functools
+import zoneinfo
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -113,3 +115,29 @@ class DashboardFilterForm(forms.Form):
             rep_id=data["rep"],
             trend_days=data["trend"] or DEFAULT_DAYS,
         )
+
+
+@functools.cache
+def _zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ReportTimeForm(forms.Form):
+    """A manager's daily report: their timezone and the local time it arrives."""
+
+    timezone = forms.ChoiceField(
+        label="Your timezone",
+        error_messages={"invalid_choice": "Unknown timezone %(value)s: choose one from the list."},
+    )
+    send_at = forms.TimeField(
+        label="Send it at",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        input_formats=["%H:%M", "%H:%M:%S"],
+        error_messages={"invalid": "Enter a time as HH:MM, e.g. 08:30."},
+        help_text="Your local time; it stays the same across summer time changes.",
+    )
+    enabled = forms.BooleanField(label="Email me the daily report", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = _zone_choices()

@@ -88,11 +88,19 @@ class PromptOverride(models.Model):
     instructions = models.TextField(
         blank=True, help_text="Replaces the repository's instructions (user prompt); blank keeps them."
     )
-    brand_voice = models.TextField(blank=True, help_text="How we sound, added to drafting prompts.")
-    banned_phrases = models.JSONField(
-        default=list, blank=True, help_text='Phrases a draft must never contain, e.g. ["synergy"].'
+    brand_voice = models.TextField(
+        blank=True, help_text="How we sound, added to drafting prompts; a campaign's own brand voice replaces it."
     )
-    signature = models.CharField(max_length=200, blank=True, help_text="How drafts sign off; blank: the rep's name.")
+    banned_phrases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Phrases a draft must never contain, e.g. ["synergy"]; a campaign may add its own.',
+    )
+    signature = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The team's sign-off for reps who set none on their profile; blank: the rep's name.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -119,3 +127,29 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class DeclaredSchedule(models.Model):
+    """The declaration (salesdept/schedules.py) a beat entry was last synced from, as a digest.
+
+    `sync_schedules` rewrites a PeriodicTask only when its declaration changed since: edits an
+    admin made to the row in between (interval, enabled) survive every other deploy.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    digest = models.CharField(max_length=64)
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.digest[:8]})"
+
+
+class RepSignature(models.Model):
+    """How a rep's drafts sign off, set on their profile page; blank falls back to the team's, then their name."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="signature")
+    text = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Signature of {self.user}"

@@ -19,6 +19,8 @@ urlpatterns = [
     path("start/", views.getting_started, name="getting_started"),
     path("me/", views.profile, name="profile"),
     path("me/mailbox/", outreach_views.mailbox, name="mailbox"),
+    path("me/signature/", views.profile_signature, name="profile_signature"),
+    path("me/report-time/", views.profile_report_time, name="profile_report_time"),
     path("settings/", views.team_settings, name="team_settings"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -12,12 +12,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outreach.views import mailbox_context
+from reporting.forms import ReportTimeForm
+from reporting.recipients import report_next_at, report_recipient_set, report_settings_of
 from salesdept import clock
 from salesdept.celery import app
 from salesdept.checklist import checklist, checklist_done
 from salesdept.models import Heartbeat, Notification
 from salesdept.notifications import notifications_mark_read
 from salesdept.roles import ADMIN, has_any_role, is_manager, manager_required, role_required, user_roles
+from salesdept.signatures import SignatureForm, signature_of, signature_set
 from salesdept.views_helpers import id_param, partial_or_page
 
 log = logging.getLogger(__name__)
@@ -124,15 +127,58 @@ PROFILE = "salesdept/profile.html"
 
 def profile(request: HttpRequest) -> HttpResponse:
     """A person's own page: the accounts they send from and how they work. Each section is its own template."""
+    return render(request, PROFILE, _profile_context(request))
+
+
+def _profile_context(request: HttpRequest, **forms) -> dict:
+    """Every section of /me/; `forms` are the voice section's forms again, with their errors."""
     from outreach.selectors import linkedin_section_for
 
-    accounts = request.user.sending_accounts.filter(is_active=True).order_by("channel", "name")
-    context = {
-        "accounts": accounts,
+    return {
+        "accounts": request.user.sending_accounts.filter(is_active=True).order_by("channel", "name"),
         **linkedin_section_for(request.user, link_id=request.GET.get("linkedin", "")),
         **mailbox_context(request.user),
+        **_voice_context(request.user, **forms),
     }
-    return render(request, PROFILE, context)
+
+
+def _voice_context(user, *, signature_form: SignatureForm | None = None, report_form=None) -> dict:
+    """The profile's voice section: the signature for everyone, the daily report's time for managers."""
+    context = {"signature_form": signature_form or SignatureForm(initial={"text": signature_of(user)})}
+    if is_manager(user):
+        recipient = report_settings_of(user)
+        initial = {"timezone": recipient.timezone, "send_at": recipient.send_at, "enabled": recipient.enabled}
+        context["report_form"] = report_form or ReportTimeForm(initial=initial)
+        context["report_next"] = _next_report_text(recipient)
+    return context
+
+
+def _next_report_text(recipient) -> str:
+    """When the next report goes, on the manager's own clock: the page and the confirmation say the same."""
+    next_at = report_next_at(recipient, now=clock.now())
+    return f"{next_at:%a %d %b at %H:%M} ({recipient.timezone})" if next_at else ""
+
+
+@require_POST
+def profile_signature(request: HttpRequest) -> HttpResponse:
+    form = SignatureForm(request.POST)
+    if not form.is_valid():
+        return render(request, PROFILE, _profile_context(request, signature_form=form), status=400)
+    signature_set(user=request.user, text=form.cleaned_data["text"])
+    messages.success(request, "Signature saved: your next drafts sign off with it.")
+    return redirect("profile")
+
+
+@require_POST
+@manager_required
+def profile_report_time(request: HttpRequest) -> HttpResponse:
+    form = ReportTimeForm(request.POST)
+    if not form.is_valid():
+        return render(request, PROFILE, _profile_context(request, report_form=form), status=400)
+    recipient = report_recipient_set(user=request.user, **form.cleaned_data)
+    when = _next_report_text(recipient)
+    messages.success(request, f"Daily report time saved: {f'the next one goes {when}' if when else 'switched off'}.")
+    return redirect("profile")
 
 
 TEAM_SETTINGS = "salesdept/team_settings.html"

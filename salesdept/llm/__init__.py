@@ -31,6 +31,7 @@ from salesdept.llm.schemas import (
     LeadFacts,
     ReplyAnalysis,
     TaskReading,
+    Voice,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "ReplyAnalysis",
     "Result",
     "TaskReading",
+    "Voice",
     "analyse_reply",
     "draft_and_check_many",
     "fact_check_answer",

@@ -5,6 +5,7 @@ Each builds a gateway Request (prompt, schema, extra checks, template fallback) 
 data; the gateway decides who answers and logs the call.
 """
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from salesdept.llm.schemas import (
     LeadFacts,
     ReplyAnalysis,
     TaskReading,
+    Voice,
     classification_for,
 )
 from salesdept.models import PromptOverride
@@ -89,6 +91,13 @@ class DraftJob:
     lead_id: int | None = None
     campaign_id: int | None = None
     fresh: bool = False  # a regenerate: the rep wants a new text, not the cached one
+    voice: Voice | None = None  # None: the team's voice (the admin's draft prompt override) alone
+
+
+def _team_voice(override: PromptOverride | None) -> Voice:
+    if override is None:
+        return Voice()
+    return Voice(override.brand_voice, tuple(override.banned_phrases), override.signature)
 
 
 def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Draft]:
@@ -100,7 +109,8 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
         if needs_subject and not answer.subject.strip():
             raise ValueError("a subject is required")
 
-    banned = override.banned_phrases if override else []
+    voice = job.voice or _team_voice(override)
+    signature = voice.signature or job.brief.sender_name
     rendered = prompts.render(
         "draft",
         {
@@ -109,9 +119,9 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
             "needs_subject": needs_subject,
             "step": job.step,
             "tone": job.brief.tone,
-            "brand_voice": override.brand_voice if override else "",
-            "signature": (override.signature if override and override.signature else job.brief.sender_name),
-            "banned": "; ".join(banned),
+            "brand_voice": voice.brand_voice,
+            "signature": signature,
+            "banned": "; ".join(voice.banned),
             "instruction": job.instruction,
             "instruction_json": prompts.as_data(job.instruction),
             "brief_json": prompts.as_data(job.brief.for_message()),
@@ -128,7 +138,7 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
         prompt_version=rendered.version,
         fallback=lambda: template_backend.draft(
             lead=job.lead,
-            brief=job.brief,
+            brief=dataclasses.replace(job.brief, sender_name=signature),  # the template signs as sender_name
             kind=job.kind,
             step=job.step,
             instruction=job.instruction,

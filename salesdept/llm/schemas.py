@@ -57,6 +57,16 @@ class Brief:
         return {key: value for key, value in self.as_dict().items() if key not in ("labels", "label")}
 
 
+@dataclass(frozen=True)
+class Voice:
+    """How a message sounds and signs off: the team's, a campaign's and a rep's own settings, merged
+    (outreach.voice). They are instructions to the writer from the team, not prospect data."""
+
+    brand_voice: str = ""
+    banned: tuple[str, ...] = ()
+    signature: str = ""
+
+
 class Answer(BaseModel):
     # Strict JSON schemas want every field required and nothing extra.
     model_config = ConfigDict(extra="forbid")

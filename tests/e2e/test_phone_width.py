@@ -23,8 +23,8 @@ PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 900}
 NAV_LINKS = ["Approvals", "Leads", "Import", "Inbox", "Campaigns", "Dashboard", "Reports", "Notifications", "Admin"]
 
-REP_PAGES = ["/approvals/", "/leads/", "/lead/", "/inbox/", "/leads/import/", "/notifications/"]
-MANAGER_PAGES = [*REP_PAGES, "/campaigns/", "/campaign/", "/dashboard/", "/reports/"]
+REP_PAGES = ["/approvals/", "/leads/", "/lead/", "/inbox/", "/leads/import/", "/notifications/", "/me/"]
+MANAGER_PAGES = [*REP_PAGES, "/campaigns/", "/campaign/", "/campaigns/new/", "/dashboard/", "/reports/"]
 
 # Left and right edges of what the header offers: each must lie inside the viewport.
 NAV_TARGETS = """() => [...document.querySelectorAll('.topbar a, .topbar button')]

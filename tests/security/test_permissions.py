@@ -70,6 +70,8 @@ notification_open            POST   notification  login  302    404    404     4
 getting_started              GET    -             login  403    403    403     200    403
 profile                      GET    -             login  200    200    200     200    200
 mailbox                      GET    -             login  200    200    200     200    403
+profile_signature            POST   -             login  302    302    302     302    302
+profile_report_time          POST   -             login  403    403    400     400    403
 team_settings                GET    -             login  403    403    200     200    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
