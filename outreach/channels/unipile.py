@@ -18,6 +18,7 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from leads.dedupe import linkedin_public_identifier as public_identifier
@@ -34,6 +35,7 @@ from outreach.channels.base import (
 from outreach.limits import profile_view_take
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock
+from salesdept.teamconfig import Check, UnipileConfig, redact, unipile_config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -166,8 +168,10 @@ def parse_time(value: Any) -> dt.datetime | None:
 class UnipileClient:
     """Thin HTTP access: base URL, key, timeouts, logging, and ApiError for error answers."""
 
-    def __init__(self) -> None:
-        dsn, self.key = settings.UNIPILE_DSN.strip(), settings.UNIPILE_API_KEY
+    def __init__(self, config: UnipileConfig | None = None) -> None:
+        """The team's configured tenant, or `config` (a manager's values being tested before they are saved)."""
+        config = config or unipile_config()
+        dsn, self.key = config.dsn, config.api_key
         if dsn and "://" not in dsn:
             dsn = f"https://{dsn}"  # Unipile shows the DSN as host:port
         self.base = dsn.rstrip("/").removesuffix("/api/v1")
@@ -576,3 +580,23 @@ def webhooks_register(*, request_url: str, secret: str) -> list[str]:
         _read(partial(client.call, "POST", "/api/v1/webhooks", json=body))
         registered.append(source)
     return registered
+
+
+@sensitive_variables("config")
+def unipile_check(config: UnipileConfig) -> Check:
+    """One real call (GET /accounts) with a DSN and key not yet saved: the accounts it sees, or its error in words."""
+    client = UnipileClient(config)
+    where = client.base or "(no DSN)"
+    if not client.configured:
+        return Check(False, "Enter the DSN and the API key Unipile's dashboard shows.")
+    try:
+        body = client.call("GET", "/api/v1/accounts", params={"limit": 100})
+    except ApiError as error:
+        return Check(False, redact(f"Unipile at {where} answered {error.status}: {error}", config.api_key))
+    except requests.Timeout:
+        return Check(False, f"No answer from {where} within {settings.UNIPILE_TIMEOUT_SECONDS:g} s.")
+    except requests.RequestException:
+        return Check(False, f"Could not connect to {where}.")
+    count = len(body.get("items") or [])
+    more = "+" if body.get("cursor") else ""
+    return Check(True, f"Unipile at {where} answered: {count}{more} connected account{'s' if count != 1 else ''}.")

@@ -20,6 +20,7 @@ from outreach.channels.unipile import UnipileChannel
 from outreach.invitations import relations_poll
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import outreach_poll_replies
+from salesdept.teamconfig import UnipileConfig
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
 from tests.fakes import unipile_server
 from tests.fakes.unipile_server import FakeUnipile
@@ -485,6 +486,7 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
     channel.withdraw_invite(li_account, invitation_id=pending[0].invitation_id)
     channel.account_status(li_account)
     unipile.webhooks_register(request_url="https://sales.example.com/webhooks/unipile/", secret="s")
+    assert unipile.unipile_check(UnipileConfig(dsn=fake.dsn, api_key=fake.api_key)).ok  # the settings page's "Test"
     # People search: filter ids, the search, and profile lookups of people the result leaves unnamed.
     UnipileSource(campaign=li_campaign).search_people(query=SearchQuery(locations=["London"]), cursor=None, limit=10)
 
