@@ -5,6 +5,7 @@ the Unipile DSN and key through `unipile_config()`. The saved row is kept per pr
 when its version in the shared cache moves, so a worker sees a manager's change without a restart.
 """
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -120,13 +121,18 @@ def forget(*, nothing_saved: bool = False) -> None:
 
 
 def llm_config() -> LLMConfig:
-    """The model server every call uses: the manager's values, each blank one from the environment.
+    """The model server every call uses: the manager's values, each blank one from the environment."""
+    return _llm(saved())
 
-    A model saved for a purpose wins, then the manager's default model, then the environment's
-    model for that purpose: a manager who points the team at a new server expects every purpose on it.
-    """
-    row = saved()
-    default = row.llm_model or settings.LLM_MODEL
+
+def llm_config_with(values: dict) -> LLMConfig:
+    """What llm_config() would be with `values` (TeamConfig fields) saved: what a "Test" calls."""
+    return _llm(dataclasses.replace(saved(), **values))
+
+
+def _llm(row: Saved) -> LLMConfig:
+    # A model saved for a purpose wins, then the manager's default model, then the environment's
+    # model for that purpose: a manager who points the team at a new server expects every purpose on it.
     models = {
         purpose: row.llm_models.get(purpose) or row.llm_model or settings.LLM_MODELS.get(purpose) or settings.LLM_MODEL
         for purpose in settings.LLM_PURPOSES
@@ -135,7 +141,7 @@ def llm_config() -> LLMConfig:
     return LLMConfig(
         api_key=row.llm_api_key or settings.OPENAI_API_KEY,
         base_url=row.llm_base_url or settings.LLM_BASE_URL,
-        model=default,
+        model=row.llm_model or settings.LLM_MODEL,
         models=models,
         daily_budget_usd=float(budget) if budget is not None else settings.LLM_DAILY_BUDGET_USD,
     )
@@ -143,7 +149,15 @@ def llm_config() -> LLMConfig:
 
 def unipile_config() -> UnipileConfig:
     """The Unipile tenant every call uses: the manager's DSN and key, each blank one from the environment."""
-    row = saved()
+    return _unipile(saved())
+
+
+def unipile_config_with(values: dict) -> UnipileConfig:
+    """What unipile_config() would be with `values` (TeamConfig fields) saved."""
+    return _unipile(dataclasses.replace(saved(), **values))
+
+
+def _unipile(row: Saved) -> UnipileConfig:
     return UnipileConfig(
         dsn=(row.unipile_dsn or settings.UNIPILE_DSN).strip(),
         api_key=row.unipile_api_key or settings.UNIPILE_API_KEY,

@@ -16,6 +16,8 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),
     path("me/", views.profile, name="profile"),
     path("settings/", views.team_settings, name="team_settings"),
+    path("settings/model/", views.settings_model, name="settings_model"),
+    path("settings/unipile/", views.settings_unipile, name="settings_unipile"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("approvals/", include("approvals.urls")),

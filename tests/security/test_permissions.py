@@ -66,6 +66,8 @@ notifications                GET    -             login  200    200    200     2
 notification_open            POST   notification  login  302    404    404     404    404
 profile                      GET    -             login  200    200    200     200    200
 team_settings                GET    -             login  403    403    200     200    403
+settings_model               POST   -             login  403    403    200     200    403
+settings_unipile             POST   -             login  403    403    200     200    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
 approvals:total              GET    -             login  200    200    200     200    403
