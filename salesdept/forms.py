@@ -61,6 +61,7 @@ class ModelServerForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS, error_messages={"required": "Choose Test or Save."})
 
     def __init__(self, *args, saved: Saved, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "model-%s")  # ids unique on a page of several sections
         super().__init__(*args, **kwargs)
         self.saved = saved
         # Blank uses the environment: say what that is (none of these is a secret).
@@ -133,6 +134,7 @@ class UnipileForm(forms.Form):
     action = forms.ChoiceField(choices=ACTIONS, error_messages={"required": "Choose Test or Save."})
 
     def __init__(self, *args, saved: Saved, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "unipile-%s")
         super().__init__(*args, **kwargs)
         self.saved = saved
         self.fields["dsn"].help_text = f"{self.fields['dsn'].help_text}. Blank: {settings.UNIPILE_DSN or 'none set'}."
