@@ -5,7 +5,9 @@ no Unipile tenant, so whatever works afterwards works because of what the manage
 """
 
 import logging
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -27,6 +29,7 @@ from tests.conftest import login
 from tests.factories import LeadFactory
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.unipile_server import FakeUnipile
+from tests.integration.conftest import database_url_for_worker
 from tests.outreach.test_drafting import Model
 
 pytestmark = pytest.mark.django_db
@@ -223,14 +226,39 @@ def test_a_dsn_without_a_scheme_is_read_as_https():
     assert form.is_valid() and form.cleaned_data["dsn"] == "https://api8.unipile.com:13851"
 
 
-def test_another_process_sees_a_save_without_a_restart(bob, model_server, django_capture_on_commit_callbacks):
-    """Another process keeps its own copy; the shared version a commit publishes makes it read the row again."""
-    assert teamconfig.llm_config().model == "gpt-4o-mini"
-    stale = teamconfig.saved()
-    with django_capture_on_commit_callbacks(execute=True):
-        teamconfig.team_config_save(actor=bob, llm_model="team-model")
-    teamconfig._local = stale  # what a worker that read the config before the save still holds
-    assert teamconfig.llm_config().model == "team-model"
+OTHER_WORKER = """
+import django, sys
+django.setup()
+from salesdept.teamconfig import llm_config, unipile_config
+for _ in sys.stdin:  # one line in, what this process would use now out
+    print(llm_config().model, unipile_config().dsn or "-", flush=True)
+"""
+
+
+@pytest.mark.django_db(transaction=True)  # the other process reads only what is committed
+def test_another_process_sees_a_save_without_a_restart(bob, settings):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_worker(),
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "LLM_MODEL": "environment-model",
+        "UNIPILE_DSN": "",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-c", OTHER_WORKER], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        worker.stdin.write("now\n")
+        worker.stdin.flush()
+        assert worker.stdout.readline().split() == ["environment-model", "-"]
+
+        teamconfig.team_config_save(actor=bob, llm_model="team-model", unipile_dsn="https://api8.unipile.com:13851")
+        worker.stdin.write("again\n")
+        worker.stdin.flush()
+        assert worker.stdout.readline().split() == ["team-model", "https://api8.unipile.com:13851"]
+    finally:
+        worker.stdin.close()
+        worker.wait(timeout=30)
 
 
 def test_an_empty_post_is_refused_with_a_form_error(client, bob):
