@@ -164,6 +164,13 @@ def _unipile(row: Saved) -> UnipileConfig:
     )
 
 
+def key_source(saved_key: str, key_in_use: str) -> str:
+    """Where the key in use comes from ("saved", "environment" or "none"), never the key nor any part of it."""
+    if saved_key:
+        return "saved"
+    return "environment" if key_in_use else "none"
+
+
 def _publish(version: int) -> None:
     cache.set(VERSION_KEY, version, timeout=None)
 

@@ -131,20 +131,11 @@ def _team_settings_context(**sections) -> dict:
     row = teamconfig.saved()
     return {
         "model_form": ModelServerForm(saved=row),
-        "model_key": _key_source(row.llm_api_key, settings.OPENAI_API_KEY),
-        "model_env": {"base_url": settings.LLM_BASE_URL, "model": settings.LLM_MODEL},
+        "model_key": teamconfig.key_source(row.llm_api_key, teamconfig.llm_config().api_key),
         "unipile_form": UnipileForm(saved=row),
-        "unipile_key": _key_source(row.unipile_api_key, settings.UNIPILE_API_KEY),
-        "unipile_env": {"dsn": settings.UNIPILE_DSN},
+        "unipile_key": teamconfig.key_source(row.unipile_api_key, teamconfig.unipile_config().api_key),
         **sections,
     }
-
-
-def _key_source(saved_key: str, environment_key: str) -> str:
-    """Where the key in use comes from, never the key nor any part of it."""
-    if saved_key:
-        return "saved"
-    return "environment" if environment_key else "none"
 
 
 def _section(request: HttpRequest, partial: str, template: str, **section) -> HttpResponse:

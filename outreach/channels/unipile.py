@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Kind = OutreachMessage.Kind
 
-NOT_CONFIGURED = "Unipile is not configured: set UNIPILE_DSN and UNIPILE_API_KEY"
+NOT_CONFIGURED = "Unipile is not configured: set its DSN and key on Settings, or UNIPILE_DSN and UNIPILE_API_KEY"
 CONNECT_TIMEOUT = 5.0
 MAX_PAGES = 200  # a cursor that never ends must not hold a worker forever
 # How far back the "did it go out?" check looks, allowing for clock skew between us and Unipile.
@@ -117,7 +117,7 @@ def may_have_gone_out(error: ApiError) -> bool:
 def detail_for(error: ApiError) -> str:
     detail = str(error)
     if error.status == 401 and error.type not in ACCOUNT_AUTH_TYPES:
-        detail += " (Unipile refused our API key: check UNIPILE_API_KEY)"
+        detail += " (Unipile refused our API key: check UNIPILE_API_KEY or the key on Settings)"
     return detail
 
 

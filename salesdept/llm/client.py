@@ -263,7 +263,7 @@ def _failure(exc: openai.OpenAIError) -> tuple[str, str]:
     if isinstance(exc, openai.APIConnectionError):
         return "unreachable", "The LLM server could not be reached."
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return "auth", "The LLM server refused the API key: check OPENAI_API_KEY."
+        return "auth", "The LLM server refused the API key: check OPENAI_API_KEY or the key on Settings."
     if isinstance(exc, openai.RateLimitError):
         kind = "quota" if getattr(exc, "code", None) == "insufficient_quota" else "rate_limited"
         return kind, f"The LLM server is rate limiting us: {server_message(exc)}"

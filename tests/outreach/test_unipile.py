@@ -269,9 +269,7 @@ def test_without_configuration_it_says_what_to_set(li_campaign, li_account, sett
     result = UnipileChannel().send(_message(li_campaign, li_account))
 
     # A setup problem pauses the account (and tells its owner) instead of failing every message.
-    assert result == unipile.SendResult(
-        error=ChannelError.ACCOUNT_RESTRICTED, detail="Unipile is not configured: set UNIPILE_DSN and UNIPILE_API_KEY"
-    )
+    assert result == unipile.SendResult(error=ChannelError.ACCOUNT_RESTRICTED, detail=unipile.NOT_CONFIGURED)
     with pytest.raises(ChannelUnavailable, match="UNIPILE_DSN"):
         UnipileChannel().fetch_messages(li_account, since=timezone.now(), now=timezone.now())
 
