@@ -64,6 +64,7 @@ def openai_client() -> openai.OpenAI:
 
 
 @functools.lru_cache(maxsize=4)
+@sensitive_variables("api_key")
 def _client_for(api_key: str, base_url: str) -> openai.OpenAI:
     """One client per process and server (built after fork); its connection pool serves every thread.
 
