@@ -22,12 +22,13 @@ from outreach.models import OutreachMessage
 from outreach.services import messages_draft
 from salesdept import teamconfig, views
 from salesdept.forms import UnipileForm
-from salesdept.llm import client
+from salesdept.llm import client as llm_client
 from salesdept.llm.client import CHECK_PROMPT
-from salesdept.models import TeamConfig
+from salesdept.llm.schemas import Classification
+from salesdept.models import LLMCall, TeamConfig
 from tests.conftest import login
 from tests.factories import LeadFactory
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import Error, FakeOpenAI, Reply
 from tests.fakes.unipile_server import FakeUnipile
 from tests.integration.conftest import database_url_for_worker
 from tests.outreach.test_drafting import Model
@@ -51,9 +52,9 @@ def _nothing_in_the_environment(settings):
     settings.OPENAI_API_KEY = settings.LLM_BASE_URL = ""
     settings.UNIPILE_DSN = settings.UNIPILE_API_KEY = ""
     settings.LLM_MAX_RETRIES = 0
-    client.reset()
+    llm_client.reset()
     yield
-    client.reset()
+    llm_client.reset()
 
 
 def _answers_the_check_then_drafts(body: dict):
@@ -275,3 +276,28 @@ def test_htmx_gets_the_section_alone(client, bob, tenant):
     page = response.content.decode()
     assert page.lstrip().startswith('<section class="card" id="settings-unipile"')
     assert "2 connected accounts" in page
+
+
+def test_a_server_quoting_the_key_in_its_error_has_it_taken_out(client, bob, model_server):
+    model_server.queue(Error(401, f"Incorrect API key provided: {MODEL_KEY}.", code="invalid_api_key"))
+    page = login(client, bob).post(MODEL_URL, _model_form(model_server, action="save")).content.decode()
+    assert "answered 401: Incorrect API key provided: [the key]." in page
+    assert MODEL_KEY not in page and not TeamConfig.objects.exists()
+
+
+def test_a_saved_key_the_server_later_refuses_fails_closed_without_the_key_in_the_error(
+    client, bob, model_server, campaign, alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        login(client, bob).post(MODEL_URL, _model_form(model_server, action="save"))
+    model_server.api_key = "rotated-by-the-provider"
+    lead = LeadFactory(campaign=campaign, owner=alice, first_name="Lena", position="CFO", status="qualified")
+
+    [message] = messages_draft(lead_ids=[lead.pk])
+
+    assert message.generated_by == "template"  # the model failed: the labelled template wrote it
+    [failed] = LLMCall.objects.filter(purpose="draft", outcome=LLMCall.Outcome.ERROR)
+    assert "refused the API key" in failed.error and MODEL_KEY not in failed.error
+    with pytest.raises(llm_client.LLMFailure) as failure:
+        llm_client.structured(model="team-model", messages=[{"role": "user", "content": "hi"}], schema=Classification)
+    assert "refused the API key" in str(failure.value) and MODEL_KEY not in str(failure.value)
