@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from salesdept.teamconfig import Saved
 
 ACTIONS = [("test", "Test"), ("save", "Save")]
-MODEL_NAME = re.compile(r"^[\w.:/@+-]+$")  # gpt-4o-mini, llama3.1:8b, org/model@rev
+MODEL_NAME = re.compile(r"^[\w.:/@+-]+$", re.ASCII)  # gpt-4o-mini, llama3.1:8b, org/model@rev
 PURPOSE_LABELS = {
     "qualify": "Qualifying leads",
     "draft": "Drafting messages",
@@ -67,6 +67,7 @@ class ModelServerForm(forms.Form):
         # Blank uses the environment: say what that is (none of these is a secret).
         self.fields["base_url"].help_text = f"Blank: {settings.LLM_BASE_URL or 'OpenAI (https://api.openai.com/v1)'}."
         self.fields["model"].help_text = f"Blank: {settings.LLM_MODEL}."
+        self.fields["daily_budget_usd"].help_text = f"Blank: {settings.LLM_DAILY_BUDGET_USD:g}."
         for purpose in settings.LLM_PURPOSES:
             self.fields[f"model_{purpose}"] = forms.CharField(
                 label=PURPOSE_LABELS.get(purpose, purpose), required=False, max_length=200

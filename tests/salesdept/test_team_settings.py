@@ -301,3 +301,11 @@ def test_a_saved_key_the_server_later_refuses_fails_closed_without_the_key_in_th
     with pytest.raises(llm_client.LLMFailure) as failure:
         llm_client.structured(model="team-model", messages=[{"role": "user", "content": "hi"}], schema=Classification)
     assert "refused the API key" in str(failure.value) and MODEL_KEY not in str(failure.value)
+
+
+@pytest.mark.parametrize("odd", ["a\x00b", "x" * 5_000, "gpt 4o; rm -rf", "<script>", "١٢"])
+def test_an_odd_model_name_for_a_purpose_is_a_form_error(client, bob, model_server, odd):
+    response = login(client, bob).post(MODEL_URL, _model_form(model_server, model_draft=odd, action="save"))
+    assert response.status_code == 200
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert model_server.requests == [] and not TeamConfig.objects.exists()
