@@ -11,7 +11,7 @@ import functools
 import re
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from salesdept.teamconfig import llm_config
 
 LIMITS = {"connection_note": 300, "message": 8000, "inmail": 1900, "email": 10000}
 SUBJECT_LIMIT = 200
@@ -273,7 +273,7 @@ def _plain_words(text: str) -> list[str]:
 
 
 def _echo(text: str) -> list[dict]:
-    key = settings.OPENAI_API_KEY
+    key = llm_config().api_key
     if API_KEY.search(text) or (key and len(key) >= 8 and key in text):
         return [_finding("secret", "The message contains an API key: it must never be sent.", blocking=True)]
     if ECHO_MARKERS.search(text):

@@ -20,6 +20,7 @@ from reporting.metrics import local_day
 from reporting.models import Alert, DailyCount
 from salesdept.notifications import notify
 from salesdept.roles import managers
+from salesdept.teamconfig import llm_config
 
 Kind = Alert.Kind
 
@@ -99,7 +100,7 @@ def _old_drafts(now: dt.datetime) -> list[Condition]:
 def _llm_budget(now: dt.datetime) -> list[Condition]:
     from salesdept.llm.gateway import spent_today
 
-    budget = settings.LLM_DAILY_BUDGET_USD
+    budget = llm_config().daily_budget_usd
     spent = float(spent_today(now))
     if budget and spent >= budget * settings.ALERT_LLM_BUDGET_SHARE:
         return [

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from salesdept.fields import EncryptedTextField
+
 
 class Heartbeat(models.Model):
     """Written by a worker on a beat tick: proves beat, broker and worker all run."""
@@ -153,3 +155,28 @@ class RepSignature(models.Model):
 
     def __str__(self) -> str:
         return f"Signature of {self.user}"
+
+
+class TeamConfig(models.Model):
+    """What a manager set on /settings/ for the whole team: one row. Blank falls back to the environment.
+
+    Read only through salesdept/teamconfig.py (llm_config, unipile_config), which caches it per
+    process and notices a save from any process by `version`.
+    """
+
+    llm_api_key = EncryptedTextField(blank=True)
+    llm_base_url = models.CharField(max_length=500, blank=True)
+    llm_model = models.CharField(max_length=200, blank=True)
+    llm_models = models.JSONField(default=dict, blank=True)  # purpose -> model; a missing one uses llm_model
+    llm_daily_budget_usd = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    unipile_dsn = models.CharField(max_length=500, blank=True)
+    unipile_api_key = EncryptedTextField(blank=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "team configuration"
+
+    def __str__(self) -> str:
+        return f"Team configuration v{self.version}"

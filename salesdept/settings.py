@@ -380,7 +380,8 @@ EMAIL_BOUNCE_PAUSE_RATE = env_float("EMAIL_BOUNCE_PAUSE_RATE", 0.03)
 # Printed under every outreach email (CAN-SPAM wants a valid postal address).
 COMPANY_POSTAL_ADDRESS = env_str("COMPANY_POSTAL_ADDRESS", "Sales Department, 1 Example Street, London")
 # Unipile (LinkedIn): the tenant's DSN (https://apiN.unipile.com:PORT) and API key; the shared
-# secret Unipile must send in the X-Webhook-Secret header of every webhook call.
+# secret Unipile must send in the X-Webhook-Secret header of every webhook call. A DSN and key a
+# manager saves on /settings/ override these two (salesdept/teamconfig.py).
 UNIPILE_DSN = env_str("UNIPILE_DSN")
 UNIPILE_API_KEY = env_str("UNIPILE_API_KEY")
 UNIPILE_WEBHOOK_SECRET = env_str("UNIPILE_WEBHOOK_SECRET")
@@ -443,20 +444,22 @@ ENRICH_ALLOW_PRIVATE = env_bool("ENRICH_ALLOW_PRIVATE", False)
 
 # LLM. Without OPENAI_API_KEY every call uses the offline template backend (labelled as such).
 # Any OpenAI-compatible server works through LLM_BASE_URL (Ollama, vLLM, LM Studio).
+# A manager's values on /settings/ override the key, base URL, models and budget (salesdept/teamconfig.py).
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 LLM_BASE_URL = env_str("LLM_BASE_URL")
 LLM_MODEL = env_str("LLM_MODEL", "gpt-4o-mini")
+LLM_PURPOSES = (
+    "qualify",
+    "draft",
+    "fact_check",
+    "analyse_reply",
+    "insights",
+    "propose_campaign",
+    "summarise_company",
+    "read_task",
+)
 LLM_MODELS = {  # one model per purpose; each falls back to LLM_MODEL
-    purpose: env_str(f"LLM_MODEL_{purpose.upper()}", LLM_MODEL)
-    for purpose in (
-        "qualify",
-        "draft",
-        "fact_check",
-        "analyse_reply",
-        "insights",
-        "propose_campaign",
-        "summarise_company",
-    )
+    purpose: env_str(f"LLM_MODEL_{purpose.upper()}", LLM_MODEL) for purpose in LLM_PURPOSES
 }
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
 # Retries of 408/409/429/5xx and lost connections, with backoff. A timeout is never re-sent:

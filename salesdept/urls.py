@@ -22,6 +22,8 @@ urlpatterns = [
     path("me/signature/", views.profile_signature, name="profile_signature"),
     path("me/report-time/", views.profile_report_time, name="profile_report_time"),
     path("settings/", views.team_settings, name="team_settings"),
+    path("settings/model/", views.settings_model, name="settings_model"),
+    path("settings/unipile/", views.settings_unipile, name="settings_unipile"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("approvals/", include("approvals.urls")),

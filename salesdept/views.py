@@ -8,18 +8,22 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outreach.views import mailbox_context
 from reporting.forms import ReportTimeForm
 from reporting.recipients import report_next_at, report_recipient_set, report_settings_of
-from salesdept import clock
+from salesdept import clock, teamconfig
 from salesdept.celery import app
 from salesdept.checklist import checklist, checklist_done
+from salesdept.forms import ModelServerForm, UnipileForm
 from salesdept.models import Heartbeat, Notification
 from salesdept.notifications import notifications_mark_read
 from salesdept.roles import ADMIN, has_any_role, is_manager, manager_required, role_required, user_roles
+from salesdept.services import model_server_apply, unipile_apply
 from salesdept.signatures import SignatureForm, signature_of, signature_set
 from salesdept.views_helpers import id_param, partial_or_page
 
@@ -187,7 +191,7 @@ TEAM_SETTINGS = "salesdept/team_settings.html"
 @manager_required
 def team_settings(request: HttpRequest) -> HttpResponse:
     """What a manager configures for the whole team without a developer. Each section is its own template."""
-    return render(request, TEAM_SETTINGS, {})
+    return render(request, TEAM_SETTINGS, _team_settings_context())
 
 
 @login_not_required
@@ -201,3 +205,58 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if not scrape_allowed(request):
         return HttpResponse("Needs METRICS_TOKEN or an allowed network.\n", status=403, content_type="text/plain")
     return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _team_settings_context(**sections) -> dict:
+    """Each section's forms and state; `sections` replaces one after a POST (its form with errors, a check)."""
+    row = teamconfig.saved()
+    return {
+        "model_form": ModelServerForm(saved=row),
+        "model_key": teamconfig.key_source(row.llm_api_key, teamconfig.llm_config().api_key),
+        "unipile_form": UnipileForm(saved=row),
+        "unipile_key": teamconfig.key_source(row.unipile_api_key, teamconfig.unipile_config().api_key),
+        **sections,
+    }
+
+
+def _section(request: HttpRequest, partial: str, template: str, **section) -> HttpResponse:
+    """The section alone for htmx, else the whole settings page around it (form errors: 200, htmx swaps it)."""
+    if request.htmx and not request.htmx.boosted:
+        return render(request, f"{template}#{partial}", _team_settings_context(**section))
+    return render(request, TEAM_SETTINGS, _team_settings_context(**section))
+
+
+SETTINGS_MODEL = "salesdept/settings_model.html"
+SETTINGS_UNIPILE = "salesdept/settings_unipile.html"
+
+
+@sensitive_post_parameters("api_key")
+@require_POST
+@manager_required
+def settings_model(request: HttpRequest) -> HttpResponse:
+    """Test the model server with the form's values, or test and save them: a failed call stores nothing."""
+    form = ModelServerForm(request.POST, saved=teamconfig.saved())
+    if not form.is_valid():
+        return _section(request, "settings-model", SETTINGS_MODEL, model_form=form)
+    save = form.cleaned_data["action"] == "save"
+    check = model_server_apply(actor=request.user, values=form.values(), save=save)
+    if save and check.ok and not request.htmx:
+        messages.success(request, check.message)
+        return redirect(f"{reverse('team_settings')}#settings-model")
+    return _section(request, "settings-model", SETTINGS_MODEL, model_form=form, model_check=check)
+
+
+@sensitive_post_parameters("unipile_key")
+@require_POST
+@manager_required
+def settings_unipile(request: HttpRequest) -> HttpResponse:
+    """Test Unipile with the form's DSN and key, or test and save them: a failed call stores nothing."""
+    form = UnipileForm(request.POST, saved=teamconfig.saved())
+    if not form.is_valid():
+        return _section(request, "settings-unipile", SETTINGS_UNIPILE, unipile_form=form)
+    save = form.cleaned_data["action"] == "save"
+    check = unipile_apply(actor=request.user, values=form.values(), save=save)
+    if save and check.ok and not request.htmx:
+        messages.success(request, check.message)
+        return redirect(f"{reverse('team_settings')}#settings-unipile")
+    return _section(request, "settings-unipile", SETTINGS_UNIPILE, unipile_form=form, unipile_check=check)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from outreach.models import OutreachMessage
+from salesdept import teamconfig
 from salesdept.roles import ADMIN, MANAGER, REP
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)
@@ -97,8 +98,13 @@ def _empty_broker():
 
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
-    """Each test gets an empty cache (login rate limits) and its own sandbox outbox."""
+    """Each test gets an empty cache (login rate limits) and its own sandbox outbox.
+
+    Every test starts with an empty database, so with nothing saved on /settings/: the model server
+    and Unipile come from the environment (settings), also for tests that never touch the database.
+    """
     cache.clear()
+    teamconfig.forget(nothing_saved=True)
     settings.SANDBOX_OUTBOX = tmp_path / "outbox.jsonl"
     yield
     cache.clear()

@@ -161,7 +161,7 @@ def search_error(exc: Exception, account: SendingAccount) -> SourceError:
                 f"The LinkedIn account {account} is disconnected from Unipile ({kind}): reconnect it to search."
             )
         if exc.status == 401:
-            return SourceError(f"Unipile refused our API key ({kind}): check UNIPILE_API_KEY.")
+            return SourceError(f"Unipile refused our API key ({kind}): check UNIPILE_API_KEY or the key on Settings.")
         if exc.status == 403:
             return SourceError(
                 f"LinkedIn refused this search for {account} ({kind}): the account's plan or permissions do not "

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import requests
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from leads.dedupe import linkedin_public_identifier as public_identifier
@@ -34,12 +35,13 @@ from outreach.channels.base import (
 from outreach.limits import profile_view_take
 from outreach.models import OutreachMessage, SendingAccount
 from salesdept import clock
+from salesdept.teamconfig import Check, UnipileConfig, redact, unipile_config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Kind = OutreachMessage.Kind
 
-NOT_CONFIGURED = "Unipile is not configured: set UNIPILE_DSN and UNIPILE_API_KEY"
+NOT_CONFIGURED = "Unipile is not configured: set its DSN and key on Settings, or UNIPILE_DSN and UNIPILE_API_KEY"
 CONNECT_TIMEOUT = 5.0
 MAX_PAGES = 200  # a cursor that never ends must not hold a worker forever
 # How far back the "did it go out?" check looks, allowing for clock skew between us and Unipile.
@@ -115,7 +117,7 @@ def may_have_gone_out(error: ApiError) -> bool:
 def detail_for(error: ApiError) -> str:
     detail = str(error)
     if error.status == 401 and error.type not in ACCOUNT_AUTH_TYPES:
-        detail += " (Unipile refused our API key: check UNIPILE_API_KEY)"
+        detail += " (Unipile refused our API key: check UNIPILE_API_KEY or the key on Settings)"
     return detail
 
 
@@ -177,8 +179,10 @@ class OwnProfile:
 class UnipileClient:
     """Thin HTTP access: base URL, key, timeouts, logging, and ApiError for error answers."""
 
-    def __init__(self) -> None:
-        dsn, self.key = settings.UNIPILE_DSN.strip(), settings.UNIPILE_API_KEY
+    def __init__(self, config: UnipileConfig | None = None) -> None:
+        """The team's configured tenant, or `config` (a manager's values being tested before they are saved)."""
+        config = config or unipile_config()
+        dsn, self.key = config.dsn, config.api_key
         if dsn and "://" not in dsn:
             dsn = f"https://{dsn}"  # Unipile shows the DSN as host:port
         self.base = dsn.rstrip("/").removesuffix("/api/v1")
@@ -643,3 +647,23 @@ def webhooks_register(*, request_url: str, secret: str) -> list[str]:
         _read(partial(client.call, "POST", "/api/v1/webhooks", json=body))
         registered.append(source)
     return registered
+
+
+@sensitive_variables("config")
+def unipile_check(config: UnipileConfig) -> Check:
+    """One real call (GET /accounts) with a DSN and key not yet saved: the accounts it sees, or its error in words."""
+    client = UnipileClient(config)
+    where = client.base or "(no DSN)"
+    if not client.configured:
+        return Check(False, "Enter the DSN and the API key Unipile's dashboard shows.")
+    try:
+        body = client.call("GET", "/api/v1/accounts", params={"limit": 100})
+    except ApiError as error:
+        return Check(False, redact(f"Unipile at {where} answered {error.status}: {error}", config.api_key))
+    except requests.Timeout:
+        return Check(False, f"No answer from {where} within {settings.UNIPILE_TIMEOUT_SECONDS:g} s.")
+    except requests.RequestException:
+        return Check(False, f"Could not connect to {where}.")
+    count = len(body.get("items") or [])
+    more = "+" if body.get("cursor") else ""
+    return Check(True, f"Unipile at {where} answered: {count}{more} connected account{'s' if count != 1 else ''}.")

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from salesdept import clock
 from salesdept.models import LLMBudgetDay, LLMCall
+from salesdept.teamconfig import llm_config
 
 logger = logging.getLogger(__name__)
 MILLION = Decimal(1_000_000)
@@ -69,7 +70,7 @@ def reserve(*, amount: Decimal, now: dt.datetime | None = None) -> Reservation |
     day = timezone.localdate(now)
     # A new day starts from what its calls already cost (calls logged before the row existed).
     LLMBudgetDay.objects.get_or_create(day=day, defaults={"committed_usd": spent_today(now)})
-    budget = Decimal(str(settings.LLM_DAILY_BUDGET_USD))
+    budget = Decimal(str(llm_config().daily_budget_usd))
     held = LLMBudgetDay.objects.filter(day=day, committed_usd__lt=budget).update(
         committed_usd=F("committed_usd") + amount
     )

@@ -20,9 +20,11 @@ import httpx2
 import openai
 from django.conf import settings
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 from pydantic import BaseModel, ValidationError
 
 from salesdept.llm.schemas import strict_json_schema
+from salesdept.teamconfig import Check, llm_config, redact
 
 # Structured-output modes, best first. Servers differ (practices.md §1): we learn it per server
 # and model. "prompt" puts the schema in the instructions and asks for JSON in words only.
@@ -34,7 +36,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def server_url() -> str:
-    return settings.LLM_BASE_URL or DEFAULT_BASE_URL
+    return llm_config().base_url or DEFAULT_BASE_URL
 
 
 def is_local(base_url: str) -> bool:
@@ -55,16 +57,23 @@ def concurrency() -> int:
     return max(1, limit)
 
 
-@functools.cache
 def openai_client() -> openai.OpenAI:
-    """One client per process (built after fork); its connection pool serves every thread.
+    """The client for the configured server and key (a manager's change gets a new one)."""
+    config = llm_config()
+    return _client_for(config.api_key, config.base_url)
+
+
+@functools.lru_cache(maxsize=4)
+@sensitive_variables("api_key")
+def _client_for(api_key: str, base_url: str) -> openai.OpenAI:
+    """One client per process and server (built after fork); its connection pool serves every thread.
 
     The SDK's own retries are off: it would re-send a timed-out call and retry a 500 that only
     says the server does not speak our response_format (structured() handles both).
     """
     return openai.OpenAI(
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.LLM_BASE_URL or None,
+        api_key=api_key,
+        base_url=base_url or None,
         timeout=httpx2.Timeout(settings.LLM_TIMEOUT_SECONDS, connect=5.0),
         max_retries=0,
         http_client=httpx2.Client(
@@ -80,7 +89,7 @@ _slots_lock = threading.Lock()
 
 def reset() -> None:
     """Forget the process's client and call slots (settings changed: tests)."""
-    openai_client.cache_clear()
+    _client_for.cache_clear()
     with _slots_lock:
         _slots.clear()
 
@@ -255,7 +264,7 @@ def _failure(exc: openai.OpenAIError) -> tuple[str, str]:
     if isinstance(exc, openai.APIConnectionError):
         return "unreachable", "The LLM server could not be reached."
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return "auth", "The LLM server refused the API key: check OPENAI_API_KEY."
+        return "auth", "The LLM server refused the API key: check OPENAI_API_KEY or the key on Settings."
     if isinstance(exc, openai.RateLimitError):
         kind = "quota" if getattr(exc, "code", None) == "insufficient_quota" else "rate_limited"
         return kind, f"The LLM server is rate limiting us: {server_message(exc)}"
@@ -340,3 +349,36 @@ def timed(call: Callable[[], Completion]) -> tuple[Completion | LLMFailure, int]
         logger.exception("An LLM call failed unexpectedly")
         outcome = LLMFailure("internal", f"The LLM call failed: {exc!r}"[:500])
     return outcome, int((time.monotonic() - started) * 1000)
+
+
+CHECK_SECONDS = 20.0  # a manager waits on the page for this one call
+CHECK_PROMPT = "Say hello to the sales team in five words or fewer."
+
+
+@sensitive_variables("api_key", "probe")
+def server_check(*, api_key: str, base_url: str, model: str) -> Check:
+    """One real call to the server with these values (not yet saved): the model's answer or why there is none."""
+    where = base_url or DEFAULT_BASE_URL
+    timeout = httpx2.Timeout(CHECK_SECONDS, connect=5.0)
+    probe = openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=0)
+    try:
+        response = probe.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": CHECK_PROMPT}],
+            max_completion_tokens=20,
+            max_tokens=20,
+        )
+    except openai.APITimeoutError:
+        return Check(False, f"No answer from {where} within {CHECK_SECONDS:g} s.")
+    except openai.APIConnectionError:
+        return Check(False, f"Could not connect to {where}.")
+    except openai.APIStatusError as exc:
+        said = redact(server_message(exc), api_key)
+        return Check(False, f"The server at {where} answered {exc.status_code}: {said}")
+    except openai.OpenAIError as exc:
+        return Check(False, redact(f"The call to {where} failed: {exc}", api_key)[:500])
+    finally:
+        probe.close()
+    choice = response.choices[0] if response.choices else None
+    answer = ((choice.message.content or "") if choice else "").strip()
+    return Check(True, redact(f"{model} at {where} answered: “{answer[:300] or '(nothing)'}”", api_key))

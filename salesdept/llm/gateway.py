@@ -24,6 +24,7 @@ from salesdept.llm.budget import cost_of, spent_today
 from salesdept.llm.client import Completion, LLMFailure
 from salesdept.llm.schemas import strict_json_schema
 from salesdept.models import LLMCall
+from salesdept.teamconfig import llm_config
 
 __all__ = ["Request", "Result", "batch_size", "cost_of", "run", "run_chains", "run_many", "spent_today"]
 
@@ -45,7 +46,7 @@ class Request(Generic[Out]):
 
     @property
     def model(self) -> str:
-        return settings.LLM_MODELS.get(self.purpose, settings.LLM_MODEL)
+        return llm_config().model_for(self.purpose)
 
     def cache_key(self) -> str:
         schema = strict_json_schema(self.schema)  # a campaign's labels are part of its schema
@@ -74,7 +75,7 @@ def batch_size(*, calls_per_item: int) -> int:
     The worst item waits for every one of its calls to time out, repair rounds included; the
     server takes `client.concurrency()` items at a time.
     """
-    if not settings.OPENAI_API_KEY:
+    if not llm_config().api_key:
         return 200  # the template answers in microseconds
     worst_item = settings.LLM_TIMEOUT_SECONDS * 2 * calls_per_item
     rounds = max(1, int(settings.CELERY_TASK_SOFT_TIME_LIMIT // worst_item))
@@ -154,7 +155,7 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
     """
     if not requests:
         return []
-    if not settings.OPENAI_API_KEY:  # no model configured: the template is the backend
+    if not llm_config().api_key:  # no model configured: the template is the backend
         rows = [(request.fallback(), _template_row(request, LLMCall.Outcome.TEMPLATE)) for request in requests]
         return [(result, None) for result in _saved([(value, row, True) for value, row in rows])]
 
@@ -171,7 +172,7 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
             value = request.schema.model_validate(cached[keys[i]])
             first = (value, _row(request, backend="openai", model=request.model, cache_hit=True), False)
         elif reservations[i] is None:
-            reason = BUDGET_SPENT.format(settings.LLM_DAILY_BUDGET_USD)
+            reason = BUDGET_SPENT.format(llm_config().daily_budget_usd)
             return (request.fallback(), _template_row(request, LLMCall.Outcome.FALLBACK, reason), True), None
         else:
             first = _answer(request, *_ask(request))

@@ -24,7 +24,7 @@ DESK = {"width": 1280, "height": 900}
 NAV_LINKS = ["Approvals", "Leads", "Import", "Inbox", "Campaigns", "Dashboard", "Reports", "Notifications", "Admin"]
 
 REP_PAGES = ["/approvals/", "/leads/", "/lead/", "/inbox/", "/leads/import/", "/notifications/", "/me/"]
-MANAGER_PAGES = [*REP_PAGES, "/campaigns/", "/campaign/", "/campaigns/new/", "/dashboard/", "/reports/"]
+MANAGER_PAGES = [*REP_PAGES, "/campaigns/", "/campaign/", "/campaigns/new/", "/dashboard/", "/reports/", "/settings/"]
 
 # Left and right edges of what the header offers: each must lie inside the viewport.
 NAV_TARGETS = """() => [...document.querySelectorAll('.topbar a, .topbar button')]

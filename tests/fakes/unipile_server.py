@@ -55,6 +55,7 @@ ROUTES = [
     ("GET", "/api/v1/chats/{chat_id}/messages"),
     ("GET", "/api/v1/messages"),
     ("GET", "/api/v1/users/relations"),
+    ("GET", "/api/v1/accounts"),
     ("GET", "/api/v1/accounts/{id}"),
     ("GET", "/api/v1/webhooks"),
     ("POST", "/api/v1/webhooks"),
@@ -501,20 +502,16 @@ class FakeUnipile(LocalFake):
                 return self._me(_required(query, "account_id"))
             case "GET", ["users", identifier] if identifier not in ("me", "relations", "invite"):
                 return self._profile(identifier, query)
+            case "GET", ["accounts"]:
+                with self._lock:
+                    ids = list(self.accounts)
+                return self._page([self._account(account_id) for account_id in ids], query, "AccountList")
             case "GET", ["accounts", account_id]:
                 with self._lock:
                     account = self.accounts.get(account_id)
                 if account is None:
                     raise Reply(404, "errors/resource_not_found", "Resource not found.", "Account not found")
-                return 200, {
-                    "object": "Account",
-                    "type": "LINKEDIN",
-                    "id": account_id,
-                    "name": "Fake LinkedIn",
-                    "created_at": iso(dt.datetime.now(dt.UTC)),
-                    "connection_params": {"im": {"id": account["user_id"], "username": "Fake"}},
-                    "sources": [{"id": f"{account_id}_MESSAGING", "status": account["status"]}],
-                }
+                return 200, self._account(account_id)
         raise Reply(404, "errors/resource_not_found", "Resource not found.", f"No route {method} {path}")
 
     # -- search -----------------------------------------------------------------------------------------------
@@ -722,12 +719,27 @@ class FakeUnipile(LocalFake):
             items = [m for m in items if _parse_iso(m["timestamp"]) > _parse_iso(after)]
         return sorted(items, key=lambda m: m["timestamp"], reverse=True)  # newest first
 
-    def _page(self, items: list[dict[str, Any]], query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _page(
+        self, items: list[dict[str, Any]], query: dict[str, Any], kind: str = "List"
+    ) -> tuple[int, dict[str, Any]]:
         start = int(query.get("cursor") or 0)
         size = min(int(query.get("limit") or 100), self.page_size)
         page = items[start : start + size]
         cursor = str(start + size) if start + size < len(items) else None
-        return 200, {"object": "List", "items": page, "cursor": cursor}
+        return 200, {"object": kind, "items": page, "cursor": cursor}
+
+    def _account(self, account_id: str) -> dict[str, Any]:
+        with self._lock:
+            account = self.accounts[account_id]
+        return {
+            "object": "Account",
+            "type": "LINKEDIN",
+            "id": account_id,
+            "name": "Fake LinkedIn",
+            "created_at": iso(dt.datetime.now(dt.UTC)),
+            "connection_params": {"im": {"id": account["user_id"], "username": "Fake"}},
+            "sources": [{"id": f"{account_id}_MESSAGING", "status": account["status"]}],
+        }
 
 
 class _Hang(Exception):

@@ -20,6 +20,7 @@ from outreach.channels.unipile import UnipileChannel
 from outreach.invitations import relations_poll
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import outreach_poll_replies
+from salesdept.teamconfig import UnipileConfig
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
 from tests.fakes import unipile_server
 from tests.fakes.unipile_server import FakeUnipile
@@ -268,9 +269,7 @@ def test_without_configuration_it_says_what_to_set(li_campaign, li_account, sett
     result = UnipileChannel().send(_message(li_campaign, li_account))
 
     # A setup problem pauses the account (and tells its owner) instead of failing every message.
-    assert result == unipile.SendResult(
-        error=ChannelError.ACCOUNT_RESTRICTED, detail="Unipile is not configured: set UNIPILE_DSN and UNIPILE_API_KEY"
-    )
+    assert result == unipile.SendResult(error=ChannelError.ACCOUNT_RESTRICTED, detail=unipile.NOT_CONFIGURED)
     with pytest.raises(ChannelUnavailable, match="UNIPILE_DSN"):
         UnipileChannel().fetch_messages(li_account, since=timezone.now(), now=timezone.now())
 
@@ -496,6 +495,7 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
             reconnect_account=reconnect,
         )
     channel.own_profile(li_account)
+    assert unipile.unipile_check(UnipileConfig(dsn=fake.dsn, api_key=fake.api_key)).ok  # the settings page's "Test"
     # People search: filter ids, the search, and profile lookups of people the result leaves unnamed.
     UnipileSource(campaign=li_campaign).search_people(query=SearchQuery(locations=["London"]), cursor=None, limit=10)
 

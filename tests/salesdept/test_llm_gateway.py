@@ -83,7 +83,7 @@ def test_a_rate_limit_is_retried_by_the_sdk(llm, settings):
     settings.LLM_MAX_RETRIES = 1
     from salesdept.llm import client
 
-    client.openai_client.cache_clear()
+    client.reset()
     llm.queue(Error(429, "Slow down", type="rate_limit_error", headers={"retry-after-ms": "1"}), json_reply(GOOD))
     result = run(request())
     assert result.from_template is False
@@ -95,7 +95,7 @@ def test_a_timeout_falls_back_to_the_template(llm, settings):
     settings.LLM_TIMEOUT_SECONDS = 0.5
     from salesdept.llm import client
 
-    client.openai_client.cache_clear()
+    client.reset()
     llm.queue(Hang(3))
     started = time.monotonic()
     result = run(request())
@@ -117,7 +117,7 @@ def test_a_wrong_key_falls_back_with_a_clear_reason(llm, settings):
     settings.OPENAI_API_KEY = "wrong"
     from salesdept.llm import client
 
-    client.openai_client.cache_clear()
+    client.reset()
     result = run(request())
     assert result.from_template is True
     assert "check OPENAI_API_KEY" in LLMCall.objects.get().error

@@ -30,6 +30,7 @@ from tests.fakes.openai_server import (
     huge,
     json_reply,
 )
+from tests.integration.conftest import database_url_for_worker
 
 pytestmark = pytest.mark.django_db
 GOOD = {"label": "Speaker", "confidence": 0.9, "insight": "Keynotes on fintech forecasting"}
@@ -125,6 +126,7 @@ def test_the_learnt_mode_is_shared_with_other_worker_processes(llama):
         "messages=[{'role': 'user', 'content': 'other process'}])\n"
     )
     env = {**os.environ, "OPENAI_API_KEY": "test-key", "LLM_BASE_URL": llama.base_url, "LLM_MAX_RETRIES": "2"}
+    env["DATABASE_URL"] = database_url_for_worker()  # a worker reads the team's configuration (/settings/) there
     subprocess.run([sys.executable, "-c", other_worker], env=env, check=True, timeout=60)
     assert llama.count == 2  # it learnt: json_schema refused, json_object worked
 

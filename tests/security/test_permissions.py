@@ -73,6 +73,8 @@ mailbox                      GET    -             login  200    200    200     2
 profile_signature            POST   -             login  302    302    302     302    302
 profile_report_time          POST   -             login  403    403    400     400    403
 team_settings                GET    -             login  403    403    200     200    403
+settings_model               POST   -             login  403    403    200     200    403
+settings_unipile             POST   -             login  403    403    200     200    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
 approvals:total              GET    -             login  200    200    200     200    403
