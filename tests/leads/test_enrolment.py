@@ -77,3 +77,24 @@ def test_an_import_enrols_known_people_and_still_skips_the_do_not_contact(alice,
     assert Activity.objects.filter(verb="lead.enrolled", lead=known, campaign=second).count() == 1
     known.refresh_from_db()
     assert known.campaign == campaign  # their home campaign is where they were first found
+
+
+def test_the_migration_enrols_every_existing_lead_in_its_campaign(campaign, alice):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.factories import MessageFactory
+
+    migration = importlib.import_module("leads.migrations.0011_enrolments")
+    working = LeadFactory(campaign=campaign, owner=alice, status=Lead.Status.CONTACTED)
+    MessageFactory(lead=working, campaign=campaign, step=1, status="sent")
+    MessageFactory(lead=working, campaign=campaign, step=2, status="sent")
+    answered = LeadFactory(campaign=campaign, status=Lead.Status.REPLIED)
+    LeadFactory(campaign=None)  # in no campaign: nothing to enrol in
+    Enrolment.objects.all().delete()  # as before enrolments existed
+
+    migration.enrol_existing(apps, None)
+
+    rows = {e.lead_id: (e.campaign_id, e.status, e.step) for e in Enrolment.objects.all()}
+    assert rows == {working.pk: (campaign.pk, "active", 2), answered.pk: (campaign.pk, "stopped", 0)}
