@@ -41,6 +41,8 @@ def test_it_enrols_the_never_contacted_people_a_second_campaign_finds_again(clie
     assert all(lead.full_name in page for lead in untouched)
     assert opted_out.full_name not in page and answered.full_name not in page
     assert campaign_list().get(pk=second.pk).lead_count == len(new) + 3
+    # Opting out stopped the person's place in their first campaign, not only their lead.
+    assert Enrolment.objects.get(lead=opted_out).status == Enrolment.Status.STOPPED
 
 
 def test_a_second_search_does_not_enrol_anyone_twice(campaign, bob):
