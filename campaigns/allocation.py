@@ -137,22 +137,26 @@ def campaign_allocate(*, campaign_id: int) -> list[int]:
 
 
 def _enrolled_owned(campaign: Campaign, seats: dict[int, Seat]) -> dict[int, int | None]:
-    """People enrolled here from another campaign, by id → their owner (None: nobody's yet).
+    """People still to start this campaign's sequence though another campaign has them, by id →
+    their owner (None: nobody's yet).
 
-    Only those still to start this campaign's sequence: an active enrolment, no message of this
-    campaign yet, and a status the sequence may start from (qualified, or contacted elsewhere).
+    Those enrolled here from another campaign, and this campaign's own leads that another
+    campaign allocated and started first (this campaign's allocation will not give them again):
+    a status the sequence may start from (qualified, or contacted elsewhere) and no message of
+    this campaign yet.
     """
     from outreach.models import OutreachMessage
 
-    started = OutreachMessage.objects.filter(lead=OuterRef("pk"), campaign=campaign)
+    started_here = OutreachMessage.objects.filter(lead=OuterRef("pk"), campaign=campaign)
+    started_elsewhere = OutreachMessage.objects.filter(lead=OuterRef("pk")).exclude(campaign=campaign)
+    joined = Enrolment.objects.filter(campaign=campaign, status=Enrolment.Status.ACTIVE).values("lead_id")
     rows = (
-        Lead.objects.filter(
-            enrolments__campaign=campaign,
-            enrolments__status=Enrolment.Status.ACTIVE,
-            status__in=(Lead.Status.QUALIFIED, Lead.Status.CONTACTED),
+        Lead.objects.filter(status__in=(Lead.Status.QUALIFIED, Lead.Status.CONTACTED))
+        .filter(
+            (Q(pk__in=joined) & ~Q(campaign=campaign))
+            | (Q(campaign=campaign, owner__isnull=False) & Exists(started_elsewhere))
         )
-        .exclude(campaign=campaign)
-        .filter(~Exists(started))
+        .filter(~Exists(started_here))
         .order_by(RANKED_SCORE.desc(), "pk")
         .values_list("pk", "owner_id")
     )

@@ -130,3 +130,16 @@ def test_a_touch_being_sent_counts_against_the_budget(shared, alice, alice_accou
 
     b1.refresh_from_db()
     assert (b1.status, b1.not_before) == (Status.APPROVED, now + dt.timedelta(days=3))
+
+
+def test_whichever_campaign_allocates_first_both_start_their_sequence(shared, alice):
+    """The campaign that joined allocates the person first: their home campaign still starts its own."""
+    first, second, lead = shared
+    assert campaign_allocate(campaign_id=second.pk) == [lead.pk]
+    assert [m.campaign_id for m in messages_draft(lead_ids=[lead.pk], campaign_id=second.pk)] == [second.pk]
+    assert Lead.objects.get(pk=lead.pk).owner == alice
+
+    assert campaign_allocate(campaign_id=first.pk) == [lead.pk]
+    assert [m.campaign_id for m in messages_draft(lead_ids=[lead.pk], campaign_id=first.pk)] == [first.pk]
+    assert campaign_allocate(campaign_id=first.pk) == []  # started: nothing more to give
+    assert campaign_allocate(campaign_id=second.pk) == []
