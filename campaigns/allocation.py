@@ -17,17 +17,19 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from campaigns.models import Campaign
 from leads.lifecycle import WORKED
-from leads.models import RANKED_SCORE, Lead
+from leads.models import RANKED_SCORE, Enrolment, Lead
 from leads.services import activity_record
 from salesdept import clock
 
 # A lead in one of these statuses is being worked by its owner.
 IN_PLAY = WORKED
 OPEN_FIRST_TOUCH = ("generating", "pending_approval", "approved", "sending")
+# People enrolled from other campaigns looked at per run: the rest start on the next run.
+JOINED_PER_RUN = 500
 
 
 @dataclass
@@ -98,8 +100,11 @@ def campaign_allocate(*, campaign_id: int) -> list[int]:
     room = sum(max(seat.room, 0) for seat in seats.values())
     if not room:
         return []
+    joined = _enrolled_owned(campaign, seats)
     candidates = list(
-        Lead.objects.filter(campaign=campaign, status=Lead.Status.QUALIFIED, owner__isnull=True)
+        Lead.objects.filter(
+            Q(campaign=campaign) | Q(pk__in=list(joined)), status=Lead.Status.QUALIFIED, owner__isnull=True
+        )
         .order_by(RANKED_SCORE.desc(), "pk")
         .only("pk", "company_id", "campaign_id")[: room * 3]  # leads skipped for their company leave room
     )
@@ -124,5 +129,47 @@ def campaign_allocate(*, campaign_id: int) -> list[int]:
             given.append(lead.pk)
         if not any(seat.room > 0 for seat in seats.values()):
             break
-    messages_draft_enqueue(lead_ids=given)
-    return given
+    home = [pk for pk in given if pk not in joined]
+    joined_given = [pk for pk in given if pk in joined] + _seat_joined(joined, seats)
+    messages_draft_enqueue(lead_ids=home)
+    messages_draft_enqueue(lead_ids=joined_given, campaign_id=campaign.pk)
+    return home + joined_given
+
+
+def _enrolled_owned(campaign: Campaign, seats: dict[int, Seat]) -> dict[int, int | None]:
+    """People still to start this campaign's sequence though another campaign has them, by id →
+    their owner (None: nobody's yet).
+
+    Those enrolled here from another campaign, and this campaign's own leads that another
+    campaign allocated and started first (this campaign's allocation will not give them again):
+    a status the sequence may start from (qualified, or contacted elsewhere) and no message of
+    this campaign yet.
+    """
+    from outreach.models import OutreachMessage
+
+    started_here = OutreachMessage.objects.filter(lead=OuterRef("pk"), campaign=campaign)
+    started_elsewhere = OutreachMessage.objects.filter(lead=OuterRef("pk")).exclude(campaign=campaign)
+    joined = Enrolment.objects.filter(campaign=campaign, status=Enrolment.Status.ACTIVE).values("lead_id")
+    rows = (
+        Lead.objects.filter(status__in=(Lead.Status.QUALIFIED, Lead.Status.CONTACTED))
+        .filter(
+            (Q(pk__in=joined) & ~Q(campaign=campaign))
+            | (Q(campaign=campaign, owner__isnull=False) & Exists(started_elsewhere))
+        )
+        .filter(~Exists(started_here))
+        .order_by(RANKED_SCORE.desc(), "pk")
+        .values_list("pk", "owner_id")
+    )
+    return dict(rows[:JOINED_PER_RUN])
+
+
+def _seat_joined(joined: dict[int, int | None], seats: dict[int, Seat]) -> list[int]:
+    """The people who joined from another campaign and already have a rep: they start this campaign's
+    sequence with that rep (one rep per person), in that rep's room today; otherwise they wait."""
+    started = []
+    for lead_id, owner_id in joined.items():
+        seat = seats.get(owner_id) if owner_id is not None else None
+        if seat is not None and seat.room > 0:
+            seat.given += 1
+            started.append(lead_id)
+    return started

@@ -1,8 +1,9 @@
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign, SequenceStep
-from leads.models import ImportJob, Lead, SearchRun, SheetSync
+from leads.models import Enrolment, ImportJob, Lead, SearchRun, SheetSync
 from outreach.models import OutreachMessage, SendingAccount
 
 RECENT_RUNS = 10
@@ -15,12 +16,25 @@ SHEET_BUSY = (SheetSync.Status.QUEUED, SheetSync.Status.RUNNING, SheetSync.Statu
 UNALLOCATED = Q(leads__status=Lead.Status.QUALIFIED, leads__owner__isnull=True)
 
 
+def _joined_count() -> Coalesce:
+    """People enrolled in the campaign from another one (their home campaign counts them already)."""
+    joined = (
+        Enrolment.objects.filter(campaign=OuterRef("pk"))
+        .exclude(lead__campaign=OuterRef("pk"))
+        .values("campaign")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(joined, output_field=IntegerField()), 0)
+
+
 def campaign_list() -> QuerySet[Campaign]:
-    """Campaigns, newest first, each with its lead count and its qualified leads no rep owns yet."""
+    """Campaigns, newest first, each with its lead count (its own and the people who joined it)
+    and its qualified leads no rep owns yet."""
     return (
         Campaign.objects.select_related("owner", "target")
         .annotate(
-            lead_count=Count("leads", distinct=True),
+            lead_count=Count("leads", distinct=True) + _joined_count(),
             unallocated_count=Count("leads", filter=UNALLOCATED, distinct=True),
         )
         .order_by("-created_at")

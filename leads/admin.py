@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import Activity, Company, Lead, SheetSync, Suppression, Task
+from leads.models import Activity, Company, Enrolment, Lead, SheetSync, Suppression, Task
 
 
 @admin.register(Company)
@@ -11,8 +11,24 @@ class CompanyAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
 
 
+class EnrolmentInline(admin.TabularInline):
+    """The campaigns the person is in: read only (searches, imports and replies change them)."""
+
+    model = Enrolment
+    fields = ["campaign", "status", "step", "enrolled_at", "stopped_reason", "stopped_at"]
+    readonly_fields = fields
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    inlines = [EnrolmentInline]
     list_display = ["__str__", "position", "company", "status", "score", "score_override", "label", "owner", "campaign"]
     list_filter = ["status", "label", "source", "campaign", "owner"]
     search_fields = ["first_name", "last_name", "email", "linkedin_url", "company__name", "position"]

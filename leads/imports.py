@@ -35,7 +35,8 @@ from django.db.models.functions import Length, Substr
 
 from campaigns.models import Campaign
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
-from leads.models import Activity, Company, ImportJob, Lead, Suppression
+from leads.enrolments import NOT_ENROLLED
+from leads.models import Activity, Company, Enrolment, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
 from reporting.metrics import metrics_record_found
 from reporting.models import LeadMilestone
@@ -810,6 +811,7 @@ class Plan:
     new: list[Person] = field(default_factory=list)
     merges: list[tuple[Lead, Person, list[str]]] = field(default_factory=list)
     adopt: list[int] = field(default_factory=list)  # existing leads with no campaign or owner yet
+    enrol: list[int] = field(default_factory=list)  # known people of another campaign who join this one
     companies: dict[tuple[str, str], Company] = field(default_factory=dict)
 
 
@@ -1078,7 +1080,24 @@ def _plan(people: list[Person], known: dict[tuple[str, str], Lead], job: ImportJ
         ):
             adopting.add(lead.pk)
             plan.adopt.append(lead.pk)
+        elif _enrols(lead, job) and lead.pk not in adopting:
+            adopting.add(lead.pk)
+            plan.enrol.append(lead.pk)
     return plan
+
+
+def _enrols(lead: Lead, job: ImportJob) -> bool:
+    """A known person of another campaign joins the import's campaign, unless they answered or opted out.
+
+    The suppressed are already left out (_drop_suppressed); one already enrolled is left as is
+    when the enrolments are written.
+    """
+    return bool(
+        job.campaign_id
+        and lead.campaign_id is not None
+        and lead.campaign_id != job.campaign_id
+        and lead.status not in NOT_ENROLLED
+    )
 
 
 def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -> list[int]:
@@ -1170,7 +1189,40 @@ def _write(job: ImportJob, stored: StoredFile, plan: Plan, progress: Progress) -
             campaign_id=job.campaign_id, updated_at=now
         )
         adopted += ids
-    return new_ids + adopted
+    if job.campaign_id:
+        _write_enrolments(job, home=new_ids + adopted, others=plan.enrol, now=now)
+    return new_ids + adopted + plan.enrol
+
+
+def _write_enrolments(job: ImportJob, *, home: list[int], others: list[int], now: dt.datetime) -> None:
+    """Every lead new to the campaign is enrolled in it; known people from elsewhere get a timeline entry."""
+    for batch in _batches(home):
+        Enrolment.objects.bulk_create(
+            [Enrolment(lead_id=pk, campaign_id=job.campaign_id, enrolled_at=now) for pk in batch], ignore_conflicts=True
+        )
+    for batch in _batches(others):
+        already = set(
+            Enrolment.objects.filter(lead_id__in=batch, campaign_id=job.campaign_id).values_list("lead_id", flat=True)
+        )
+        joining = [pk for pk in batch if pk not in already]
+        homes = Lead.objects.filter(pk__in=joining).values_list("pk", "campaign_id")
+        Enrolment.objects.bulk_create(
+            [Enrolment(lead_id=pk, campaign_id=home, enrolled_at=now) for pk, home in homes]
+            + [Enrolment(lead_id=pk, campaign_id=job.campaign_id, enrolled_at=now) for pk in joining],
+            ignore_conflicts=True,  # a home row already there, or a search enrolling them this moment
+        )
+        bulk_insert(
+            [
+                Activity(
+                    lead_id=pk,
+                    campaign_id=job.campaign_id,
+                    actor_id=job.created_by_id,
+                    verb="lead.enrolled",
+                    payload={"source": "csv", "import": job.pk},
+                )
+                for pk in joining
+            ]
+        )
 
 
 def _queue_qualification(campaign: Campaign | None, lead_ids: list[int]) -> None:
@@ -1220,7 +1272,7 @@ def csv_import_run(*, job_id: int) -> bool:
             plan = _plan(people, _existing_leads(people), job)
             lead_ids = _write(job, stored, plan, progress)
             if len(lead_ids) >= ANALYZE_AFTER_ROWS:  # qualification and the pages read them next
-                analyze(Lead, Company, Activity, LeadMilestone)
+                analyze(Lead, Company, Enrolment, Activity, LeadMilestone)
             ImportJob.objects.filter(pk=job.pk).update(
                 status=ImportJob.Status.DONE,
                 total_rows=progress.total,

@@ -72,7 +72,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.db.models import Q
 
-from leads.models import Activity, Lead
+from leads.models import Activity, Enrolment, Lead
 from leads.verbs import Verb
 from salesdept import clock
 
@@ -312,7 +312,11 @@ def _lead_move(
     if not moved:
         lead.status = current
         return False
+    from leads.enrolments import STOPS_ENROLMENTS, enrolments_stop
     from leads.services import activity_record  # services build on the lifecycle
+
+    if to in STOPS_ENROLMENTS:  # a reply or an opt-out in one campaign stops the person's every sequence
+        enrolments_stop(lead=lead, reason=f"{S(to).label}: {reason}" if reason else S(to).label, now=now)
 
     extra = {"until": fields["snoozed_until"].isoformat()} if fields.get("snoozed_until") else {}
     activity_record(
@@ -370,6 +374,12 @@ def _leads_move(
         # Without row locks (SQLite) another writer took some of them between the read and the
         # update: the ones now in `to` moved here or there; either way they are in `to` now.
         found = {pk: found[pk] for pk in Lead.objects.filter(pk__in=found, status=to).values_list("pk", flat=True)}
+    from leads.enrolments import STOPS_ENROLMENTS
+
+    if to in STOPS_ENROLMENTS:  # as in _lead_move: every campaign's sequence stops for these people
+        Enrolment.objects.filter(lead_id__in=list(found), status=Enrolment.Status.ACTIVE).update(
+            status=Enrolment.Status.STOPPED, stopped_reason=(reason or S(to).label)[:300], stopped_at=now
+        )
     extra = {"until": fields["snoozed_until"].isoformat()} if fields.get("snoozed_until") else {}
     activities = Activity.objects.bulk_create(
         Activity(

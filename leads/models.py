@@ -125,6 +125,35 @@ class Lead(models.Model):
         return self.score_override if self.score_override is not None else self.score
 
 
+class Enrolment(models.Model):
+    """A person's place in one campaign: its own status and step; the person stays one Lead.
+
+    The lead's `campaign` is its home campaign (where it was found and is qualified); every
+    campaign it is in, the home one included, has an Enrolment. The contact budget, do-not-contact
+    and the timeline stay on the Lead, so they hold across every campaign.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        STOPPED = "stopped"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrolments")
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="enrolments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    step = models.PositiveSmallIntegerField(default=0, help_text="The last step of the sequence sent; 0: none yet")
+    enrolled_at = models.DateTimeField()
+    stopped_reason = models.CharField(max_length=300, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["enrolled_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["lead", "campaign"], name="enrolment_unique")]
+        indexes = [models.Index(fields=["campaign", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} in {self.campaign_id} ({self.status})"
+
+
 class Activity(models.Model):
     """One row per thing that happened: the timeline, the audit log and the source of metrics."""
 
@@ -242,7 +271,8 @@ class SearchRun(models.Model):
     pages = models.PositiveIntegerField(default=0)
     found = models.PositiveIntegerField(default=0, help_text="People the source returned")
     stored = models.PositiveIntegerField(default=0, help_text="New leads")
-    duplicates = models.PositiveIntegerField(default=0, help_text="Already known: merged, not taken again")
+    enrolled = models.PositiveIntegerField(default=0, help_text="Already known: added to this campaign too")
+    duplicates = models.PositiveIntegerField(default=0, help_text="Already known and not added (notes say why)")
     error = models.CharField(max_length=500, blank=True)
     notes = models.JSONField(default=list, blank=True, help_text="What the source skipped or could not do")
     started_at = models.DateTimeField(auto_now_add=True)

@@ -10,7 +10,8 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
-from leads.models import RANKED_SCORE, Activity, ImportJob, Lead, Task
+from leads.enrolments import in_campaign
+from leads.models import RANKED_SCORE, Activity, Enrolment, ImportJob, Lead, Task
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
 from salesdept.roles import is_manager
@@ -77,7 +78,7 @@ def lead_list_for(
     if status:
         leads = leads.filter(status=status)
     if campaign_id:
-        leads = leads.filter(campaign_id=campaign_id)
+        leads = leads.filter(in_campaign(campaign_id))  # its own leads and the people who joined it
     if label:
         leads = leads.filter(label__iexact=label)
     if owner == NO_OWNER:
@@ -109,7 +110,8 @@ def lead_filter_campaigns(user) -> QuerySet[Campaign]:
     campaigns = Campaign.objects.order_by("name")
     if is_manager(user):
         return campaigns
-    return campaigns.filter(pk__in=Lead.objects.filter(owner=user).values("campaign_id"))
+    own = Lead.objects.filter(owner=user).values("campaign_id")
+    return campaigns.filter(Q(pk__in=own) | Q(pk__in=Enrolment.objects.filter(lead__owner=user).values("campaign_id")))
 
 
 def lead_get_for_user(user, pk: int) -> Lead:

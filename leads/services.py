@@ -2,6 +2,8 @@
 
 import datetime as dt
 import logging
+from collections import Counter
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -10,6 +12,7 @@ from django.db.models import F, Q
 from campaigns.models import Campaign, SequenceStep
 from leads import lifecycle
 from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
+from leads.enrolments import Skip, enrolment_home, in_campaign, lead_enrol
 from leads.lifecycle import Trigger, lead_transition, leads_transition
 from leads.models import Activity, Company, Lead, SearchRun, Task
 from leads.scoring import Scored, Signals, rescored, score_lead
@@ -64,20 +67,37 @@ def _company_for(prospect: Prospect) -> Company | None:
     return company
 
 
-def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) -> Lead | None:
-    """Store a new lead, or None when the person is already known.
+@dataclass
+class Stored:
+    """What storing one found person did: a new lead, a known one enrolled here, or why neither."""
 
-    A known person is not taken again (they may be owned or contacted elsewhere); what the
-    source adds that we lack is merged into their lead, and the merge is on their timeline.
+    lead: Lead | None = None
+    enrolled: Lead | None = None
+    skipped: str = ""
+
+
+def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) -> Lead | None:
+    """Store a new lead, or None when the person is already known (see prospect_store)."""
+    return prospect_store(campaign=campaign, prospect=prospect, source=source).lead
+
+
+def prospect_store(*, campaign: Campaign, prospect: Prospect, source: str) -> Stored:
+    """Store a found person: a new lead, or a known person enrolled in this campaign too.
+
+    A known person is never a second lead: what the source adds that we lack is merged into
+    their lead (on their timeline), and they join this campaign unless they opted out, answered
+    us, or are in it already (enrolments.lead_enrol says why not).
     """
     linkedin_url = normalise_linkedin_url(prospect.linkedin_url) or None
     email = normalise_email(prospect.email) or None
     key = name_key(prospect.first_name, prospect.last_name, prospect.company_name)
     if is_suppressed(Lead(email=email, linkedin_url=linkedin_url)):  # opted out or erased: not taken again
-        return None
+        return Stored(skipped=Skip.SUPPRESSED)
     if known := _duplicate_of(linkedin_url or "", email or "", key):
         _lead_merge_prospect(lead=known, prospect=prospect, source=source, linkedin_url=linkedin_url, email=email)
-        return None
+        if skipped := lead_enrol(lead=known, campaign=campaign, source=source):
+            return Stored(skipped=skipped)
+        return Stored(enrolled=known)
     try:
         with transaction.atomic():
             company = _company_for(prospect)
@@ -99,10 +119,11 @@ def lead_store_prospect(*, campaign: Campaign, prospect: Prospect, source: str) 
                 source_ref=prospect.source_ref or prospect.provider_id,
                 raw_profile=prospect.raw,
             )
+            enrolment_home(lead=lead)
             activity_record(verb="lead.found", lead=lead, campaign=campaign, source=source)
     except IntegrityError:  # another worker stored the same person a moment ago
-        return None
-    return lead
+        return Stored(skipped=Skip.ALREADY_ENROLLED)
+    return Stored(lead=lead)
 
 
 def _lead_merge_prospect(*, lead: Lead, prospect: Prospect, source: str, linkedin_url, email) -> list[str]:
@@ -154,6 +175,11 @@ def _notes_of(source) -> list[str]:
     return [str(note)[:300] for note in getattr(source, "notes", [])][:20]
 
 
+def _skip_notes(skips: Counter[str]) -> list[str]:
+    """Why known people were not added to the campaign, counted: "2 already known: do-not-contact"."""
+    return [f"{n} already known: {reason}" for reason, n in sorted(skips.items())]
+
+
 def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
     """Search the campaign's sources until `limit` new leads are stored; returns their ids.
 
@@ -166,7 +192,7 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
         return []
     wanted = limit or campaign.daily_lead_quota
     if campaign.lead_goal is not None:  # the campaign asked for this many leads in all
-        wanted = min(wanted, max(0, campaign.lead_goal - Lead.objects.filter(campaign=campaign).count()))
+        wanted = min(wanted, max(0, campaign.lead_goal - Lead.objects.filter(in_campaign(campaign.pk)).count()))
     if not wanted:
         return []
     query = _search_query(campaign)
@@ -177,17 +203,16 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
             continue
         run = SearchRun.objects.create(campaign=campaign, source=name, wanted=wanted - len(created))
         source = None
+        skips: Counter[str] = Counter()
         try:
             source = source_for(name, campaign=campaign)
             for _ in range(MAX_PAGES_PER_RUN):
                 if len(created) >= wanted or cursors.get(name) == "end":
                     break
                 page = source.search_people(query=query, cursor=cursors.get(name), limit=min(50, wanted - len(created)))
-                stored = [
-                    lead.pk
-                    for prospect in page.items
-                    if (lead := lead_store_prospect(campaign=campaign, prospect=prospect, source=name))
-                ]
+                results = [prospect_store(campaign=campaign, prospect=prospect, source=name) for prospect in page.items]
+                stored = [result.lead.pk for result in results if result.lead]
+                enrolled = sum(1 for result in results if result.enrolled)
                 created += stored
                 cursors[name] = page.cursor or "end"
                 Campaign.objects.filter(pk=campaign.pk).update(search_cursors=cursors)
@@ -195,8 +220,10 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
                     pages=F("pages") + 1,
                     found=F("found") + len(page.items),
                     stored=F("stored") + len(stored),
-                    duplicates=F("duplicates") + len(page.items) - len(stored),
+                    enrolled=F("enrolled") + enrolled,
+                    duplicates=F("duplicates") + len(page.items) - len(stored) - enrolled,
                 )
+                skips.update(result.skipped for result in results if result.skipped)
         except SourceError as exc:
             SearchRun.objects.filter(pk=run.pk).update(
                 status=SearchRun.Status.FAILED,
@@ -207,7 +234,7 @@ def leads_find(*, campaign_id: int, limit: int | None = None) -> list[int]:
             activity_record(verb="campaign.search_failed", campaign=campaign, source=name, error=str(exc)[:500])
             continue
         SearchRun.objects.filter(pk=run.pk).update(
-            status=SearchRun.Status.DONE, notes=_notes_of(source), finished_at=clock.now()
+            status=SearchRun.Status.DONE, notes=_skip_notes(skips) + _notes_of(source), finished_at=clock.now()
         )
     return created
 

@@ -30,6 +30,7 @@ from gspread.http_client import HTTPClient
 from gspread.utils import InsertDataOption, ValueInputOption, ValueRenderOption, rowcol_to_a1
 
 from campaigns.models import Campaign
+from leads.enrolments import in_campaign
 from leads.models import Lead, SheetSync
 from leads.services import activity_record
 from outreach.models import InboundMessage, OutreachMessage
@@ -354,7 +355,7 @@ def _leads_for_sheet(campaign_id: int) -> QuerySet[Lead]:
     last_sent = OutreachMessage.objects.filter(lead=OuterRef("pk"), status=OutreachMessage.Status.SENT)
     last_reply = InboundMessage.objects.filter(lead=OuterRef("pk"))
     return (
-        Lead.objects.filter(campaign_id=campaign_id)
+        Lead.objects.filter(in_campaign(campaign_id))  # its own leads and the people who joined it
         .select_related("company", "owner")
         .annotate(
             last_contacted_at=Subquery(last_sent.order_by("-sent_at").values("sent_at")[:1]),

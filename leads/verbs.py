@@ -17,6 +17,7 @@ class Verb(models.TextChoices):
     LEAD_QUALIFIED = "lead.qualified", "Qualified"
     LEAD_DISQUALIFIED = "lead.disqualified", "Disqualified"
     LEAD_ALLOCATED = "lead.allocated", "Allocated to a rep"
+    LEAD_ENROLLED = "lead.enrolled", "Added to another campaign"
     LEAD_CONTACTED = "lead.contacted", "First message sent: contacted"
     LEAD_REPLIED = "lead.replied", "Replied"
     LEAD_INTERESTED = "lead.interested", "Interested"

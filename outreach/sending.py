@@ -12,11 +12,13 @@ import random
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from campaigns.models import Campaign
+from leads.enrolments import enrolment_step_sent
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, Trigger, lead_transition
-from leads.models import Lead, ranked_score
+from leads.models import Enrolment, Lead, ranked_score
 from leads.services import activity_record
 from leads.suppression import is_suppressed
 from outreach import limits
@@ -116,6 +118,12 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         if reason := _stop_reason(message):
             _cancel(message, reason)
             return "cancelled"
+        locked = _person_lock(message)
+        if locked is None:
+            return "busy"  # another campaign's send to this person is being claimed right now
+        if locked.enrolment_stopped and not _outside_sequence(message):
+            _cancel(message, "The person's place in this campaign was stopped")
+            return "cancelled"
         if wait_until := _contact_budget_wait(message, now):
             OutreachMessage.objects.filter(pk=message.pk).update(not_before=wait_until)
             activity_record(verb="message.held", lead=message.lead, message=message, until=wait_until.isoformat())
@@ -185,6 +193,32 @@ def _stop_reason(message: OutreachMessage) -> str:
     return ""
 
 
+def _person_lock(message: OutreachMessage) -> Lead | None:
+    """Hold the person's row until the claim commits, so the contact budget is read once per person.
+
+    Two accounts (two campaigns, two reps) may claim a message to the same person at once; each
+    locks only its own message row, so without this both could read "no touch yet" and both
+    send. Skip-locked: the loser gets None and does not wait (nor deadlock with a reply that
+    holds the person and cancels their messages); its message stays approved for the next tick.
+    The row comes with whether the person's place in the message's campaign was stopped.
+    """
+    stopped = Enrolment.objects.filter(
+        lead=OuterRef("pk"), campaign_id=message.campaign_id, status=Enrolment.Status.STOPPED
+    )
+    return (
+        Lead.objects.select_for_update(skip_locked=True)
+        .filter(pk=message.lead_id)
+        .annotate(enrolment_stopped=Exists(stopped))
+        .only("pk")
+        .first()
+    )
+
+
+# A touch counts from when its send began: one `sending` (or `unknown`: it may have gone) is a
+# touch already, so a second campaign's message waits for it rather than racing it.
+TOUCHED = (Status.SENT, Status.SENDING, Status.UNKNOWN)
+
+
 def _contact_budget_wait(message: OutreachMessage, now: dt.datetime) -> dt.datetime | None:
     """One contact budget per person, across campaigns, reps and channels: when it next allows a touch.
 
@@ -194,11 +228,12 @@ def _contact_budget_wait(message: OutreachMessage, now: dt.datetime) -> dt.datet
         return None
     window_start = now - dt.timedelta(days=settings.CONTACT_WINDOW_DAYS)
     touches = list(
-        OutreachMessage.objects.filter(
-            lead=message.lead_id, status=Status.SENT, reply_to__isnull=True, sent_at__gte=window_start
-        )
-        .order_by("sent_at")
-        .values_list("sent_at", flat=True)
+        OutreachMessage.objects.filter(lead=message.lead_id, status__in=TOUCHED, reply_to__isnull=True)
+        .exclude(pk=message.pk)
+        .annotate(touched_at=Coalesce("sent_at", "sending_started_at"))
+        .filter(touched_at__gte=window_start)
+        .order_by("touched_at")
+        .values_list("touched_at", flat=True)
     )
     waits = []
     if touches and (gap_end := touches[-1] + dt.timedelta(days=settings.CONTACT_MIN_GAP_DAYS)) > now:
@@ -250,6 +285,8 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
         ):
             lead_transition(lead=message.lead, to=Lead.Status.CONTACTED, trigger=Trigger.FIRST_SEND, now=now)
             activity_record(verb="message.sent", lead=message.lead, message=message, account=account.pk)
+            if not _outside_sequence(message):
+                enrolment_step_sent(lead_id=message.lead_id, campaign_id=message.campaign_id, step=message.step)
         if result.quota_used_pct is not None and result.quota_used_pct >= QUOTA_STOP_PCT:
             limits.kind_close(account, message.kind, now)
         return "sent"

@@ -15,7 +15,7 @@ from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from campaigns.services import campaign_brief
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
-from leads.models import Lead, Task
+from leads.models import Enrolment, Lead, Task
 from leads.services import activity_record, lead_facts
 from leads.suppression import is_suppressed
 from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
@@ -47,16 +47,28 @@ def _account_for(campaign: Campaign, owner, kind: str) -> SendingAccount | None:
     return next((a for a in accounts if a.owner_id == owner.pk), accounts[0] if accounts else None)
 
 
-def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
-    """The lead's row for this step in `generating`, or None when there is nothing to draft.
+def _enrolment_open(lead: Lead, campaign: Campaign) -> bool:
+    """The person's place in this campaign lets its sequence go on (enrolments prefetched).
+
+    Their home campaign runs unless its enrolment was stopped; another needs an active enrolment.
+    """
+    rows = [e for e in lead.enrolments.all() if e.campaign_id == campaign.pk]
+    if lead.campaign_id == campaign.pk:
+        return all(e.status == Enrolment.Status.ACTIVE for e in rows)
+    return any(e.status == Enrolment.Status.ACTIVE for e in rows)
+
+
+def _claim_draft_row(lead: Lead, step: int, campaign: Campaign | None = None) -> OutreachMessage | None:
+    """The lead's row for this step of `campaign` (its home one by default) in `generating`, or None
+    when there is nothing to draft.
 
     Idempotent: the row is unique per lead, campaign and step, so a repeated task finds it and
     only carries on when an earlier run died while generating.
     """
-    campaign = lead.campaign
+    campaign = campaign or lead.campaign
     if campaign is None or campaign.status != Campaign.Status.ACTIVE or lead.owner is None:
         return None
-    if lead.status in SEQUENCE_STOPPED:
+    if lead.status in SEQUENCE_STOPPED or not _enrolment_open(lead, campaign):
         return None
     sequence_step = next((s for s in campaign.steps.all() if s.order == step), None)
     if sequence_step is None:
@@ -81,18 +93,25 @@ def _claim_draft_row(lead: Lead, step: int) -> OutreachMessage | None:
     return message if created or message.status == Status.GENERATING else None
 
 
-def messages_draft(*, lead_ids: list[int], step: int = 1) -> list[OutreachMessage]:
+def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> list[OutreachMessage]:
     """Draft each lead's message for a sequence step and put it in front of its rep.
 
-    The model calls of the whole batch run side by side (each draft, then its fact check).
+    The step is of `campaign_id`'s sequence when given (people enrolled there from another
+    campaign), else of each lead's home campaign. The model calls of the whole batch run side
+    by side (each draft, then its fact check).
     """
     leads = (
         Lead.objects.select_related("company", "owner", "campaign__owner")
-        .prefetch_related("campaign__steps", "campaign__sending_accounts")
+        .prefetch_related("campaign__steps", "campaign__sending_accounts", "enrolments")
         .filter(pk__in=lead_ids)
         .order_by("pk")
     )
-    rows = [message for lead in leads if (message := _claim_draft_row(lead, step))]
+    campaign = None
+    if campaign_id is not None:
+        campaign = (
+            Campaign.objects.select_related("owner").prefetch_related("steps", "sending_accounts").get(pk=campaign_id)
+        )
+    rows = [message for lead in leads if (message := _claim_draft_row(lead, step, campaign))]
     return messages_fill(message_ids=[m.pk for m in rows])
 
 
@@ -594,9 +613,15 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
             campaign__status=Campaign.Status.ACTIVE,
         )
         .filter(~Exists(later), ~Exists(answered), Exists(next_step))
-        .annotate(delay_days=next_step.values("delay_days")[:1], next_kind=next_step.values("kind")[:1])
+        .annotate(
+            delay_days=next_step.values("delay_days")[:1],
+            next_kind=next_step.values("kind")[:1],
+            home_id=F("lead__campaign_id"),
+        )
     )
-    by_step: dict[int, list[int]] = {}
+    # Each campaign's sequence runs per enrolment: a step of a campaign that is not the lead's
+    # home one is drafted from that campaign's steps (None: the home campaign, as ever).
+    by_step: dict[tuple[int | None, int], list[int]] = {}
     for message in due:
         start = message.sent_at
         if message.kind == Kind.CONNECTION_NOTE and message.next_kind == Kind.MESSAGE:
@@ -605,9 +630,10 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
                 continue
             start = message.accepted_at
         if start + dt.timedelta(days=message.delay_days) <= now:
-            by_step.setdefault(message.step + 1, []).append(message.lead_id)
-    for step, lead_ids in by_step.items():
-        messages_draft_enqueue(lead_ids=lead_ids, step=step)
+            campaign_id = None if message.campaign_id == message.home_id else message.campaign_id
+            by_step.setdefault((campaign_id, message.step + 1), []).append(message.lead_id)
+    for (campaign_id, step), lead_ids in by_step.items():
+        messages_draft_enqueue(lead_ids=lead_ids, step=step, campaign_id=campaign_id)
     return [lead_id for lead_ids in by_step.values() for lead_id in lead_ids]
 
 
@@ -617,13 +643,17 @@ def draft_batch_size() -> int:
     return batch_size(calls_per_item=2)
 
 
-def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1) -> None:
-    """Draft these leads in background batches, once the current transaction commits."""
+def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> None:
+    """Draft these leads in background batches, once the current transaction commits.
+
+    `campaign_id`: the campaign whose step it is, when not the leads' home campaign.
+    """
     from outreach.tasks import messages_draft_task
 
     size = draft_batch_size()
+    extra = () if campaign_id is None else (campaign_id,)
     for start in range(0, len(lead_ids), size):
-        messages_draft_task.delay_on_commit(lead_ids[start : start + size], step)
+        messages_draft_task.delay_on_commit(lead_ids[start : start + size], step, *extra)
 
 
 # A rep's tasks, when due -----------------------------------------------------------------------

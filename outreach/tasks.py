@@ -17,8 +17,8 @@ from salesdept import clock
 
 
 @shared_task
-def messages_draft_task(lead_ids: list[int], step: int = 1) -> int:
-    return len(messages_draft(lead_ids=lead_ids, step=step))
+def messages_draft_task(lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> int:
+    return len(messages_draft(lead_ids=lead_ids, step=step, campaign_id=campaign_id))
 
 
 @shared_task

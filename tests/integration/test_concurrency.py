@@ -242,3 +242,46 @@ def test_an_undo_racing_the_send_claim_either_stops_the_send_or_is_refused(setti
         assert outbox_keys(settings.SANDBOX_OUTBOX)[str(message.idempotency_key)] == (1 if sent == "sent" else 0)
         outcomes[undo] += 1
     assert sum(outcomes.values()) == 10
+
+
+def test_one_person_in_many_campaigns_gets_one_touch_whichever_accounts_race(settings, alice, bob):
+    """Each campaign sends from its own account: the contact budget still holds across them.
+
+    Every account locks only its own message; the person's row is what makes the budget read
+    once. Without it each worker reads "no touch yet" and they all send.
+    """
+    from leads.enrolments import lead_enrol
+
+    settings.CONTACT_MIN_GAP_DAYS = 3
+    now = timezone.now()
+    accounts = [
+        SendingAccountFactory(owner=alice, daily_messages=10, warmup_start=100, timezone=zone_at_midday(now))
+        for _ in range(THREADS)
+    ]
+    campaigns = [
+        CampaignFactory(owner=bob, accounts=[account], steps=[SequenceStep.Kind.MESSAGE]) for account in accounts
+    ]
+    lead = LeadFactory(campaign=campaigns[0], owner=alice)
+    for campaign in campaigns[1:]:
+        assert lead_enrol(lead=lead, campaign=campaign, source="sandbox") == ""
+    due = now - dt.timedelta(minutes=1)
+    for campaign, account in zip(campaigns, accounts, strict=True):
+        MessageFactory(
+            lead=lead,
+            campaign=campaign,
+            account=account,
+            kind=OutreachMessage.Kind.MESSAGE,
+            status=Status.APPROVED,
+            decided_by=alice,
+            decided_at=due,
+            not_before=due,
+        )
+
+    runs = run_together(THREADS, lambda i: send_until_idle([accounts[i].pk]))
+
+    outcomes = Counter(outcome for run in runs for outcome in run)
+    assert outcomes["sent"] == 1
+    assert OutreachMessage.objects.filter(lead=lead, status=Status.SENT).count() == 1
+    waiting = OutreachMessage.objects.filter(lead=lead, status=Status.APPROVED)
+    assert waiting.count() == THREADS - 1  # held by the budget, not dropped
+    assert all(m.not_before >= now + dt.timedelta(days=3) - dt.timedelta(minutes=1) for m in waiting)

@@ -15,7 +15,7 @@ from campaigns.models import Campaign
 from leads import imports
 from leads.dedupe import name_key
 from leads.imports import ImportFileError, csv_import_create, csv_import_run, csv_import_start, guess_mapping
-from leads.models import Activity, Company, ImportJob, Lead, Suppression
+from leads.models import Activity, Company, Enrolment, ImportJob, Lead, Suppression
 from leads.suppression import suppression_add
 from tests.factories import CampaignFactory, CompanyFactory, LeadFactory
 
@@ -558,12 +558,14 @@ def _inserts_per_1000_rows() -> int:
     """Statements that write 1,000 new leads, their companies and their activities.
 
     On PostgreSQL: an id reservation and a COPY for leads and for activities, one INSERT for the
-    companies, one for the merge's activity. SQLite splits each bulk insert under 999 parameters.
+    companies, one for their enrolments in the campaign, one for the merge's activity. SQLite
+    splits each bulk insert under 999 parameters.
     """
     limit = connection.features.max_query_params
     if not limit:
-        return 6
-    return sum(math.ceil(1000 / (limit // len(model._meta.concrete_fields))) for model in (Lead, Activity, Company))
+        return 7
+    models = (Lead, Activity, Company, Enrolment)
+    return sum(math.ceil(1000 / (limit // len(model._meta.concrete_fields))) for model in models)
 
 
 def _is_insert(sql: str) -> bool:
