@@ -6,7 +6,6 @@ home page stops opening on the checklist once every item is.
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.urls import reverse
 from campaigns.models import Campaign
 from outreach.models import SendingAccount
 from salesdept.roles import ROLES
+from salesdept.teamconfig import llm_config
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,9 @@ class Item:
 
 
 def model_configured() -> bool:
-    """A model server is set: an OpenAI key, or the base URL of an OpenAI-compatible server.
-
-    Reads the environment's settings; the /settings/ page's own config reader takes over when it lands.
-    """
-    return bool(settings.OPENAI_API_KEY or settings.LLM_BASE_URL)
+    """A model server is set, on /settings/ or in the environment: a key, or an OpenAI-compatible server's URL."""
+    config = llm_config()
+    return bool(config.api_key or config.base_url)
 
 
 def _team_invited() -> bool:

@@ -40,7 +40,11 @@ def _sync_one(entry: Schedule, *, now) -> str:
         _write(entry, None)
         outcome = "created"
     elif known is None:
-        # Synced before digests were kept: the row may hold an admin's edit, so it is adopted as is.
+        # Synced before digests were kept: the row may hold an admin's edit (interval, on or off),
+        # so it is adopted as is, but for the task it runs: that is code, and an old path names nothing.
+        if task.task != entry.task:
+            task.task = entry.task
+            task.save(update_fields=["task"])  # save() tells beat
         outcome = "adopted"
     elif known.digest != digest:
         _write(entry, task)

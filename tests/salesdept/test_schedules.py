@@ -115,6 +115,20 @@ def test_rows_synced_before_digests_were_kept_are_adopted_as_edited():
     assert DeclaredSchedule.objects.count() == len(SCHEDULES)
 
 
+def test_an_adopted_row_runs_the_declared_task_and_keeps_the_admin_interval():
+    call_command("sync_schedules")
+    DeclaredSchedule.objects.all().delete()  # upgraded from a release where the alerts task lived elsewhere
+    PeriodicTask.objects.filter(name="alerts").update(task="salesdept.tasks.alerts_check_task")
+    quarter_hour, _ = IntervalSchedule.objects.get_or_create(every=15, period=IntervalSchedule.MINUTES)
+    _edit_in_admin("alerts", interval=quarter_hour)
+
+    call_command("sync_schedules")
+
+    alerts = PeriodicTask.objects.get(name="alerts")
+    assert alerts.task == "reporting.tasks.alerts_check_task"
+    assert alerts.interval.every == 15
+
+
 def test_every_scheduled_task_exists():
     from salesdept.celery import app
 
