@@ -154,6 +154,7 @@ INSTALLED_APPS = [
     "outreach",
     "approvals",
     "reporting",
+    "library",
 ]
 
 MIDDLEWARE = [
