@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
 from outreach.services import Then
+from salesdept.formfields import ListField
 from salesdept.people import display_name
 from salesdept.roles import reps
 from salesdept.views_helpers import id_param
@@ -173,33 +174,6 @@ class CampaignRequestForm(forms.Form):
     )
 
 
-def _lines(text: str) -> list[str]:
-    """One item per line or comma, blanks and repeats dropped, order kept."""
-    items = (item.strip() for line in text.splitlines() for item in line.split(","))
-    return list(dict.fromkeys(item for item in items if item))
-
-
-class ListField(forms.CharField):
-    """A list edited as text: one item per line (or comma separated)."""
-
-    widget = forms.Textarea(attrs={"rows": 2})
-
-    def __init__(self, *, max_items: int = 30, **kwargs):
-        self.max_items = max_items
-        super().__init__(required=False, max_length=2000, **kwargs)
-
-    def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list | tuple) else value
-
-    def clean(self, value) -> list[str]:
-        items = _lines(super().clean(value))
-        if len(items) > self.max_items:
-            raise forms.ValidationError(f"At most {self.max_items} entries.")
-        if any(len(item) > 100 for item in items):
-            raise forms.ValidationError("Each entry must be under 100 characters.")
-        return items
-
-
 SENIORITIES = [
     ("owner", "Owner / founder"),
     ("c_suite", "C-suite"),
@@ -210,17 +184,21 @@ SENIORITIES = [
 ]
 
 
+# A request's target, as a manager edits it before approving: short lists of short words.
+TARGET_LIST = {"max_items": 30, "max_item_length": 100}
+
+
 class ProposalForm(forms.Form):
     """A manager's edit of the LLM's reading of a campaign request."""
 
     name = forms.CharField(max_length=120, error_messages={"required": "Give the campaign a name."})
-    titles = ListField(help_text="One job title per line")
+    titles = ListField(**TARGET_LIST, help_text="One job title per line")
     seniorities = forms.MultipleChoiceField(required=False, choices=SENIORITIES, widget=forms.CheckboxSelectMultiple)
-    industries = ListField()
-    locations = ListField()
-    company_sizes = ListField(help_text='Ranges like "51-200"')
-    keywords = ListField()
-    exclusions = ListField(help_text="Words that rule out a title or company")
+    industries = ListField(**TARGET_LIST)
+    locations = ListField(**TARGET_LIST)
+    company_sizes = ListField(**TARGET_LIST, help_text='Ranges like "51-200"')
+    keywords = ListField(**TARGET_LIST)
+    exclusions = ListField(**TARGET_LIST, help_text="Words that rule out a title or company")
     labels = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,

@@ -1,7 +1,5 @@
 """The manager's campaign forms. They parse what was typed; campaigns.services decides what is allowed."""
 
-import re
-
 from django import forms
 
 from campaigns.models import Campaign, SequenceStep, TargetProfile
@@ -14,32 +12,8 @@ from campaigns.services import (
     TARGET_LIST_FIELDS,
 )
 from outreach.models import SendingAccount
+from salesdept.formfields import LinesField, ListField
 from salesdept.people import display_name
-
-_SEPARATORS = re.compile(r"[,\n]")
-
-
-class ListField(forms.CharField):
-    """Text with one value per line or comma, as a list (blanks and repeats dropped)."""
-
-    widget = forms.Textarea(attrs={"rows": 4})
-
-    def to_python(self, value) -> list[str]:
-        text = super().to_python(value)
-        return list(dict.fromkeys(part.strip() for part in _SEPARATORS.split(text) if part.strip()))
-
-    def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list) else value
-
-
-class LinesField(ListField):
-    """One value per line (a value may contain commas)."""
-
-    widget = forms.Textarea(attrs={"rows": 3})
-
-    def to_python(self, value) -> list[str]:
-        text = forms.CharField.to_python(self, value)
-        return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def labels_from_text(text: str) -> list[dict]:

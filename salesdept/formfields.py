@@ -40,3 +40,47 @@ class DayMonthYearField(forms.DateField):
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return parsed
+
+
+class ListField(forms.CharField):
+    """A list edited as text: one item per line or comma; blanks and repeats dropped, order kept.
+
+    `max_items` and `max_item_length` bound what one field may hold; unbound by default, where a
+    service decides what is allowed.
+    """
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def __init__(self, *, max_items: int | None = None, max_item_length: int | None = None, **kwargs):
+        self.max_items, self.max_item_length = max_items, max_item_length
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 5000)
+        super().__init__(**kwargs)
+
+    def split(self, text: str) -> list[str]:
+        return [item for line in text.splitlines() for item in line.split(",")]
+
+    def to_python(self, value) -> list[str]:
+        items = (item.strip() for item in self.split(super().to_python(value)))
+        return list(dict.fromkeys(item for item in items if item))
+
+    def run_validators(self, value) -> None:  # the text's validators do not apply to the list
+        pass
+
+    def validate(self, value: list[str]) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if self.max_items is not None and len(value) > self.max_items:
+            raise forms.ValidationError(f"At most {self.max_items} entries.")
+        if self.max_item_length is not None and any(len(item) > self.max_item_length for item in value):
+            raise forms.ValidationError(f"Each entry must be under {self.max_item_length} characters.")
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+
+class LinesField(ListField):
+    """One item per line: an item may contain commas (a sentence, a phrase, a link)."""
+
+    def split(self, text: str) -> list[str]:
+        return text.splitlines()
