@@ -367,7 +367,7 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
         insight=classification.insight,
         needs_review=needs_review,
         review_reason=review_reason,
-        classified_by="template" if result.from_template else result.call.model,
+        classified_by=result.generated_by,
         score=scored.score,
         score_breakdown=scored.breakdown,
         payload={
@@ -473,7 +473,7 @@ def _lead_record_requalification(*, lead: Lead, actor, result: "llm.Result[llm.C
         "insight": classification.insight,
         "needs_review": classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE or bool(review_reason),
         "review_reason": review_reason,
-        "classified_by": "template" if result.from_template else result.call.model,
+        "classified_by": result.generated_by,
         "score": scored.score,
         "score_breakdown": scored.breakdown,
     }

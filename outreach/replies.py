@@ -281,7 +281,7 @@ def _inbound_act(
     inbound.analysis = {
         **analysis.model_dump(mode="json"),
         "llm_call": result.call.pk,
-        "generated_by": _generated_by(result),
+        "generated_by": result.generated_by,
         "answer_findings": fact_check_findings(check) if check_due else [],
         "answer_llm_error": result.call.error,
     }
@@ -445,10 +445,6 @@ def _lead_from_referral(inbound: InboundMessage, lead: Lead, name: str) -> Lead 
 
     leads_qualify_task.delay_on_commit([referred.pk])
     return referred
-
-
-def _generated_by(result: "llm.Result") -> str:
-    return "template" if result.from_template else result.call.model
 
 
 @transaction.atomic

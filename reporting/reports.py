@@ -154,7 +154,7 @@ def report_insights_grounded(*, metrics: dict) -> tuple[list[str], str, int]:
     written = [" ".join(text.split()) for text in result.value.insights]
     kept = [text for text in written if not ungrounded_numbers(text, metrics)]
     dropped = len(written) - len(kept)
-    by = template_backend.NAME if result.from_template or not kept else result.call.model
+    by = result.generated_by if kept else template_backend.NAME
     if len(kept) < 3:
         extra = [text for text in template_backend.insights(metrics=metrics).insights if text not in kept]
         if kept and not result.from_template:

@@ -65,6 +65,11 @@ class Result(Generic[Out]):
     call: LLMCall
     from_template: bool
 
+    @property
+    def generated_by(self) -> str:
+        """Who wrote the value, as pages and the dashboard name it: "template" or the model."""
+        return template_backend.NAME if self.from_template else self.call.model
+
 
 BUDGET_SPENT = "The day's LLM budget of ${:g} is spent."
 
