@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "approvals",
     "reporting",
     "library",
+    "presence",
 ]
 
 MIDDLEWARE = [
