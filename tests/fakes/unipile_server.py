@@ -47,7 +47,7 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fakes.http import FakeHandler, LocalFake
 
@@ -491,7 +491,7 @@ class FakeUnipile(LocalFake):
         h.send_json(status, body)
 
     def _route(self, method: str, path: str, record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        parts = path.rstrip("/").split("/")[3:]  # after /api/v1
+        parts = [unquote(part) for part in path.rstrip("/").split("/")[3:]]  # after /api/v1, as a server decodes
         query, data = record["query"], record["json"] or record["form"] or {}
         match method, parts:
             case "POST", ["users", "invite"]:
