@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leads.services import activity_record
 from presence.guardrails import post_findings
-from presence.models import Post
+from presence.models import Post, PostingOptIn
 from salesdept import clock
 from salesdept.people import display_name
 
@@ -95,3 +95,9 @@ def _banned() -> tuple[str, ...]:
 
     team = team_voice()
     return tuple(p for p in (team.banned_phrases if team else []) if p.strip())
+
+
+def posting_opt_in_set(*, user, on: bool) -> PostingOptIn:
+    """A rep's /me/ switch for weekly post suggestions in their own name."""
+    choice, _ = PostingOptIn.objects.update_or_create(user=user, defaults={"suggest_posts": on})
+    return choice
