@@ -5,7 +5,10 @@ from django import forms
 from campaigns.models import Campaign
 from presence.guardrails import POST_LIMIT
 from presence.models import PostingOptIn
+from salesdept import clock
 from salesdept.formfields import DayMonthYearField
+
+MAX_AHEAD = dt.timedelta(days=365)
 
 
 class DecideForm(forms.Form):
@@ -41,6 +44,14 @@ class PostEditForm(forms.Form):
         if not text:
             raise forms.ValidationError("Write the post's text.")
         return text
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("publish_on") and data.get("publish_time"):
+            now = clock.now()
+            if not now - dt.timedelta(days=1) <= self.publish_at() <= now + MAX_AHEAD:
+                self.add_error("publish_on", "Choose a time from today up to a year ahead.")
+        return data
 
     def publish_at(self) -> dt.datetime:
         data = self.cleaned_data
