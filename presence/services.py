@@ -39,7 +39,10 @@ def _refusal(post_id: int, revision: int, expected: str) -> PostDecisionError:
 @transaction.atomic
 def post_edit(*, post: Post, actor, revision: int, text: str, publish_at: dt.datetime, campaign_id: int | None) -> Post:
     """A person's new text, time or campaign; the guardrails run again on the new text."""
-    findings = post_findings(text=text, item=post.content_item, banned=_banned())
+    from presence.suggestions import replier_names
+
+    names = replier_names(clock.now())  # a person's edit may not name a prospect either
+    findings = post_findings(text=text, item=post.content_item, banned=_banned(), names=names)
     changed = text != post.text
     if not Post.objects.filter(pk=post.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         text=text,

@@ -67,6 +67,25 @@ def test_an_edit_saves_the_text_time_and_campaign_and_runs_the_checks_again(clie
     assert "unknown_link" in {f["code"] for f in post.guardrail_findings if f["blocking"]}
 
 
+def test_an_edit_that_names_a_prospect_who_wrote_to_us_is_blocked(client, alice, post, alice_account):
+    from outreach.models import InboundMessage
+    from tests.factories import LeadFactory
+
+    lead = LeadFactory(first_name="Zofia", last_name="Kowalczyk")
+    InboundMessage.objects.create(
+        lead=lead, account=alice_account, provider_id="in-1", text="Pricing?", received_at=timezone.now()
+    )
+    login(client, alice).post(
+        reverse("posts:detail", args=[post.pk]), edit_data(post, text="Zofia Kowalczyk asked us about pricing.")
+    )
+
+    post.refresh_from_db()
+    assert "names_a_prospect" in {f["code"] for f in post.guardrail_findings if f["blocking"]}
+    client.post(reverse("posts:approve", args=[post.pk]), {"revision": post.revision})
+    post.refresh_from_db()
+    assert post.status == Status.PENDING_APPROVAL
+
+
 def test_a_post_with_a_blocking_finding_cannot_be_approved(client, alice, post):
     Post.objects.filter(pk=post.pk).update(
         guardrail_findings=[{"code": "banned_phrase", "message": "x", "blocking": True}]
