@@ -48,6 +48,7 @@ def score_lead(
     company: str,
     recent_posts: int,
     target: TargetProfile,
+    engaged: str = "",
 ) -> Scored:
     haystack = f"{headline} {company}".lower()
     if excluded := [word for word in target.exclusions if word.lower() in haystack]:
@@ -82,6 +83,8 @@ def score_lead(
 
     intent = min(10, recent_posts * 3)
     factors.append(_factor("intent", intent, 10, f"{recent_posts} recent posts"))
+    if engaged:  # they came to us: reacted to or commented on one of our posts (presence.engagement)
+        factors.append(_factor("engaged_post", 10, 10, engaged))
     return Scored(min(100, sum(f["points"] for f in factors)), factors)
 
 

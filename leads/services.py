@@ -340,7 +340,20 @@ def lead_rule_score(lead: Lead) -> Scored:
         company=company.name if company else "",
         recent_posts=len(profile.get("recent_posts", [])),
         target=lead.campaign.target,
+        engaged=_engaged_why(profile),
     )
+
+
+def _engaged_why(profile: dict) -> str:
+    """ "Engaged with our post: ..." for a lead found through our post's reactions or comments."""
+    engaged = profile.get("engaged_with_post")
+    return str(engaged.get("why") or "") if isinstance(engaged, dict) else ""
+
+
+def _with_engagement(lead: Lead, insight: str) -> str:
+    """The why-line leads with how the person came to us, when it was through our post."""
+    why = _engaged_why(lead.raw_profile if isinstance(lead.raw_profile, dict) else {})
+    return f"{why}. {insight}"[:300] if why and why not in insight else insight
 
 
 def _review_reason(result: "llm.Result[llm.Classification]") -> str:
@@ -364,7 +377,7 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
         trigger=Trigger.QUALIFICATION,
         label=classification.label,
         label_confidence=classification.confidence,
-        insight=classification.insight,
+        insight=_with_engagement(lead, classification.insight),
         needs_review=needs_review,
         review_reason=review_reason,
         classified_by=result.generated_by,

@@ -97,6 +97,17 @@ class Verb(models.TextChoices):
     CAMPAIGN_SHEET_CONFIGURED = "campaign.sheet_configured", "Google Sheet set up"
     CAMPAIGN_SHEET_SYNC_REQUESTED = "campaign.sheet_sync_requested", "Google Sheet sync asked for"
     CAMPAIGN_SHEET_SYNC_FAILED = "campaign.sheet_sync_failed", "Google Sheet sync failed"
+    # Posts on LinkedIn (presence): suggested, decided, published; and people who engaged with one.
+    POST_SUGGESTED = "post.suggested", "Post suggested"
+    POST_EDITED = "post.edited", "Post edited"
+    POST_APPROVED = "post.approved", "Post approved"
+    POST_REJECTED = "post.rejected", "Post rejected"
+    POST_SENDING = "post.sending", "Publishing started"
+    POST_PUBLISHED = "post.published", "Post published"
+    POST_UNKNOWN = "post.unknown", "Publish outcome unknown: check before publishing again"
+    POST_FAILED = "post.failed", "Post could not be published"
+    POST_POSTPONED = "post.postponed", "Post postponed: daily cap, provider limit or a passing error"
+    LEAD_ENGAGED = "lead.engaged", "Engaged with our post"
     # Sending accounts, reports, privacy.
     ACCOUNT_PAUSED = "account.paused", "Sending account paused"
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"

@@ -129,4 +129,28 @@ SCHEDULES = [
         15,
         "Each manager gets yesterday's report at their own time in their own timezone, once.",
     ),
+    Schedule(
+        "suggest-posts",
+        "presence.tasks.posts_suggest_due_task",
+        60,
+        "Weekly (POSTS_SUGGEST_WEEKDAY, _HOUR UTC): posts suggested for the company page and opted-in reps.",
+    ),
+    Schedule(
+        "publish-posts",
+        "presence.tasks.posts_dispatch_task",
+        1,
+        "Approved posts wait in the database for their time; each is published once, inside its account's hours.",
+    ),
+    Schedule(
+        "sweep-stuck-posts",
+        "presence.tasks.posts_mark_stuck_unknown_task",
+        5,
+        "A publish that never finished becomes `unknown` for a person, never published again blindly.",
+    ),
+    Schedule(
+        "read-post-results",
+        "presence.tasks.posts_read_results_task",
+        60,
+        "Reactions and comments on our recent posts are read back; people who engage become leads.",
+    ),
 ]

@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "approvals",
     "reporting",
     "library",
+    "presence",
 ]
 
 MIDDLEWARE = [
@@ -368,6 +369,18 @@ APPROVAL_HOLD_SECONDS = env_int("APPROVAL_HOLD_SECONDS", 30)
 CONTACT_MIN_GAP_DAYS = env_int("CONTACT_MIN_GAP_DAYS", 2)
 CONTACT_WINDOW_DAYS = env_int("CONTACT_WINDOW_DAYS", 30)
 CONTACT_MAX_TOUCHES = env_int("CONTACT_MAX_TOUCHES", 4)
+# Posts on LinkedIn (presence): suggestions each week on this weekday (0 = Monday) at this UTC hour, this many
+# per author; at most POSTS_DAILY_CAP published per account and local day, inside the account's working hours.
+POSTS_SUGGEST_WEEKDAY = env_int("POSTS_SUGGEST_WEEKDAY", 0)
+POSTS_SUGGEST_HOUR = env_int("POSTS_SUGGEST_HOUR", 7)
+POSTS_PER_WEEK = env_int("POSTS_PER_WEEK", 2)
+POSTS_DAILY_CAP = env_int("POSTS_DAILY_CAP", 1)
+# The company page: its LinkedIn organisation id (posts go `as_organization`) and the SendingAccount (by id)
+# of an admin of the page that publishes them. Blank: no company-page suggestions.
+POSTS_COMPANY_ORGANIZATION_ID = env_str("POSTS_COMPANY_ORGANIZATION_ID")
+POSTS_COMPANY_ACCOUNT_ID = env_int("POSTS_COMPANY_ACCOUNT_ID", 0)
+# Reactions and comments are read back for posts published in the last this many days.
+POSTS_RESULTS_DAYS = env_int("POSTS_RESULTS_DAYS", 14)
 # Retention (practices.md §7): raw profiles of leads untouched this long, and the texts of finished
 # messages, replies and provider events older than this, are emptied daily (rows and counts stay).
 RETENTION_RAW_PROFILE_DAYS = env_int("RETENTION_RAW_PROFILE_DAYS", 365)

@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outreach.views import mailbox_context
+from presence.selectors import posting_context
 from reporting.forms import ReportTimeForm
 from reporting.recipients import report_next_at, report_recipient_set, report_settings_of
 from salesdept import clock, teamconfig
@@ -143,6 +144,7 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
         **linkedin_section_for(request.user, link_id=request.GET.get("linkedin", "")),
         **mailbox_context(request.user),
         **_voice_context(request.user, **forms),
+        **posting_context(request.user),
     }
 
 

@@ -22,6 +22,12 @@ again), POSTs Unipile's notify body to the link's notify_url, then redirects the
 success_redirect_url. An account whose status is CREDENTIALS refuses sends with 401
 errors/disconnected_account. `GET /users/me` answers the account's own profile and plan.
 
+Posts: `POST /posts` (multipart) publishes and answers PostCreated; `post_outcome` makes the next
+publishes fail as RESERVED names it, or "timeout" (recorded, then 504) and "hang" (recorded, then
+answered after `hang_seconds`). `add_reaction` / `add_comment` put engagement on a post (a comment
+names its author by ids only, as the contract says); `GET /posts/{id}/reactions` pages with
+`paging.cursor`, comments with a top-level `cursor`.
+
 Every request is recorded (`fake.requests`, and the module's ALL_REQUESTS for the contract test)
 as {"method", "path", "query", "headers", "json", "form", "content_type", "status"}.
 """
@@ -41,7 +47,7 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fakes.http import FakeHandler, LocalFake
 
@@ -64,6 +70,9 @@ ROUTES = [
     ("GET", "/api/v1/users/{identifier}"),
     ("POST", "/api/v1/hosted/accounts/link"),
     ("GET", "/api/v1/users/me"),
+    ("POST", "/api/v1/posts"),
+    ("GET", "/api/v1/posts/{post_id}/reactions"),
+    ("GET", "/api/v1/posts/{post_id}/comments"),
 ]
 EXPIRES_ON = re.compile(r"^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}.\d{3}Z$")  # the contract's pattern
 
@@ -260,6 +269,8 @@ class FakeUnipile(LocalFake):
         self.notifications: list[dict[str, Any]] = []  # notify calls made: {"url", "body", "status"}
         self.next_user: dict[str, Any] = {"user_id": "ACo-new", "premium": False, "sales_navigator": False}
         self.search_size = 120  # people a search finds, whatever its filters
+        self.posts: dict[str, dict[str, Any]] = {}
+        self.post_outcome: str | None = None  # a RESERVED provider id, "timeout" or "hang" for the next publishes
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._serve()
@@ -326,6 +337,44 @@ class FakeUnipile(LocalFake):
     def add_invite(self, *, account_id: str, provider_id: str, text: str = "") -> dict[str, Any]:
         with self._lock:
             return self._store_invite(account_id, provider_id, text)
+
+    def add_reaction(self, *, post_id: str, person: dict[str, Any], value: str = "LIKE") -> None:
+        """`person` is a search_person(i): its id, name, headline and profile URL."""
+        with self._lock:
+            self.posts[post_id]["reactions"].append(
+                {
+                    "object": "PostReaction",
+                    "value": value,
+                    "post_id": post_id,
+                    "author": {
+                        "id": person["id"],
+                        "type": "INDIVIDUAL",
+                        "name": person["name"],
+                        "headline": person["headline"],
+                        "profile_url": person["public_profile_url"],
+                        "network_distance": "SECOND_DEGREE",
+                    },
+                }
+            )
+
+    def add_comment(self, *, post_id: str, person: dict[str, Any], text: str) -> None:
+        with self._lock:
+            self.posts[post_id]["comments"].append(
+                {
+                    "object": "Comment",
+                    "id": self._next("comment"),
+                    "post_id": post_id,
+                    "author": {
+                        "provider_id": person["id"],
+                        "messaging_id": f"msg-{person['id']}",
+                        "public_identifier": person["public_identifier"],
+                        "pk": person["id"],
+                        "profile_pic_url": "",
+                        "is_verified": False,
+                    },
+                    "text": text,
+                }
+            )
 
     def calls(self, method: str, path: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -442,7 +491,7 @@ class FakeUnipile(LocalFake):
         h.send_json(status, body)
 
     def _route(self, method: str, path: str, record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        parts = path.rstrip("/").split("/")[3:]  # after /api/v1
+        parts = [unquote(part) for part in path.rstrip("/").split("/")[3:]]  # after /api/v1, as a server decodes
         query, data = record["query"], record["json"] or record["form"] or {}
         match method, parts:
             case "POST", ["users", "invite"]:
@@ -500,6 +549,21 @@ class FakeUnipile(LocalFake):
                 return self._hosted_link(data)
             case "GET", ["users", "me"]:
                 return self._me(_required(query, "account_id"))
+            case "POST", ["posts"]:
+                return self._publish(data)
+            case "GET", ["posts", post_id, "reactions"]:
+                return self._reactions(post_id, query)
+            case "GET", ["posts", post_id, "comments"]:
+                _required(query, "account_id")
+                with self._lock:
+                    items = list(self._post(post_id)["comments"])
+                status, body = self._page(items, query, "CommentList")
+                total = len(items)
+                return status, {
+                    **body,
+                    "total_items": total,
+                    "paging": {"start": 0, "page_count": 1, "total_count": total},
+                }
             case "GET", ["users", identifier] if identifier not in ("me", "relations", "invite"):
                 return self._profile(identifier, query)
             case "GET", ["accounts"]:
@@ -513,6 +577,50 @@ class FakeUnipile(LocalFake):
                     raise Reply(404, "errors/resource_not_found", "Resource not found.", "Account not found")
                 return 200, self._account(account_id)
         raise Reply(404, "errors/resource_not_found", "Resource not found.", f"No route {method} {path}")
+
+    # -- posts ------------------------------------------------------------------------------------------------
+    def _publish(self, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id, text = _required(data, "account_id"), _required(data, "text")
+        link = data.get("external_link")
+        if link is not None and not re.match(r"^https?://", str(link)):
+            raise Reply(400, "errors/invalid_parameters", "Invalid parameters", "external_link must be http(s)")
+        if len(text) > 3000:
+            raise Reply(400, "errors/too_many_characters", "Too many characters")
+        self._account_error(account_id)
+        outcome = self.post_outcome
+        if outcome in RESERVED:
+            raise Reply(*RESERVED[outcome])
+        with self._lock:
+            post_id = f"urn:li:activity:{7000000000 + next(self._ids)}"
+            self.posts[post_id] = {
+                "account_id": account_id,
+                "text": text,
+                "external_link": link,
+                "as_organization": data.get("as_organization"),
+                "reactions": [],
+                "comments": [],
+            }
+        body = {"object": "PostCreated", "post_id": post_id}
+        if outcome == "timeout":
+            raise Reply(*TIMEOUT)
+        if outcome == "hang":
+            raise _Hang(201, body)
+        return 201, body
+
+    def _post(self, post_id: str) -> dict[str, Any]:
+        if post_id not in self.posts:
+            raise Reply(404, "errors/resource_not_found", "Resource not found.", "Post not found")
+        return self.posts[post_id]
+
+    def _reactions(self, post_id: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        _required(query, "account_id")
+        with self._lock:
+            items = list(self._post(post_id)["reactions"])
+        start = int(query.get("cursor") or 0)
+        size = min(int(query.get("limit") or 100), self.page_size)
+        cursor = str(start + size) if start + size < len(items) else None
+        paging = {"cursor": cursor, "start": start, "page_count": 1, "total_count": len(items)}
+        return 200, {"object": "PostReactionList", "items": items[start : start + size], "paging": paging}
 
     # -- search -----------------------------------------------------------------------------------------------
     def _search(self, query: dict[str, Any], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

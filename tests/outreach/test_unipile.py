@@ -20,10 +20,12 @@ from outreach.channels.unipile import UnipileChannel
 from outreach.invitations import relations_poll
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import outreach_poll_replies
+from presence.unipile import UnipilePosts
 from salesdept.teamconfig import UnipileConfig
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
 from tests.fakes import unipile_server
 from tests.fakes.unipile_server import FakeUnipile
+from tests.presence.conftest import PostFactory
 
 pytestmark = pytest.mark.django_db
 Kind, Status = OutreachMessage.Kind, OutreachMessage.Status
@@ -498,6 +500,14 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
     assert unipile.unipile_check(UnipileConfig(dsn=fake.dsn, api_key=fake.api_key)).ok  # the settings page's "Test"
     # People search: filter ids, the search, and profile lookups of people the result leaves unnamed.
     UnipileSource(campaign=li_campaign).search_people(query=SearchQuery(locations=["London"]), cursor=None, limit=10)
+    # Posts (presence): publish with a link card as the company page, then read who reacted and commented.
+    post = PostFactory(account=li_account, author="company", as_organization="98765", campaign=li_campaign)
+    published = UnipilePosts().publish(post)
+    post.provider_post_id = published.provider_post_id
+    fake.add_reaction(post_id=post.provider_post_id, person=unipile_server.search_person(1))
+    fake.add_comment(post_id=post.provider_post_id, person=unipile_server.search_person(2), text="Nice")
+    UnipilePosts().engagers(post)
+    UnipilePosts().profile(post, unipile_server.search_person(2)["id"])
 
 
 def test_the_fake_serves_only_what_the_contract_has(contract):

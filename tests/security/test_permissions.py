@@ -34,6 +34,8 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   task          alice's open task on her lead
   linkedin      alice's LinkedIn account (Unipile)
   link          alice's pending "Connect LinkedIn" link, named with a wrong secret
+  post          alice's LinkedIn post waiting for approval
+  item          a content library item (shared)
 
 POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
@@ -85,6 +87,16 @@ approvals:request_new        POST   -             login  400    400    400     4
 approvals:request_card       GET    request       login  200    404    200     200    403
 approvals:request_approve    POST   request       login  403    403    400     400    403
 approvals:request_reject     POST   request       login  403    403    302     302    403
+posts:queue                  GET    -             login  200    200    200     200    403
+posts:detail                 GET    post          login  200    404    200     200    403
+posts:approve                POST   post          login  302    404    302     302    403
+posts:reject                 POST   post          login  302    404    302     302    403
+posts:settle                 POST   post          login  302    404    302     302    403
+posts:opt_in                 POST   -             login  302    302    302     302    403
+library:list                 GET    -             login  403    403    200     200    403
+library:add                  GET    -             login  403    403    200     200    403
+library:edit                 GET    item          login  403    403    200     200    403
+library:toggle               POST   item          login  403    403    302     302    403
 approvals:item               GET    draft         login  200    404    200     200    403
 approvals:approve            POST   draft         login  302    404    302     302    403
 approvals:regenerate         POST   draft         login  302    404    302     302    403

@@ -9,9 +9,11 @@ import datetime as dt
 from campaigns.models import CampaignRequest
 from leads.imports import csv_import_create
 from leads.models import Task
+from library.models import ContentItem
 from outreach.linkedin import linkedin_link_hash
 from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
 from outreach.unsubscribe import lead_unsubscribe_token
+from presence.models import Post
 from reporting.models import DailyReport
 from salesdept.models import Notification
 from salesdept.roles import ADMIN, MANAGER, REP
@@ -59,8 +61,18 @@ def build_world() -> dict[str, dict]:
     link = LinkedInLink.objects.create(
         user=alice, kind="create", secret_hash=linkedin_link_hash(SECRET), expires_at=NOW + dt.timedelta(days=36500)
     )
+    item = ContentItem.objects.create(
+        title=f"Case study {SECRET}", url="https://example.com/case", summary="Closing books faster.",
+        facts=["Month-end close went from 9 days to 4"],
+    )  # fmt: skip
+    post = Post.objects.create(
+        author=Post.Author.REP, rep=alice, account=account, text=f"Month-end close went from 9 days to 4 {SECRET}",
+        content_item=item, link=item.url, suggestion_key="world", week=NOW.date(), publish_at=NOW, campaign=campaign,
+    )  # fmt: skip
     return {
         "-": {},
+        "item": {"pk": item.pk},
+        "post": {"pk": post.pk},
         "draft": {"pk": draft.pk},
         "lead": {"pk": lead.pk},
         "to_check": {"pk": to_check.pk},

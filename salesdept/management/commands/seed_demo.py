@@ -11,6 +11,7 @@ from campaigns.allocation import campaign_allocate
 from campaigns.models import Campaign, SequenceStep, TargetProfile
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify
+from library.models import ContentItem
 from outreach.models import SendingAccount
 from outreach.services import messages_draft
 from salesdept.roles import ADMIN, MANAGER, REP
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         campaign = self._campaign(users)
         if not Lead.objects.filter(campaign=campaign).exists():
             self._first_run(campaign, leads)
+        if not ContentItem.objects.exists():
+            self._presence(users, campaign)
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready. Sign in with any of these (password for all: {DEMO_PASSWORD}):")
         )
@@ -121,3 +124,53 @@ class Command(BaseCommand):
             f"Found {len(found)} sandbox leads, {sum(lead.status == Lead.Status.QUALIFIED for lead in qualified)} "
             f"qualified, {len(allocated)} allocated, {len(drafted)} drafts waiting for approval."
         )
+
+    def _presence(self, users, campaign: Campaign) -> None:
+        """A content library, Alice's weekly post suggestions, and one post published yesterday with its results."""
+        from presence.engagement import posts_read_results
+        from presence.models import Post
+        from presence.publishing import post_publish
+        from presence.services import post_approve, posting_opt_in_set
+        from presence.suggestions import posts_suggest_week
+        from salesdept import clock
+
+        for item in DEMO_LIBRARY:
+            ContentItem.objects.create(created_by=users["bob.manager@example.com"], **item)
+        alice = users["alice.rep@example.com"]
+        posting_opt_in_set(user=alice, on=True)
+        now = clock.now()
+        posts = posts_suggest_week(now=now)
+        first = min(posts, key=lambda post: post.pk, default=None)
+        if first is not None:
+            yesterday = now - dt.timedelta(days=1)
+            Post.objects.filter(pk=first.pk).update(campaign=campaign, publish_at=yesterday)
+            post_approve(post=Post.objects.get(pk=first.pk), actor=alice, revision=first.revision)
+            post_publish(post_id=first.pk, now=yesterday)
+            posts_read_results(now=now)
+        self.stdout.write(f"Content library of {len(DEMO_LIBRARY)} items, {len(posts)} post suggestions for Alice.")
+
+
+DEMO_LIBRARY = [
+    {
+        "kind": ContentItem.Kind.CASE_STUDY,
+        "title": "How Ledgerly closed its books in 4 days",
+        "url": "https://example.com/case-studies/ledgerly",
+        "summary": "Ledgerly moved month-end close onto one platform and stopped reconciling spreadsheets by hand.",
+        "facts": ["Month-end close went from 9 days to 4", "Ledgerly runs 14 entities on it"],
+        "industries": ["Fintech"],
+    },
+    {
+        "kind": ContentItem.Kind.EVENT,
+        "title": "FinTech Leaders Summit 2027",
+        "url": "https://example.com/summit-2027",
+        "summary": "A day in London on real-time finance, with a panel of finance leaders from European fintechs.",
+        "facts": ["The Summit is in London on 12 March 2027"],
+    },
+    {
+        "kind": ContentItem.Kind.ARTICLE,
+        "title": "Five signs your forecast is out of date",
+        "url": "https://example.com/blog/forecast-signs",
+        "summary": "What finance teams notice first when a quarterly forecast no longer matches the business.",
+        "facts": [],
+    },
+]
