@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "approvals",
     "reporting",
     "library",
+    "hooks",
 ]
 
 MIDDLEWARE = [
@@ -442,6 +443,10 @@ ENRICH_WEBSITES = env_bool("ENRICH_WEBSITES", False)
 ENRICH_TIMEOUT_SECONDS = env_float("ENRICH_TIMEOUT_SECONDS", 5.0)
 ENRICH_MAX_BYTES = env_int("ENRICH_MAX_BYTES", 1024 * 1024)
 ENRICH_ALLOW_PRIVATE = env_bool("ENRICH_ALLOW_PRIVATE", False)
+
+# Outbound webhooks (hooks/) go only to public addresses, by the enrichment fetcher's rules; an
+# admin who runs the receiver on the private network (or a test) sets this.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 
 # LLM. Without OPENAI_API_KEY every call uses the offline template backend (labelled as such).
 # Any OpenAI-compatible server works through LLM_BASE_URL (Ollama, vLLM, LM Studio).

@@ -7,6 +7,7 @@ and each carries SECRET, so a refused answer can be checked for having leaked it
 import datetime as dt
 
 from campaigns.models import CampaignRequest
+from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
 from leads.models import Task
 from outreach.linkedin import linkedin_link_hash
@@ -59,8 +60,18 @@ def build_world() -> dict[str, dict]:
     link = LinkedInLink.objects.create(
         user=alice, kind="create", secret_hash=linkedin_link_hash(SECRET), expires_at=NOW + dt.timedelta(days=36500)
     )
+    endpoint = Endpoint.objects.create(
+        url=f"https://hooks.example.com/{SECRET}", events=["lead.created"], secret=f"whsec_{SECRET}", created_by=bob,
+        created_at=NOW,
+    )  # fmt: skip
+    delivery = Delivery.objects.create(
+        event="lead.created", endpoint=endpoint, payload={"data": {"last_name": SECRET}}, created_at=NOW,
+        status=Delivery.Status.DELIVERED, response_code=200,
+    )  # fmt: skip
     return {
         "-": {},
+        "endpoint": {"pk": endpoint.pk},
+        "delivery": {"pk": delivery.pk},
         "draft": {"pk": draft.pk},
         "lead": {"pk": lead.pk},
         "to_check": {"pk": to_check.pk},
