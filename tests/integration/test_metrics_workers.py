@@ -5,6 +5,7 @@ the web and worker processes of one machine do in production; the scrape (this p
 same directory) must add them up. Nothing in it may name a person, an account or a message.
 """
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def test_metrics_add_up_two_workers_sends_and_model_calls(
 
     per_worker = {pgid: task_successes(paths) for pgid, paths in by_worker.items() if pgid in group_of}
     assert len(per_worker) == 2 and all(counts[SEND_TASK] > 0 for counts in per_worker.values()), per_worker
+    print("successful send tasks per worker:", [counts[SEND_TASK] for counts in per_worker.values()])
+    log_lines = [json.loads(line) for line in workers[0].log_text().splitlines() if line.startswith("{")]
+    sent_lines = [line for line in log_lines if line["message"].startswith("sending message")]
+    assert sent_lines and all(line["task_id"] and line["lead_id"] for line in sent_lines)  # JSON, with the ids
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
     text, found = scrape(client)
 
