@@ -4,7 +4,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
-from hooks.delivery import signature
 from hooks.forms import EndpointForm
 from hooks.models import Delivery, Endpoint
 from hooks.selectors import DELIVERY_LOG_PAGE, delivery_log, endpoint_list
@@ -19,7 +18,7 @@ ENDPOINT = "hooks/endpoint.html"
 def _endpoints_page(
     request: HttpRequest, *, form: EndpointForm | None = None, status: int = 200, **extra
 ) -> HttpResponse:
-    context = {"endpoints": endpoint_list(), "form": form or EndpointForm(), "example": signature("whsec_…", 0, b"")}
+    context = {"endpoints": endpoint_list(), "form": form or EndpointForm()}
     return render(request, ENDPOINTS, context | extra, status=status)
 
 

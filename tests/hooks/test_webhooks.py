@@ -235,3 +235,28 @@ def test_a_manager_sees_the_delivery_log_and_can_remove_an_endpoint(
     assert not Endpoint.objects.exists() and not Delivery.objects.exists()
     qualify_a_lead(campaign, alice)
     assert not Delivery.objects.exists()  # nothing more is queued for it
+
+
+def test_a_found_lead_and_a_finished_import_become_events(client, bob, alice, campaign, receiver, private_allowed):
+    from leads.imports import csv_import_create, csv_import_run, csv_import_start
+    from leads.services import leads_find
+
+    add_endpoint(client, bob, receiver, ["lead.created", "import.finished"])
+    found = leads_find(campaign_id=campaign.pk, limit=2)
+    assert len(found) == 2
+    job = csv_import_create(
+        user=alice, file_name="people.csv", data=b"First Name,Last Name,Company\r\nJo,Doe,Acme\r\n", campaign=campaign
+    )
+    assert csv_import_start(job=job, mapping=job.mapping)
+    csv_import_run(job_id=job.pk)
+    for delivery in Delivery.objects.order_by("pk"):
+        delivery_attempt(delivery_id=delivery.pk)
+
+    created = [r.json["data"] for r in receiver.received if r.json["type"] == "lead.created"]
+    assert sorted(data["id"] for data in created) == sorted(found)
+    assert all(data["campaign_id"] == campaign.pk and data["first_name"] for data in created)
+    [finished] = [r.json["data"] for r in receiver.received if r.json["type"] == "import.finished"]
+    assert finished == {
+        "import_id": job.pk, "campaign_id": campaign.pk, "status": "done", "total_rows": 1, "created": 1,
+        "merged": 0, "skipped": 0, "errors": 0,
+    }  # fmt: skip
