@@ -90,7 +90,8 @@ def _post(delivery: Delivery, *, now: dt.datetime) -> Outcome:
     try:
         address = checked_address(endpoint.url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
     except EnrichError as exc:
-        return Outcome(delivered=False, error=str(exc)[:300], retry=False)
+        # A refused address or scheme stays refused; a name that does not resolve may resolve later.
+        return Outcome(delivered=False, error=str(exc)[:300], retry="does not resolve" in str(exc))
     with requests.Session() as session:
         session.trust_env = False  # no proxy from the environment: the address checked is the one reached
         adapter = PinnedAdapter(address)
@@ -98,10 +99,12 @@ def _post(delivery: Delivery, *, now: dt.datetime) -> Outcome:
         session.mount("https://", adapter)
         try:
             timeout = (TIMEOUT_SECONDS, TIMEOUT_SECONDS)
-            response = session.post(endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+            response = session.post(
+                endpoint.url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True
+            )
         except requests.RequestException as exc:
             return Outcome(delivered=False, error=f"No answer: {type(exc).__name__}.")
-    response.close()  # the answer's body is the receiver's business: never read, never stored
+    response.close()  # the answer's body is never read (stream=True): a huge or slow one costs nothing
     if 200 <= response.status_code < 300:
         return Outcome(delivered=True, response_code=response.status_code)
     return Outcome(delivered=False, response_code=response.status_code, error=f"HTTP {response.status_code}")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.core.cache import cache
 from django.db import transaction
 
-from hooks.models import Delivery, Endpoint
+from hooks.models import Delivery, Endpoint, Event
 from salesdept import clock
 
 # Which active endpoint wants which event, read on every event: cached, forgotten on every change.
@@ -95,3 +95,12 @@ def delivery_replay(*, delivery: Delivery) -> Delivery:
     )
     _send_on_commit([replay.pk])
     return replay
+
+
+def deliveries_scrub_lead(*, lead_id: int) -> int:
+    """An erased person's details leave the delivery log (and any replay of it); the event's ids stay."""
+    rows = list(Delivery.objects.filter(event=Event.LEAD_CREATED, payload__data__id=lead_id).only("pk", "payload"))
+    for row in rows:
+        row.payload = {**row.payload, "data": {"id": lead_id, "erased": True}}
+    Delivery.objects.bulk_update(rows, ["payload"], batch_size=500)
+    return len(rows)

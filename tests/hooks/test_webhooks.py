@@ -260,3 +260,21 @@ def test_a_found_lead_and_a_finished_import_become_events(client, bob, alice, ca
         "import_id": job.pk, "campaign_id": campaign.pk, "status": "done", "total_rows": 1, "created": 1,
         "merged": 0, "skipped": 0, "errors": 0,
     }  # fmt: skip
+
+
+def test_erasing_a_person_removes_their_details_from_the_delivery_log(
+    client, bob, alice, campaign, receiver, private_allowed
+):
+    from leads.privacy import lead_erase
+    from leads.services import leads_find
+
+    add_endpoint(client, bob, receiver, ["lead.created"])
+    [lead_id] = leads_find(campaign_id=campaign.pk, limit=1)
+    lead = Lead.objects.get(pk=lead_id)
+    assert Delivery.objects.get().payload["data"]["last_name"] == lead.last_name
+
+    lead_erase(lead=lead, actor=bob, reason="Asked by email")
+
+    delivery = Delivery.objects.get()
+    assert delivery.payload["data"] == {"id": lead_id, "erased": True}
+    assert lead.last_name not in str(delivery.payload) and delivery.payload["type"] == "lead.created"
