@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from hooks.models import Delivery, Endpoint
 
@@ -9,6 +10,7 @@ class EndpointAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     exclude = ["secret"]  # shown once on the page that creates it, never again
     readonly_fields = ["created_by", "created_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Delivery)
