@@ -52,8 +52,12 @@ class FetchedPage:
 
 
 # -- fetching -------------------------------------------------------------------------------------------------
-def _checked_address(url: str) -> str:
-    """The address to connect to for `url`: http(s) only, and every address its host resolves to global (SSRF)."""
+def checked_address(url: str, *, allow_private: bool | None = None) -> str:
+    """The address to connect to for `url`: http(s) only, and every address its host resolves to global (SSRF).
+
+    Outbound webhooks (hooks.delivery) use the same rules with their own switch, `allow_private`;
+    left None it is ENRICH_ALLOW_PRIVATE.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise EnrichError(f"Only http and https pages are read, not {parts.scheme or 'a relative URL'}.")
@@ -63,7 +67,9 @@ def _checked_address(url: str) -> str:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise EnrichError(f"The host {parts.hostname} does not resolve.") from exc
-    if not settings.ENRICH_ALLOW_PRIVATE:
+    if allow_private is None:
+        allow_private = settings.ENRICH_ALLOW_PRIVATE
+    if not allow_private:
         for info in infos:
             _check_address(info[4][0], parts.hostname)
     return infos[0][4][0]
@@ -77,7 +83,7 @@ def _check_address(address: str, host: str) -> None:
         raise EnrichError(f"{host} is a private, loopback, link-local or reserved address: not fetched.")
 
 
-class _PinnedAdapter(HTTPAdapter):
+class PinnedAdapter(HTTPAdapter):
     """Connects to the address that was checked, whatever the name resolves to a second later (DNS rebinding).
 
     The request keeps the name: its Host header, TLS server name and certificate check are the site's.
@@ -116,7 +122,7 @@ def page_fetch(url: str) -> FetchedPage:
     with requests.Session() as session:
         session.trust_env = False  # no proxy from the environment: the address checked is the one reached
         for _ in range(MAX_REDIRECTS + 1):
-            adapter = _PinnedAdapter(_checked_address(url))  # every hop checked, then connected to as checked
+            adapter = PinnedAdapter(checked_address(url))  # every hop checked, then connected to as checked
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             response = session.get(url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=False)

@@ -34,6 +34,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Length, Substr
 
 from campaigns.models import Campaign
+from hooks.events import import_finished
 from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
 from leads.enrolments import NOT_ENROLLED
 from leads.models import Activity, Company, Enrolment, ImportJob, Lead, Suppression
@@ -1284,6 +1285,7 @@ def csv_import_run(*, job_id: int) -> bool:
                 error_report=report.text(),
                 finished_at=clock.now(),
             )
+            import_finished(job_id=job.pk)
             _queue_qualification(job.campaign, lead_ids)
     except IntegrityError:
         log.warning("CSV import %s hit a unique constraint; rolled back", job.pk, exc_info=True)
@@ -1310,6 +1312,7 @@ def _fail(job: ImportJob, progress: Progress, reason: str) -> None:
         error_count=0,
         finished_at=clock.now(),
     )
+    import_finished(job_id=job.pk)
 
 
 def import_duration(job: ImportJob) -> dt.timedelta | None:

@@ -312,6 +312,7 @@ def _lead_move(
     if not moved:
         lead.status = current
         return False
+    from hooks.events import lead_status_changed
     from leads.enrolments import STOPS_ENROLMENTS, enrolments_stop
     from leads.services import activity_record  # services build on the lifecycle
 
@@ -325,6 +326,7 @@ def _lead_move(
         actor=actor,
         **{"from": seen, "to": to, "trigger": str(move.trigger), "reason": reason, **extra, **payload},
     )
+    lead_status_changed(lead_id=lead.pk, campaign_id=lead.campaign_id, old=seen, new=to, trigger=str(move.trigger))
     lead.status = to
     for name, value in fields.items():
         setattr(lead, name, value)
@@ -357,6 +359,7 @@ def leads_transition(
 def _leads_move(
     *, lead_ids: Iterable[int], move: Move, actor, reason: str, now: dt.datetime, guard: Q | None, fields: dict
 ) -> list[int]:
+    from hooks.events import lead_status_changed
     from reporting.metrics import metrics_record
 
     to = move.to
@@ -393,6 +396,10 @@ def _leads_move(
     )
     for activity in activities:
         metrics_record(activity)
+        lead_status_changed(
+            lead_id=activity.lead_id, campaign_id=activity.campaign_id, old=found[activity.lead_id][0], new=to,
+            trigger=str(move.trigger),
+        )  # fmt: skip
     return list(found)
 
 

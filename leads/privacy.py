@@ -140,6 +140,7 @@ def _replace_ci(text: str, old: str, new: str) -> str:
 @transaction.atomic
 def lead_erase(*, lead: Lead, actor, reason: str) -> None:
     """Remove the person's data everywhere we hold it, keep them suppressed, and keep the counts."""
+    from hooks.services import deliveries_scrub_lead
     from leads.sheets import sheet_sync_request
     from outreach.services import messages_cancel_for_lead
 
@@ -156,6 +157,7 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
 
     identifiers = _identifiers(lead)
     _webhook_events_scrub(identifiers)
+    deliveries_scrub_lead(lead_id=lead.pk)  # what our outbound webhooks said about them
     _imports_scrub([value for value in (lead.email, lead.linkedin_url) if value])
     _notifications_delete(lead)
     lead.messages.update(

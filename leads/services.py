@@ -33,6 +33,7 @@ def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=
 
     The verb must be in the registry (leads.verbs.Verb): ValueError otherwise.
     """
+    from hooks.events import events_for_activity
     from reporting.metrics import metrics_record  # reporting reads leads; counting is its business
 
     activity = Activity.objects.create(
@@ -45,6 +46,7 @@ def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=
         payload=payload,
     )
     metrics_record(activity)
+    events_for_activity(activity)  # outbound webhooks: the one place every event passes
     return activity
 
 

@@ -28,6 +28,7 @@ from outreach.channels.registry import channel_for
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.services import WRITTEN_STEP
 from salesdept import clock
+from salesdept.logcontext import lead_bound
 from salesdept.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,12 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
             transaction.set_rollback(True)
             return "lost"
         activity_record(verb="message.sending", lead=message.lead, message=message, account=account.pk)
+    with lead_bound(message.lead_id):  # the send's log lines name the lead (its id)
+        return _send_claimed(message, account, now)
+
+
+def _send_claimed(message: OutreachMessage, account: SendingAccount, now: dt.datetime) -> str:
+    log.info("sending message %s (attempt %s) from account %s", message.pk, message.attempts + 1, account.pk)
     message.attempts += 1
     try:
         result = channel_for(account.channel).send(message)

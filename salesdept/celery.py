@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, task_failure, task_retry, task_success
+from celery.signals import beat_init, task_failure, task_postrun, task_prerun, task_retry, task_success
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesdept.settings")
 
@@ -36,3 +36,20 @@ def _count(task, outcome: str) -> None:
     from salesdept.prometheus import task_count
 
     task_count(getattr(task, "name", ""), outcome)
+
+
+@task_prerun.connect
+def _log_task_id(task_id=None, **kwargs) -> None:
+    """Every log line the task writes carries its id (salesdept/logcontext.py)."""
+    from salesdept.logcontext import LEAD_ID, TASK_ID
+
+    TASK_ID.set(task_id or "")
+    LEAD_ID.set(None)  # a pool process runs task after task: nothing carries over
+
+
+@task_postrun.connect
+def _forget_task_id(**kwargs) -> None:
+    from salesdept.logcontext import LEAD_ID, TASK_ID
+
+    TASK_ID.set("")
+    LEAD_ID.set(None)

@@ -1,6 +1,9 @@
 """Requests no page can answer, refused before any view sees them."""
 
+import logging
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -81,3 +84,40 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         request_observe(request, response.status_code, time.perf_counter() - started)
         return response
+
+
+REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+request_log = logging.getLogger("salesdept.request")
+
+
+class RequestContextMiddleware:
+    """A request id for every log line of the request (the proxy's X-Request-ID when it sends a sane one).
+
+    The user id is added once authentication has run (process_view); one line per request says
+    the view's name and status, never the path (an unsubscribe link's token is in it).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from salesdept.logcontext import REQUEST_ID, USER_ID, bound
+
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if REQUEST_ID_SHAPE.match(given) else uuid.uuid4().hex
+        with bound(REQUEST_ID, request_id), bound(USER_ID, None):
+            started = time.perf_counter()
+            response = self.get_response(request)
+            match = getattr(request, "resolver_match", None)
+            took = (time.perf_counter() - started) * 1000
+            view = match.view_name if match else "unmatched"
+            request_log.info("%s %s %s %.0f ms", request.method, view, response.status_code, took)
+        response["X-Request-ID"] = request_id
+        return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
+        from salesdept.logcontext import USER_ID
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            USER_ID.set(user.pk)  # reset with the request's context in __call__

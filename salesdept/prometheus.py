@@ -83,6 +83,7 @@ class DatabaseCollector:
         yield from _messages()
         yield from _replies()
         yield from _model_calls()
+        yield from _budget()
         yield from _backlog()
         yield from _accounts()
         yield from _imports()
@@ -136,6 +137,18 @@ def _model_calls() -> Iterator:
         tokens.add_metric([purpose, "out"], tokens_out)
         cost.add_metric([purpose], usd)
     yield from (calls, tokens, cost)
+
+
+def _budget() -> Iterator:
+    """Today's model spend against the daily budget (the gateway refuses calls past it): for the alert rule."""
+    from salesdept.llm.budget import spent_today
+    from salesdept.teamconfig import llm_config
+
+    budget = GaugeMetricFamily("salesdept_llm_budget_usd", "The daily model budget in US dollars.")
+    budget.add_metric([], llm_config().daily_budget_usd)
+    spent = GaugeMetricFamily("salesdept_llm_spent_today_usd", "Model spend so far today (local day), US dollars.")
+    spent.add_metric([], float(spent_today()))
+    yield from (budget, spent)
 
 
 def _backlog() -> Iterator:

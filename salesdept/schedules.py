@@ -52,6 +52,12 @@ SCHEDULES = [
         "A draft whose worker died while writing it goes back to its rep instead of staying `generating` for ever.",
     ),
     Schedule(
+        "webhook-deliveries",
+        "hooks.tasks.deliveries_due_task",
+        1,
+        "Outbound webhook deliveries wait in the database: retries come due, a lost first try is picked up.",
+    ),
+    Schedule(
         "retry-webhooks",
         "outreach.tasks.webhooks_retry_unprocessed_task",
         15,

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from salesdept.logcontext import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files (SQLite, broker folders, caches); a relative path is taken from the project root.
 VAR_DIR = BASE_DIR / os.environ.get("VAR_DIR", "var")
@@ -156,10 +158,12 @@ INSTALLED_APPS = [
     "reporting",
     "library",
     "presence",
+    "hooks",
 ]
 
 MIDDLEWARE = [
     "salesdept.middleware.RequestMetricsMiddleware",  # first: it times everything below it
+    "salesdept.middleware.RequestContextMiddleware",  # the request id every log line below carries
     "django.middleware.security.SecurityMiddleware",
     "salesdept.middleware.RefuseNulMiddleware",
     # Serves collected static files (STATIC_ROOT) in production, compressed; no separate web server needed.
@@ -456,6 +460,10 @@ ENRICH_TIMEOUT_SECONDS = env_float("ENRICH_TIMEOUT_SECONDS", 5.0)
 ENRICH_MAX_BYTES = env_int("ENRICH_MAX_BYTES", 1024 * 1024)
 ENRICH_ALLOW_PRIVATE = env_bool("ENRICH_ALLOW_PRIVATE", False)
 
+# Outbound webhooks (hooks/) go only to public addresses, by the enrichment fetcher's rules; an
+# admin who runs the receiver on the private network (or a test) sets this.
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+
 # LLM. Without OPENAI_API_KEY every call uses the offline template backend (labelled as such).
 # Any OpenAI-compatible server works through LLM_BASE_URL (Ollama, vLLM, LM Studio).
 # A manager's values on /settings/ override the key, base URL, models and budget (salesdept/teamconfig.py).
@@ -506,17 +514,14 @@ try:
 except json.JSONDecodeError as exc:
     raise ImproperlyConfigured(f'LLM_PRICES must be JSON like {{"model": [0.15, 0.6]}}: {exc}') from None
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        "httpx2": {"level": "WARNING"},  # one INFO line per LLM call is noise
-    },
-}
+# JSON lines in production (one object per line, with request, user, task and lead ids), readable
+# text in development: salesdept/logcontext.py.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+# Celery's workers log through the same handlers (and so the same format and fields) as Django.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /metrics (salesdept/prometheus.py): Prometheus scrapes it with `Authorization: Bearer METRICS_TOKEN`,
 # or from an address in METRICS_ALLOWED_NETWORKS (this machine only by default; behind a proxy
 # every request comes from the proxy's address, so use the token there).

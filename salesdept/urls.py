@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/", views.team_settings, name="team_settings"),
     path("settings/model/", views.settings_model, name="settings_model"),
     path("settings/unipile/", views.settings_unipile, name="settings_unipile"),
+    path("settings/webhooks/", include("hooks.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("approvals/posts/", include("presence.urls")),

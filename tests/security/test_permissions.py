@@ -36,6 +36,8 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   link          alice's pending "Connect LinkedIn" link, named with a wrong secret
   post          alice's LinkedIn post waiting for approval
   item          a content library item (shared)
+  endpoint      a webhook endpoint (bob's: the team's)
+  delivery      a delivery to that endpoint
 
 POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
@@ -77,6 +79,11 @@ profile_report_time          POST   -             login  403    403    400     4
 team_settings                GET    -             login  403    403    200     200    403
 settings_model               POST   -             login  403    403    200     200    403
 settings_unipile             POST   -             login  403    403    200     200    403
+hooks:endpoints              GET    -             login  403    403    200     200    403
+hooks:add                    POST   -             login  403    403    400     400    403
+hooks:endpoint               GET    endpoint      login  403    403    200     200    403
+hooks:remove                 POST   endpoint      login  403    403    302     302    403
+hooks:replay                 POST   delivery      login  403    403    302     302    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
 approvals:total              GET    -             login  200    200    200     200    403

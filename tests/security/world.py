@@ -7,6 +7,7 @@ and each carries SECRET, so a refused answer can be checked for having leaked it
 import datetime as dt
 
 from campaigns.models import CampaignRequest
+from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
 from leads.models import Task
 from library.models import ContentItem
@@ -69,10 +70,20 @@ def build_world() -> dict[str, dict]:
         author=Post.Author.REP, rep=alice, account=account, text=f"Month-end close went from 9 days to 4 {SECRET}",
         content_item=item, link=item.url, suggestion_key="world", week=NOW.date(), publish_at=NOW, campaign=campaign,
     )  # fmt: skip
+    endpoint = Endpoint.objects.create(
+        url=f"https://hooks.example.com/{SECRET}", events=["lead.created"], secret=f"whsec_{SECRET}", created_by=bob,
+        created_at=NOW,
+    )  # fmt: skip
+    delivery = Delivery.objects.create(
+        event="lead.created", endpoint=endpoint, payload={"data": {"last_name": SECRET}}, created_at=NOW,
+        status=Delivery.Status.DELIVERED, response_code=200,
+    )  # fmt: skip
     return {
         "-": {},
         "item": {"pk": item.pk},
         "post": {"pk": post.pk},
+        "endpoint": {"pk": endpoint.pk},
+        "delivery": {"pk": delivery.pk},
         "draft": {"pk": draft.pk},
         "lead": {"pk": lead.pk},
         "to_check": {"pk": to_check.pk},
