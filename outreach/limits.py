@@ -86,15 +86,16 @@ def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bo
     )
 
 
-def profile_view_take(account: SendingAccount, now: dt.datetime) -> bool:
-    """Take one profile view for today (each lookup is a visit LinkedIn counts), or False past the limit."""
+def profile_view_take(account: SendingAccount, now: dt.datetime, count: int = 1) -> bool:
+    """Take `count` profile views for today (each lookup is a visit LinkedIn counts), or False (none taken)
+    when they would pass the limit: a read of several requests takes all it needs or nothing."""
     kind = SendCounter.Kind.PROFILE_VIEW
     day = now.astimezone(account.tz).date()
     limit = daily_cap(account, kind, day)
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
     return bool(
-        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(
-            count=F("count") + 1
+        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lte=limit - count, closed=False).update(
+            count=F("count") + count
         )
     )
 
