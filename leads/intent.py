@@ -28,7 +28,7 @@ from leads.sources.base import ActivityItem, ActivityKind, ActivityReader, Sourc
 from leads.sources.sandbox import SandboxActivity
 from leads.sources.unipile import UnipileActivity
 from outreach.channels.unipile import NOT_CONFIGURED
-from outreach.limits import in_window, profile_view_take
+from outreach.limits import in_window, profile_views_refund, profile_views_take_up_to
 from outreach.models import SendingAccount
 
 logger = logging.getLogger(__name__)
@@ -109,65 +109,93 @@ def _note(run: ReadRun, text: str) -> None:
         run.notes.append(text)
 
 
-def _read_one(lead: Lead, accounts: list[SendingAccount], run: ReadRun, now: dt.datetime) -> str:
-    """'read', 'out_of_views' or 'failed'; the accounts that ran out today are taken out of `accounts`."""
+class _Views:
+    """Profile views reserved for this run, per account: taken once for everyone the run may read, so a batch costs
+    a few queries per account, not per person; what is left is given back at the end."""
+
+    def __init__(self, now: dt.datetime, wanted: int) -> None:
+        self.now, self.wanted, self.left = now, wanted, {}
+
+    def spend(self, account: SendingAccount, views: int) -> bool:
+        if account.pk not in self.left:
+            self.left[account.pk] = (account, profile_views_take_up_to(account, self.now, self.wanted))
+        held = self.left[account.pk][1]
+        if held < views:
+            return False
+        self.left[account.pk] = (account, held - views)
+        return True
+
+    def give_back(self) -> None:
+        for account, held in self.left.values():
+            if held:
+                profile_views_refund(account, self.now, held)
+
+
+def _read_one(lead: Lead, accounts: list[SendingAccount], views: _Views, run: ReadRun) -> list[dict] | str:
+    """The activity read, or why not ('out_of_views', 'failed'); an account out of views leaves `accounts`."""
     reader = _reader(lead)
     if reader is None:
         _note(run, NOT_CONFIGURED)
         return "failed"
     for account in list(accounts):
-        if not profile_view_take(account, now, count=reader.views_for(lead)):
+        if not views.spend(account, reader.views_for(lead)):
             accounts.remove(account)  # out of views today: the next person does not ask it again
             continue
         try:
-            items = reader.read(account=account, lead=lead, now=now)
+            items = reader.read(account=account, lead=lead, now=views.now)
         except SourceError as exc:
             logger.warning("Activity of lead %s not read: %s", lead.pk, exc)
             _note(run, str(exc))
             return "failed"
-        _store(lead, _merged(items, lead.activity or [], now), now)
-        return "read"
+        return _merged(items, lead.activity or [], views.now)
     return "out_of_views"
 
 
 @transaction.atomic
-def _store(lead: Lead, activity: list[dict], now: dt.datetime) -> None:
-    Lead.objects.filter(pk=lead.pk).update(activity=activity, activity_read_at=now)
-    Activity.objects.create(
-        lead=lead,
-        campaign_id=lead.campaign_id,
-        verb="lead.activity_read",
-        payload={"items": len(activity), "kinds": sorted({item["kind"] for item in activity})},
+def _store(reads: list[tuple[Lead, list[dict]]], now: dt.datetime) -> None:
+    for lead, activity in reads:
+        lead.activity, lead.activity_read_at = activity, now
+    Lead.objects.bulk_update([lead for lead, _ in reads], ["activity", "activity_read_at"])
+    Activity.objects.bulk_create(
+        Activity(
+            lead=lead,
+            campaign_id=lead.campaign_id,
+            verb="lead.activity_read",
+            payload={"items": len(activity), "kinds": sorted({item["kind"] for item in activity})},
+        )
+        for lead, activity in reads
     )
-    lead.activity, lead.activity_read_at = activity, now
 
 
 def leads_activity_read(*, lead_ids: list[int], now: dt.datetime) -> ReadRun:
-    """Read the activity of these leads where it is missing or stale, within each account's profile views,
-    then rescore the ones read."""
+    """Read the activity of these leads where it is missing or stale, in this order, within each account's
+    profile views; then rescore the ones read."""
     stale = Lead.objects.filter(pk__in=lead_ids, campaign__isnull=False).exclude(
         activity_read_at__gt=now - ACTIVITY_TTL
     )
-    leads = list(stale.select_related("campaign").prefetch_related("campaign__sending_accounts").order_by("pk"))
-    run, usable = ReadRun(), {}
-    for lead in leads:
-        if not has_linkedin_identity(lead):
-            run.no_identity += 1
-            continue
+    leads = list(stale.select_related("campaign").prefetch_related("campaign__sending_accounts"))
+    leads.sort(key=lambda lead: lead_ids.index(lead.pk))  # the budget may end the run early: the first come first
+    readable = [lead for lead in leads if has_linkedin_identity(lead)]
+    run, usable, reads = ReadRun(no_identity=len(leads) - len(readable)), {}, []
+    views = _Views(now, wanted=sum(4 for _ in readable))  # at most four views a person (UnipileActivity)
+    for lead in readable:
         key = (lead.campaign_id, lead.source == "sandbox")
         if key not in usable:
             usable[key] = _accounts(lead, now)
         if not usable[key]:
             run.no_account += 1
             continue
-        outcome = _read_one(lead, usable[key], run, now)
-        if outcome == "read":
-            run.read.append(lead.pk)
+        outcome = _read_one(lead, usable[key], views, run)
+        if isinstance(outcome, list):
+            reads.append((lead, outcome))
         elif outcome == "failed":
             run.failed += 1
         else:
             run.out_of_views += 1
-    if run.read:
+    views.give_back()
+    if reads:
+        _store(reads, now)
+        run.read = [lead.pk for lead, _ in reads]
         leads_rescore(lead_ids=run.read, now=now)
     return run
 

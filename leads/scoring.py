@@ -211,7 +211,8 @@ def _activity(signals: Signals) -> dict | None:
         return _factor("activity", 0, ACTIVITY_MAX, "No job change or engagement with us or a competitor lately")
     ranked = sorted(found.values(), key=lambda pair: -pair[0])
     points = min(ACTIVITY_MAX, sum(p for p, _ in ranked))
-    return _factor("activity", points, ACTIVITY_MAX, "; ".join(reason for _, reason in ranked))
+    reasons = [ranked[0][1]] + [reason[0].lower() + reason[1:] for _, reason in ranked[1:]]
+    return _factor("activity", points, ACTIVITY_MAX, "; ".join(reasons))
 
 
 def intent(signals: Signals) -> list[dict]:

@@ -3,6 +3,7 @@
 import datetime as dt
 import zoneinfo
 
+from django.db import transaction
 from django.db.models import F, Sum
 
 from outreach.models import SendCounter, SendingAccount
@@ -86,18 +87,39 @@ def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bo
     )
 
 
-def profile_view_take(account: SendingAccount, now: dt.datetime, count: int = 1) -> bool:
-    """Take `count` profile views for today (each lookup is a visit LinkedIn counts), or False (none taken)
-    when they would pass the limit: a read of several requests takes all it needs or nothing."""
+def profile_view_take(account: SendingAccount, now: dt.datetime) -> bool:
+    """Take one profile view for today (each lookup is a visit LinkedIn counts), or False past the limit."""
     kind = SendCounter.Kind.PROFILE_VIEW
     day = now.astimezone(account.tz).date()
     limit = daily_cap(account, kind, day)
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
     return bool(
-        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lte=limit - count, closed=False).update(
-            count=F("count") + count
+        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(
+            count=F("count") + 1
         )
     )
+
+
+def profile_views_take_up_to(account: SendingAccount, now: dt.datetime, wanted: int) -> int:
+    """Take as many of `wanted` profile views as today has left; how many were taken. Safe across workers:
+    the day's counter row is locked while it is read and raised."""
+    kind = SendCounter.Kind.PROFILE_VIEW
+    day = now.astimezone(account.tz).date()
+    limit = daily_cap(account, kind, day)
+    SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
+    with transaction.atomic():
+        counter = SendCounter.objects.select_for_update().get(account=account, kind=kind, day=day)
+        taken = 0 if counter.closed else max(0, min(wanted, limit - counter.count))
+        if taken:
+            SendCounter.objects.filter(pk=counter.pk).update(count=F("count") + taken)
+    return taken
+
+
+def profile_views_refund(account: SendingAccount, now: dt.datetime, count: int) -> None:
+    """Give back views taken and not used (never below zero)."""
+    SendCounter.objects.filter(
+        account=account, kind=SendCounter.Kind.PROFILE_VIEW, day=now.astimezone(account.tz).date(), count__gte=count
+    ).update(count=F("count") - count)
 
 
 def open_message_kinds(account: SendingAccount, now: dt.datetime) -> list[str]:
