@@ -4,9 +4,11 @@ LinkedIn people are read through the fake Unipile over real HTTP; sandbox people
 """
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 
 import pytest
+from django.core.management import call_command
 
 from leads.intent import ACTIVITY_TTL, leads_activity_read, leads_activity_read_due
 from leads.models import Activity, Lead
@@ -299,3 +301,15 @@ def test_drafting_reads_a_stale_lead_first(campaign, alice, alice_account):
     lead.refresh_from_db()
     assert lead.activity_read_at is not None
     assert Activity.objects.filter(lead=lead, verb="lead.activity_read").count() == 1
+
+
+def test_the_demo_shows_intent_moving_scores_with_reasons(settings):
+    settings.SEED_DEMO = True
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    read = Lead.objects.exclude(activity_read_at=None)
+    assert read.exists() and "with their LinkedIn activity read" in out.getvalue()
+    reasons = [f["reason"] for lead in read for f in lead.score_breakdown if f["factor"] in ("topic", "activity")]
+    moved = [f for lead in read for f in lead.score_breakdown if f["factor"] in ("topic", "activity") and f["points"]]
+    assert moved, reasons  # some demo people posted about the campaign's topics, changed jobs or engaged
