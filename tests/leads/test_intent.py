@@ -18,6 +18,7 @@ from leads.sources import sandbox
 from outreach.models import SendCounter, SendingAccount
 from outreach.services import messages_draft
 from salesdept import clock
+from tests.conftest import login
 from tests.factories import LeadFactory, SendingAccountFactory
 from tests.fakes.unipile_server import FakeUnipile, search_person
 
@@ -313,3 +314,17 @@ def test_the_demo_shows_intent_moving_scores_with_reasons(settings):
     reasons = [f["reason"] for lead in read for f in lead.score_breakdown if f["factor"] in ("topic", "activity")]
     moved = [f for lead in read for f in lead.score_breakdown if f["factor"] in ("topic", "activity") and f["points"]]
     assert moved, reasons  # some demo people posted about the campaign's topics, changed jobs or engaged
+
+
+def test_the_lead_page_shows_what_was_read_and_when(client, fake_unipile, li_campaign, alice):
+    lead = li_lead(li_campaign, "ACo-page", owner=alice)
+    fake_unipile.add_user_post("ACo-page", text="Choosing a payments partner <b>now</b>", at=clock.now())
+    unread = login(client, alice).get(f"/leads/{lead.pk}/")
+    assert "Not read yet" in unread.content.decode()
+
+    leads_activity_read(lead_ids=[lead.pk], now=clock.now())
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+
+    assert "Choosing a payments partner &lt;b&gt;now&lt;/b&gt;" in page  # their words, escaped
+    assert "Posted about payments today" in page  # the score's reason beside it
+    assert 'href="https://www.linkedin.com/feed/update/urn:li:activity:' in page
