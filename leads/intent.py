@@ -89,10 +89,12 @@ def watched_posts(post_ids: set[str]) -> dict[str, tuple[str, str]]:
     return {}
 
 
-def _merged(items: list[ActivityItem], previous: list[dict], now: dt.datetime) -> list[dict]:
-    """Newest first, with who owns each engaged post, and undated reactions dated when first seen."""
+def activity_merged(
+    items: list[ActivityItem], previous: list[dict], now: dt.datetime, owners: dict[str, tuple[str, str]]
+) -> list[dict]:
+    """Newest first, with whose post each engagement was on (`owners`, from watched_posts), and undated
+    reactions dated when first seen, so a reaction read again a week later is a week old, not new."""
     first_seen = {(p.get("kind"), p.get("post_id")): p.get("at") for p in previous if p.get("post_id")}
-    owners = watched_posts({item.post_id for item in items if item.post_id})
     merged = []
     for item in items:
         if not item.at and item.kind == ActivityKind.REACTION:
@@ -147,7 +149,8 @@ def _read_one(lead: Lead, accounts: list[SendingAccount], views: _Views, run: Re
             logger.warning("Activity of lead %s not read: %s", lead.pk, exc)
             _note(run, str(exc))
             return "failed"
-        return _merged(items, lead.activity or [], views.now)
+        owners = watched_posts({item.post_id for item in items if item.post_id})
+        return activity_merged(items, lead.activity or [], views.now, owners)
     return "out_of_views"
 
 

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 
-from leads.intent import ACTIVITY_TTL, leads_activity_read, leads_activity_read_due
+from leads.intent import ACTIVITY_TTL, activity_merged, leads_activity_read, leads_activity_read_due
 from leads.models import Activity, Lead
 from leads.scoring import Signals, intent
 from leads.services import leads_rescore
 from leads.sources import sandbox
+from leads.sources.base import ActivityItem
 from outreach.models import SendCounter, SendingAccount
 from outreach.services import messages_draft
 from salesdept import clock
@@ -328,3 +329,36 @@ def test_the_lead_page_shows_what_was_read_and_when(client, fake_unipile, li_cam
     assert "Choosing a payments partner &lt;b&gt;now&lt;/b&gt;" in page  # their words, escaped
     assert "Posted about payments today" in page  # the score's reason beside it
     assert 'href="https://www.linkedin.com/feed/update/urn:li:activity:' in page
+
+
+def test_a_reaction_read_again_keeps_the_day_it_was_first_seen(fake_unipile, li_campaign):
+    now = clock.now()
+    lead = li_lead(li_campaign, "ACo-react")
+    fake_unipile.add_user_reaction("ACo-react", post_id="urn:li:activity:9")
+    leads_activity_read(lead_ids=[lead.pk], now=now)
+
+    leads_activity_read(lead_ids=[lead.pk], now=now + dt.timedelta(days=8))
+
+    lead.refresh_from_db()
+    (reaction,) = lead.activity
+    assert dt.datetime.fromisoformat(reaction["at"]) == now  # the contract gives reactions no date
+
+
+def test_engagement_on_a_watched_post_is_engagement_with_us_or_that_competitor():
+    now = clock.now()
+    items = [
+        ActivityItem(kind="comment", at=now.isoformat(), text="Agreed", post_id="p-theirs"),
+        ActivityItem(kind="reaction", at="", post_id="p-ours"),
+        ActivityItem(kind="reaction", at="", post_id="p-unknown"),
+    ]
+    owners = {"p-theirs": ("competitor", "Ledgerline"), "p-ours": ("ours", "")}
+
+    merged = activity_merged(items, [], now, owners)
+
+    assert [(item["post_id"], item["about"], item["who"]) for item in merged] == [
+        ("p-theirs", "competitor", "Ledgerline"),
+        ("p-ours", "ours", ""),
+        ("p-unknown", "", ""),
+    ]
+    (factor_,) = intent(Signals(activity=merged, keywords=[], now=now))
+    assert factor_["reason"] == "Engaged with our post today; engaged with Ledgerline's post today"
