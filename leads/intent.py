@@ -54,12 +54,10 @@ def has_linkedin_identity(lead: Lead) -> bool:
     return bool(lead.provider_id or linkedin_public_identifier(lead.linkedin_url or ""))
 
 
-def _reader(lead: Lead) -> ActivityReader | None:
-    """Sandbox people are simulated; everyone else is read through Unipile, when it is set up."""
-    if lead.source == "sandbox":
-        return SandboxActivity()
-    reader = UnipileActivity()
-    return reader if reader.client.configured else None
+def _readers() -> dict[bool, ActivityReader | None]:
+    """By "is a sandbox person": sandbox people are simulated; everyone else is read through Unipile, when set up."""
+    unipile = UnipileActivity()
+    return {True: SandboxActivity(), False: unipile if unipile.client.configured else None}
 
 
 def _accounts(lead: Lead, now: dt.datetime) -> list[SendingAccount]:
@@ -133,9 +131,10 @@ class _Views:
                 profile_views_refund(account, self.now, held)
 
 
-def _read_one(lead: Lead, accounts: list[SendingAccount], views: _Views, run: ReadRun) -> list[dict] | str:
+def _read_one(
+    lead: Lead, reader: ActivityReader | None, accounts: list[SendingAccount], views: _Views, run: ReadRun
+) -> list[dict] | str:
     """The activity read, or why not ('out_of_views', 'failed'); an account out of views leaves `accounts`."""
-    reader = _reader(lead)
     if reader is None:
         _note(run, NOT_CONFIGURED)
         return "failed"
@@ -180,7 +179,9 @@ def leads_activity_read(*, lead_ids: list[int], now: dt.datetime) -> ReadRun:
     leads.sort(key=lambda lead: lead_ids.index(lead.pk))  # the budget may end the run early: the first come first
     readable = [lead for lead in leads if has_linkedin_identity(lead)]
     run, usable, reads = ReadRun(no_identity=len(leads) - len(readable)), {}, []
-    views = _Views(now, wanted=sum(4 for _ in readable))  # at most four views a person (UnipileActivity)
+    readers = _readers()
+    wanted = sum(reader.views_for(lead) for lead in readable if (reader := readers[lead.source == "sandbox"]))
+    views = _Views(now, wanted=wanted)
     for lead in readable:
         key = (lead.campaign_id, lead.source == "sandbox")
         if key not in usable:
@@ -188,7 +189,7 @@ def leads_activity_read(*, lead_ids: list[int], now: dt.datetime) -> ReadRun:
         if not usable[key]:
             run.no_account += 1
             continue
-        outcome = _read_one(lead, usable[key], views, run)
+        outcome = _read_one(lead, readers[lead.source == "sandbox"], usable[key], views, run)
         if isinstance(outcome, list):
             reads.append((lead, outcome))
         elif outcome == "failed":

@@ -16,6 +16,7 @@ from leads.scoring import Signals, intent
 from leads.services import leads_rescore
 from leads.sources import sandbox
 from leads.sources.base import ActivityItem
+from outreach.channels.unipile import NOT_CONFIGURED
 from outreach.models import SendCounter, SendingAccount
 from outreach.services import messages_draft
 from salesdept import clock
@@ -362,3 +363,14 @@ def test_engagement_on_a_watched_post_is_engagement_with_us_or_that_competitor()
     ]
     (factor_,) = intent(Signals(activity=merged, keywords=[], now=now))
     assert factor_["reason"] == "Engaged with our post today; engaged with Ledgerline's post today"
+
+
+def test_without_unipile_set_up_nothing_is_read_and_no_view_is_spent(li_campaign, li_account, settings):
+    settings.UNIPILE_DSN, settings.UNIPILE_API_KEY = "", ""
+    lead = li_lead(li_campaign, "ACo-unset")
+
+    run = leads_activity_read(lead_ids=[lead.pk], now=clock.now())
+
+    assert run.failed == 1 and run.notes == [NOT_CONFIGURED]
+    assert views_used(li_account) == 0
+    assert Lead.objects.get(pk=lead.pk).activity_read_at is None
