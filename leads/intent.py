@@ -1,8 +1,8 @@
 """Intent from activity: a person's recent LinkedIn posts, comments, reactions and job changes, read and kept.
 
 Each read goes through one of the lead's campaign's LinkedIn accounts and takes profile views from that
-account's daily budget (outreach.limits.profile_view_take): the budget is checked before anything is
-asked, and a person is read at most once a week (ACTIVITY_TTL). What was read is kept on the lead
+account's daily budget (outreach.limits.profile_views_take_up_to): the views are taken before anything
+is asked, and a person is read at most once a week (ACTIVITY_TTL). What was read is kept on the lead
 (`activity`, `activity_read_at`); leads.scoring turns it into score reasons. People of LinkedIn
 sources are read through Unipile, sandbox people through the sandbox's simulation, and a person with
 no LinkedIn identity (no LinkedIn id, no profile URL) is never read.
@@ -24,7 +24,7 @@ from leads import lifecycle
 from leads.dedupe import linkedin_public_identifier
 from leads.models import Activity, Lead
 from leads.services import leads_rescore
-from leads.sources.base import ActivityItem, ActivityKind, ActivityReader, SourceError
+from leads.sources.base import AccountUnusable, ActivityItem, ActivityKind, ActivityReader, SourceError
 from leads.sources.sandbox import SandboxActivity
 from leads.sources.unipile import UnipileActivity
 from outreach.channels.unipile import NOT_CONFIGURED
@@ -96,7 +96,8 @@ def activity_merged(
     merged = []
     for item in items:
         if not item.at and item.kind == ActivityKind.REACTION:
-            item = dataclasses.replace(item, at=first_seen.get((item.kind, item.post_id)) or now.isoformat())
+            seen = first_seen.get((item.kind, item.post_id)) or now.astimezone(dt.UTC).isoformat()
+            item = dataclasses.replace(item, at=seen)
         if not item.about and item.post_id in owners and item.kind != ActivityKind.POST:
             about, who = owners[item.post_id]
             item = dataclasses.replace(item, about=about, who=who)
@@ -134,19 +135,20 @@ class _Views:
 def _read_one(
     lead: Lead, reader: ActivityReader | None, accounts: list[SendingAccount], views: _Views, run: ReadRun
 ) -> list[dict] | str:
-    """The activity read, or why not ('out_of_views', 'failed'); an account out of views leaves `accounts`."""
+    """The activity read, or why not ('out_of_views', 'failed'); an account that cannot read leaves `accounts`."""
     if reader is None:
         _note(run, NOT_CONFIGURED)
         return "failed"
     for account in list(accounts):
         if not views.spend(account, reader.views_for(lead)):
-            accounts.remove(account)  # out of views today: the next person does not ask it again
-            continue
+            continue  # out of views today (what it holds is known: asking again costs no query)
         try:
             items = reader.read(account=account, lead=lead, now=views.now)
         except SourceError as exc:
             logger.warning("Activity of lead %s not read: %s", lead.pk, exc)
             _note(run, str(exc))
+            if isinstance(exc, AccountUnusable):  # the next person would fail the same way, and spend views
+                accounts.remove(account)
             return "failed"
         owners = watched_posts({item.post_id for item in items if item.post_id})
         return activity_merged(items, lead.activity or [], views.now, owners)
@@ -182,21 +184,23 @@ def leads_activity_read(*, lead_ids: list[int], now: dt.datetime) -> ReadRun:
     readers = _readers()
     wanted = sum(reader.views_for(lead) for lead in readable if (reader := readers[lead.source == "sandbox"]))
     views = _Views(now, wanted=wanted)
-    for lead in readable:
-        key = (lead.campaign_id, lead.source == "sandbox")
-        if key not in usable:
-            usable[key] = _accounts(lead, now)
-        if not usable[key]:
-            run.no_account += 1
-            continue
-        outcome = _read_one(lead, readers[lead.source == "sandbox"], usable[key], views, run)
-        if isinstance(outcome, list):
-            reads.append((lead, outcome))
-        elif outcome == "failed":
-            run.failed += 1
-        else:
-            run.out_of_views += 1
-    views.give_back()
+    try:
+        for lead in readable:
+            key = (lead.campaign_id, lead.source == "sandbox")
+            if key not in usable:
+                usable[key] = _accounts(lead, now)
+            if not usable[key]:
+                run.no_account += 1
+                continue
+            outcome = _read_one(lead, readers[lead.source == "sandbox"], usable[key], views, run)
+            if isinstance(outcome, list):
+                reads.append((lead, outcome))
+            elif outcome == "failed":
+                run.failed += 1
+            else:
+                run.out_of_views += 1
+    finally:
+        views.give_back()  # whatever happened, views not spent go back to the day
     if reads:
         _store(reads, now)
         run.read = [lead.pk for lead, _ in reads]

@@ -47,6 +47,10 @@ class SourceError(Exception):
     """The source refused or failed; the message is safe to show to a manager."""
 
 
+class AccountUnusable(SourceError):
+    """The account cannot read now (disconnected, refused, rate limited, or the provider is unreachable)."""
+
+
 class LeadSource(Protocol):
     name: str
 

@@ -30,7 +30,15 @@ from django.db import IntegrityError
 
 from leads.dedupe import linkedin_public_identifier, normalise_linkedin_url
 from leads.models import Lead, SearchParameter
-from leads.sources.base import ActivityItem, ActivityKind, Page, Prospect, SearchQuery, SourceError
+from leads.sources.base import (
+    AccountUnusable,
+    ActivityItem,
+    ActivityKind,
+    Page,
+    Prospect,
+    SearchQuery,
+    SourceError,
+)
 from outreach.channels.unipile import ACCOUNT_AUTH_TYPES, NOT_CONFIGURED, ApiError, UnipileClient, parse_time
 from outreach.limits import profile_view_take
 from outreach.models import SendingAccount
@@ -387,7 +395,7 @@ def post_item(post: dict[str, Any]) -> ActivityItem:
         kind=ActivityKind.POST,
         at=_when(post.get("parsed_datetime")),
         text=text[:1000],
-        post_id=str(post.get("social_id") or post.get("id") or ""),
+        post_id=str(post.get("id") or post.get("social_id") or ""),  # the id reactions and comments name too
         url=str(post.get("share_url") or ""),
     )
 
@@ -397,7 +405,7 @@ def comment_item(comment: dict[str, Any]) -> ActivityItem:
         kind=ActivityKind.COMMENT,
         at=_when(comment.get("date") or comment.get("created_at")),
         text=str(comment.get("text") or "")[:1000],
-        post_id=str(comment.get("post_urn") or comment.get("post_id") or ""),
+        post_id=str(comment.get("post_id") or comment.get("post_urn") or ""),
     )
 
 
@@ -459,12 +467,13 @@ class UnipileActivity:
 
 
 def activity_error(exc: Exception, account: SendingAccount) -> SourceError:
-    """Why a person's activity could not be read, for the log and the run's notes."""
+    """Why a person's activity could not be read, for the log and the run's notes; AccountUnusable when the
+    next person would fail the same way through this account."""
     if isinstance(exc, ApiError):
         kind = exc.type or f"HTTP {exc.status}"
         if exc.status in (401, 403):
-            return SourceError(f"{account} cannot read LinkedIn activity now ({kind}).")
+            return AccountUnusable(f"{account} cannot read LinkedIn activity now ({kind}).")
         if exc.status == 429 or exc.type == "errors/limit_exceeded":
-            return SourceError(f"LinkedIn rate limited {account}: activity reads resume on the next run.")
+            return AccountUnusable(f"LinkedIn rate limited {account}: activity reads resume on the next run.")
         return SourceError(f"Unipile could not read this person's activity ({kind}).")
-    return SourceError(f"Unipile did not answer ({type(exc).__name__}); activity is read on the next run.")
+    return AccountUnusable(f"Unipile did not answer ({type(exc).__name__}); activity is read on the next run.")

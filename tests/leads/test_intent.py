@@ -374,3 +374,17 @@ def test_without_unipile_set_up_nothing_is_read_and_no_view_is_spent(li_campaign
     assert run.failed == 1 and run.notes == [NOT_CONFIGURED]
     assert views_used(li_account) == 0
     assert Lead.objects.get(pk=lead.pk).activity_read_at is None
+
+
+def test_a_disconnected_account_stops_reading_for_the_run_and_spends_no_more_views(
+    fake_unipile, li_campaign, li_account
+):
+    first = li_lead(li_campaign, "ACo-disconnected")  # the fake answers 401 disconnected_account
+    second = li_lead(li_campaign, "ACo-next")
+
+    run = leads_activity_read(lead_ids=[first.pk, second.pk], now=clock.now())
+
+    assert (run.failed, run.no_account, run.read) == (1, 1, [])
+    assert "cannot read LinkedIn activity now" in run.notes[0]
+    assert views_used(li_account) == 3  # the first person's read only; the rest went back
+    assert fake_unipile.calls("GET", POSTS.format("ACo-next")) == []
