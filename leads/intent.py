@@ -178,7 +178,8 @@ def leads_activity_read(*, lead_ids: list[int], now: dt.datetime) -> ReadRun:
         activity_read_at__gt=now - ACTIVITY_TTL
     )
     leads = list(stale.select_related("campaign").prefetch_related("campaign__sending_accounts"))
-    leads.sort(key=lambda lead: lead_ids.index(lead.pk))  # the budget may end the run early: the first come first
+    position = {pk: i for i, pk in enumerate(lead_ids)}
+    leads.sort(key=lambda lead: position[lead.pk])  # the budget may end the run early: the first come first
     readable = [lead for lead in leads if has_linkedin_identity(lead)]
     run, usable, reads = ReadRun(no_identity=len(leads) - len(readable)), {}, []
     readers = _readers()
