@@ -61,15 +61,14 @@ def _readers() -> dict[bool, ActivityReader | None]:
 
 
 def _accounts(lead: Lead, now: dt.datetime) -> list[SendingAccount]:
-    """The campaign's healthy LinkedIn accounts that may read this person now: Unipile ones (sandbox ones too for
-    sandbox people), inside their working hours, since visits at night are what LinkedIn flags as a bot."""
-    channels = [SendingAccount.Channel.UNIPILE]
-    if lead.source == "sandbox":
-        channels.append(SendingAccount.Channel.SANDBOX)
+    """The campaign's healthy accounts that may read this person now, inside their working hours (visits at night
+    are what LinkedIn flags as a bot): Unipile ones, or sandbox ones for sandbox people, whose simulated reads
+    must not spend a real account's views."""
+    channel = SendingAccount.Channel.SANDBOX if lead.source == "sandbox" else SendingAccount.Channel.UNIPILE
     accounts = [
         account
         for account in lead.campaign.sending_accounts.all()
-        if account.channel in channels
+        if account.channel == channel
         and account.is_active
         and account.health == SendingAccount.Health.OK
         and in_window(account, now)

@@ -388,3 +388,10 @@ def test_a_disconnected_account_stops_reading_for_the_run_and_spends_no_more_vie
     assert "cannot read LinkedIn activity now" in run.notes[0]
     assert views_used(li_account) == 3  # the first person's read only; the rest went back
     assert fake_unipile.calls("GET", POSTS.format("ACo-next")) == []
+
+
+def test_a_sandbox_person_never_spends_a_real_accounts_views(fake_unipile, li_campaign, li_account):
+    lead = LeadFactory(campaign=li_campaign, source="sandbox", provider_id="sbx-1-00002")
+
+    assert leads_activity_read(lead_ids=[lead.pk], now=clock.now()).no_account == 1
+    assert views_used(li_account) == 0 and fake_unipile.requests == []
