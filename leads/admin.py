@@ -34,7 +34,16 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["first_name", "last_name", "email", "linkedin_url", "company__name", "position"]
     list_select_related = ["company", "owner", "campaign"]
     raw_id_fields = ["company"]
-    readonly_fields = ["source", "source_ref", "raw_profile", "score", "score_breakdown", "created_at", "updated_at"]
+    readonly_fields = [
+        "source",
+        "source_ref",
+        "raw_profile",
+        "activity",
+        "activity_read_at",
+        "score",
+        "score_breakdown",
+    ]
+    readonly_fields += ["created_at", "updated_at"]
 
 
 @admin.register(Activity)

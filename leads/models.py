@@ -74,6 +74,10 @@ class Lead(models.Model):
     source = models.CharField(max_length=30)
     source_ref = models.CharField(max_length=200, blank=True)
     raw_profile = models.JSONField(default=dict, blank=True)
+    # What the person did lately on LinkedIn (posts, comments, reactions, a job change), newest first, as
+    # leads.intent stores it; read within the account's profile views, so kept and re-read only when stale.
+    activity = models.JSONField(default=list, blank=True)
+    activity_read_at = models.DateTimeField(null=True, blank=True, help_text="When the activity was last read.")
 
     label = models.CharField(max_length=50, blank=True)
     label_confidence = models.FloatField(null=True, blank=True)

@@ -195,6 +195,7 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
         timezone="",
         source_ref="",
         raw_profile={},
+        activity=[],  # their posts and comments are their words
         score_breakdown=[],
         insight="",
         snoozed_until=None,
@@ -263,7 +264,10 @@ def privacy_purge(*, now: dt.datetime) -> dict[str, int]:
     old_message = Q(sent_at__lt=body_cutoff) | Q(sent_at__isnull=True, updated_at__lt=body_cutoff)
     return {
         "raw_profiles": _purge(
-            Lead.objects.filter(updated_at__lt=profile_cutoff).exclude(raw_profile={}), raw_profile={}
+            # What they posted lately is profile data too: it goes with the profile.
+            Lead.objects.filter(updated_at__lt=profile_cutoff).exclude(raw_profile={}, activity=[]),
+            raw_profile={},
+            activity=[],
         ),
         "messages": _purge(
             OutreachMessage.objects.filter(old_message, status__in=FINISHED).exclude(

@@ -1,5 +1,6 @@
 """The rule score, 0-100, with a breakdown a rep can read: every point has a reason."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from campaigns.models import TargetProfile
@@ -96,7 +97,12 @@ class Signals:
     replies: int = 0
     positive: bool = False  # a reply that was interested or asked for information
     unanswered: int = 0  # our messages sent since their last reply (all of them, with no reply)
-    topic_posts: list[str] | None = None  # target keywords their recent posts mention
+    topic_posts: list[str] | None = None  # target keywords their recent posts (as the search saw them) mention
+    # Their LinkedIn activity as leads.intent stores it (dicts of leads.sources.base.ActivityItem), newest first;
+    # None when it was never read.
+    activity: list[dict] | None = None
+    keywords: list[str] | None = None  # the campaign target's keywords: a post about one is a need
+    now: dt.datetime | None = None  # recency is measured from here
 
 
 def engagement(signals: Signals) -> list[dict]:
@@ -113,16 +119,114 @@ def engagement(signals: Signals) -> list[dict]:
         fade = min(15, 5 * (signals.unanswered - 1))
         points -= fade
         reason += f"; {signals.unanswered} messages unanswered"
-    factors = [_factor("engagement", points, 20, reason)]
-    if signals.topic_posts:
-        factors.append(_factor("topic", 5, 5, f"Posts about {signals.topic_posts[0]}"))
-    return factors
+    return [_factor("engagement", points, 20, reason)]
+
+
+# -- intent from activity -----------------------------------------------------------------------------------------
+INTENT_DAYS = 90  # older activity says nothing about what they need now
+TOPIC_MAX, ACTIVITY_MAX = 10, 15
+# What each kind of activity is worth when fresh: engaging with us is the warmest, a new role opens a buying window
+# (a new leader reviews suppliers), engaging with a competitor shows the need and a comparison under way.
+KIND_POINTS = {"ours": 10, "job_change": 8, "competitor": 6}
+
+
+def _age_days(item: dict, now: dt.datetime | None) -> int | None:
+    try:
+        at = dt.datetime.fromisoformat(str(item.get("at") or ""))
+    except ValueError:
+        return None
+    if now is None or at.tzinfo is None:
+        return None
+    return max(0, (now - at).days)
+
+
+def _fresh(points: int, age: int | None) -> int:
+    """Full points within two weeks, fewer up to a month, a little up to INTENT_DAYS; undated counts as a month."""
+    if age is None:
+        age = 30
+    if age <= 14:
+        return points
+    if age <= 30:
+        return round(points * 0.6)
+    return round(points * 0.3) if age <= INTENT_DAYS else 0
+
+
+def _ago(age: int | None) -> str:
+    if age is None:
+        return "lately"
+    if age == 0:
+        return "today"
+    if age < 14:
+        return f"{age} day{'s' if age > 1 else ''} ago"
+    return f"{age // 7} weeks ago"
+
+
+def _kind_of(item: dict) -> str:
+    if item.get("kind") == "job_change":
+        return "job_change"
+    if item.get("about") in ("ours", "competitor") and item.get("kind") in ("comment", "reaction"):
+        return str(item["about"])
+    return ""
+
+
+def _kind_reason(kind: str, item: dict, age: int | None) -> str:
+    if kind == "job_change":
+        return f"Changed jobs {_ago(age)}"
+    if kind == "ours":
+        return f"Engaged with our post {_ago(age)}"
+    return f"Engaged with {item.get('who') or 'a competitor'}'s post {_ago(age)}"
+
+
+def _topic(signals: Signals) -> dict | None:
+    """The freshest post or comment on one of the campaign's keywords: they are writing about the need."""
+    now, best = signals.now, None
+    for item in signals.activity or []:
+        if item.get("kind") not in ("post", "comment"):
+            continue
+        text = str(item.get("text") or "").lower()
+        keyword = next((k for k in signals.keywords or [] if k.strip() and k.lower() in text), None)
+        age = _age_days(item, now)
+        points = _fresh(TOPIC_MAX, age)
+        if keyword and points and (best is None or points > best[0]):
+            verb = "Posted about" if item["kind"] == "post" else "Commented on"
+            best = (points, f"{verb} {keyword} {_ago(age)}")
+    if best:
+        return _factor("topic", best[0], TOPIC_MAX, best[1])
+    if signals.topic_posts:  # only what the search saw, undated
+        return _factor("topic", 5, TOPIC_MAX, f"Posts about {signals.topic_posts[0]}")
+    return None
+
+
+def _activity(signals: Signals) -> dict | None:
+    """A new role and engagement with us or a competitor, each counted once at its freshest."""
+    if signals.activity is None:
+        return None
+    found: dict[str, tuple[int, str]] = {}
+    for item in signals.activity:
+        kind = _kind_of(item)
+        if not kind:
+            continue
+        age = _age_days(item, signals.now)
+        points = _fresh(KIND_POINTS[kind], age)
+        if points and points > found.get(kind, (0, ""))[0]:
+            found[kind] = (points, _kind_reason(kind, item, age))
+    if not found:
+        return _factor("activity", 0, ACTIVITY_MAX, "No job change or engagement with us or a competitor lately")
+    ranked = sorted(found.values(), key=lambda pair: -pair[0])
+    points = min(ACTIVITY_MAX, sum(p for p, _ in ranked))
+    reasons = [ranked[0][1]] + [reason[0].lower() + reason[1:] for _, reason in ranked[1:]]
+    return _factor("activity", points, ACTIVITY_MAX, "; ".join(reasons))
+
+
+def intent(signals: Signals) -> list[dict]:
+    """Points for what their LinkedIn activity says: posting about a need, a new role, engaging with us or others."""
+    return [factor for factor in (_topic(signals), _activity(signals)) if factor]
 
 
 def rescored(base: Scored, signals: Signals) -> Scored:
     """The rule score with engagement and intent added, kept within 0-100."""
     if base.breakdown and base.breakdown[0]["factor"] == "exclusion":
         return base
-    kept = [factor for factor in base.breakdown if factor["factor"] not in ("engagement", "topic")]
-    factors = kept + engagement(signals)
+    kept = [factor for factor in base.breakdown if factor["factor"] not in ("engagement", "topic", "activity")]
+    factors = kept + engagement(signals) + intent(signals)
     return Scored(max(0, min(100, sum(f["points"] for f in factors))), factors)

@@ -669,7 +669,7 @@ RESCORED = lifecycle.RESCORED
 RESCORE_BATCH = 500
 
 
-def _signals_for(leads: list[Lead]) -> dict[int, Signals]:
+def _signals_for(leads: list[Lead], now: dt.datetime) -> dict[int, Signals]:
     from outreach.models import InboundMessage, OutreachMessage
 
     ids = [lead.pk for lead in leads]
@@ -700,30 +700,39 @@ def _signals_for(leads: list[Lead]) -> dict[int, Signals]:
             positive=lead.pk in positive,
             unanswered=unanswered.get(lead.pk, 0),
             topic_posts=[word for word in keywords if word.lower() in posts],
+            activity=lead.activity if lead.activity_read_at else None,
+            keywords=keywords,
+            now=now,
         )
     return signals
 
 
-def leads_rescore(*, campaign_id: int | None = None) -> int:
+def leads_rescore(
+    *, campaign_id: int | None = None, lead_ids: list[int] | None = None, now: dt.datetime | None = None
+) -> int:
     """The daily rescore: engagement and intent move the rule score; returns how many changed.
 
     A rep's own score (score_override) still wins in every ranking; the rule score under it is
-    kept current. Works in batches, a few queries each, whatever the number of leads.
+    kept current. Works in batches, a few queries each, whatever the number of leads. Recency
+    (of LinkedIn activity) is measured from `now`.
     """
+    now = now or clock.now()
     leads = Lead.objects.filter(status__in=RESCORED, campaign__isnull=False, campaign__status=Campaign.Status.ACTIVE)
     if campaign_id is not None:
         leads = leads.filter(campaign_id=campaign_id)
+    if lead_ids is not None:
+        leads = leads.filter(pk__in=lead_ids)
     leads = leads.select_related("company", "campaign__target").order_by("pk")
     changed, after = 0, 0
     while batch := list(leads.filter(pk__gt=after)[:RESCORE_BATCH]):
         after = batch[-1].pk
-        signals = _signals_for(batch)
+        signals = _signals_for(batch, now)
         updated, activities = [], []
         for lead in batch:
             base = lead_rule_score(lead)
             scored = rescored(base, signals[lead.pk])
-            if scored.score == lead.score:
-                continue
+            if scored.score == lead.score and scored.breakdown == lead.score_breakdown:
+                continue  # a new reason at the same score is still shown: the breakdown is what a rep reads
             activities.append(
                 Activity(
                     lead=lead,

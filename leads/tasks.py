@@ -2,6 +2,7 @@ import logging
 
 from celery import shared_task
 
+from leads.intent import leads_activity_read_due
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify, leads_rescore, leads_wake_snoozed
 from leads.sheets import SheetsRetryLater, sheet_sync_run, sheets_sync_request_all
@@ -75,6 +76,11 @@ def apollo_reveal_email_task(lead_id: int) -> bool:
     except SourceError as exc:  # not configured or refused: the lead goes on without an email
         logger.warning("Apollo could not reveal the email of lead %s: %s", lead_id, exc)
         return False
+
+
+@shared_task
+def leads_activity_read_due_task() -> int:
+    return len(leads_activity_read_due(now=clock.now()).read)
 
 
 @shared_task

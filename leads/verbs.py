@@ -34,6 +34,7 @@ class Verb(models.TextChoices):
     LEAD_RELABELLED = "lead.relabelled", "Label changed by hand"
     LEAD_REQUALIFIED = "lead.requalified", "Qualification run again"
     LEAD_RESCORED = "lead.rescored", "Score updated from engagement"
+    LEAD_ACTIVITY_READ = "lead.activity_read", "LinkedIn activity read (posts, comments, reactions)"
     LEAD_EMAIL_REVEALED = "lead.email_revealed", "Email address looked up"
     # Messages: drafted, decided, sent, and what the channel answered.
     MESSAGE_DRAFTED = "message.drafted", "Draft written"

@@ -3,6 +3,7 @@
 import datetime as dt
 import zoneinfo
 
+from django.db import transaction
 from django.db.models import F, Sum
 
 from outreach.models import SendCounter, SendingAccount
@@ -97,6 +98,28 @@ def profile_view_take(account: SendingAccount, now: dt.datetime) -> bool:
             count=F("count") + 1
         )
     )
+
+
+def profile_views_take_up_to(account: SendingAccount, now: dt.datetime, wanted: int) -> int:
+    """Take as many of `wanted` profile views as today has left; how many were taken. Safe across workers:
+    the day's counter row is locked while it is read and raised."""
+    kind = SendCounter.Kind.PROFILE_VIEW
+    day = now.astimezone(account.tz).date()
+    limit = daily_cap(account, kind, day)
+    SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
+    with transaction.atomic():
+        counter = SendCounter.objects.select_for_update().get(account=account, kind=kind, day=day)
+        taken = 0 if counter.closed else max(0, min(wanted, limit - counter.count))
+        if taken:
+            SendCounter.objects.filter(pk=counter.pk).update(count=F("count") + taken)
+    return taken
+
+
+def profile_views_refund(account: SendingAccount, now: dt.datetime, count: int) -> None:
+    """Give back views taken and not used (never below zero)."""
+    SendCounter.objects.filter(
+        account=account, kind=SendCounter.Kind.PROFILE_VIEW, day=now.astimezone(account.tz).date(), count__gte=count
+    ).update(count=F("count") - count)
 
 
 def open_message_kinds(account: SendingAccount, now: dt.datetime) -> list[str]:

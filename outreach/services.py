@@ -14,6 +14,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from campaigns.services import campaign_brief
+from leads.intent import leads_activity_read
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
 from leads.models import Enrolment, Lead, Task
 from leads.services import activity_record, lead_facts
@@ -111,6 +112,9 @@ def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | Non
         campaign = (
             Campaign.objects.select_related("owner").prefetch_related("steps", "sending_accounts").get(pk=campaign_id)
         )
+    # Lazily, what the person did on LinkedIn this week (within the account's profile views): the score and its
+    # reasons beside the draft are current when the rep reads it.
+    leads_activity_read(lead_ids=[lead.pk for lead in leads], now=clock.now())
     rows = [message for lead in leads if (message := _claim_draft_row(lead, step, campaign))]
     return messages_fill(message_ids=[m.pk for m in rows])
 

@@ -112,6 +112,12 @@ SCHEDULES = [
         "A CSV import whose worker died (nothing was stored) is marked failed, so the person can retry.",
     ),
     Schedule(
+        "read-lead-activity",
+        "leads.tasks.leads_activity_read_due_task",
+        60,
+        "Live leads' LinkedIn posts, comments and job changes are read weekly, a few an hour within profile views.",
+    ),
+    Schedule(
         "rescore-leads",
         "leads.tasks.leads_rescore_task",
         24 * 60,

@@ -4,13 +4,14 @@ Person number i is a pure function of (seed, i), so searches page through the sa
 in the same order on every machine, and a cursor is just the next index.
 """
 
+import datetime as dt
 import random
 import re
 import unicodedata
 
 from django.conf import settings
 
-from leads.sources.base import Page, Prospect, SearchQuery
+from leads.sources.base import ActivityItem, ActivityKind, Page, Prospect, SearchQuery
 
 NETWORK_SIZE = 5000
 
@@ -177,6 +178,83 @@ def _matches(prospect: Prospect, query: SearchQuery) -> bool:
     if not wanted:
         return True
     return any(word.lower() in text for term in wanted for word in term.split() if len(word) > 2)
+
+
+# -- the people's own activity, simulated -------------------------------------------------------------------------
+# What a sandbox person did on a given day is a pure function of (seed, person, day): the same on every machine,
+# and a demo left running for a week sees new posts, comments and job changes arrive day by day.
+
+ACTIVITY_DAYS = 30
+SANDBOX_COMPETITORS = ["Ledgerline", "Quantfold"]  # fictitious: whose posts sandbox people engage with
+NEED_POSTS = [
+    "We are rethinking our forecasting process this quarter. What has worked for your team?",
+    "Month-end close still takes us nine days. Looking for ideas to get it under five.",
+    "Evaluating real-time payments providers for next year: who should we talk to?",
+    "Hiring a finance team from scratch is harder than it looks. Lessons so far.",
+    "AI in month-end close: hype or help? Curious what other CFOs see.",
+]
+NEED_COMMENTS = [
+    "Agree: forecasting is where we lose the most time.",
+    "We moved to real-time payments last year and never looked back.",
+    "Month-end close is our bottleneck too.",
+    "Great points on finance automation.",
+]
+OUR_POSTS = ["Five lessons from running a finance summit", "What real-time finance means for CFOs in 2027"]
+# (what, chance per day for a person of average activity): at most one thing a day.
+DAILY_ODDS = [("post", 0.05), ("comment", 0.04), ("ours", 0.025), ("competitor", 0.025), ("job_change", 0.004)]
+BUSYNESS = [0.0, 0.5, 1.0, 1.0, 2.0, 3.0]  # some people never post; some post every few days
+
+
+def _thing(kind: str, rng: random.Random, at: str, number: int) -> ActivityItem:
+    if kind == "post":
+        return ActivityItem(kind=ActivityKind.POST, at=at, text=rng.choice(NEED_POSTS), post_id=f"sbx-post-{number}")
+    if kind == "comment":
+        return ActivityItem(
+            kind=ActivityKind.COMMENT, at=at, text=rng.choice(NEED_COMMENTS), post_id=f"sbx-post-{number}"
+        )
+    if kind == "ours":
+        title = rng.choice(OUR_POSTS)
+        return ActivityItem(kind=ActivityKind.REACTION, at=at, text=title, post_id=f"sbx-ours-{number}", about="ours")
+    if kind == "competitor":
+        who = rng.choice(SANDBOX_COMPETITORS)
+        return ActivityItem(
+            kind=ActivityKind.REACTION, at=at, post_id=f"sbx-{who.lower()}-{number}", about="competitor", who=who
+        )
+    return ActivityItem(kind=ActivityKind.JOB_CHANGE, at=at, text="Started a new role")
+
+
+def activity(seed: int, person_id: str, now: dt.datetime, days: int = ACTIVITY_DAYS) -> list[ActivityItem]:
+    """What this person did on LinkedIn in the `days` up to `now`, newest first."""
+    busy = random.Random(f"{seed}:{person_id}:busy").choice(BUSYNESS)
+    today = now.astimezone(dt.UTC).date()
+    items = []
+    for back in range(days):
+        day = today - dt.timedelta(days=back)
+        rng = random.Random(f"{seed}:{person_id}:{day.isoformat()}")
+        at = dt.datetime.combine(day, dt.time(7), dt.UTC) + dt.timedelta(minutes=rng.randrange(600))
+        roll, edge = rng.random(), 0.0
+        for kind, odds in DAILY_ODDS:
+            edge += odds * busy
+            if roll < edge:
+                if at <= now:  # later today has not happened yet
+                    items.append(_thing(kind, rng, at.isoformat(), day.toordinal()))
+                break
+    return items
+
+
+class SandboxActivity:
+    """The activity reader of sandbox people: simulated, one profile view a read, like a visit would be."""
+
+    views = 1
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = settings.SANDBOX_SEED if seed is None else seed
+
+    def views_for(self, lead) -> int:
+        return self.views
+
+    def read(self, *, account, lead, now: dt.datetime) -> list[ActivityItem]:
+        return activity(self.seed, lead.provider_id or lead.linkedin_url or str(lead.pk), now)
 
 
 class SandboxSource:

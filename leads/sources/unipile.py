@@ -28,10 +28,18 @@ from urllib.parse import quote
 import requests
 from django.db import IntegrityError
 
-from leads.dedupe import normalise_linkedin_url
+from leads.dedupe import linkedin_public_identifier, normalise_linkedin_url
 from leads.models import Lead, SearchParameter
-from leads.sources.base import Page, Prospect, SearchQuery, SourceError
-from outreach.channels.unipile import ACCOUNT_AUTH_TYPES, NOT_CONFIGURED, ApiError, UnipileClient
+from leads.sources.base import (
+    AccountUnusable,
+    ActivityItem,
+    ActivityKind,
+    Page,
+    Prospect,
+    SearchQuery,
+    SourceError,
+)
+from outreach.channels.unipile import ACCOUNT_AUTH_TYPES, NOT_CONFIGURED, ApiError, UnipileClient, parse_time
 from outreach.limits import profile_view_take
 from outreach.models import SendingAccount
 from salesdept.clock import now as clock_now
@@ -369,3 +377,103 @@ class UnipileSource:
             self._views_left = False
             self.note(f"Profile lookups stopped for this run: Unipile did not answer ({type(exc).__name__}).")
         return None
+
+
+# -- a person's activity (leads.intent) --------------------------------------------------------------------------
+ACTIVITY_PAGE = 10  # their ten latest of each: intent is about the last weeks, not a history
+
+
+def _when(value: Any) -> str:
+    moment = parse_time(value)
+    return moment.astimezone(dt.UTC).isoformat() if moment else ""
+
+
+def post_item(post: dict[str, Any]) -> ActivityItem:
+    repost = post.get("repost_content") if post.get("is_repost") else None
+    text = str(post.get("text") or "") or str((repost or {}).get("text") or "")
+    return ActivityItem(
+        kind=ActivityKind.POST,
+        at=_when(post.get("parsed_datetime")),
+        text=text[:1000],
+        post_id=str(post.get("id") or post.get("social_id") or ""),  # the id reactions and comments name too
+        url=str(post.get("share_url") or ""),
+    )
+
+
+def comment_item(comment: dict[str, Any]) -> ActivityItem:
+    return ActivityItem(
+        kind=ActivityKind.COMMENT,
+        at=_when(comment.get("date") or comment.get("created_at")),
+        text=str(comment.get("text") or "")[:1000],
+        post_id=str(comment.get("post_id") or comment.get("post_urn") or ""),
+    )
+
+
+def reaction_item(reaction: dict[str, Any]) -> ActivityItem:
+    # The contract gives a reaction no date: leads.intent dates it when first seen.
+    return ActivityItem(kind=ActivityKind.REACTION, at="", post_id=str(reaction.get("post_id") or ""))
+
+
+class UnipileActivity:
+    """A person's latest posts, comments and reactions on LinkedIn, read through one of our Unipile accounts.
+
+    Three requests, each counted as a profile view (LinkedIn counts visits per account, across routes).
+    A person known only by a profile URL is looked up first (one more view) and their LinkedIn id kept.
+    """
+
+    views = 3
+
+    def __init__(self, client: UnipileClient | None = None) -> None:
+        self.client = client or UnipileClient()
+
+    def views_for(self, lead: Lead) -> int:
+        return self.views if lead.provider_id else self.views + 1
+
+    def read(self, *, account: SendingAccount, lead: Lead, now: dt.datetime) -> list[ActivityItem]:
+        if not self.client.configured:
+            raise SourceError(NOT_CONFIGURED)
+        account_id = account.provider_account_id
+        try:
+            identifier = lead.provider_id or self._provider_id(account_id, lead)
+            if not identifier:
+                return []
+            args = {"account_id": account_id, "identifier": identifier, "limit": ACTIVITY_PAGE}
+            posts = self.client.user_posts(**args)
+            comments = self.client.user_comments(**args)
+            reactions = self.client.user_reactions(**args)
+        except (ApiError, requests.RequestException) as exc:
+            raise activity_error(exc, account) from exc
+        items = [*map(post_item, posts), *map(comment_item, comments), *map(reaction_item, reactions)]
+        if isinstance(lead.raw_profile, dict) and lead.raw_profile.get("recently_hired"):
+            items.append(ActivityItem(kind=ActivityKind.JOB_CHANGE, at="", text=f"New role: {lead.position}"))
+        return items
+
+    def _provider_id(self, account_id: str, lead: Lead) -> str:
+        slug = linkedin_public_identifier(lead.linkedin_url or "")
+        if not slug:
+            return ""
+        try:
+            profile = self.client.call(
+                "GET", f"/api/v1/users/{quote(slug, safe='')}", params={"account_id": account_id, "notify": "false"}
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return ""
+            raise
+        provider_id = str(profile.get("provider_id") or "")
+        if provider_id:  # read once: the next read, and any send, go straight to the person
+            Lead.objects.filter(pk=lead.pk, provider_id="").update(provider_id=provider_id)
+        return provider_id
+
+
+def activity_error(exc: Exception, account: SendingAccount) -> SourceError:
+    """Why a person's activity could not be read, for the log and the run's notes; AccountUnusable when the
+    next person would fail the same way through this account."""
+    if isinstance(exc, ApiError):
+        kind = exc.type or f"HTTP {exc.status}"
+        if exc.status in (401, 403):
+            return AccountUnusable(f"{account} cannot read LinkedIn activity now ({kind}).")
+        if exc.status == 429 or exc.type == "errors/limit_exceeded":
+            return AccountUnusable(f"LinkedIn rate limited {account}: activity reads resume on the next run.")
+        return SourceError(f"Unipile could not read this person's activity ({kind}).")
+    return AccountUnusable(f"Unipile did not answer ({type(exc).__name__}); activity is read on the next run.")

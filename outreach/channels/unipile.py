@@ -240,6 +240,24 @@ class UnipileClient:
             cursor = next_cursor
         log.warning("unipile GET %s: stopped after %s pages", path, MAX_PAGES)
 
+    # -- a person's activity (leads.intent): the first page only, newest first; the latest is what counts --------
+    def user_posts(self, *, account_id: str, identifier: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Posts the person wrote (`GET /users/{identifier}/posts`)."""
+        return self._user_items(identifier, "posts", account_id, limit)
+
+    def user_comments(self, *, account_id: str, identifier: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Comments the person wrote on anyone's posts (`GET /users/{identifier}/comments`)."""
+        return self._user_items(identifier, "comments", account_id, limit)
+
+    def user_reactions(self, *, account_id: str, identifier: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Posts the person reacted to (`GET /users/{identifier}/reactions`)."""
+        return self._user_items(identifier, "reactions", account_id, limit)
+
+    def _user_items(self, identifier: str, what: str, account_id: str, limit: int) -> list[dict[str, Any]]:
+        params = {"account_id": account_id, "limit": limit}
+        page = self.call("GET", f"/api/v1/users/{quote(identifier, safe='')}/{what}", params=params)
+        return [item for item in page.get("items") or [] if isinstance(item, dict)]
+
 
 def _read(call: Callable[[], T]) -> T:
     """Reads raise ChannelUnavailable, whatever went wrong, and nothing is half-done."""

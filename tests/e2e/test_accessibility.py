@@ -76,6 +76,16 @@ def _fill_in(world: dict[str, dict]) -> None:
     )
     for verb in ("lead.found", "lead.qualified", "lead.allocated", "message.drafted"):
         activity_record(verb=verb, lead=lead, note="seen at the Summit")
+    # What leads.intent read of their LinkedIn activity: the lead page lists it.
+    at = clock.now().isoformat()
+    Lead.objects.filter(pk=lead.pk).update(
+        activity_read_at=clock.now(),
+        activity=[
+            {"kind": "post", "at": at, "text": "Rethinking forecasting", "url": "https://www.linkedin.com/feed/x"},
+            {"kind": "reaction", "at": at, "about": "competitor", "who": "Ledgerline", "text": ""},
+            {"kind": "job_change", "at": at, "text": "Started a new role"},
+        ],
+    )
 
     talker = LeadFactory(
         campaign=campaign, owner=alice, first_name="Maximiliane", last_name="Oberhauser", status=Lead.Status.CONTACTED

@@ -58,6 +58,16 @@ def world(campaign, alice, alice_account, pending) -> dict[str, Lead]:
     )
     assert inbound_record(account=alice_account, item=item)
     inbound_analyse(inbound_id=InboundMessage.objects.get(provider_id="phone-reply-1").pk)
+    # Their LinkedIn activity as leads.intent keeps it, long words included: the lead page lists it.
+    at = clock.now().isoformat()
+    long_post = "Month-end close still takes us nine days: reconciliation-of-intercompany-balances is " * 3
+    Lead.objects.filter(pk=lead.pk).update(
+        activity_read_at=clock.now(),
+        activity=[
+            {"kind": "post", "at": at, "text": long_post, "url": "https://www.linkedin.com/feed/update/urn:li:1"},
+            {"kind": "reaction", "at": at, "about": "competitor", "who": "Ledgerline Financial Automation"},
+        ],
+    )
     return {"lead": lead}
 
 

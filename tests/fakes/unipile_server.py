@@ -27,6 +27,9 @@ publishes fail as RESERVED names it, or "timeout" (recorded, then 504) and "hang
 answered after `hang_seconds`). `add_reaction` / `add_comment` put engagement on a post (a comment
 names its author by ids only, as the contract says); `GET /posts/{id}/reactions` pages with
 `paging.cursor`, comments with a top-level `cursor`.
+A person's activity: `GET /users/{identifier}/posts|comments|reactions` answer what the test added with
+add_user_post / add_user_comment / add_user_reaction (newest first, an empty list for anyone else);
+reserved identifiers fail only with the statuses those routes' contract lists.
 
 Every request is recorded (`fake.requests`, and the module's ALL_REQUESTS for the contract test)
 as {"method", "path", "query", "headers", "json", "form", "content_type", "status"}.
@@ -73,6 +76,10 @@ ROUTES = [
     ("POST", "/api/v1/posts"),
     ("GET", "/api/v1/posts/{post_id}/reactions"),
     ("GET", "/api/v1/posts/{post_id}/comments"),
+    # A person's own activity (leads.intent): see add_user_post / add_user_comment / add_user_reaction.
+    ("GET", "/api/v1/users/{identifier}/posts"),
+    ("GET", "/api/v1/users/{identifier}/comments"),
+    ("GET", "/api/v1/users/{identifier}/reactions"),
 ]
 EXPIRES_ON = re.compile(r"^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}.\d{3}Z$")  # the contract's pattern
 
@@ -104,6 +111,7 @@ RESERVED = {
     "ACo-timeout-lost": (504, "errors/request_timeout", "Request timed out"),
 }
 TIMEOUT = (504, "errors/request_timeout", "Request timed out")
+ACTIVITY_ERRORS = {401, 403, 422, 500, 503, 504}  # the statuses the contract gives users/{id}/posts|comments|reactions
 # Search keywords -> (status, type, title). Unipile's contract lists no 429 for search (it does for
 # profile lookups); the real service still answers one when LinkedIn throttles: tests that use
 # "search-429" run a fake with its own key, which the contract test does not count.
@@ -271,6 +279,7 @@ class FakeUnipile(LocalFake):
         self.search_size = 120  # people a search finds, whatever its filters
         self.posts: dict[str, dict[str, Any]] = {}
         self.post_outcome: str | None = None  # a RESERVED provider id, "timeout" or "hang" for the next publishes
+        self.user_activity: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (identifier, what) -> items
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._serve()
@@ -375,6 +384,77 @@ class FakeUnipile(LocalFake):
                     "text": text,
                 }
             )
+
+    # -- a person's activity -----------------------------------------------------------------------------------
+    def add_user_post(self, identifier: str, *, text: str, at: dt.datetime, post_id: str | None = None) -> str:
+        post_id = post_id or self._next("post")
+        post = {
+            "object": "Post",
+            "provider": "LINKEDIN",
+            "id": post_id,
+            "social_id": f"urn:li:activity:{post_id}",
+            "share_url": f"https://www.linkedin.com/feed/update/urn:li:activity:{post_id}",
+            "text": text,
+            "date": "1d",
+            "parsed_datetime": iso(at),
+            "reaction_counter": 3,
+            "comment_counter": 1,
+            "repost_counter": 0,
+            "impressions_counter": 120,
+            "author": {
+                "public_identifier": identifier.lower(),
+                "id": identifier,
+                "name": "Author",
+                "is_company": False,
+            },
+            "permissions": {"can_react": True, "can_share": True, "can_post_comments": True},
+            "is_repost": False,
+            "attachments": [],
+        }
+        return self._add_activity(identifier, "posts", post)
+
+    def add_user_comment(self, identifier: str, *, text: str, at: dt.datetime, post_id: str = "post-x") -> str:
+        comment = {
+            "object": "Comment",
+            "id": self._next("comment"),
+            "post_id": post_id,
+            "post_urn": f"urn:li:activity:{post_id}",
+            "author": "Commenter",
+            "author_details": {
+                "id": identifier,
+                "headline": "",
+                "profile_url": "",
+                "network_distance": "SECOND_DEGREE",
+            },
+            "date": iso(at),
+            "text": text,
+            "reaction_counter": 0,
+            "reply_counter": 0,
+        }
+        return self._add_activity(identifier, "comments", comment)
+
+    def add_user_reaction(self, identifier: str, *, post_id: str, value: str = "LIKE") -> str:
+        author = {"id": identifier, "type": "INDIVIDUAL", "name": "Reactor", "headline": "", "profile_url": ""}
+        reaction = {"object": "PostReaction", "value": value, "post_id": post_id, "author": author}
+        return self._add_activity(identifier, "reactions", reaction)
+
+    def _add_activity(self, identifier: str, what: str, item: dict[str, Any]) -> str:
+        with self._lock:
+            self.user_activity.setdefault((identifier, what), []).insert(0, item)  # newest first
+        return str(item.get("id") or item.get("post_id"))
+
+    def _user_activity(self, identifier: str, what: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        _required(query, "account_id")
+        limit = int(query.get("limit") or 100)
+        if not 1 <= limit <= 100:
+            raise Reply(400, "errors/invalid_parameters", "Invalid parameters", f"limit {limit} is out of 1-100")
+        status = RESERVED.get(identifier, (200,))[0]
+        if status in ACTIVITY_ERRORS:  # only what these routes' contract lists
+            raise Reply(*RESERVED[identifier])
+        kind = {"posts": "PostList", "comments": "CommentList", "reactions": "PostReactionList"}[what]
+        with self._lock:
+            items = list(self.user_activity.get((identifier, what), []))[:limit]
+        return 200, {"object": kind, "items": items, "cursor": None, "paging": {"page_count": len(items)}}
 
     def calls(self, method: str, path: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -564,6 +644,8 @@ class FakeUnipile(LocalFake):
                     "total_items": total,
                     "paging": {"start": 0, "page_count": 1, "total_count": total},
                 }
+            case "GET", ["users", identifier, ("posts" | "comments" | "reactions") as what]:
+                return self._user_activity(identifier, what, query)
             case "GET", ["users", identifier] if identifier not in ("me", "relations", "invite"):
                 return self._profile(identifier, query)
             case "GET", ["accounts"]:

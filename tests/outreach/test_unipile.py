@@ -16,7 +16,7 @@ from leads.sources.base import SearchQuery
 from leads.sources.unipile import UnipileSource
 from outreach.channels import unipile
 from outreach.channels.base import ChannelError, ChannelUnavailable, SendOutcomeUnknown
-from outreach.channels.unipile import UnipileChannel
+from outreach.channels.unipile import UnipileChannel, UnipileClient
 from outreach.invitations import relations_poll
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import outreach_poll_replies
@@ -508,6 +508,11 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
     fake.add_comment(post_id=post.provider_post_id, person=unipile_server.search_person(2), text="Nice")
     UnipilePosts().engagers(post)
     UnipilePosts().profile(post, unipile_server.search_person(2)["id"])
+    # A person's activity (leads.intent).
+    client = UnipileClient()
+    fake.add_user_post("ACo-lena", text="On forecasting", at=timezone.now())
+    for read in (client.user_posts, client.user_comments, client.user_reactions):
+        read(account_id=ACCOUNT_ID, identifier="ACo-lena", limit=10)
 
 
 def test_the_fake_serves_only_what_the_contract_has(contract):

@@ -9,11 +9,13 @@ from django.db import transaction
 
 from campaigns.allocation import campaign_allocate
 from campaigns.models import Campaign, SequenceStep, TargetProfile
+from leads.intent import leads_activity_read
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify
 from library.models import ContentItem
 from outreach.models import SendingAccount
 from outreach.services import messages_draft
+from salesdept import clock
 from salesdept.roles import ADMIN, MANAGER, REP
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (demo users only; printed at start)
@@ -76,6 +78,8 @@ class Command(BaseCommand):
                 "locations": ["London", "Manchester", "Berlin", "Amsterdam", "Paris"],
                 "company_sizes": ["11-200", "201-5000"],
                 "exclusions": ["Intern", "Student"],
+                # What sandbox people post about (leads.sources.sandbox): intent shows in the demo's scores.
+                "keywords": ["forecasting", "month-end close", "real-time payments"],
             },
         )
         campaign, created = Campaign.objects.get_or_create(
@@ -118,11 +122,16 @@ class Command(BaseCommand):
         """Run the pipeline once, in process, so the queue is full before the worker starts."""
         found = leads_find(campaign_id=campaign.pk, limit=count)
         qualified = leads_qualify(lead_ids=found)
+        # Their LinkedIn activity (simulated) before allocation: the best-scored go first, with the reasons why.
+        read = leads_activity_read(
+            lead_ids=[lead.pk for lead in qualified if lead.status == Lead.Status.QUALIFIED], now=clock.now()
+        )
         allocated = campaign_allocate(campaign_id=campaign.pk)
         drafted = messages_draft(lead_ids=allocated)
         self.stdout.write(
             f"Found {len(found)} sandbox leads, {sum(lead.status == Lead.Status.QUALIFIED for lead in qualified)} "
-            f"qualified, {len(allocated)} allocated, {len(drafted)} drafts waiting for approval."
+            f"qualified, {len(read.read)} with their LinkedIn activity read, {len(allocated)} allocated, "
+            f"{len(drafted)} drafts waiting for approval."
         )
 
     def _presence(self, users, campaign: Campaign) -> None:
