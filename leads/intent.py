@@ -78,12 +78,13 @@ def _accounts(lead: Lead, now: dt.datetime) -> list[SendingAccount]:
 
 
 def watched_posts(post_ids: set[str]) -> dict[str, tuple[str, str]]:
-    """Which of these LinkedIn posts are ours or a watched competitor's: {post_id: ("ours" | "competitor", name)}.
+    """Which of these LinkedIn posts are ours or a watched competitor's: {post_id: ("ours" | "competitor", name)}."""
+    from presence.models import Post
 
-    The interface the posts lane (our published posts) and the competitors lane (their posts read) answer;
-    until they do, engagement read from Unipile counts as plain activity, not as engagement with us or them.
-    """
-    return {}
+    if not post_ids:
+        return {}
+    ours = Post.objects.filter(provider_post_id__in=post_ids).values_list("provider_post_id", flat=True)
+    return {post_id: ("ours", "") for post_id in ours}
 
 
 def activity_merged(

@@ -395,3 +395,25 @@ def test_a_sandbox_person_never_spends_a_real_accounts_views(fake_unipile, li_ca
 
     assert leads_activity_read(lead_ids=[lead.pk], now=clock.now()).no_account == 1
     assert views_used(li_account) == 0 and fake_unipile.requests == []
+
+
+def test_a_reaction_on_our_published_post_is_engagement_with_us(fake_unipile, li_campaign, li_account, alice):
+    from presence.models import Post
+
+    now = clock.now()
+    Post.objects.create(
+        author=Post.Author.REP, rep=alice, account=li_account, text="Month-end close in 4 days", suggestion_key="ours",
+        week=now.date(), publish_at=now, status=Post.Status.PUBLISHED, provider_post_id="urn:li:activity:77",
+    )  # fmt: skip
+    lead = li_lead(li_campaign, "ACo-fan")
+    fake_unipile.add_user_reaction("ACo-fan", post_id="urn:li:activity:77")
+    fake_unipile.add_user_reaction("ACo-fan", post_id="urn:li:activity:78")  # someone else's post
+
+    leads_activity_read(lead_ids=[lead.pk], now=now)
+
+    lead.refresh_from_db()
+    assert sorted((item["post_id"], item["about"]) for item in lead.activity) == [
+        ("urn:li:activity:77", "ours"),
+        ("urn:li:activity:78", ""),
+    ]
+    assert factor(lead, "activity")["reason"] == "Engaged with our post today"
