@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
+from campaigns.kinds import kind_rules
 from campaigns.models import Campaign
 from leads.lifecycle import WORKED
 from leads.models import RANKED_SCORE, Enrolment, Lead
@@ -47,7 +48,7 @@ class Seat:
 
 
 def _seats(campaign: Campaign, now: dt.datetime) -> dict[int, Seat]:
-    from outreach.limits import COUNTER_KIND, daily_cap
+    from outreach.limits import daily_cap
     from outreach.models import SendingAccount
 
     first = campaign.steps.order_by("order").first()
@@ -60,7 +61,7 @@ def _seats(campaign: Campaign, now: dt.datetime) -> dict[int, Seat]:
     for account in accounts:
         day = now.astimezone(account.tz).date()
         capacity[account.owner_id] = capacity.get(account.owner_id, 0) + daily_cap(
-            account, COUNTER_KIND[first.kind], day
+            account, kind_rules(first.kind).counter, day
         )
     # Given and not yet contacted: no draft yet (drafting runs after allocation commits), or a
     # first touch waiting to be approved or sent.

@@ -134,8 +134,8 @@ class _Views:
 
 def _read_one(
     lead: Lead, reader: ActivityReader | None, accounts: list[SendingAccount], views: _Views, run: ReadRun
-) -> list[dict] | str:
-    """The activity read, or why not ('out_of_views', 'failed'); an account that cannot read leaves `accounts`."""
+) -> list[ActivityItem] | str:
+    """What was read, or why not ('out_of_views', 'failed'); an account that cannot read leaves `accounts`."""
     if reader is None:
         _note(run, NOT_CONFIGURED)
         return "failed"
@@ -150,8 +150,7 @@ def _read_one(
             if isinstance(exc, AccountUnusable):  # the next person would fail the same way, and spend views
                 accounts.remove(account)
             return "failed"
-        owners = watched_posts({item.post_id for item in items if item.post_id})
-        return activity_merged(items, lead.activity or [], views.now, owners)
+        return items
     return "out_of_views"
 
 
@@ -203,7 +202,8 @@ def leads_activity_read(*, lead_ids: list[int], now: dt.datetime) -> ReadRun:
     finally:
         views.give_back()  # whatever happened, views not spent go back to the day
     if reads:
-        _store(reads, now)
+        owners = watched_posts({item.post_id for _, items in reads for item in items if item.post_id})  # one query
+        _store([(lead, activity_merged(items, lead.activity or [], now, owners)) for lead, items in reads], now)
         run.read = [lead.pk for lead, _ in reads]
         leads_rescore(lead_ids=run.read, now=now)
     return run

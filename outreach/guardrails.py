@@ -11,9 +11,9 @@ import functools
 import re
 from urllib.parse import urlsplit
 
+from campaigns.kinds import kind_rules
 from salesdept.teamconfig import llm_config
 
-LIMITS = {"connection_note": 300, "message": 8000, "inmail": 1900, "email": 10000}
 SUBJECT_LIMIT = 200
 PLACEHOLDER = re.compile(
     r"\[[^\[\]\n]{0,80}\]"  # [Company Name], [Your Email Address], [date]
@@ -123,7 +123,7 @@ def check_draft(
 
 def _shape(kind: str, subject: str, body: str) -> list[dict]:
     findings = []
-    limit = LIMITS.get(kind, 8000)
+    limit = kind_rules(kind).limit
     if len(body) > limit:
         findings.append(_finding("too_long", f"{len(body)} characters; this channel allows {limit}.", blocking=True))
     if not body.strip():

@@ -6,14 +6,8 @@ import zoneinfo
 from django.db import transaction
 from django.db.models import F, Sum
 
+from campaigns.kinds import KINDS, kind_rules
 from outreach.models import SendCounter, SendingAccount
-
-COUNTER_KIND = {
-    "connection_note": SendCounter.Kind.INVITE,
-    "message": SendCounter.Kind.MESSAGE,
-    "inmail": SendCounter.Kind.INMAIL,
-    "email": SendCounter.Kind.EMAIL,
-}
 
 
 def in_window(account: SendingAccount, now: dt.datetime) -> bool:
@@ -76,7 +70,7 @@ def _limit(account: SendingAccount, kind: str, day: dt.date) -> int:
 
 def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
     """Take one send slot for today, or False when the cap is reached. Safe across workers."""
-    kind = COUNTER_KIND[message_kind]
+    kind = kind_rules(message_kind).counter
     day = now.astimezone(account.tz).date()
     limit = _limit(account, kind, day)
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
@@ -131,12 +125,12 @@ def open_message_kinds(account: SendingAccount, now: dt.datetime) -> list[str]:
         counter = counters.get(kind)
         if counter is None or (not counter.closed and counter.count < _limit(account, kind, day)):
             open_kinds.add(kind)
-    return [message_kind for message_kind, kind in COUNTER_KIND.items() if kind in open_kinds]
+    return [message_kind for message_kind, rules in KINDS.items() if rules.counter in open_kinds]
 
 
 def kind_close(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
     """The provider said stop: no more of this kind today. True when its previous sending day closed too."""
-    kind = COUNTER_KIND[message_kind]
+    kind = kind_rules(message_kind).counter
     day = now.astimezone(account.tz).date()
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
     SendCounter.objects.filter(account=account, kind=kind, day=day).update(closed=True)
@@ -147,7 +141,7 @@ def kind_close(account: SendingAccount, message_kind: str, now: dt.datetime) -> 
 def cap_refund(account: SendingAccount, message_kind: str, now: dt.datetime) -> None:
     """Give a slot back when the provider proved nothing went out."""
     SendCounter.objects.filter(
-        account=account, kind=COUNTER_KIND[message_kind], day=now.astimezone(account.tz).date(), count__gt=0
+        account=account, kind=kind_rules(message_kind).counter, day=now.astimezone(account.tz).date(), count__gt=0
     ).update(count=F("count") - 1)
 
 

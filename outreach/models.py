@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from campaigns.kinds import kind_rules
 from campaigns.models import SequenceStep
 from salesdept.fields import EncryptedTextField
 
@@ -135,9 +136,7 @@ class SendingAccount(models.Model):
     @classmethod
     def channels_for(cls, kind: str) -> tuple[str, ...]:
         """The channels that can send a message of this kind (the sandbox simulates them all)."""
-        if kind == SequenceStep.Kind.EMAIL:
-            return (cls.Channel.EMAIL, cls.Channel.SANDBOX)
-        return (cls.Channel.UNIPILE, cls.Channel.SANDBOX)
+        return kind_rules(kind).channels
 
     @property
     def domain(self) -> str:
@@ -313,9 +312,11 @@ class OutreachMessage(models.Model):
     @property
     def body_limit(self) -> int:
         """Characters the channel accepts in the body."""
-        from outreach.guardrails import LIMITS
+        return kind_rules(self.kind).limit
 
-        return LIMITS.get(self.kind, 8000)
+    @property
+    def needs_subject(self) -> bool:
+        return kind_rules(self.kind).needs_subject
 
     @property
     def blocking_findings(self) -> list[dict]:

@@ -15,6 +15,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from campaigns.kinds import kind_rules
 from campaigns.models import Campaign
 from leads.enrolments import enrolment_step_sent
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, Trigger, lead_transition
@@ -43,13 +44,6 @@ TRANSIENT_RETRIES = 4
 TRANSIENT_FIRST_WAIT = dt.timedelta(minutes=5)
 # The provider's quota gauge (Unipile "usage", in percent) at which invitations stop for the day.
 QUOTA_STOP_PCT = 90
-# Where a message goes when its recipient cannot be reached its way (providers.md §1.9).
-REROUTES = {
-    Kind.MESSAGE: (Kind.CONNECTION_NOTE, Kind.EMAIL),
-    Kind.INMAIL: (Kind.CONNECTION_NOTE, Kind.EMAIL),
-    Kind.CONNECTION_NOTE: (Kind.EMAIL,),
-    Kind.EMAIL: (Kind.CONNECTION_NOTE,),
-}
 HOUR = dt.timedelta(hours=1)
 PRIORITY = ranked_score("lead__")  # a hand-set score wins
 
@@ -370,7 +364,7 @@ def message_reroute(*, message: OutreachMessage, reason: str) -> OutreachMessage
     tried = set(
         OutreachMessage.objects.filter(lead=lead).exclude(status=Status.CANCELLED).values_list("kind", flat=True)
     )
-    for kind in REROUTES.get(message.kind, ()):
+    for kind in kind_rules(message.kind).reroutes:
         if kind in tried - {message.kind} or not _reachable(lead, kind):
             continue
         if (account := _account_for_kind(message, kind)) is None:

@@ -19,7 +19,7 @@ from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused
 from leads.models import Enrolment, Lead, Task
 from leads.services import activity_record, lead_facts
 from leads.suppression import is_suppressed
-from outreach.guardrails import LIMITS, check_draft, check_internal_text, not_fact_checked, unsupported_claim
+from outreach.guardrails import check_draft, check_internal_text, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.selectors import accounts_to_write
 from outreach.voice import signatures_of, team_voice, voice_for, voice_of
@@ -127,7 +127,7 @@ def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice)
         brief=campaign_brief(campaign=campaign, sender_name=sender, label=lead.label),
         kind=message.kind,
         step=message.step,
-        limit=LIMITS[message.kind],
+        limit=message.body_limit,
         instruction=message.instruction,
         examples=examples,
         lead_id=lead.pk,

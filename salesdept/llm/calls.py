@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from campaigns.kinds import kind_rules
 from salesdept.dates import MAX_AHEAD
 from salesdept.llm import prompts
 from salesdept.llm import template as template_backend
@@ -30,13 +31,6 @@ from salesdept.llm.schemas import (
     classification_for,
 )
 from salesdept.models import PromptOverride
-
-KIND_LABELS = {
-    "connection_note": "LinkedIn connection request note",
-    "message": "LinkedIn message",
-    "inmail": "LinkedIn InMail",
-    "email": "email",
-}
 
 
 @dataclass(frozen=True)
@@ -101,7 +95,7 @@ def _team_voice(override: PromptOverride | None) -> Voice:
 
 
 def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Draft]:
-    needs_subject = job.kind in ("email", "inmail")
+    needs_subject = kind_rules(job.kind).needs_subject
 
     def check(answer: Draft) -> None:
         if len(answer.body) > job.limit:
@@ -114,7 +108,7 @@ def _draft_request(job: DraftJob, override: PromptOverride | None) -> Request[Dr
     rendered = prompts.render(
         "draft",
         {
-            "kind_label": KIND_LABELS.get(job.kind, job.kind),
+            "kind_label": kind_rules(job.kind).prompt_label,
             "limit": job.limit,
             "needs_subject": needs_subject,
             "step": job.step,

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import re
 
+from campaigns.kinds import kind_rules
 from salesdept.dates import read_due_date, read_return_date
 from salesdept.llm.schemas import (
     Brief,
@@ -217,7 +218,7 @@ def draft(*, lead: LeadFacts, brief: Brief, kind: str, step: int, instruction: s
             greeting_name=lead.first_name, subject="", body=_connection_note(lead, brief, seed=seed), facts_used=[]
         )
     body = _follow_up(lead, brief, seed=seed) if step > 1 else _message(lead, brief, seed=seed)
-    subject = _subject(lead, brief, seed=seed) if kind in ("email", "inmail") else ""
+    subject = _subject(lead, brief, seed=seed) if kind_rules(kind).needs_subject else ""
     return Draft(greeting_name=lead.first_name, subject=subject, body=body, facts_used=[])
 
 
