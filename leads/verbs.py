@@ -35,6 +35,7 @@ class Verb(models.TextChoices):
     LEAD_REQUALIFIED = "lead.requalified", "Qualification run again"
     LEAD_RESCORED = "lead.rescored", "Score updated from engagement"
     LEAD_EMAIL_REVEALED = "lead.email_revealed", "Email address looked up"
+    LEAD_ENGAGED_COMPETITOR = "lead.engaged_competitor", "Engaged with a competitor's post"
     # Messages: drafted, decided, sent, and what the channel answered.
     MESSAGE_DRAFTED = "message.drafted", "Draft written"
     MESSAGE_APPROVED = "message.approved", "Draft approved"
@@ -97,6 +98,7 @@ class Verb(models.TextChoices):
     CAMPAIGN_SHEET_CONFIGURED = "campaign.sheet_configured", "Google Sheet set up"
     CAMPAIGN_SHEET_SYNC_REQUESTED = "campaign.sheet_sync_requested", "Google Sheet sync asked for"
     CAMPAIGN_SHEET_SYNC_FAILED = "campaign.sheet_sync_failed", "Google Sheet sync failed"
+    CAMPAIGN_ANGLE_ADDED = "campaign.angle_added", "Counter-move angle added to the brief"
     # Sending accounts, reports, privacy.
     ACCOUNT_PAUSED = "account.paused", "Sending account paused"
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"

@@ -41,7 +41,7 @@ import threading
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fakes.http import FakeHandler, LocalFake
 
@@ -64,6 +64,9 @@ ROUTES = [
     ("GET", "/api/v1/users/{identifier}"),
     ("POST", "/api/v1/hosted/accounts/link"),
     ("GET", "/api/v1/users/me"),
+    # Competitor watch: a user's or company's posts, and who reacted to a post.
+    ("GET", "/api/v1/users/{identifier}/posts"),
+    ("GET", "/api/v1/posts/{post_id}/reactions"),
 ]
 EXPIRES_ON = re.compile(r"^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}.\d{3}Z$")  # the contract's pattern
 
@@ -260,6 +263,8 @@ class FakeUnipile(LocalFake):
         self.notifications: list[dict[str, Any]] = []  # notify calls made: {"url", "body", "status"}
         self.next_user: dict[str, Any] = {"user_id": "ACo-new", "premium": False, "sales_navigator": False}
         self.search_size = 120  # people a search finds, whatever its filters
+        self.user_posts: dict[str, list[dict[str, Any]]] = {}  # author identifier -> their posts, newest first
+        self.post_reactions: dict[str, list[dict[str, Any]]] = {}  # post social_id -> reactions
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._serve()
@@ -326,6 +331,98 @@ class FakeUnipile(LocalFake):
     def add_invite(self, *, account_id: str, provider_id: str, text: str = "") -> dict[str, Any]:
         with self._lock:
             return self._store_invite(account_id, provider_id, text)
+
+    # -- competitor watch: user and company posts, and reactions to them --------------------------------------
+    def add_user_post(
+        self, identifier: str, *, text: str, at: dt.datetime, is_company: bool = False, reactions: int = 0
+    ) -> dict[str, Any]:
+        """A post by `identifier` (a company's numeric id, or a member's ACo… id), as Unipile lists it."""
+        with self._lock:
+            number = next(self._ids)
+            post = {
+                "object": "Post",
+                "provider": "LINKEDIN",
+                "id": f"7{number:018d}",
+                "social_id": f"urn:li:activity:7{number:018d}",
+                "share_url": f"https://www.linkedin.com/posts/{identifier}_activity-7{number:018d}",
+                "text": text,
+                "date": "1d",
+                "parsed_datetime": iso(at),
+                "reaction_counter": reactions,
+                "comment_counter": 0,
+                "repost_counter": 0,
+                "impressions_counter": 0,
+                "author": {
+                    "public_identifier": identifier,
+                    "id": identifier,
+                    "name": identifier,
+                    "is_company": is_company,
+                },
+                "permissions": {"can_react": True, "can_share": True, "can_post_comments": True},
+                "is_repost": False,
+                "attachments": [],
+                "_is_company": is_company,
+            }
+            self.user_posts.setdefault(identifier, []).insert(0, post)
+            return post
+
+    def add_reaction(self, post: dict[str, Any], person: int, *, value: str = "LIKE") -> None:
+        """Searched person number `person` reacted to `post`."""
+        who = search_person(person)
+        with self._lock:
+            self.post_reactions.setdefault(post["social_id"], []).append(
+                {
+                    "object": "PostReaction",
+                    "value": value,
+                    "post_id": post["social_id"],
+                    "author": {
+                        "id": who["id"],
+                        "type": "INDIVIDUAL",
+                        "name": who["name"],
+                        "headline": who["headline"],
+                        "profile_url": who["public_profile_url"],
+                        "network_distance": "SECOND_DEGREE",
+                    },
+                }
+            )
+
+    def _competitor_route(self, method: str, parts: list[str], query: dict[str, Any]) -> tuple[int, dict] | None:
+        match method, parts:
+            case "GET", ["users", identifier, "posts"]:
+                return self._user_posts(identifier, query)
+            case "GET", ["posts", post_id, "reactions"]:
+                return self._post_reactions(unquote(post_id), query)  # a social id holds colons
+        return None
+
+    def _user_posts(self, identifier: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id = _required(query, "account_id")
+        self._account_error(account_id)
+        self._recipient_error(identifier)
+        with self._lock:
+            posts = self.user_posts.get(identifier)
+        if posts is None:
+            raise Reply(404, "errors/resource_not_found", "Resource not found.", "User not found")
+        is_company = query.get("is_company") == "true"
+        if any(post["_is_company"] != is_company for post in posts):
+            # LinkedIn keeps members' and companies' feeds apart: the wrong flag finds nobody.
+            raise Reply(404, "errors/resource_not_found", "Resource not found.", "User not found")
+        listed = [{k: v for k, v in post.items() if k != "_is_company"} for post in posts]
+        status, body = self._page(listed, query, "PostList")
+        body["paging"] = {"page_count": len(body["items"])}
+        return status, body
+
+    def _post_reactions(self, post_id: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if account_id := query.get("account_id"):
+            self._account_error(account_id)
+        with self._lock:
+            known = any(p["social_id"] == post_id for posts in self.user_posts.values() for p in posts)
+            items = list(self.post_reactions.get(post_id, []))
+        if not known:
+            raise Reply(404, "errors/resource_not_found", "Resource not found.", "Post not found")
+        status, body = self._page(items, query, "PostReactionList")
+        page_count, cursor = len(body["items"]), body.pop("cursor")
+        body["paging"] = {"cursor": cursor, "start": 0, "page_count": page_count, "total_count": len(items)}
+        return status, body
 
     def calls(self, method: str, path: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -444,6 +541,8 @@ class FakeUnipile(LocalFake):
     def _route(self, method: str, path: str, record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = path.rstrip("/").split("/")[3:]  # after /api/v1
         query, data = record["query"], record["json"] or record["form"] or {}
+        if (answer := self._competitor_route(method, parts, query)) is not None:
+            return answer
         match method, parts:
             case "POST", ["users", "invite"]:
                 return self._invite(data)
