@@ -11,19 +11,17 @@ from competitors.selectors import (
     competitor_recent_posts,
     competitor_summaries,
     competitors_list,
-    summaries_of_week,
+    latest_summaries,
 )
-from competitors.services import AngleError, campaign_add_angle, competitor_angle, week_start
+from competitors.services import AngleError, campaign_add_angle, competitor_angle
 from competitors.tasks import competitor_engagers_to_leads_task
-from salesdept import clock
 from salesdept.roles import manager_required
 
 
 @require_GET
 @manager_required
 def competitor_index(request: HttpRequest) -> HttpResponse:
-    start = week_start(clock.now().date())
-    context = {"competitors": competitors_list(), "summaries": summaries_of_week(start), "week_start": start}
+    context = {"competitors": competitors_list(), "summaries": latest_summaries()}
     return render(request, "competitors/competitor_list.html", context)
 
 

@@ -7,6 +7,7 @@ and each carries SECRET, so a refused answer can be checked for having leaked it
 import datetime as dt
 
 from campaigns.models import CampaignRequest
+from competitors.models import Competitor, CompetitorPost, CompetitorSummary
 from leads.imports import csv_import_create
 from leads.models import Task
 from outreach.linkedin import linkedin_link_hash
@@ -59,6 +60,15 @@ def build_world() -> dict[str, dict]:
     link = LinkedInLink.objects.create(
         user=alice, kind="create", secret_hash=linkedin_link_hash(SECRET), expires_at=NOW + dt.timedelta(days=36500)
     )
+    competitor = Competitor.objects.create(name="Ledgerline", linkedin_id="10351", notes=f"Watch {SECRET}")
+    post = CompetitorPost.objects.create(
+        competitor=competitor, provider_id="p-1", text=f"We launch Ledgerline Close. {SECRET}", posted_at=NOW,
+        read_at=NOW, url="https://www.linkedin.com/feed/update/p-1/",
+    )  # fmt: skip
+    CompetitorSummary.objects.create(
+        competitor=competitor, week_start=NOW.date() - dt.timedelta(days=NOW.weekday()), written_by="template",
+        points=[{"kind": "launch", "text": "We launch Ledgerline Close.", "posts": [post.pk]}],
+    )  # fmt: skip
     return {
         "-": {},
         "draft": {"pk": draft.pk},
@@ -77,4 +87,5 @@ def build_world() -> dict[str, dict]:
         "alice": {"pk": alice.pk},
         "linkedin": {"pk": linkedin.pk},
         "link": {"link_id": link.pk, "token": "not-the-secret"},
+        "competitor": {"pk": competitor.pk},
     }
