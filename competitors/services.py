@@ -21,6 +21,7 @@ from salesdept.llm import template as template_backend
 log = logging.getLogger(__name__)
 SUMMARY_POSTS = 12  # the week's newest posts the model reads; more would cost without saying more
 WHY_LINE = "Engaged with {name}'s post"
+ANGLE_POSTS = 20  # their recent posts an angle is matched against
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -155,21 +156,21 @@ def _words(text: str) -> set[str]:
     return {word.lower()[:6] for word in text.split() if len(word) > 3}
 
 
-def competitor_angle(*, competitor: Competitor) -> Angle | None:
-    """ "Unlike <them>, we …" from one of our library's facts, the one nearest what they post about.
-
-    Only a fact from an active library item is ever used, as written: no library fact, no angle.
-    """
-    theirs = _words(" ".join(competitor.posts.values_list("text", flat=True)[:20]))
-    best: tuple[int, str, ContentItem] | None = None
+def library_facts() -> list[tuple[str, ContentItem]]:
+    """Every fact of the active library items, as written, with the item it comes from."""
+    facts = []
     for item in ContentItem.objects.filter(is_active=True).order_by("pk"):
-        for fact in item.facts or []:
-            fact = " ".join(str(fact).split())
-            if not fact:
-                continue
-            overlap = len(_words(fact) & theirs)
-            if best is None or overlap > best[0]:
-                best = (overlap, fact, item)
+        facts += [(fact, item) for fact in (" ".join(str(f).split()) for f in item.facts or []) if fact]
+    return facts
+
+
+def _angle(competitor: Competitor, post_texts: list[str], facts: list[tuple[str, ContentItem]]) -> Angle | None:
+    theirs = _words(" ".join(post_texts))
+    best: tuple[int, str, ContentItem] | None = None
+    for fact, item in facts:
+        overlap = len(_words(fact) & theirs)
+        if best is None or overlap > best[0]:
+            best = (overlap, fact, item)
     if best is None:
         return None
     _, fact, item = best
@@ -177,9 +178,28 @@ def competitor_angle(*, competitor: Competitor) -> Angle | None:
     return Angle(competitor=competitor, text=text, fact=fact, source=item)
 
 
+def competitor_angle(*, competitor: Competitor) -> Angle | None:
+    """ "Unlike <them>, we …" from one of our library's facts, the one nearest what they post about.
+
+    Only a fact from an active library item is ever used, as written: no library fact, no angle.
+    """
+    texts = list(competitor.posts.values_list("text", flat=True)[:ANGLE_POSTS])
+    return _angle(competitor, texts, library_facts())
+
+
 def counter_angles() -> list[Angle]:
-    """One angle per watched competitor, for a campaign's page to offer into its brief."""
-    return [angle for c in Competitor.objects.filter(is_active=True) if (angle := competitor_angle(competitor=c))]
+    """One angle per watched competitor, for a campaign's page to offer into its brief (three queries in all)."""
+    facts = library_facts()
+    if not facts:
+        return []
+    competitors = list(Competitor.objects.filter(is_active=True))
+    texts: dict[int, list[str]] = {c.pk: [] for c in competitors}
+    since = clock.now() - dt.timedelta(days=30)
+    for competitor_id, text in CompetitorPost.objects.filter(
+        competitor__in=competitors, posted_at__gte=since
+    ).values_list("competitor_id", "text"):
+        texts[competitor_id].append(text)
+    return [angle for c in competitors if (angle := _angle(c, texts[c.pk][:ANGLE_POSTS], facts))]
 
 
 class AngleError(Exception):

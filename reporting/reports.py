@@ -175,7 +175,8 @@ def report_build(*, recipient, day: dt.date, now: dt.datetime | None = None) -> 
     metrics = report_metrics(day=day, now=now)
     insights, by, dropped = report_insights_grounded(metrics=metrics)
     metrics["insights_dropped"] = dropped
-    metrics["competitors"] = competitors_report_section(day=day)  # after the insights: not numbers to ground
+    if competitors := competitors_report_section(day=day):  # after the insights: not numbers to ground
+        metrics["competitors"] = competitors  # weekly: only the week's last day has a section
     with transaction.atomic():
         report, created = DailyReport.objects.get_or_create(
             recipient=recipient,
