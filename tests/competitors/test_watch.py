@@ -1,8 +1,10 @@
 """Competitor watch: reading posts within the budget, grounded weekly summaries, counter-moves."""
 
 import datetime as dt
+import io
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from competitors.models import Competitor, CompetitorPost, CompetitorSummary, ReadCounter
@@ -17,7 +19,7 @@ from library.models import ContentItem
 from salesdept import clock
 from salesdept.llm.grounding import NUMBER
 from tests.conftest import login
-from tests.factories import CampaignFactory, LeadFactory
+from tests.factories import CampaignFactory, LeadFactory, SendingAccountFactory
 from tests.fakes import unipile_server
 from tests.fakes.openai_server import json_reply
 
@@ -373,3 +375,38 @@ def test_the_pages_do_not_grow_queries_with_data(client, bob, django_assert_max_
         assert client.get(reverse("competitors:list")).status_code == 200
     with django_assert_max_num_queries(15):
         assert client.get(reverse("competitors:detail", args=[rival.pk])).status_code == 200
+
+
+# -- The sandbox: a week of competitor activity in the demo ---------------------------------------------------
+
+
+def test_the_demo_shows_a_week_of_competitor_activity_and_a_summary(client, settings):
+    from django.core.management import call_command
+
+    settings.SEED_DEMO = True
+    call_command("seed_demo", "--leads", "3", stdout=io.StringIO())
+    call_command("seed_demo", "--leads", "3", stdout=io.StringIO())  # run again (each `make run`): nothing doubles
+
+    week = clock.now() - dt.timedelta(days=7)
+    for rival in Competitor.objects.all():
+        assert rival.posts.filter(posted_at__gte=week).count() >= 2, rival
+    assert CompetitorPost.objects.count() == len({p.provider_id for p in CompetitorPost.objects.all()})
+    assert Competitor.objects.count() == 2
+    summary = CompetitorSummary.objects.filter(competitor__name="Ledgerline").get()
+    assert summary.points and summary.written_by == "template"
+    bob = get_user_model().objects.get(username="bob.manager@example.com")
+    page = login(client, bob).get(reverse("competitors:list")).content.decode()
+    assert summary.points[0]["text"] in page.replace("&#x27;", "'")
+
+
+def test_the_sandbox_simulates_the_same_posts_and_engagers_every_time(bob):
+    from competitors.readers import SandboxReader
+
+    rival, account = _rival(), SendingAccountFactory()
+    first = SandboxReader(now=clock.now()).posts(rival, account)
+    assert first == SandboxReader(now=clock.now()).posts(rival, account)
+    competitors_read()
+    campaign = CampaignFactory(owner=bob, daily_lead_quota=50)
+    run = competitor_engagers_to_leads(competitor=rival, campaign=campaign)
+    assert run.leads > 0 and run.read == CompetitorPost.objects.filter(reactions__gt=0).count()
+    assert set(Lead.objects.values_list("insight", flat=True)) == {"Engaged with Ledgerline's post"}
