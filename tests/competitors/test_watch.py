@@ -410,3 +410,57 @@ def test_the_sandbox_simulates_the_same_posts_and_engagers_every_time(bob):
     run = competitor_engagers_to_leads(competitor=rival, campaign=campaign)
     assert run.leads > 0 and run.read == CompetitorPost.objects.filter(reactions__gt=0).count()
     assert set(Lead.objects.values_list("insight", flat=True)) == {"Engaged with Ledgerline's post"}
+
+
+# -- Odd input and many workers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url_name", ["competitors:new", "competitors:edit"])
+def test_odd_input_to_the_competitor_form_is_a_form_with_errors_never_a_500(client, bob, url_name):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    rival = _rival()
+    url = reverse(url_name, args=[rival.pk] if url_name.endswith("edit") else [])
+    login(client, bob)
+    odd = st.one_of(st.sampled_from(["\x00", "²", "١٢", "x" * 5000, "ACo", "-1", "99999999999999999999999"]), st.text())
+    fields = st.fixed_dictionaries({"name": odd, "kind": odd, "linkedin_id": odd, "public_identifier": odd})
+
+    @settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=fields)
+    def check(data):
+        response = client.post(url, data)
+        assert response.status_code in (200, 302), (data, response.status_code)
+        if response.status_code == 200:
+            assert "Nothing was saved" in response.content.decode()
+
+    check()
+    rival.refresh_from_db()
+    assert Competitor.objects.count() <= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_budget_holds_across_workers(settings):
+    """Eight threads (each its own database connection) take reads at once: never more than the budget."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from competitors.budget import read_take
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers")
+    settings.COMPETITOR_DAILY_READS = 5
+    account, now = SendingAccountFactory(), clock.now()
+
+    def take(_: int) -> bool:
+        try:
+            return read_take(account, now)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        taken = list(pool.map(take, range(40)))
+
+    assert sum(taken) == 5
+    assert ReadCounter.objects.get(account=account).count == 5
