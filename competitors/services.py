@@ -2,7 +2,7 @@
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.db import transaction
 from django.db.models import F
@@ -236,6 +236,7 @@ class EngagerRun:
     skipped: int = 0
     out_of_budget: bool = False
     error: str = ""
+    lead_ids: list[int] = field(default_factory=list)  # the new leads, for qualification
 
 
 def competitor_engagers_to_leads(
@@ -274,14 +275,18 @@ def competitor_engagers_to_leads(
 
 
 def _engager_store(*, person, campaign: Campaign, competitor: Competitor, post: CompetitorPost, run: EngagerRun):
-    stored = prospect_store(campaign=campaign, prospect=person, source="competitor_engagement")
+    why = WHY_LINE.format(name=competitor.name)
+    # Their activity, first: qualification's why-line (model or template) reads a lead's recent activity.
+    raw = {**person.raw, "recent_posts": [why, *person.raw.get("recent_posts", [])], "engaged_with": post.url}
+    stored = prospect_store(campaign=campaign, prospect=replace(person, raw=raw), source="competitor_engagement")
     lead = stored.lead or stored.enrolled
     if lead is None:
         run.skipped += 1
         return
     if stored.lead:
         run.leads += 1
-        lead.insight = WHY_LINE.format(name=competitor.name)[:300]
+        run.lead_ids.append(lead.pk)
+        lead.insight = why[:300]  # until qualification writes the full line
         lead.save(update_fields=["insight"])
     else:
         run.enrolled += 1

@@ -336,7 +336,11 @@ def test_a_manager_asks_for_engagers_from_the_page(
         response = login(client, bob).post(reverse("competitors:engagers", args=[rival.pk]), {"campaign": campaign.pk})
 
     assert response.status_code == 302
-    assert Lead.objects.filter(source="competitor_engagement").count() == 4
+    leads = Lead.objects.filter(source="competitor_engagement")
+    assert leads.count() == 4
+    for lead in leads:  # qualified like any found lead; the why-line still says how we found them
+        assert lead.status in (Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED)
+        assert "engaged with ledgerline's post" in lead.insight.lower(), lead.insight
 
 
 # -- Pages -------------------------------------------------------------------------------------------------
