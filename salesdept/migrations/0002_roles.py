@@ -19,7 +19,10 @@ MANAGER_PERMISSIONS = REP_PERMISSIONS + [
     ("outreach", "view_sendingaccount"), ("reporting", "view_dailyreport"), ("salesdept", "view_llmcall"),
 ]
 # Admins configure everything, users and roles included.
-ADMIN_APPS = ["leads", "campaigns", "outreach", "reporting", "salesdept", "django_celery_beat", "auth", "account"]
+ADMIN_APPS = [
+    "leads", "campaigns", "outreach", "reporting", "library", "competitors",
+    "salesdept", "django_celery_beat", "auth", "account",
+]
 
 
 def assign_roles(Group, Permission) -> None:
