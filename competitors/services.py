@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SUMMARY_POSTS = 12  # the week's newest posts the model reads; more would cost without saying more
 WHY_LINE = "Engaged with {name}'s post"
 ANGLE_POSTS = 20  # their recent posts an angle is matched against
+NO_ACCOUNT = "No healthy LinkedIn account to read with: connect one on your profile page, or resume a paused one."
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -77,6 +78,9 @@ def competitors_read(*, now: dt.datetime | None = None) -> ReadRun:
     """
     now = now or clock.now()
     run, accounts = ReadRun(), reading_accounts()
+    if not accounts:  # say so on the page rather than read nothing quietly
+        Competitor.objects.filter(is_active=True).update(read_error=NO_ACCOUNT)
+        return run
     for competitor in Competitor.objects.filter(is_active=True).order_by(F("last_read_at").asc(nulls_first=True)):
         account = next((a for a in accounts if read_take(a, now)), None)
         if account is None:
@@ -251,6 +255,10 @@ def competitor_engagers_to_leads(
     now = now or clock.now()
     limit = campaign.daily_lead_quota if limit is None else limit
     run, accounts = EngagerRun(), reading_accounts()
+    if not accounts:
+        run.error = NO_ACCOUNT
+        Competitor.objects.filter(pk=competitor.pk).update(read_error=NO_ACCOUNT)
+        return run
     since = now - dt.timedelta(days=14)
     posts = competitor.posts.filter(engagers_read_at__isnull=True, posted_at__gte=since, reactions__gt=0)
     for post in posts.order_by("-posted_at"):
@@ -264,6 +272,7 @@ def competitor_engagers_to_leads(
             people = reader_for(account, now=now).reactions(post, account)
         except ReadFailed as exc:
             run.error = str(exc)
+            Competitor.objects.filter(pk=competitor.pk).update(read_error=f"Reading who engaged: {exc}"[:300])
             break
         run.read += 1
         CompetitorPost.objects.filter(pk=post.pk).update(engagers_read_at=now)

@@ -468,3 +468,28 @@ def test_the_read_budget_holds_across_workers(settings):
 
     assert sum(taken) == 5
     assert ReadCounter.objects.get(account=account).count == 5
+
+
+def test_without_a_healthy_account_nothing_is_read_and_the_page_says_why(client, bob, fake_unipile, reader_account):
+    rival = _rival()
+    reader_account.health = reader_account.Health.AUTH_ERROR
+    reader_account.save(update_fields=["health"])
+
+    assert competitors_read().read == 0
+    run = competitor_engagers_to_leads(competitor=rival, campaign=CampaignFactory(owner=bob))
+
+    assert run.error and not fake_unipile.requests
+    page = login(client, bob).get(reverse("competitors:detail", args=[rival.pk])).content.decode()
+    assert "No healthy LinkedIn account to read with" in page
+
+
+def test_a_failed_engagers_read_is_shown_on_the_competitor(client, bob, fake_unipile, reader_account):
+    rival = _engaged(fake_unipile)
+    fake_unipile.set_status(reader_account.provider_account_id, "CREDENTIALS")  # LinkedIn logged the account out
+
+    run = competitor_engagers_to_leads(competitor=rival, campaign=CampaignFactory(owner=bob))
+
+    assert run.error and run.leads == 0 and not Lead.objects.exists()
+    rival.refresh_from_db()
+    assert "disconnected_account" in rival.read_error
+    assert not CompetitorPost.objects.filter(engagers_read_at__isnull=False).exists()  # tried again next time
