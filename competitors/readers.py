@@ -148,7 +148,8 @@ class SandboxReader:
         for back in range(0, 14):
             day = today - dt.timedelta(days=back)
             rng = random.Random(f"{self.seed}:{competitor.linkedin_id}:{day.isoformat()}")
-            if rng.random() < 0.55:  # not every day
+            # Most days, never less than every third day: any week of the demo has posts to summarise.
+            if rng.random() < 0.55 and day.toordinal() % 3:
                 continue
             _, text = rng.choice(SANDBOX_POSTS)
             provider_id = f"sbx-post-{competitor.linkedin_id}-{day.isoformat()}"

@@ -137,12 +137,21 @@ def competitor_summarise(*, competitor: Competitor, day: dt.date) -> CompetitorS
 
 
 def competitors_summarise(*, now: dt.datetime | None = None) -> int:
+    """The week so far, for each competitor; and last week's once more if it was written before the week ended."""
     now = now or clock.now()
-    return sum(
-        1
-        for competitor in Competitor.objects.filter(is_active=True)
-        if competitor_summarise(competitor=competitor, day=now.date())
+    today, last_week = now.astimezone(dt.UTC).date(), week_start(now.astimezone(dt.UTC).date()) - dt.timedelta(days=7)
+    week_end = dt.datetime.combine(last_week + dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC)
+    finished = set(
+        CompetitorSummary.objects.filter(week_start=last_week, updated_at__gte=week_end).values_list(
+            "competitor_id", flat=True
+        )
     )
+    written = 0
+    for competitor in Competitor.objects.filter(is_active=True):
+        if competitor.pk not in finished:
+            competitor_summarise(competitor=competitor, day=last_week)
+        written += bool(competitor_summarise(competitor=competitor, day=today))
+    return written
 
 
 # -- Counter-moves ----------------------------------------------------------------------------------

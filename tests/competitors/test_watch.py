@@ -102,12 +102,19 @@ LAUNCH = "We are launching Ledgerline Forecast today: cash forecasting for treas
 WEBINAR = "Join our webinar with Northwind Bank on closing the books in three days, Thursday 3 December."
 
 
+def in_this_week(share: float) -> dt.datetime:
+    """A moment `share` of the way from this week's Monday 00:00 UTC to now: this week at any instant."""
+    now = clock.now()
+    monday = dt.datetime.combine(now.date() - dt.timedelta(days=now.weekday()), dt.time(0), tzinfo=dt.UTC)
+    return monday + (now - monday) * share + dt.timedelta(seconds=share * 60)
+
+
 def _week_posts(rival: Competitor) -> list[CompetitorPost]:
     now = clock.now()
     return [
         CompetitorPost.objects.create(
             competitor=rival, provider_id=str(i), text=text, url=f"https://www.linkedin.com/feed/update/{i}/",
-            posted_at=now - dt.timedelta(hours=i + 1), read_at=now,
+            posted_at=in_this_week(0.9 - i * 0.1), read_at=now,
         )
         for i, text in enumerate([LAUNCH, WEBINAR])
     ]  # fmt: skip
@@ -396,7 +403,7 @@ def test_the_demo_shows_a_week_of_competitor_activity_and_a_summary(client, sett
         assert rival.posts.filter(posted_at__gte=week).count() >= 2, rival
     assert CompetitorPost.objects.count() == len({p.provider_id for p in CompetitorPost.objects.all()})
     assert Competitor.objects.count() == 2
-    summary = CompetitorSummary.objects.filter(competitor__name="Ledgerline").get()
+    summary = CompetitorSummary.objects.filter(competitor__name="Ledgerline").order_by("-week_start").first()
     assert summary.points and summary.written_by == "template"
     bob = get_user_model().objects.get(username="bob.manager@example.com")
     page = login(client, bob).get(reverse("competitors:list")).content.decode()
@@ -493,3 +500,28 @@ def test_a_failed_engagers_read_is_shown_on_the_competitor(client, bob, fake_uni
     rival.refresh_from_db()
     assert "disconnected_account" in rival.read_error
     assert not CompetitorPost.objects.filter(engagers_read_at__isnull=False).exists()  # tried again next time
+
+
+def test_last_week_is_summarised_again_once_it_is_over():
+    """A summary written mid-week misses the week's last posts: the first run after it ends writes it again."""
+    from competitors.services import competitors_summarise, week_start
+
+    rival = _rival()
+    monday = week_start(clock.now().date())
+    last_sunday = dt.datetime.combine(monday - dt.timedelta(days=1), dt.time(20), tzinfo=dt.UTC)
+    CompetitorPost.objects.create(
+        competitor=rival, provider_id="early", text="Join our webinar on cash.", read_at=clock.now(),
+        posted_at=last_sunday - dt.timedelta(days=5),
+    )  # fmt: skip
+    competitor_summarise(competitor=rival, day=monday - dt.timedelta(days=3))  # only the webinar so far
+    CompetitorSummary.objects.update(updated_at=last_sunday - dt.timedelta(days=3))  # written mid-week
+    CompetitorPost.objects.create(
+        competitor=rival, provider_id="late", text="We are launching Ledgerline Close.", read_at=clock.now(),
+        posted_at=last_sunday,
+    )  # fmt: skip
+
+    competitors_summarise()
+    competitors_summarise()  # already complete: not written again
+
+    (summary,) = CompetitorSummary.objects.filter(week_start=monday - dt.timedelta(days=7))
+    assert [p["text"] for p in summary.points] == ["We are launching Ledgerline Close.", "Join our webinar on cash."]

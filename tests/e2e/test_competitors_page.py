@@ -3,7 +3,6 @@
 Screenshots of the list and a competitor at 1280 and 390 px are saved under /tmp/screens/.
 """
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from competitors.models import Competitor, CompetitorPost
 from competitors.services import competitor_summarise
 from library.models import ContentItem
 from salesdept import clock
+from tests.competitors.test_watch import in_this_week
 from tests.e2e.conftest import sign_in
 from tests.factories import CampaignFactory
 
@@ -41,7 +41,7 @@ def watched(bob) -> Competitor:
     for i, text in enumerate(POSTS):
         CompetitorPost.objects.create(
             competitor=rival, provider_id=str(i), text=text, url=f"https://www.linkedin.com/feed/update/{i}/",
-            posted_at=now - dt.timedelta(hours=3 + i * 20), read_at=now, reactions=40 - i, comments=i,
+            posted_at=in_this_week(0.9 - i * 0.3), read_at=now, reactions=40 - i, comments=i,
         )  # fmt: skip
     competitor_summarise(competitor=rival, day=now.date())
     ContentItem.objects.create(
