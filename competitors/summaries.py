@@ -11,7 +11,6 @@ from typing import Literal
 from pydantic import Field
 
 from salesdept.llm import prompts
-from salesdept.llm import template as template_backend
 from salesdept.llm.gateway import Request, Result, run
 from salesdept.llm.grounding import NUMBER, ungrounded_numbers
 from salesdept.llm.schemas import Answer
@@ -141,6 +140,3 @@ def grounded_points(answer: CompetitorWeek, *, posts: list[dict], competitor: st
         else:
             shown.append(row)
     return shown, flagged
-
-
-__all__ = ["CompetitorWeek", "grounded_points", "summarise_week", "template_backend", "template_week"]
