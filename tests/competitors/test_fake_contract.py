@@ -88,4 +88,4 @@ def test_the_feeds_of_a_company_and_a_member_are_apart(fake):
         headers={"X-API-KEY": fake.api_key},
         timeout=5,
     )
-    assert response.status_code == 404 and response.json()["type"] == "errors/resource_not_found"
+    assert response.status_code == 422 and response.json()["type"] == "errors/invalid_recipient"

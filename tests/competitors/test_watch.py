@@ -92,7 +92,7 @@ def test_a_failed_read_is_shown_and_the_others_still_read(fake_unipile, reader_a
     run = competitors_read()
 
     assert (run.read, run.failed) == (1, 1)
-    assert "resource_not_found" in Competitor.objects.get(name="Gone").read_error
+    assert "invalid_recipient" in Competitor.objects.get(name="Gone").read_error
     assert CompetitorPost.objects.filter(competitor__name="Here").count() == 1
 
 

@@ -400,12 +400,10 @@ class FakeUnipile(LocalFake):
         self._recipient_error(identifier)
         with self._lock:
             posts = self.user_posts.get(identifier)
-        if posts is None:
-            raise Reply(404, "errors/resource_not_found", "Resource not found.", "User not found")
         is_company = query.get("is_company") == "true"
-        if any(post["_is_company"] != is_company for post in posts):
-            # LinkedIn keeps members' and companies' feeds apart: the wrong flag finds nobody.
-            raise Reply(404, "errors/resource_not_found", "Resource not found.", "User not found")
+        # An unknown id, or the wrong feed (LinkedIn keeps members' and companies' apart): the contract's 422.
+        if posts is None or any(post["_is_company"] != is_company for post in posts):
+            raise Reply(422, "errors/invalid_recipient", "Invalid recipient", "No such member or company")
         listed = [{k: v for k, v in post.items() if k != "_is_company"} for post in posts]
         status, body = self._page(listed, query, "PostList")
         body["paging"] = {"page_count": len(body["items"])}
@@ -417,8 +415,8 @@ class FakeUnipile(LocalFake):
         with self._lock:
             known = any(p["social_id"] == post_id for posts in self.user_posts.values() for p in posts)
             items = list(self.post_reactions.get(post_id, []))
-        if not known:
-            raise Reply(404, "errors/resource_not_found", "Resource not found.", "Post not found")
+        if not known:  # the contract lists no 404 here: a post we cannot see is a restricted resource
+            raise Reply(403, "errors/resource_access_restricted", "Resource access restricted", "Post not found")
         status, body = self._page(items, query, "PostReactionList")
         page_count, cursor = len(body["items"]), body.pop("cursor")
         body["paging"] = {"cursor": cursor, "start": 0, "page_count": page_count, "total_count": len(items)}
