@@ -21,6 +21,7 @@ from campaigns.services import (
     campaign_start_pipeline,
     campaign_update,
 )
+from competitors.services import counter_angles
 from leads.models import SheetSync
 from reporting.selectors import funnel, llm_costs
 from salesdept.roles import manager_required
@@ -58,6 +59,7 @@ def _detail(request: HttpRequest, campaign: Campaign, sheet_form: SheetSyncForm 
             "steps": campaign_steps(campaign=campaign),
             "accounts": campaign_accounts(campaign=campaign),
             "sheet_form": sheet_form or _sheet_form(sheet),
+            "counter_angles": counter_angles(),
         }
     return render(request, template, context)
 

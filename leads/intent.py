@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from campaigns.models import Campaign
 from leads import lifecycle
@@ -79,12 +79,17 @@ def _accounts(lead: Lead, now: dt.datetime) -> list[SendingAccount]:
 
 def watched_posts(post_ids: set[str]) -> dict[str, tuple[str, str]]:
     """Which of these LinkedIn posts are ours or a watched competitor's: {post_id: ("ours" | "competitor", name)}."""
+    from competitors.models import CompetitorPost
     from presence.models import Post
 
     if not post_ids:
         return {}
+    owners = {}
+    theirs = CompetitorPost.objects.filter(Q(provider_id__in=post_ids) | Q(social_id__in=post_ids))
+    for provider_id, social_id, name in theirs.values_list("provider_id", "social_id", "competitor__name"):
+        owners |= {post_id: ("competitor", name) for post_id in (provider_id, social_id) if post_id in post_ids}
     ours = Post.objects.filter(provider_post_id__in=post_ids).values_list("provider_post_id", flat=True)
-    return {post_id: ("ours", "") for post_id in ours}
+    return owners | {post_id: ("ours", "") for post_id in ours}
 
 
 def activity_merged(

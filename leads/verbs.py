@@ -36,6 +36,7 @@ class Verb(models.TextChoices):
     LEAD_RESCORED = "lead.rescored", "Score updated from engagement"
     LEAD_ACTIVITY_READ = "lead.activity_read", "LinkedIn activity read (posts, comments, reactions)"
     LEAD_EMAIL_REVEALED = "lead.email_revealed", "Email address looked up"
+    LEAD_ENGAGED_COMPETITOR = "lead.engaged_competitor", "Engaged with a competitor's post"
     # Messages: drafted, decided, sent, and what the channel answered.
     MESSAGE_DRAFTED = "message.drafted", "Draft written"
     MESSAGE_APPROVED = "message.approved", "Draft approved"
@@ -109,6 +110,7 @@ class Verb(models.TextChoices):
     POST_FAILED = "post.failed", "Post could not be published"
     POST_POSTPONED = "post.postponed", "Post postponed: daily cap, provider limit or a passing error"
     LEAD_ENGAGED = "lead.engaged", "Engaged with our post"
+    CAMPAIGN_ANGLE_ADDED = "campaign.angle_added", "Counter-move angle added to the brief"
     # Sending accounts, reports, privacy.
     ACCOUNT_PAUSED = "account.paused", "Sending account paused"
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"

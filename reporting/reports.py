@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from approvals.selectors import drafts_waiting
 from campaigns.models import Campaign
+from competitors.reporting import report_section as competitors_report_section
 from outreach.models import SendingAccount
 from reporting.models import STAGES, DailyCount, DailyReport
 from reporting.selectors import STAGE_LABELS, rate
@@ -174,6 +175,8 @@ def report_build(*, recipient, day: dt.date, now: dt.datetime | None = None) -> 
     metrics = report_metrics(day=day, now=now)
     insights, by, dropped = report_insights_grounded(metrics=metrics)
     metrics["insights_dropped"] = dropped
+    if competitors := competitors_report_section(day=day):  # after the insights: not numbers to ground
+        metrics["competitors"] = competitors  # weekly: only the week's last day has a section
     with transaction.atomic():
         report, created = DailyReport.objects.get_or_create(
             recipient=recipient,
@@ -377,6 +380,7 @@ def report_context(report: DailyReport) -> dict:
         "insights_by": report.insights_by,
         "from_template": report.insights_by == template_backend.NAME,
         "insights_dropped": m.get("insights_dropped", 0),
+        "competitors": m.get("competitors", []),
         "dashboard_url": settings.SITE_URL.rstrip("/") + reverse("reporting:dashboard"),
         "report_url": settings.SITE_URL.rstrip("/") + reverse("reports:detail", args=[report.pk]),
     }

@@ -136,6 +136,18 @@ SCHEDULES = [
         "Old raw profiles and message texts are emptied after RETENTION_*_DAYS (GDPR storage limitation).",
     ),
     Schedule(
+        "competitors-read",
+        "competitors.tasks.competitors_read_task",
+        6 * 60,
+        "Competitors' recent posts are read a few times a day, within each reading account's daily read budget.",
+    ),
+    Schedule(
+        "competitors-summarise",
+        "competitors.tasks.competitors_summarise_task",
+        24 * 60,
+        "The week so far is summarised per competitor, grounded in their posts, for the page and the daily report.",
+    ),
+    Schedule(
         "daily-reports",
         "reporting.tasks.reports_send_due_task",
         15,

@@ -159,6 +159,7 @@ INSTALLED_APPS = [
     "library",
     "presence",
     "hooks",
+    "competitors",
 ]
 
 MIDDLEWARE = [
@@ -404,6 +405,9 @@ UNIPILE_DSN = env_str("UNIPILE_DSN")
 UNIPILE_API_KEY = env_str("UNIPILE_API_KEY")
 UNIPILE_WEBHOOK_SECRET = env_str("UNIPILE_WEBHOOK_SECRET")
 UNIPILE_TIMEOUT_SECONDS = env_float("UNIPILE_TIMEOUT_SECONDS", 30.0)
+# Competitor watch (competitors/): how many LinkedIn reads (a page of a competitor's posts, or of a post's
+# reactions) each reading account may spend per local day, on top of its own profile views.
+COMPETITOR_DAILY_READS = env_int("COMPETITOR_DAILY_READS", 20)
 # Google Sheets sync (leads/sheets.py). GOOGLE_SERVICE_ACCOUNT_KEY: a service account key, as its
 # JSON text or the path of its JSON file; empty turns the sync off. The key is never logged or shown
 # (the name holds "KEY", so Django's error pages hide it too):

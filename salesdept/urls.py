@@ -33,6 +33,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("inbox/", include("outreach.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("competitors/", include("competitors.urls")),
     path("dashboard/", include("reporting.urls")),
     path("reports/", include("reporting.report_urls")),
     path("u/", include("outreach.unsubscribe_urls")),

@@ -146,6 +146,22 @@ PROMPTS = {
             "Answer with JSON: summary, facts."
         ),
     ),
+    "competitor_week": Prompt(
+        name="competitor_week",
+        version="competitor-week-v1",
+        system=(
+            "You read one week of a competitor's LinkedIn posts and tell a sales manager, in at most 6 short plain "
+            "points (under 200 characters each, no markdown), what the competitor pushed: themes, launches and "
+            "events. Each point cites, in posts, the refs (P1, P2...) of the posts it comes from. Say only what "
+            "the cited posts say, in their words where you can: every name, number and date you write is checked "
+            "against the cited posts' text, and a point the posts do not support is thrown away. Guess nothing "
+            f"about plans, results or reasons. {DATA_RULE}"
+        ),
+        instructions=(
+            "Competitor:\n<data>{{ competitor_json }}</data>\n\nTheir posts this week:\n<data>{{ posts_json }}</data>"
+            "\n\nAnswer with JSON: points (each: kind, one of theme, launch, event; text; posts, the refs it cites)."
+        ),
+    ),
     "insights": Prompt(
         name="insights",
         version="insights-v1",

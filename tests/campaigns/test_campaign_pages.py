@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from campaigns.forms import labels_as_text
 from campaigns.models import Campaign, SequenceStep
+from competitors.models import Competitor
 from leads.models import Activity, ImportJob, SearchRun, SheetSync
+from library.models import ContentItem
 from tests.conftest import login
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 
@@ -515,6 +517,9 @@ def test_the_detail_page_has_constant_queries(client, bob, campaign, alice, djan
     with django_assert_max_num_queries(MAX_DETAIL_QUERIES):
         assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
     add(6)
+    ContentItem.objects.create(title="Proof", url="https://example.com/p", summary="s", facts=["Used by 40 banks"])
+    for i in range(4):  # watched competitors, each offering an angle
+        Competitor.objects.create(name=f"Rival {i}", linkedin_id=str(100 + i))
     with django_assert_max_num_queries(MAX_DETAIL_QUERIES):
         assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
     with django_assert_max_num_queries(MAX_POLL_QUERIES):
@@ -530,9 +535,10 @@ def test_the_edit_page_has_constant_queries(client, bob, campaign, alice, django
         client.get(f"/campaigns/{campaign.pk}/edit/")
 
 
-# Measured on SQLite. Of the page's 15, 8 are the session, user, roles and the navigation's counts;
+# Measured on SQLite. Of the page's 18, 8 are the session, user, roles and the navigation's counts, and
+# 3 the counter-move angles (library facts, competitors, their posts: as many with 1 competitor as 50);
 # the poll is the session, user, roles, the campaign, its runs, imports and sheet.
-MAX_DETAIL_QUERIES = 15
+MAX_DETAIL_QUERIES = 18
 MAX_POLL_QUERIES = 7
 MAX_EDIT_QUERIES = 10
 

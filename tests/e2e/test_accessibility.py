@@ -18,6 +18,7 @@ from playwright.sync_api import APIResponse, Browser, BrowserContext
 
 from leads.models import Lead
 from leads.services import activity_record
+from library.models import ContentItem
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import inbound_analyse, inbound_record
@@ -46,6 +47,8 @@ SHOWN = {
     "leads:import_detail": "The rows as read",
     "reporting:dashboard": "12% of sends failed",
     "profile": "Connect LinkedIn",
+    "competitors:list": "We launch Ledgerline Close.",
+    "competitors:detail": "Unlike Ledgerline, we can show this",
 }
 
 # Only the rules of the standard (WCAG 2.0-2.2 A and AA), not axe's best-practice advice. Not inside
@@ -118,6 +121,8 @@ def _fill_in(world: dict[str, dict]) -> None:
         message="Alice sandbox: 12% of sends failed in the last hour",
         opened_at=clock.now(),
     )
+    # A library fact: the competitor's page and the campaign's offer a counter-move angle.
+    ContentItem.objects.create(title="Case", url="https://example.com/cs", summary="s", facts=["Used by 40 banks"])
     report = report_build(recipient=campaign.owner, day=today - dt.timedelta(days=1))
     world["report"] = {"pk": report.pk}
 

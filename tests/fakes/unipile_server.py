@@ -280,6 +280,8 @@ class FakeUnipile(LocalFake):
         self.posts: dict[str, dict[str, Any]] = {}
         self.post_outcome: str | None = None  # a RESERVED provider id, "timeout" or "hang" for the next publishes
         self.user_activity: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (identifier, what) -> items
+        self.user_posts: dict[str, list[dict[str, Any]]] = {}  # competitor watch: author id -> posts, newest first
+        self.post_reactions: dict[str, list[dict[str, Any]]] = {}  # competitor watch: post social_id -> reactions
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._serve()
@@ -456,6 +458,99 @@ class FakeUnipile(LocalFake):
             items = list(self.user_activity.get((identifier, what), []))[:limit]
         return 200, {"object": kind, "items": items, "cursor": None, "paging": {"page_count": len(items)}}
 
+    # -- competitor watch: user and company posts, and reactions to them --------------------------------------
+    def add_competitor_post(
+        self, identifier: str, *, text: str, at: dt.datetime, is_company: bool = False, reactions: int = 0
+    ) -> dict[str, Any]:
+        """A post by `identifier` (a company's numeric id, or a member's ACo… id), as Unipile lists it."""
+        with self._lock:
+            number = next(self._ids)
+            post = {
+                "object": "Post",
+                "provider": "LINKEDIN",
+                "id": f"7{number:018d}",
+                "social_id": f"urn:li:activity:7{number:018d}",
+                "share_url": f"https://www.linkedin.com/posts/{identifier}_activity-7{number:018d}",
+                "text": text,
+                "date": "1d",
+                "parsed_datetime": iso(at),
+                "reaction_counter": reactions,
+                "comment_counter": 0,
+                "repost_counter": 0,
+                "impressions_counter": 0,
+                "author": {
+                    "public_identifier": identifier,
+                    "id": identifier,
+                    "name": identifier,
+                    "is_company": is_company,
+                },
+                "permissions": {"can_react": True, "can_share": True, "can_post_comments": True},
+                "is_repost": False,
+                "attachments": [],
+                "_is_company": is_company,
+            }
+            self.user_posts.setdefault(identifier, []).insert(0, post)
+            return post
+
+    def add_competitor_reaction(self, post: dict[str, Any], person: int, *, value: str = "LIKE") -> None:
+        """Searched person number `person` reacted to `post`."""
+        who = search_person(person)
+        with self._lock:
+            self.post_reactions.setdefault(post["social_id"], []).append(
+                {
+                    "object": "PostReaction",
+                    "value": value,
+                    "post_id": post["social_id"],
+                    "author": {
+                        "id": who["id"],
+                        "type": "INDIVIDUAL",
+                        "name": who["name"],
+                        "headline": who["headline"],
+                        "profile_url": who["public_profile_url"],
+                        "network_distance": "SECOND_DEGREE",
+                    },
+                }
+            )
+
+    def _competitor_route(self, method: str, parts: list[str], query: dict[str, Any]) -> tuple[int, dict] | None:
+        """Competitor pages and their posts; a person's own activity and our own posts answer in _route."""
+        match method, parts:
+            case "GET", ["users", identifier, "posts"] if (
+                query.get("is_company") == "true" or identifier in self.user_posts
+            ):
+                return self._user_posts(identifier, query)
+            case "GET", ["posts", post_id, "reactions"] if post_id not in self.posts:
+                return self._post_reactions(post_id, query)  # _route has decoded the social id's colons
+        return None
+
+    def _user_posts(self, identifier: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id = _required(query, "account_id")
+        self._account_error(account_id)
+        self._recipient_error(identifier)
+        with self._lock:
+            posts = self.user_posts.get(identifier)
+        is_company = query.get("is_company") == "true"
+        # An unknown id, or the wrong feed (LinkedIn keeps members' and companies' apart): the contract's 422.
+        if posts is None or any(post["_is_company"] != is_company for post in posts):
+            raise Reply(422, "errors/invalid_recipient", "Invalid recipient", "No such member or company")
+        listed = [{k: v for k, v in post.items() if k != "_is_company"} for post in posts]
+        status, body = self._page(listed, query, "PostList")
+        body["paging"] = {"page_count": len(body["items"])}
+        return status, body
+
+    def _post_reactions(self, post_id: str, query: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if account_id := query.get("account_id"):
+            self._account_error(account_id)
+        with self._lock:
+            known = any(p["social_id"] == post_id for posts in self.user_posts.values() for p in posts)
+            items = list(self.post_reactions.get(post_id, []))
+        if not known:  # the contract lists no 404 here: a post we cannot see is a restricted resource
+            raise Reply(403, "errors/resource_access_restricted", "Resource access restricted", "Post not found")
+        status, body = self._page(items, query, "PostReactionList")
+        page_count, cursor = len(body["items"]), body.pop("cursor")
+        body["paging"] = {"cursor": cursor, "start": 0, "page_count": page_count, "total_count": len(items)}
+        return status, body
+
     def calls(self, method: str, path: str) -> list[dict[str, Any]]:
         with self._lock:
             return [r for r in self.requests if r["method"] == method and r["path"] == path]
@@ -573,6 +668,8 @@ class FakeUnipile(LocalFake):
     def _route(self, method: str, path: str, record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         parts = [unquote(part) for part in path.rstrip("/").split("/")[3:]]  # after /api/v1, as a server decodes
         query, data = record["query"], record["json"] or record["form"] or {}
+        if (answer := self._competitor_route(method, parts, query)) is not None:
+            return answer
         match method, parts:
             case "POST", ["users", "invite"]:
                 return self._invite(data)

@@ -417,3 +417,20 @@ def test_a_reaction_on_our_published_post_is_engagement_with_us(fake_unipile, li
         ("urn:li:activity:78", ""),
     ]
     assert factor(lead, "activity")["reason"] == "Engaged with our post today"
+
+
+def test_a_reaction_on_a_watched_competitors_post_is_engagement_with_that_competitor(fake_unipile, li_campaign):
+    from competitors.models import Competitor, CompetitorPost
+
+    now = clock.now()
+    rival = Competitor.objects.create(name="Ledgerline", linkedin_id="10351")
+    CompetitorPost.objects.create(
+        competitor=rival, provider_id="7000001", social_id="urn:li:activity:7000001", posted_at=now, read_at=now
+    )
+    lead = li_lead(li_campaign, "ACo-rival-fan")
+    fake_unipile.add_user_reaction("ACo-rival-fan", post_id="urn:li:activity:7000001")
+
+    leads_activity_read(lead_ids=[lead.pk], now=now)
+
+    lead.refresh_from_db()
+    assert factor(lead, "activity")["reason"] == "Engaged with Ledgerline's post today"

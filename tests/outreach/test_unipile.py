@@ -12,6 +12,8 @@ import yaml
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from competitors.models import Competitor, CompetitorPost
+from competitors.readers import UnipileReader
 from leads.sources.base import SearchQuery
 from leads.sources.unipile import UnipileSource
 from outreach.channels import unipile
@@ -513,6 +515,15 @@ def _exercise_every_call(fake: FakeUnipile, li_campaign, li_account) -> None:
     fake.add_user_post("ACo-lena", text="On forecasting", at=timezone.now())
     for read in (client.user_posts, client.user_comments, client.user_reactions):
         read(account_id=ACCOUNT_ID, identifier="ACo-lena", limit=10)
+    # Competitor watch: a company's posts, and who reacted to one of them.
+    rival_post = fake.add_competitor_post(
+        "10351", text="We launch Close.", at=timezone.now(), is_company=True, reactions=1
+    )
+    fake.add_competitor_reaction(rival_post, 1)
+    rival = Competitor.objects.create(name="Ledgerline", linkedin_id="10351")
+    (read,) = UnipileReader().posts(rival, li_account)
+    kept = CompetitorPost(competitor=rival, provider_id=read.provider_id, social_id=read.social_id)
+    UnipileReader().reactions(kept, li_account)
 
 
 def test_the_fake_serves_only_what_the_contract_has(contract):

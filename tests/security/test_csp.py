@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TEMPLATES = ROOT / "templates"
 # Emails are not pages: mail clients ignore <link> stylesheets, so their styles stay inline.
-EMAIL_TEMPLATES = {"reporting/report_email.html"}
+EMAIL_TEMPLATES = {"reporting/report_email.html", "competitors/_report_email.html"}  # mail clients need inline styles
 PASSWORD = "pass-for-tests-1"  # what tests/factories.py gives every user
 
 EXPECTED = {

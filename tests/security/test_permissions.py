@@ -38,6 +38,7 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   item          a content library item (shared)
   endpoint      a webhook endpoint (bob's: the team's)
   delivery      a delivery to that endpoint
+  competitor    a watched competitor (the team's), with a post and a weekly summary
 
 POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
@@ -147,6 +148,12 @@ campaigns:find_leads         POST   campaign      login  403    403    302     3
 campaigns:status             POST   campaign      login  403    403    302     302    403
 campaigns:sheet              POST   campaign      login  403    403    200     200    403
 campaigns:sheet_sync         POST   campaign      login  403    403    302     302    403
+competitors:list             GET    -             login  403    403    200     200    403
+competitors:new              GET    -             login  403    403    200     200    403
+competitors:detail           GET    competitor    login  403    403    200     200    403
+competitors:edit             GET    competitor    login  403    403    200     200    403
+competitors:angle            POST   competitor    login  403    403    200     200    403
+competitors:engagers         POST   competitor    login  403    403    200     200    403
 reporting:dashboard          GET    -             login  403    403    200     200    403
 reporting:export             GET    table         login  403    403    200     200    403
 reports:list                 GET    -             login  403    403    200     200    403

@@ -7,6 +7,7 @@ and each carries SECRET, so a refused answer can be checked for having leaked it
 import datetime as dt
 
 from campaigns.models import CampaignRequest
+from competitors.models import Competitor, CompetitorPost, CompetitorSummary
 from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
 from leads.models import Task
@@ -62,6 +63,15 @@ def build_world() -> dict[str, dict]:
     link = LinkedInLink.objects.create(
         user=alice, kind="create", secret_hash=linkedin_link_hash(SECRET), expires_at=NOW + dt.timedelta(days=36500)
     )
+    competitor = Competitor.objects.create(name="Ledgerline", linkedin_id="10351", notes=f"Watch {SECRET}")
+    competitor_post = CompetitorPost.objects.create(
+        competitor=competitor, provider_id="p-1", text=f"We launch Ledgerline Close. {SECRET}", posted_at=NOW,
+        read_at=NOW, url="https://www.linkedin.com/feed/update/p-1/",
+    )  # fmt: skip
+    CompetitorSummary.objects.create(
+        competitor=competitor, week_start=NOW.date() - dt.timedelta(days=NOW.weekday()), written_by="template",
+        points=[{"kind": "launch", "text": "We launch Ledgerline Close.", "posts": [competitor_post.pk]}],
+    )  # fmt: skip
     item = ContentItem.objects.create(
         title=f"Case study {SECRET}", url="https://example.com/case", summary="Closing books faster.",
         facts=["Month-end close went from 9 days to 4"],
@@ -100,4 +110,5 @@ def build_world() -> dict[str, dict]:
         "alice": {"pk": alice.pk},
         "linkedin": {"pk": linkedin.pk},
         "link": {"link_id": link.pk, "token": "not-the-secret"},
+        "competitor": {"pk": competitor.pk},
     }

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from campaigns.allocation import campaign_allocate
 from campaigns.models import Campaign, SequenceStep, TargetProfile
+from competitors.demo import competitors_seed_demo
 from leads.intent import leads_activity_read
 from leads.models import Lead
 from leads.services import leads_find, leads_qualify
@@ -43,6 +44,7 @@ class Command(BaseCommand):
             self._first_run(campaign, leads)
         if not ContentItem.objects.exists():
             self._presence(users, campaign)
+        self.stdout.write(competitors_seed_demo(manager=users["bob.manager@example.com"]))
         self.stdout.write(
             self.style.SUCCESS(f"Demo ready. Sign in with any of these (password for all: {DEMO_PASSWORD}):")
         )
