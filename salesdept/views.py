@@ -137,12 +137,14 @@ def profile(request: HttpRequest) -> HttpResponse:
 def _profile_context(request: HttpRequest, **forms) -> dict:
     """Every section of /me/; `forms` are the voice section's forms again, with their errors."""
     from outreach.selectors import linkedin_section_for
+    from salesdept.token_views import api_tokens_context
 
     return {
         "accounts": request.user.sending_accounts.filter(is_active=True).order_by("channel", "name"),
         **linkedin_section_for(request.user, link_id=request.GET.get("linkedin", "")),
         **mailbox_context(request.user),
         **_voice_context(request.user, **forms),
+        **api_tokens_context(request.user),
     }
 
 

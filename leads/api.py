@@ -1,0 +1,139 @@
+"""/api/v1/leads: the lead list's filters and keyset pages, a lead with its timeline, the rep's edits."""
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from leads.forms import DoNotContactForm, RelabelForm, ScoreOverrideForm
+from leads.models import Lead
+from leads.selectors import lead_get_for_user, lead_list_for, lead_page, lead_timeline
+from leads.services import lead_override_score, lead_relabel, lead_set_do_not_contact
+from salesdept.api import answers, checked
+
+router = Router()
+TIMELINE_LENGTH = 100  # the latest events; the page shows the same
+
+
+class LeadOut(Schema):
+    id: int
+    first_name: str
+    last_name: str
+    position: str
+    company: str | None = Field(None, alias="company.name")
+    email: str | None
+    linkedin_url: str | None
+    status: str
+    label: str
+    score: int | None
+    score_override: int | None
+    insight: str
+    needs_review: bool
+    owner_id: int | None
+    campaign_id: int | None
+    created_at: dt.datetime
+
+
+class EventOut(Schema):
+    verb: str
+    at: dt.datetime = Field(..., alias="created_at")
+    actor_id: int | None
+    message_id: int | None
+    payload: dict[str, Any]
+
+
+class LeadDetailOut(LeadOut):
+    timeline: list[EventOut]
+
+
+class LeadPage(Schema):
+    items: list[LeadOut]
+    next_cursor: str | None = Field(None, description="Pass as `after` for the next page; null on the last one.")
+
+
+class LeadFilters(Schema):
+    search: str = Field("", max_length=200)
+    status: Lead.Status | Literal[""] = ""
+    campaign: int | None = Field(None, ge=1, le=2**31 - 1)
+    label: str = Field("", max_length=50)
+    owner: int | None = Field(None, ge=1, le=2**31 - 1, description="A manager's narrowing; a rep sees their own.")
+    min_score: int | None = Field(None, ge=0, le=100)
+    max_score: int | None = Field(None, ge=0, le=100)
+    needs_review: bool = False
+    sort: Literal["newest", "score"] = "newest"
+    after: str = Field("", max_length=500, description="The `next_cursor` of the page before.")
+    size: int = Field(50, ge=1, le=200)
+
+
+@router.get("", response=answers(s200=LeadPage), url_name="leads", summary="List leads")
+def leads_list(request: HttpRequest, filters: Query[LeadFilters]):
+    """The lead list page's filters, newest (or best scored) first, a page at a time by cursor (never OFFSET)."""
+    leads = lead_list_for(
+        request.user,
+        search=filters.search,
+        status=filters.status,
+        campaign_id=filters.campaign,
+        label=filters.label,
+        owner=filters.owner,
+        min_score=filters.min_score,
+        max_score=filters.max_score,
+        needs_review=filters.needs_review,
+    )
+    page = lead_page(leads, sort=filters.sort, after=filters.after, size=filters.size)
+    return {"items": page.rows, "next_cursor": page.next_cursor}
+
+
+@router.get("/{int:pk}", response=answers(s200=LeadDetailOut), url_name="lead", summary="Read a lead")
+def lead_read(request: HttpRequest, pk: int):
+    lead = lead_get_for_user(request.user, pk)
+    lead.timeline = list(lead_timeline(lead)[:TIMELINE_LENGTH])
+    return lead
+
+
+class LeadUpdateIn(Schema):
+    label: str | None = Field(None, description="One of the lead's campaign's labels.")
+    score: int | None = Field(
+        None, description="The rep's own score 0–100; with `clear_score`, back to the rule score."
+    )
+    clear_score: bool = False
+    score_reason: str = Field("", description="Why the score is set by hand (required with `score`).")
+
+
+@router.patch("/{int:pk}", response=answers(s200=LeadOut), summary="Update a lead")
+def lead_update(request: HttpRequest, pk: int, payload: LeadUpdateIn):
+    """The fields a rep may set on the lead's page: its label and a hand-set score. All checked before any is saved."""
+    lead = lead_get_for_user(request.user, pk)
+    label = score = None
+    if payload.label is not None:
+        label = checked(RelabelForm({"label": payload.label}, lead=lead))["label"]
+    if payload.score is not None or payload.clear_score:
+        score = checked(
+            ScoreOverrideForm({"score": "" if payload.clear_score else payload.score, "reason": payload.score_reason})
+        )
+    if label is not None:
+        lead_relabel(lead=lead, actor=request.user, label=label)
+    if score is not None:
+        lead_override_score(lead=lead, actor=request.user, score=score["score"], reason=score["reason"])
+    return lead_get_for_user(request.user, pk)
+
+
+class DoNotContactIn(Schema):
+    reason: str
+
+
+class DoNotContactOut(Schema):
+    lead: LeadOut
+    changed: bool = Field(..., description="False when the lead was already do-not-contact.")
+
+
+@router.post(
+    "/{int:pk}/do-not-contact", response=answers(s200=DoNotContactOut), url_name="lead_do_not_contact",
+    summary="Mark a lead do-not-contact",
+)  # fmt: skip
+def lead_do_not_contact(request: HttpRequest, pk: int, payload: DoNotContactIn):
+    """Absolute, as on the page: the lead's pending and approved messages are cancelled with it."""
+    lead = lead_get_for_user(request.user, pk)
+    reason = checked(DoNotContactForm({"reason": payload.reason}))["reason"]
+    changed = lead_set_do_not_contact(lead=lead, actor=request.user, reason=reason)
+    return {"lead": lead_get_for_user(request.user, pk), "changed": changed}
