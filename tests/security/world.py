@@ -13,6 +13,7 @@ from outreach.linkedin import linkedin_link_hash
 from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
 from outreach.unsubscribe import lead_unsubscribe_token
 from reporting.models import DailyReport
+from salesdept.apitokens import api_token_create
 from salesdept.models import Notification
 from salesdept.roles import ADMIN, MANAGER, REP
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
@@ -59,6 +60,7 @@ def build_world() -> dict[str, dict]:
     link = LinkedInLink.objects.create(
         user=alice, kind="create", secret_hash=linkedin_link_hash(SECRET), expires_at=NOW + dt.timedelta(days=36500)
     )
+    api_token, _secret = api_token_create(user=alice, name=f"Script {SECRET}", read_only=False, expires_on=None)
     return {
         "-": {},
         "draft": {"pk": draft.pk},
@@ -77,4 +79,5 @@ def build_world() -> dict[str, dict]:
         "alice": {"pk": alice.pk},
         "linkedin": {"pk": linkedin.pk},
         "link": {"link_id": link.pk, "token": "not-the-secret"},
+        "api_token": {"pk": api_token.pk},
     }
