@@ -10,7 +10,7 @@ from leads.forms import DoNotContactForm, RelabelForm, ScoreOverrideForm
 from leads.models import Lead
 from leads.selectors import lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_relabel, lead_set_do_not_contact
-from salesdept.api import answers, checked
+from salesdept.api import answers, checked, one_of
 
 router = Router()
 TIMELINE_LENGTH = 100  # the latest events; the page shows the same
@@ -54,7 +54,7 @@ class LeadPage(Schema):
 
 class LeadFilters(Schema):
     search: str = Field("", max_length=200)
-    status: Lead.Status | Literal[""] = ""
+    status: one_of(Lead.Status.values) = ""
     campaign: int | None = Field(None, ge=1, le=2**31 - 1)
     label: str = Field("", max_length=50)
     owner: int | None = Field(None, ge=1, le=2**31 - 1, description="A manager's narrowing; a rep sees their own.")

@@ -15,7 +15,7 @@ from approvals.selectors import Cursor, message_get_for_user, queue_for
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import inbox_for
 from outreach.services import DecisionError, message_approve, message_reject
-from salesdept.api import ApiError, answers, checked
+from salesdept.api import ApiError, answers, checked, one_of
 from salesdept.keyset import Keyset, keyset_page
 
 router = Router()
@@ -51,7 +51,7 @@ class QueueFilters(Schema):
     campaign: int | None = ID
     rep: int | None = Field(None, ge=1, le=2**31 - 1, description="A manager's narrowing; a rep sees their own.")
     label: str = Field("", max_length=50)
-    kind: OutreachMessage.Kind | Literal[""] = ""
+    kind: one_of(OutreachMessage.Kind.values) = ""
     sort: Literal["score", "oldest", "newest"] = "score"
     after: str = Field("", max_length=40, description="The `next_cursor` of the page before.")
     size: int = Field(50, ge=1, le=200)
@@ -164,7 +164,7 @@ class ReplyPage(Schema):
 
 
 class ReplyFilters(Schema):
-    intent: InboundMessage.Intent | Literal[""] = ""
+    intent: one_of(InboundMessage.Intent.values) = ""
     rep: int | None = Field(None, ge=1, le=2**31 - 1, description="A manager's narrowing; a rep sees their own.")
     needs_look: bool = False
     after: str = Field("", max_length=500)

@@ -10,6 +10,7 @@ by itself) or the browser's session (CSRF checked, as for any form).
 """
 
 from collections.abc import Callable
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +26,7 @@ from salesdept.ratelimit import rate_limit_take
 from salesdept.roles import has_any_role, is_manager
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PARAMETER_NAMES = ("payload", "filters", "query")  # the operations' schema arguments, not fields a caller sent
 
 
 class ApiError(Exception):
@@ -52,6 +54,11 @@ class ErrorOut(Schema):
 
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 429)
+
+
+def one_of(values, blank: bool = True):
+    """A Literal of a model's choices (and "" for "any"): one clear error for a wrong value, listed in the schema."""
+    return Literal[("", *values) if blank else tuple(values)]
 
 
 def answers(**ok) -> dict:
@@ -114,9 +121,9 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 
 
 def _field(location: list) -> str:
-    # ("body", "payload", "reason") -> "reason"; ("query", "min_score") -> "min_score"
-    parts = [str(part) for part in location[1:] if part != "payload"]
-    return ".".join(parts) or str(location[0])
+    """The field a pydantic error is about: ("query", "filters", "status", …) -> "status"."""
+    parts = [str(part) for part in location[1:] if part not in PARAMETER_NAMES]
+    return parts[0] if parts else str(location[0])
 
 
 @api.exception_handler(ValidationError)
