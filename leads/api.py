@@ -10,7 +10,7 @@ from leads.forms import DoNotContactForm, RelabelForm, ScoreOverrideForm
 from leads.models import Lead
 from leads.selectors import lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_relabel, lead_set_do_not_contact
-from salesdept.api import answers, checked, one_of
+from salesdept.api import In, answers, checked, one_of
 
 router = Router()
 TIMELINE_LENGTH = 100  # the latest events; the page shows the same
@@ -118,8 +118,8 @@ def lead_update(request: HttpRequest, pk: int, payload: LeadUpdateIn):
     return lead_get_for_user(request.user, pk)
 
 
-class DoNotContactIn(Schema):
-    reason: str
+class DoNotContactIn(In):
+    reason: str = Field(..., min_length=1, max_length=200)
 
 
 class DoNotContactOut(Schema):

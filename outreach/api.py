@@ -15,7 +15,7 @@ from approvals.selectors import Cursor, message_get_for_user, queue_for
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import inbox_for
 from outreach.services import DecisionError, message_approve, message_reject
-from salesdept.api import ApiError, answers, checked, one_of
+from salesdept.api import ApiError, In, answers, checked, one_of
 from salesdept.keyset import Keyset, keyset_page
 
 router = Router()
@@ -78,10 +78,12 @@ def message_read(request: HttpRequest, pk: int):
     return message_get_for_user(request.user, pk)
 
 
-class ApproveIn(Schema):
-    revision: int = Field(..., description="The `revision` you read: a draft changed since is refused (409).")
-    subject: str | None = Field(None, description="Your edit; absent keeps the draft's.")
-    body: str | None = Field(None, description="Your edit; absent keeps the draft's.")
+class ApproveIn(In):
+    revision: int = Field(
+        ..., ge=1, le=2**31 - 1, description="The `revision` you read: a draft changed since is refused (409)."
+    )
+    subject: str | None = Field(None, max_length=200, description="Your edit; absent keeps the draft's.")
+    body: str | None = Field(None, max_length=10000, description="Your edit; absent keeps the draft's.")
 
 
 def _decided(act, message: OutreachMessage) -> OutreachMessage:
@@ -112,15 +114,15 @@ def message_approve_api(request: HttpRequest, pk: int, payload: ApproveIn):
     return _decided(act, message)
 
 
-class RejectIn(Schema):
-    revision: int
-    reason: str = Field(..., description="Why: it teaches the next drafts.")
+class RejectIn(In):
+    revision: int = Field(..., ge=1, le=2**31 - 1)
+    reason: str = Field(..., min_length=1, max_length=300, description="Why: it teaches the next drafts.")
     then: Literal["redraft", "write", "drop", ""] = Field(
         "",
         description="Draft again with the reason (the default), your own text (`subject`, `text`), or drop the lead.",
     )
-    subject: str = ""
-    text: str = ""
+    subject: str = Field("", max_length=200)
+    text: str = Field("", max_length=10000)
 
 
 @router.post(

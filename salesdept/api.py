@@ -13,13 +13,15 @@ from collections.abc import Callable
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import ConfigDict
 
 from salesdept.apitokens import api_token_authenticate
 from salesdept.ratelimit import rate_limit_take
@@ -42,6 +44,12 @@ class RateLimitedError(ApiError):
         super().__init__(429, "rate_limited", message)
 
 
+class In(Schema):
+    """A request body: a field the schema does not name is refused, not silently dropped (a typo is an error)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class FieldError(Schema):
     field: str
     message: str
@@ -53,7 +61,7 @@ class ErrorOut(Schema):
     errors: list[FieldError] = []
 
 
-ERROR_STATUSES = (400, 401, 403, 404, 409, 429)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 429)
 
 
 def one_of(values, blank: bool = True):
@@ -201,7 +209,18 @@ def urlpatterns() -> list[URLPattern | URLResolver]:
     for pattern in patterns:
         _open(pattern.callback)
     root = RedirectView.as_view(pattern_name="api:docs")
-    return [*patterns, path("docs", _open(docs), name="docs"), path("", _open(root), name="api-root")]
+    return [
+        *patterns,
+        path("docs", _open(docs), name="docs"),
+        path("", _open(root), name="api-root"),
+        re_path(r"^.+$", _open(no_such_url), name="not_found"),  # last: /leads/-1, /leads/x, /nothing
+    ]
+
+
+@csrf_exempt  # it changes nothing: a POST to a wrong URL hears "no such URL", not a CSRF page
+def no_such_url(request: HttpRequest, **_kwargs) -> HttpResponse:
+    """A URL under /api/v1/ that names nothing answers in JSON too, not with the site's HTML page."""
+    return JsonResponse({"code": "not_found", "message": "There is no such URL in this API.", "errors": []}, status=404)
 
 
 def checked(form):

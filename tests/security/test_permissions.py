@@ -150,6 +150,7 @@ webhooks:linkedin_notify     POST   link          403    403    403    403     4
 api:api-root                 GET    -             302    302    302    302     302    302
 api:docs                     GET    -             200    200    200    200     200    200
 api:openapi-json             GET    -             200    200    200    200     200    200
+api:not_found                GET    -             404    404    404    404     404    404
 api:leads                    GET    -             401    200    200    200     200    403
 api:lead                     GET    lead          401    200    404    200     200    403
 api:lead_update              PATCH  lead          401    400    400    400     400    403
