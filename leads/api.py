@@ -3,14 +3,16 @@
 import datetime as dt
 from typing import Any, Literal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from leads.forms import DoNotContactForm, RelabelForm, ScoreOverrideForm
-from leads.models import Lead
-from leads.selectors import lead_get_for_user, lead_list_for, lead_page, lead_timeline
+from leads.forms import DoNotContactForm, ImportMappingForm, ImportUploadForm, RelabelForm, ScoreOverrideForm
+from leads.imports import ImportFileError, csv_import_create, csv_import_start, import_progress
+from leads.models import ImportJob, Lead
+from leads.selectors import import_get_for_user, lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_relabel, lead_set_do_not_contact
-from salesdept.api import In, answers, checked, one_of
+from salesdept.api import ApiError, In, answers, checked, one_of
 
 router = Router()
 TIMELINE_LENGTH = 100  # the latest events; the page shows the same
@@ -137,3 +139,71 @@ def lead_do_not_contact(request: HttpRequest, pk: int, payload: DoNotContactIn):
     reason = checked(DoNotContactForm({"reason": payload.reason}))["reason"]
     changed = lead_set_do_not_contact(lead=lead, actor=request.user, reason=reason)
     return {"lead": lead_get_for_user(request.user, pk), "changed": changed}
+
+
+# Imports: people in bulk, through the CSV import's own checks, dedupe and suppression.
+
+
+class ImportIn(In):
+    file_name: str = Field("api.csv", min_length=1, max_length=255)
+    csv: str = Field(..., description="The file's text: a header row, then one person a row (any delimiter).")
+    campaign: int | None = Field(None, ge=1, le=2**31 - 1, description="An active or draft campaign they join.")
+
+
+class ImportOut(Schema):
+    id: int
+    status: str
+    file_name: str
+    campaign_id: int | None
+    headers: list[str]
+    mapping: dict[str, str] = Field(..., description="Lead field -> the file's column; guessed at upload.")
+    progress: dict[str, Any]
+
+
+class StartIn(In):
+    mapping: dict[str, str] | None = Field(None, description="Lead field -> column; absent keeps the guessed one.")
+
+
+def _import_out(job: ImportJob) -> dict:
+    return {**{f: getattr(job, f) for f in ("id", "status", "file_name", "campaign_id", "headers", "mapping")},
+            "progress": import_progress(job)}  # fmt: skip
+
+
+@router.post("/imports", response=answers(s201=ImportOut), url_name="imports", summary="Upload people in bulk")
+def import_create(request: HttpRequest, payload: ImportIn):
+    """The import page's first step: the file is checked and its columns guessed. Start it next."""
+    upload = SimpleUploadedFile(payload.file_name, payload.csv.encode(), content_type="text/csv")
+    form = ImportUploadForm({"campaign": payload.campaign or ""}, {"file": upload})
+    data = checked(form)
+    try:
+        job = csv_import_create(
+            user=request.user, file_name=payload.file_name, data=payload.csv.encode(), campaign=data["campaign"]
+        )
+    except ImportFileError as exc:
+        if getattr(exc, "retry_after", None):  # the person's import limit, counted as on the page
+            raise ApiError(429, "rate_limited", str(exc)) from None
+        problem = [{"field": "csv", "message": str(exc)}]
+        raise ApiError(400, "invalid", f"{exc} Nothing was stored.", errors=problem) from None
+    return 201, _import_out(job)
+
+
+@router.get("/imports/{int:pk}", response=answers(s200=ImportOut), url_name="import", summary="An import's progress")
+def import_read(request: HttpRequest, pk: int):
+    return _import_out(import_get_for_user(request.user, pk))
+
+
+@router.post(
+    "/imports/{int:pk}/start", response=answers(s200=ImportOut), url_name="import_start", summary="Start an import"
+)
+def import_start(request: HttpRequest, pk: int, payload: StartIn):
+    """Queue the import with the guessed mapping or yours; each row is checked, deduplicated and stored."""
+    job = import_get_for_user(request.user, pk)
+    if job.status != ImportJob.Status.UPLOADED:
+        raise ApiError(409, "conflict", f"This import has already started: it is {job.get_status_display().lower()}.")
+    form = ImportMappingForm(
+        payload.mapping if payload.mapping is not None else job.mapping, headers=job.headers, examples={}
+    )
+    checked(form)
+    if not csv_import_start(job=job, mapping=form.mapping()):
+        raise ApiError(409, "conflict", "This import has already started.")
+    return _import_out(import_get_for_user(request.user, pk))

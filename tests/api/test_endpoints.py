@@ -324,3 +324,59 @@ def test_stats_are_the_dashboards_numbers_for_the_period(client, as_bob, campaig
 def test_stats_refuse_a_period_that_ends_before_it_starts(client, as_bob):
     body = error_of(client.get("/api/v1/stats", {"from": "2026-05-10", "to": "2026-05-01"}, headers=as_bob), 400)
     assert "on or after the start date" in body["message"]
+
+
+# Imports: people in bulk, through the import's own checks and dedupe
+
+
+CSV = "First Name,Last Name,Company,LinkedIn\r\nJo,Doe,Acme,https://www.linkedin.com/in/jo-doe\r\n"
+
+
+def test_a_rep_uploads_people_and_starts_the_import(
+    client, as_alice, alice, campaign, django_capture_on_commit_callbacks
+):
+    created = post(client, "/api/v1/leads/imports", as_alice, {"csv": CSV, "campaign": campaign.pk})
+    assert created.status_code == 201
+    job = created.json()
+    assert (job["status"], job["headers"]) == ("uploaded", ["First Name", "Last Name", "Company", "LinkedIn"])
+    assert job["mapping"]["first_name"] == "First Name"
+    with django_capture_on_commit_callbacks(execute=True):
+        started = post(client, f"/api/v1/leads/imports/{job['id']}/start", as_alice, {})
+    assert started.status_code == 200 and started.json()["status"] in ("queued", "running", "done")
+    again = post(client, f"/api/v1/leads/imports/{job['id']}/start", as_alice, {})
+    assert error_of(again, 409)["code"] == "conflict"
+    assert client.get(f"/api/v1/leads/imports/{job['id']}", headers=as_alice).json()["id"] == job["id"]
+
+
+def test_another_rep_cannot_see_or_start_alices_import(client, as_alice, as_dan, campaign):
+    job = post(client, "/api/v1/leads/imports", as_alice, {"csv": CSV}).json()
+    error_of(client.get(f"/api/v1/leads/imports/{job['id']}", headers=as_dan), 404)
+    error_of(post(client, f"/api/v1/leads/imports/{job['id']}/start", as_dan, {}), 404)
+    from leads.models import ImportJob
+
+    assert ImportJob.objects.get(pk=job["id"]).status == ImportJob.Status.UPLOADED
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"csv": ""}, "file"),  # the page's own message: the file is empty
+        ({"csv": "just one line with no columns"}, "csv"),
+        ({"csv": CSV, "campaign": 999999}, "campaign"),
+    ],
+)
+def test_a_bad_file_stores_nothing(client, as_alice, body, field):
+    from leads.models import ImportJob
+
+    response = error_of(post(client, "/api/v1/leads/imports", as_alice, body), 400)
+    assert field in [error["field"] for error in response["errors"]]
+    assert not ImportJob.objects.exists()
+
+
+def test_a_mapping_without_a_name_is_refused(client, as_alice):
+    job = post(client, "/api/v1/leads/imports", as_alice, {"csv": CSV}).json()
+    response = error_of(
+        post(client, f"/api/v1/leads/imports/{job['id']}/start", as_alice, {"mapping": {"company": "Company"}}), 400
+    )
+    assert response["code"] == "invalid"
+    assert client.get(f"/api/v1/leads/imports/{job['id']}", headers=as_alice).json()["status"] == "uploaded"

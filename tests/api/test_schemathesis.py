@@ -19,13 +19,14 @@ from tests.factories import LeadFactory, MessageFactory
 pytestmark = [pytest.mark.django_db(transaction=True)]
 DANS = "Dansecret"
 EXAMPLES = 30
-OPERATIONS = 14  # every operation of the schema is exercised: a new one raises this
+OPERATIONS = 17  # every operation of the schema is exercised: a new one raises this
 
 
 @pytest.fixture
 def team(alice, dan, bob, campaign, alice_account, dan_account, settings) -> dict:
     """Alice's and Dan's work in one campaign; the live server reads it (committed)."""
-    settings.RATE_LIMITS = settings.RATE_LIMITS | {"api": ("API requests", 100_000, 60)}  # the limit has its own test
+    # The limits have their own tests; here they would only turn requests into 429s.
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"api": ("API requests", 10**6, 60), "import": ("imports", 10**6, 60)}
     ids: dict[str, list[int]] = {"leads": [], "messages": [], "campaigns": [campaign.pk]}
     for owner, account, name in ((alice, alice_account, "Rivera"), (dan, dan_account, DANS)):
         lead = LeadFactory(campaign=campaign, owner=owner, last_name=name)

@@ -155,6 +155,9 @@ api:leads                    GET    -             401    200    200    200     2
 api:lead                     GET    lead          401    200    404    200     200    403
 api:lead_update              PATCH  lead          401    400    400    400     400    403
 api:lead_do_not_contact      POST   lead          401    400    400    400     400    403
+api:imports                  POST   -             401    400    400    400     400    403
+api:import                   GET    import        401    200    404    200     200    403
+api:import_start             POST   import        401    400    400    400     400    403
 api:messages                 GET    -             401    200    200    200     200    403
 api:message                  GET    draft         401    200    404    200     200    403
 api:message_approve          POST   draft         401    400    400    400     400    403
