@@ -1,13 +1,14 @@
 """/api/v1/campaigns: what the campaign pages show a manager, and their pause and resume buttons."""
 
 import datetime as dt
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_get, campaign_list
-from campaigns.services import CampaignStateError, campaign_set_status
+from campaigns.selectors import campaign_get, campaign_list, campaign_search_runs
+from campaigns.services import CampaignStateError, campaign_set_status, campaign_start_pipeline
 from salesdept.api import ApiError, answers, manager_only
 
 router = Router()
@@ -63,3 +64,47 @@ def campaign_pause(request: HttpRequest, pk: int):
 def campaign_resume(request: HttpRequest, pk: int):
     """Start a paused (or draft) campaign."""
     return _moved(request, pk, Campaign.Status.ACTIVE)
+
+
+class SearchRunOut(Schema):
+    id: int
+    source: str
+    status: str
+    wanted: int
+    pages: int
+    found: int
+    stored: int
+    enrolled: int
+    duplicates: int
+    error: str
+    notes: list[Any]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+class SearchStartedOut(Schema):
+    message: str
+
+
+@router.post(
+    "/{int:pk}/search", response=answers(s202=SearchStartedOut), url_name="campaign_search",
+    summary="Look for leads now",
+)  # fmt: skip
+def campaign_search(request: HttpRequest, pk: int):
+    """The campaign page's "Find leads": find, qualify, allocate, draft, in the background. Follow it in search-runs."""
+    manager_only(request)
+    try:
+        campaign_start_pipeline(campaign=campaign_get(pk), actor=request.user)
+    except CampaignStateError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return Status(202, {"message": "Looking for leads: new drafts will appear in the approval queue."})
+
+
+@router.get(
+    "/{int:pk}/search-runs", response=answers(s200=list[SearchRunOut]), url_name="campaign_search_runs",
+    summary="Recent searches and their progress",
+)  # fmt: skip
+def campaign_search_runs_api(request: HttpRequest, pk: int):
+    """The campaign's latest searches, newest first, with their counts as they run."""
+    manager_only(request)
+    return campaign_search_runs(campaign=campaign_get(pk))

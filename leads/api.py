@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from leads.forms import DoNotContactForm, ImportMappingForm, ImportUploadForm, RelabelForm, ScoreOverrideForm
 from leads.imports import ImportFileError, csv_import_create, csv_import_start, import_progress
@@ -93,13 +93,13 @@ def lead_read(request: HttpRequest, pk: int):
     return lead
 
 
-class LeadUpdateIn(Schema):
-    label: str | None = Field(None, description="One of the lead's campaign's labels.")
+class LeadUpdateIn(In):
+    label: str | None = Field(None, max_length=50, description="One of the lead's campaign's labels.")
     score: int | None = Field(
-        None, description="The rep's own score 0–100; with `clear_score`, back to the rule score."
+        None, ge=0, le=100, description="The rep's own score; `clear_score` returns to the rule's."
     )
     clear_score: bool = False
-    score_reason: str = Field("", description="Why the score is set by hand (required with `score`).")
+    score_reason: str = Field("", max_length=200, description="Why the score is set by hand (required with `score`).")
 
 
 @router.patch("/{int:pk}", response=answers(s200=LeadOut), summary="Update a lead")
@@ -121,7 +121,7 @@ def lead_update(request: HttpRequest, pk: int, payload: LeadUpdateIn):
 
 
 class DoNotContactIn(In):
-    reason: str = Field(..., min_length=1, max_length=200)
+    reason: str = Field(..., max_length=200, description="Why: kept on the timeline.")
 
 
 class DoNotContactOut(Schema):
@@ -184,7 +184,7 @@ def import_create(request: HttpRequest, payload: ImportIn):
             raise ApiError(429, "rate_limited", str(exc)) from None
         problem = [{"field": "csv", "message": str(exc)}]
         raise ApiError(400, "invalid", f"{exc} Nothing was stored.", errors=problem) from None
-    return 201, _import_out(job)
+    return Status(201, _import_out(job))
 
 
 @router.get("/imports/{int:pk}", response=answers(s200=ImportOut), url_name="import", summary="An import's progress")

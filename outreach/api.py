@@ -116,7 +116,7 @@ def message_approve_api(request: HttpRequest, pk: int, payload: ApproveIn):
 
 class RejectIn(In):
     revision: int = Field(..., ge=1, le=2**31 - 1)
-    reason: str = Field(..., min_length=1, max_length=300, description="Why: it teaches the next drafts.")
+    reason: str = Field(..., max_length=300, description="Why: it teaches the next drafts.")
     then: Literal["redraft", "write", "drop", ""] = Field(
         "",
         description="Draft again with the reason (the default), your own text (`subject`, `text`), or drop the lead.",

@@ -380,3 +380,22 @@ def test_a_mapping_without_a_name_is_refused(client, as_alice):
     )
     assert response["code"] == "invalid"
     assert client.get(f"/api/v1/leads/imports/{job['id']}", headers=as_alice).json()["status"] == "uploaded"
+
+
+def test_a_manager_starts_a_search_and_follows_its_runs(client, as_bob, campaign, django_capture_on_commit_callbacks):
+    from leads.models import SearchRun
+
+    with django_capture_on_commit_callbacks() as started:
+        response = post(client, f"/api/v1/campaigns/{campaign.pk}/search", as_bob)
+    assert response.status_code == 202 and len(started) == 1  # the find → qualify → allocate chain, on commit
+    assert Activity.objects.filter(campaign=campaign, verb="campaign.search_started").count() == 1
+    SearchRun.objects.create(campaign=campaign, source="sandbox", wanted=10, found=4, stored=3)
+    [run] = client.get(f"/api/v1/campaigns/{campaign.pk}/search-runs", headers=as_bob).json()
+    assert (run["source"], run["found"], run["stored"], run["status"]) == ("sandbox", 4, 3, "running")
+
+
+def test_a_paused_campaign_does_not_search(client, as_bob, as_alice, campaign):
+    post(client, f"/api/v1/campaigns/{campaign.pk}/pause", as_bob)
+    assert error_of(post(client, f"/api/v1/campaigns/{campaign.pk}/search", as_bob), 409)["code"] == "conflict"
+    error_of(post(client, f"/api/v1/campaigns/{campaign.pk}/search", as_alice), 403)
+    assert not Activity.objects.filter(verb="campaign.search_started").exists()

@@ -17,6 +17,7 @@ Answers:
   login  302 to the login page
   400    the form again, with its errors (the API: a JSON error)
   401    the API's JSON "send a token", where a page would redirect to the login page
+  202    the API's JSON "started": the work goes on in the background
   409    the API's JSON "not now": the record is not in a state that allows it
   403, 404, 405
 
@@ -167,6 +168,8 @@ api:campaigns                GET    -             401    403    403    200     2
 api:campaign                 GET    campaign      401    403    403    200     200    403
 api:campaign_pause           POST   campaign      401    403    403    200     200    403
 api:campaign_resume          POST   campaign      401    403    403    409     409    403
+api:campaign_search          POST   campaign      401    403    403    202     202    403
+api:campaign_search_runs     GET    campaign      401    403    403    200     200    403
 api:stats                    GET    -             401    403    403    200     200    403
 """
 
