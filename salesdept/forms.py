@@ -152,3 +152,25 @@ class UnipileForm(forms.Form):
         if data["unipile_key"] or data["forget_unipile_key"]:
             values["unipile_api_key"] = "" if data["forget_unipile_key"] else data["unipile_key"]
         return values
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token: a name to recognise it by, its scope and, if wanted, its last day."""
+
+    name = forms.CharField(
+        max_length=100, help_text="What uses it, e.g. “n8n” or “warehouse sync”.",
+        error_messages={"required": "Name the token after what will use it."},
+    )  # fmt: skip
+    read_only = forms.BooleanField(required=False, label="Read-only (it can list and read, never change)")
+    expires_on = forms.DateField(
+        required=False, label="Last day it works (optional)", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Blank: until you revoke it.",
+    )  # fmt: skip
+
+    def clean_expires_on(self):
+        from salesdept import clock
+
+        day = self.cleaned_data["expires_on"]
+        if day is not None and day < clock.today():
+            raise ValidationError("Choose today or a later day: a token that has already expired is of no use.")
+        return day

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 
@@ -25,8 +25,15 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path or any("\x00" in key + value for key, value in _query_items(request)):
-            return HttpResponseBadRequest("The address holds a NUL character.")
+            return refusal(request, 400, "bad_request", "The address holds a NUL character.")
         return self.get_response(request)
+
+
+def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    """A refusal before any view: JSON for the API (its callers parse every answer), text for pages."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": code, "message": message, "errors": []}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _query_items(request: HttpRequest) -> Iterator[tuple[str, str]]:
@@ -54,13 +61,13 @@ class RequestSizeMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return HttpResponseBadRequest("The Content-Length header is not a number.")
+            return refusal(request, 400, "bad_request", "The Content-Length header is not a number.")
         if length > self._limit(request):
             if request.path == reverse("leads:import_new"):  # the person sees this: say what to do
                 from leads.imports import too_large_message
 
                 return HttpResponse(too_large_message(), status=413, content_type="text/plain; charset=utf-8")
-            return HttpResponse("The request body is too large.", status=413)
+            return refusal(request, 413, "too_large", "The request body is too large.")
         return self.get_response(request)
 
     @staticmethod

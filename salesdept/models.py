@@ -180,3 +180,23 @@ class TeamConfig(models.Model):
 
     def __str__(self) -> str:
         return f"Team configuration v{self.version}"
+
+
+class ApiToken(models.Model):
+    """A person's key to the REST API: only its sha256 is kept, the token itself is shown once.
+
+    The visible `prefix` ("sd_" and a few characters) names the token in lists and logs.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True)  # sha256 hex of the whole token
+    read_only = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -436,6 +436,7 @@ RATE_LIMITS = {
     "import": ("imports", 20, 3600),
     "export": ("exports", 60, 3600),
     "mailbox_check": ("mailbox checks", 30, 3600),  # each signs in to a server the person named, or sends
+    "api": ("API requests", 600, 60),  # per token: a script's loop, not a person; ten a second sustained
 }
 for _action, (_count, _seconds) in json.loads(env_str("RATE_LIMITS", "{}")).items():
     RATE_LIMITS[_action] = (RATE_LIMITS[_action][0], int(_count), int(_seconds))

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from outreach import views as outreach_views
-from salesdept import views
+from salesdept import token_views, views
+from salesdept.api import urlpatterns as api_urlpatterns
 
 admin.site.site_header = "Sales Department admin"
 admin.site.site_title = "Sales Department"
@@ -21,6 +22,8 @@ urlpatterns = [
     path("me/mailbox/", outreach_views.mailbox, name="mailbox"),
     path("me/signature/", views.profile_signature, name="profile_signature"),
     path("me/report-time/", views.profile_report_time, name="profile_report_time"),
+    path("me/api-tokens/", token_views.api_token_new, name="api_token_new"),
+    path("me/api-tokens/<int:pk>/revoke/", token_views.api_token_revoke_view, name="api_token_revoke"),
     path("settings/", views.team_settings, name="team_settings"),
     path("settings/model/", views.settings_model, name="settings_model"),
     path("settings/unipile/", views.settings_unipile, name="settings_unipile"),
@@ -38,4 +41,5 @@ urlpatterns = [
     path("reports/", include("reporting.report_urls")),
     path("u/", include("outreach.unsubscribe_urls")),
     path("webhooks/", include("outreach.webhook_urls")),
+    path("api/v1/", include((api_urlpatterns(), "api"))),
 ]

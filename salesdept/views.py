@@ -138,6 +138,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def _profile_context(request: HttpRequest, **forms) -> dict:
     """Every section of /me/; `forms` are the voice section's forms again, with their errors."""
     from outreach.selectors import linkedin_section_for
+    from salesdept.token_views import api_tokens_context
 
     return {
         "accounts": request.user.sending_accounts.filter(is_active=True).order_by("channel", "name"),
@@ -145,6 +146,7 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
         **mailbox_context(request.user),
         **_voice_context(request.user, **forms),
         **posting_context(request.user),
+        **api_tokens_context(request.user),
     }
 
 

@@ -15,7 +15,10 @@ Answers:
   200    the page (or the form again, for a POST that was not valid)
   302    a redirect that is not the login page (done, or refused with a message)
   login  302 to the login page
-  400    the form again, with its errors
+  400    the form again, with its errors (the API: a JSON error)
+  401    the API's JSON "send a token", where a page would redirect to the login page
+  202    the API's JSON "started": the work goes on in the background
+  409    the API's JSON "not now": the record is not in a state that allows it
   403, 404, 405
 
 Objects (the `object` column): every one of them belongs to alice or is shared.
@@ -39,8 +42,14 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   endpoint      a webhook endpoint (bob's: the team's)
   delivery      a delivery to that endpoint
   competitor    a watched competitor (the team's), with a post and a weekly summary
+  api_token     alice's personal API token
 
-POST-only URLs are checked with an empty POST: what must be refused is refused before any form is
+The REST API (api:*) answers in JSON: 401 with no session and no token (never the login page),
+403 to a person without a role. Tokens are checked in tests/api; here the browser's session signs in.
+An empty POST to it is a 400 before the object is read (the body is checked first), so another rep
+gets a 400 there too: tests/api shows a valid body on alice's objects gives him 404.
+
+POST-only (and PATCH) URLs are checked with an empty body: what must be refused is refused before any form is
 read; what is allowed answers as an empty form does.
 """
 
@@ -55,7 +64,7 @@ from campaigns.models import Campaign, CampaignRequest
 from leads.models import Activity, ImportJob, Lead, Task
 from outreach.models import OutreachMessage, SendingAccount, WebhookEvent
 from reporting.models import DailyReport
-from salesdept.models import Notification
+from salesdept.models import ApiToken, Notification
 from tests.conftest import login
 from tests.security.world import SECRET, build_world
 
@@ -77,6 +86,8 @@ profile                      GET    -             login  200    200    200     2
 mailbox                      GET    -             login  200    200    200     200    403
 profile_signature            POST   -             login  302    302    302     302    302
 profile_report_time          POST   -             login  403    403    400     400    403
+api_token_new                POST   -             login  400    400    400     400    400
+api_token_revoke             POST   api_token     login  302    404    404     404    404
 team_settings                GET    -             login  403    403    200     200    403
 settings_model               POST   -             login  403    403    200     200    403
 settings_unipile             POST   -             login  403    403    200     200    403
@@ -163,6 +174,29 @@ reports:resend               POST   report        login  403    403    302     3
 unsubscribe:unsubscribe      GET    token         200    200    200    200     200    200
 webhooks:unipile             POST   -             403    403    403    403     403    403
 webhooks:linkedin_notify     POST   link          403    403    403    403     403    403
+api:api-root                 GET    -             302    302    302    302     302    302
+api:docs                     GET    -             200    200    200    200     200    200
+api:openapi-json             GET    -             200    200    200    200     200    200
+api:not_found                GET    -             404    404    404    404     404    404
+api:leads                    GET    -             401    200    200    200     200    403
+api:lead                     GET    lead          401    200    404    200     200    403
+api:lead_update              PATCH  lead          401    400    400    400     400    403
+api:lead_do_not_contact      POST   lead          401    400    400    400     400    403
+api:imports                  POST   -             401    400    400    400     400    403
+api:import                   GET    import        401    200    404    200     200    403
+api:import_start             POST   import        401    400    400    400     400    403
+api:messages                 GET    -             401    200    200    200     200    403
+api:message                  GET    draft         401    200    404    200     200    403
+api:message_approve          POST   draft         401    400    400    400     400    403
+api:message_reject           POST   draft         401    400    400    400     400    403
+api:replies                  GET    -             401    200    200    200     200    403
+api:campaigns                GET    -             401    403    403    200     200    403
+api:campaign                 GET    campaign      401    403    403    200     200    403
+api:campaign_pause           POST   campaign      401    403    403    200     200    403
+api:campaign_resume          POST   campaign      401    403    403    409     409    403
+api:campaign_search          POST   campaign      401    403    403    202     202    403
+api:campaign_search_runs     GET    campaign      401    403    403    200     200    403
+api:stats                    GET    -             401    403    403    200     200    403
 """
 
 # A wrong answer found by this matrix: (url name, role) -> what happens. Each stays a strict xfail
@@ -260,6 +294,7 @@ def fingerprint() -> tuple:
         list(Notification.objects.order_by("pk").values_list("read_at")),
         list(ImportJob.objects.order_by("pk").values_list("status")),
         list(SendingAccount.objects.order_by("pk").values_list("health", "is_active")),
+        list(ApiToken.objects.order_by("pk").values_list("revoked_at")),
     )
 
 
@@ -290,7 +325,7 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
         login(client, request.getfixturevalue(USERS[role]))
     url = reverse(row.name, kwargs=world[row.obj])
     before = fingerprint()
-    response = client.post(url) if row.method == "POST" else client.get(url)
+    response = {"POST": client.post, "PATCH": client.patch}.get(row.method, client.get)(url)
     if row.answers[role] in ("login", "403", "404", "405"):
         assert fingerprint() == before, f"{row.method} {url} as {role} was refused but changed something"
     assert_answer(
@@ -310,6 +345,9 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
         ("/leads/import/", "owner"),
         ("/approvals/requests/", "owner"),
         ("/leads/tasks/", "owner"),
+        ("/api/v1/leads", "owner"),
+        ("/api/v1/messages", "rep"),
+        ("/api/v1/replies", "rep"),
     ],
 )
 def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, url, narrowing):
@@ -328,6 +366,9 @@ LISTS = [
     "/leads/import/",
     "/approvals/requests/",
     "/notifications/",
+    "/api/v1/leads",
+    "/api/v1/messages",
+    "/api/v1/replies",
 ]
 
 

@@ -17,6 +17,7 @@ from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, Sendi
 from outreach.unsubscribe import lead_unsubscribe_token
 from presence.models import Post
 from reporting.models import DailyReport
+from salesdept.apitokens import api_token_create
 from salesdept.models import Notification
 from salesdept.roles import ADMIN, MANAGER, REP
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
@@ -88,6 +89,7 @@ def build_world() -> dict[str, dict]:
         event="lead.created", endpoint=endpoint, payload={"data": {"last_name": SECRET}}, created_at=NOW,
         status=Delivery.Status.DELIVERED, response_code=200,
     )  # fmt: skip
+    api_token, _secret = api_token_create(user=alice, name=f"Script {SECRET}", read_only=False, expires_on=None)
     return {
         "-": {},
         "item": {"pk": item.pk},
@@ -111,4 +113,5 @@ def build_world() -> dict[str, dict]:
         "linkedin": {"pk": linkedin.pk},
         "link": {"link_id": link.pk, "token": "not-the-secret"},
         "competitor": {"pk": competitor.pk},
+        "api_token": {"pk": api_token.pk},
     }
