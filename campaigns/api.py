@@ -3,13 +3,14 @@
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_get, campaign_list, campaign_search_runs
-from campaigns.services import CampaignStateError, campaign_set_status, campaign_start_pipeline
-from salesdept.api import ApiError, answers, manager_only
+from campaigns.services import CampaignStateError, campaign_create, campaign_set_status, campaign_start_pipeline
+from salesdept.api import ApiError, In, answers, manager_only
 
 router = Router()
 
@@ -44,6 +45,76 @@ def campaigns_list(request: HttpRequest):
 def campaign_read(request: HttpRequest, pk: int):
     manager_only(request)
     return campaign_get(pk)
+
+
+class TargetIn(In):
+    titles: list[str] = []
+    seniorities: list[str] = []
+    industries: list[str] = []
+    locations: list[str] = []
+    company_sizes: list[str] = []
+    keywords: list[str] = []
+    exclusions: list[str] = []
+    linkedin_api: str = ""
+    linkedin_search_url: str = ""
+
+
+class LabelIn(In):
+    name: str
+    description: str = ""
+    angle: str = ""
+
+
+class FaqIn(In):
+    question: str
+    answer: str
+
+
+class StepIn(In):
+    kind: str
+    delay_days: int = 0
+    instruction: str = ""
+
+
+class CampaignIn(In):
+    """What the campaign form asks, as JSON; the same service decides what is allowed."""
+
+    name: str
+    target: TargetIn = TargetIn()
+    labels: list[LabelIn] = []
+    min_score: int = 40
+    daily_lead_quota: int = 25
+    lead_sources: list[str] = []
+    offer: str = ""
+    event: str = ""
+    value_points: list[str] = []
+    proof: str = ""
+    call_to_action: str = ""
+    faq: list[FaqIn] = []
+    tone: str = ""
+    brief_links: list[str] = []
+    internal_notes: str = ""
+    brand_voice: str = ""
+    banned_phrases: list[str] = []
+    steps: list[StepIn]
+    account_ids: list[int] = []
+
+
+@router.post("", response=answers(s201=CampaignOut), url_name="campaign_create", summary="Create a campaign")
+def campaign_create_api(request: HttpRequest, body: CampaignIn):
+    """A draft campaign, as the "New campaign" form makes one; start it with resume."""
+    manager_only(request)
+    try:
+        campaign = campaign_create(actor=request.user, **body.model_dump())
+    except ValidationError as exc:
+        errors = [
+            {"field": field, "message": message}
+            for field, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}).items()
+            for message in messages
+        ]
+        summary = " ".join(error["message"] for error in errors)
+        raise ApiError(400, "invalid", f"{summary} Nothing was stored.", errors=errors) from None
+    return Status(201, campaign)
 
 
 def _moved(request: HttpRequest, pk: int, status: str) -> Campaign:

@@ -303,6 +303,50 @@ def test_a_rep_cannot_touch_campaigns_or_stats(client, as_alice, campaign):
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.ACTIVE
 
 
+NEW_CAMPAIGN = {
+    "name": "CFOs in Lisbon",
+    "target": {"titles": ["CFO"], "locations": ["Lisbon"]},
+    "labels": [{"name": "Speaker", "description": "Could speak at the Summit"}],
+    "offer": "A speaking slot at the Finance Summit",
+    "steps": [{"kind": "connection_note"}, {"kind": "message", "delay_days": 3, "instruction": "A short follow-up"}],
+}
+
+
+def test_a_manager_creates_a_draft_campaign_as_the_form_does(client, as_bob, alice_account):
+    response = post(client, "/api/v1/campaigns", as_bob, NEW_CAMPAIGN | {"account_ids": [alice_account.pk]})
+
+    assert response.status_code == 201, response.content
+    campaign = Campaign.objects.get(pk=response.json()["id"])
+    assert (campaign.name, campaign.status, campaign.target.titles) == ("CFOs in Lisbon", "draft", ["CFO"])
+    assert list(campaign.steps.values_list("kind", "delay_days")) == [("connection_note", 0), ("message", 3)]
+    assert list(campaign.sending_accounts.all()) == [alice_account]
+    assert Activity.objects.filter(campaign=campaign, verb="campaign.created").exists()
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"steps": []}, "steps"),
+        ({"steps": [{"kind": "carrier_pigeon"}]}, "steps"),
+        ({"min_score": 101}, "min_score"),
+        ({"name": " "}, "name"),
+        ({"target": {"titles": ["CFO"], "planet": ["Mars"]}}, ""),
+        ({"colour": "red"}, ""),
+    ],
+)
+def test_a_bad_campaign_is_a_400_that_stores_nothing(client, as_bob, change, field):
+    body = error_of(post(client, "/api/v1/campaigns", as_bob, NEW_CAMPAIGN | change), 400)
+    assert body["code"] == "invalid"
+    if field:
+        assert field in {error["field"] for error in body["errors"]}
+    assert not Campaign.objects.filter(name__startswith="CFOs in Lisbon").exists()
+
+
+def test_a_rep_cannot_create_a_campaign(client, as_alice):
+    assert error_of(post(client, "/api/v1/campaigns", as_alice, NEW_CAMPAIGN), 403)["code"] == "forbidden"
+    assert not Campaign.objects.filter(name="CFOs in Lisbon").exists()
+
+
 def test_a_manager_lists_campaigns_with_their_lead_counts(client, as_bob, pending, dans_pending, campaign):
     [row] = client.get("/api/v1/campaigns", headers=as_bob).json()
     assert (row["id"], row["lead_count"]) == (campaign.pk, 2)
