@@ -230,37 +230,31 @@ def _section(request: HttpRequest, partial: str, template: str, **section) -> Ht
     return render(request, TEAM_SETTINGS, _team_settings_context(**section))
 
 
-SETTINGS_MODEL = "salesdept/settings_model.html"
-SETTINGS_UNIPILE = "salesdept/settings_unipile.html"
+def _settings_apply(request: HttpRequest, form_class, apply, name: str) -> HttpResponse:
+    """One settings section's POST: test the form's values, or test and save them (a failed call stores nothing)."""
+    form = form_class(request.POST, saved=teamconfig.saved())
+    partial, template = f"settings-{name}", f"salesdept/settings_{name}.html"
+    if not form.is_valid():
+        return _section(request, partial, template, **{f"{name}_form": form})
+    save = form.cleaned_data["action"] == "save"
+    check = apply(actor=request.user, values=form.values(), save=save)
+    if save and check.ok and not request.htmx:
+        messages.success(request, check.message)
+        return redirect(f"{reverse('team_settings')}#{partial}")
+    return _section(request, partial, template, **{f"{name}_form": form, f"{name}_check": check})
 
 
 @sensitive_post_parameters("api_key")
 @require_POST
 @manager_required
 def settings_model(request: HttpRequest) -> HttpResponse:
-    """Test the model server with the form's values, or test and save them: a failed call stores nothing."""
-    form = ModelServerForm(request.POST, saved=teamconfig.saved())
-    if not form.is_valid():
-        return _section(request, "settings-model", SETTINGS_MODEL, model_form=form)
-    save = form.cleaned_data["action"] == "save"
-    check = model_server_apply(actor=request.user, values=form.values(), save=save)
-    if save and check.ok and not request.htmx:
-        messages.success(request, check.message)
-        return redirect(f"{reverse('team_settings')}#settings-model")
-    return _section(request, "settings-model", SETTINGS_MODEL, model_form=form, model_check=check)
+    """The model server: key, base URL, models, budget."""
+    return _settings_apply(request, ModelServerForm, model_server_apply, "model")
 
 
 @sensitive_post_parameters("unipile_key")
 @require_POST
 @manager_required
 def settings_unipile(request: HttpRequest) -> HttpResponse:
-    """Test Unipile with the form's DSN and key, or test and save them: a failed call stores nothing."""
-    form = UnipileForm(request.POST, saved=teamconfig.saved())
-    if not form.is_valid():
-        return _section(request, "settings-unipile", SETTINGS_UNIPILE, unipile_form=form)
-    save = form.cleaned_data["action"] == "save"
-    check = unipile_apply(actor=request.user, values=form.values(), save=save)
-    if save and check.ok and not request.htmx:
-        messages.success(request, check.message)
-        return redirect(f"{reverse('team_settings')}#settings-unipile")
-    return _section(request, "settings-unipile", SETTINGS_UNIPILE, unipile_form=form, unipile_check=check)
+    """Unipile: DSN and key."""
+    return _settings_apply(request, UnipileForm, unipile_apply, "unipile")
