@@ -140,8 +140,7 @@
 
   function handle(current, key) {
     if (key === "a") {
-      const button = current.querySelector('[data-action="approve"]');
-      if (button && !button.disabled) button.form.requestSubmit(button);
+      press(current.querySelector('[data-action="approve"]'));
     } else if (FIELD_KEYS[key]) {
       const field = current.querySelector(FIELD_KEYS[key]);
       if (field) {
@@ -152,7 +151,7 @@
         }
       }
     } else if (key === "s") {
-      current.querySelector('[data-action="skip"]')?.click();
+      press(current.querySelector('[data-action="skip"]'));
     } else if (key === "x") {
       const box = current.querySelector("input.select:not(:disabled)");
       if (box) {
@@ -168,7 +167,15 @@
       here()?.querySelector('[data-action="undo"]') ||
       (lastApprovedId && document.querySelector(`#${lastApprovedId} [data-action="undo"]`)) ||
       document.querySelector('[data-action="bulk-undo"]');
-    button?.click();
+    press(button);
+  }
+
+  // A draft swapped in a moment ago is wired by htmx only when it settles (20 ms later): a key pressed
+  // in between would post its form natively and reload the page. htmx.process is idempotent.
+  function press(button) {
+    if (!button || button.disabled) return;
+    window.htmx?.process(button.closest("form") || button);
+    button.click();
   }
 
   // After a decision the item is swapped in place: keep it as the reference point and move on,

@@ -21,6 +21,9 @@ def test_it_rejects_and_takes_the_reps_own_text_by_keyboard(
     name = draft.lead.first_name
     text = f"Hi {name}, I liked your post on forecasting. Would you join our CFO panel at the Summit?"
     sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    # htmx wires a swapped-in draft only when it settles: widen that moment so the keys below land
+    # inside it every time, as they once did by chance (the approval then reloaded the whole page).
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")
     item = page.locator(f"#item-{draft.pk}")
     own_text = item.get_by_label("Your own text (for “Write it myself”)")
     expect(own_text).to_be_hidden()  # asked for only once the rep chooses to write
