@@ -2,9 +2,9 @@
 
 Called from the one place each happens: every timeline entry passes through
 `events_for_activity` (leads.services.activity_record), status moves through
-`lead_status_changed` (leads.lifecycle), an import's end through `import_finished`
-(leads.imports). The data carries ids and what a receiver needs to act, never a message's
-body or a reply's text.
+`lead_status_changed` (leads.lifecycle), deal moves through `deal_stage_changed`
+(deals.services), an import's end through `import_finished` (leads.imports). The data
+carries ids and what a receiver needs to act, never a message's body or a reply's text.
 """
 
 from hooks.models import Event
@@ -83,6 +83,24 @@ def lead_status_changed(*, lead_id: int, campaign_id: int | None, old: str, new:
 
     data = {"lead_id": lead_id, "campaign_id": campaign_id, "from": old, "to": new, "trigger": trigger}
     event_emit(event=Event.LEAD_STATUS_CHANGED, data=lambda: data)
+
+
+def deal_stage_changed(*, deal, before, after) -> None:
+    """A deal opened (no "from") or moved; its value, so a CRM or a sheet can follow the pipeline."""
+    from hooks.services import event_emit
+
+    data = {
+        "deal_id": deal.pk,
+        "lead_id": deal.lead_id,
+        "campaign_id": deal.campaign_id,
+        "owner_id": deal.owner_id,
+        "from": before.name if before else "",
+        "to": after.name,
+        "outcome": after.outcome,
+        "value": str(deal.value),
+        "currency": deal.currency,
+    }
+    event_emit(event=Event.DEAL_STAGE_CHANGED, data=lambda: data)
 
 
 def import_finished(*, job_id: int) -> None:

@@ -21,6 +21,7 @@ class Event(models.TextChoices):
     MESSAGE_FAILED = "message.failed", "Message failed"
     REPLY_RECEIVED = "reply.received", "Reply received (with its intent)"
     IMPORT_FINISHED = "import.finished", "CSV import finished"
+    DEAL_STAGE_CHANGED = "deal.stage_changed", "Deal opened or moved to another stage"
 
 
 class Endpoint(models.Model):

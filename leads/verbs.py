@@ -111,6 +111,10 @@ class Verb(models.TextChoices):
     POST_POSTPONED = "post.postponed", "Post postponed: daily cap, provider limit or a passing error"
     LEAD_ENGAGED = "lead.engaged", "Engaged with our post"
     CAMPAIGN_ANGLE_ADDED = "campaign.angle_added", "Counter-move angle added to the brief"
+    # Deals: opened from a conversation, moved through the team's stages, closed won or lost.
+    DEAL_OPENED = "deal.opened", "Deal opened"
+    DEAL_STAGE_CHANGED = "deal.stage_changed", "Deal moved to another stage"
+    DEAL_UPDATED = "deal.updated", "Deal details changed"
     # Sending accounts, reports, privacy.
     ACCOUNT_PAUSED = "account.paused", "Sending account paused"
     ACCOUNT_RESUMED = "account.resumed", "Sending account resumed"

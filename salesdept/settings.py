@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "presence",
     "hooks",
     "competitors",
+    "deals",
 ]
 
 MIDDLEWARE = [
