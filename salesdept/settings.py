@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "hooks",
     "competitors",
     "deals",
+    "crm",
 ]
 
 MIDDLEWARE = [
