@@ -55,9 +55,14 @@ def name_key(first_name: str, last_name: str, company_name: str) -> str:
     return f"{person}|{company}"[:300]
 
 
-# What a merge may fill in on a known person. It never overwrites: what we hold was checked or
-# edited by someone, and the newer source is not more right for being newer.
-MERGEABLE = ("headline", "position", "seniority", "location", "timezone", "provider_id", "email", "linkedin_url")
+# What a merge may fill in on a known person, from a search or a CSV row alike. It never
+# overwrites: what we hold was checked or edited by someone, and the newer source is not more
+# right for being newer.
+DETAILS = ("last_name", "headline", "position", "seniority", "location", "timezone", "provider_id")
+# The keys are filled in the same way, but only when no other lead holds the value: that is
+# another person (the caller checks, in bulk or one by one).
+KEYS = ("linkedin_url", "email")
+MERGEABLE = (*DETAILS, *KEYS)
 
 
 def missing_details(lead, incoming: dict) -> dict:

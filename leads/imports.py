@@ -35,7 +35,7 @@ from django.db.models.functions import Length, Substr
 
 from campaigns.models import Campaign
 from hooks.events import import_finished
-from leads.dedupe import name_key, normalise_email, normalise_linkedin_url
+from leads.dedupe import DETAILS, KEYS, name_key, normalise_email, normalise_linkedin_url
 from leads.enrolments import NOT_ENROLLED
 from leads.models import Activity, Company, Enrolment, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
@@ -651,6 +651,7 @@ class Person:
     location: str = ""
     seniority: str = ""
     timezone: str = ""
+    provider_id: str = ""  # no column maps to it today; a merge fills it like every other detail
     name_key: str = ""
     merged_rows: tuple[int, ...] = ()
 
@@ -887,9 +888,6 @@ def _check_all(job: ImportJob, stored: StoredFile, progress: Progress, report: E
     return folding.kept
 
 
-MERGE_FIELDS = ("last_name", "headline", "position", "seniority", "location", "timezone")
-
-
 class _Folding:
     """One Person per person in the file: a later row with a key already seen fills the first's blanks."""
 
@@ -909,12 +907,12 @@ class _Folding:
             return
         first.merged_rows += (person.row,)
         self.progress.merged += 1
-        for name in (*MERGE_FIELDS, "company_name", "company_domain", "industry"):
+        for name in (*DETAILS, "company_name", "company_domain", "industry"):
             if not getattr(first, name) and getattr(person, name):
                 setattr(first, name, getattr(person, name))
         if first.employees is None:
             first.employees = person.employees
-        for name in ("linkedin_url", "email"):
+        for name in KEYS:
             value = getattr(person, name)
             if value and not getattr(first, name) and value not in first_by[name]:
                 setattr(first, name, value)
@@ -968,7 +966,7 @@ LOOKUP_FIELDS = (
     "campaign_id",
     "owner_id",
     "status",
-    *MERGE_FIELDS,
+    *DETAILS,
 )
 
 
@@ -998,11 +996,11 @@ def _existing_leads(people: list[Person]) -> dict[tuple[str, str], Lead]:
 def _merge(lead: Lead, person: Person, known: dict[tuple[str, str], Lead], company: Company | None) -> list[str]:
     """Fill the lead's blanks from the row (never overwrite); the fields filled."""
     filled = []
-    for name in MERGE_FIELDS:
+    for name in DETAILS:
         if not getattr(lead, name) and getattr(person, name):
             setattr(lead, name, getattr(person, name))
             filled.append(name)
-    for name in ("linkedin_url", "email"):
+    for name in KEYS:
         value = getattr(person, name)
         # An address another lead holds stays with that lead.
         if value and not getattr(lead, name) and (name, value) not in known:

@@ -11,7 +11,7 @@ from django.db.models import F, Q
 
 from campaigns.models import Campaign, SequenceStep
 from leads import lifecycle
-from leads.dedupe import missing_details, name_key, normalise_email, normalise_linkedin_url
+from leads.dedupe import KEYS, missing_details, name_key, normalise_email, normalise_linkedin_url
 from leads.enrolments import Skip, enrolment_home, in_campaign, lead_enrol
 from leads.lifecycle import Trigger, lead_transition, leads_transition
 from leads.models import Activity, Company, Lead, SearchRun, Task
@@ -130,6 +130,7 @@ def prospect_store(*, campaign: Campaign, prospect: Prospect, source: str) -> St
 
 def _lead_merge_prospect(*, lead: Lead, prospect: Prospect, source: str, linkedin_url, email) -> list[str]:
     incoming = {
+        "last_name": prospect.last_name,
         "headline": prospect.headline,
         "position": prospect.position,
         "seniority": prospect.seniority,
@@ -140,7 +141,7 @@ def _lead_merge_prospect(*, lead: Lead, prospect: Prospect, source: str, linkedi
         "linkedin_url": linkedin_url,
     }
     fields = missing_details(lead, incoming)
-    for unique in ("email", "linkedin_url"):  # held by another lead: that is a different person
+    for unique in KEYS:  # held by another lead: that is a different person
         if fields.get(unique) and Lead.objects.filter(**{unique: fields[unique]}).exclude(pk=lead.pk).exists():
             del fields[unique]
     try:
