@@ -23,6 +23,7 @@ from outreach.channels.registry import channel_for
 from outreach.guardrails import check_draft, check_internal_text
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import fact_check_findings, messages_cancel_for_lead
+from outreach.unsubscribe import lead_unsubscribe
 from outreach.voice import signature_for, signatures_of, team_voice, voice_of
 from salesdept import clock, dates, llm
 from salesdept.models import LLMCall
@@ -52,6 +53,8 @@ def outreach_poll_replies(*, account_id: int, now: dt.datetime | None = None) ->
     for item in items:
         if item.kind == "bounce":
             email_bounce_record(account=account, item=item)
+        elif item.kind == "unsubscribe":
+            lead_unsubscribe(token=item.unsubscribe_token, via="mailto")  # idempotent: a re-read changes nothing
         else:
             created += inbound_record(account=account, item=item)
     channel.acknowledge(account, items)

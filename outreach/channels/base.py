@@ -47,8 +47,10 @@ class InboundItem:
     chat_id: str = ""
     sender_email: str = ""
     subject: str = ""
-    # "reply", or "bounce": a delivery failure report about `sender_email`, not a person writing.
+    # "reply"; "bounce": a delivery failure report about `sender_email`, not a person writing;
+    # "unsubscribe": a mail to the List-Unsubscribe address carrying `unsubscribe_token`.
     kind: str = "reply"
+    unsubscribe_token: str = ""
     # Where the channel's read cursor may move once this item is stored (IMAP: the UID).
     position: int | None = None
 

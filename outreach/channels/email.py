@@ -377,8 +377,6 @@ def _cursor_reset(account: SendingAccount, *, uidvalidity: int, last_uid: int) -
 def _inbound_items(
     account: SendingAccount, mails: list[_RawMail], *, uidvalidity: int, now: dt.datetime
 ) -> list[InboundItem]:
-    from outreach.unsubscribe import lead_unsubscribe
-
     parsed = []
     for mail in mails:
         try:
@@ -396,8 +394,8 @@ def _inbound_items(
     items = []
     for uid, msg in parsed:
         if token := _unsubscribe_token(msg):
-            # A mail to the List-Unsubscribe mailto address: honoured now (idempotent), and no reply.
-            lead_unsubscribe(token=token, via="mailto")
+            # A mail to the List-Unsubscribe mailto address: an opt-out, never a reply.
+            items.append(_unsubscribe_item(msg, token, uid=uid, uidvalidity=uidvalidity, now=now))
             continue
         try:
             item = _bounce_item(msg, uid=uid, uidvalidity=uidvalidity, ours=ours, now=now)
@@ -459,6 +457,21 @@ def _unsubscribe_token(msg: Message) -> str:
         if match := UNSUBSCRIBE_ADDRESS.match(address.strip()):
             return match.group(1)
     return ""
+
+
+def _unsubscribe_item(msg: Message, token: str, *, uid: int, uidvalidity: int, now: dt.datetime) -> InboundItem:
+    provider_id = inbound_provider_id(_message_id(msg), uidvalidity=uidvalidity, uid=uid)
+    sender = _address(_header(msg, "From"))
+    return InboundItem(
+        provider_id=provider_id,
+        sender_provider_id=sender or provider_id,
+        sender_email=sender,
+        text="",
+        received_at=_received_at(msg, now),
+        kind="unsubscribe",
+        unsubscribe_token=token,
+        position=uid,
+    )
 
 
 def _reply_item(msg: Message, *, uid: int, uidvalidity: int, ours: set[str], now: dt.datetime) -> InboundItem:

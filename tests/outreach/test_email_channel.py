@@ -16,6 +16,7 @@ from outreach.channels import email as email_channel
 from outreach.channels.base import ChannelError, ChannelUnavailable, SendOutcomeUnknown
 from outreach.channels.email import EmailChannel, html_to_text, strip_quoted
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
+from outreach.replies import outreach_poll_replies
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 from tests.fakes.imap_server import FakeIMAP
 from tests.fakes.smtp_server import FakeSMTP, free_port
@@ -445,11 +446,16 @@ def test_it_honours_a_mail_to_the_unsubscribe_address(approved, account, imap_se
 
     items = EmailChannel().fetch_messages(account, since=now - dt.timedelta(hours=1), now=now)
 
-    assert items == []
+    # The adapter only reads: an opt-out item, never a reply, and nothing written yet.
+    assert [(item.kind, item.unsubscribe_token) for item in items] == [("unsubscribe", token)]
+    assert Lead.objects.get(pk=approved.lead_id).status != Lead.Status.DO_NOT_CONTACT
+
+    assert outreach_poll_replies(account_id=account.pk, now=now) == 0  # honoured, and no reply stored
     lead = Lead.objects.get(pk=approved.lead_id)
     assert lead.status == Lead.Status.DO_NOT_CONTACT
     assert is_suppressed(lead)
     assert Activity.objects.filter(lead=lead, verb="lead.unsubscribed", payload__via="mailto").count() == 1
+    assert not InboundMessage.objects.filter(lead=lead).exists()
 
 
 def test_it_reports_a_refused_imap_login_as_unavailable_without_the_password(account):
