@@ -7,8 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from leads.csvread import ImportFileError
 from leads.forms import DoNotContactForm, ImportMappingForm, ImportUploadForm, RelabelForm, ScoreOverrideForm
-from leads.imports import ImportFileError, csv_import_create, csv_import_start, import_progress
+from leads.imports import csv_import_create, csv_import_start, import_progress
 from leads.models import ImportJob, Lead
 from leads.selectors import import_get_for_user, lead_get_for_user, lead_list_for, lead_page, lead_timeline
 from leads.services import lead_override_score, lead_relabel, lead_set_do_not_contact

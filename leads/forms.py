@@ -4,7 +4,8 @@ from django import forms
 from django.conf import settings
 
 from campaigns.models import Campaign
-from leads.imports import LEAD_FIELDS, mapping_problems, too_large_message
+from leads.csvrows import LEAD_FIELDS, mapping_problems
+from leads.imports import too_large_message
 from leads.models import Lead
 from leads.selectors import NO_OWNER, import_campaigns, lead_filter_campaigns
 from salesdept.dates import MAX_AHEAD

@@ -1,5 +1,6 @@
-"""CSV lead import: read a file the way real exports write it, guess its columns, check every row,
-then store the good rows in one transaction, merging people already known.
+"""CSV lead import: read a file the way real exports write it (leads.csvread), guess its columns
+and check every row (leads.csvrows), then store the good rows in one transaction, merging people
+already known (here).
 
 The phases are: `import_inspect` (at upload: encoding, delimiter, header, mapping guess),
 `csv_import_start` (the person confirmed the mapping), `csv_import_run` (the worker: read and
@@ -11,31 +12,39 @@ chunks, keeps of each row the checked person and its dedupe keys, and reads the 
 again, a batch at a time.
 """
 
-import codecs
 import csv
 import datetime as dt
 import io
 import logging
-import re
 import sys
-import unicodedata
-import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache as memoise
-from itertools import chain, islice
+from itertools import islice
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Length, Substr
 
 from campaigns.models import Campaign
 from hooks.events import import_finished
-from leads.dedupe import DETAILS, KEYS, name_key, normalise_email, normalise_linkedin_url
+from leads.csvread import (
+    MESSAGE_BINARY,
+    MESSAGE_EMPTY,
+    MESSAGE_HEADER_ONLY,
+    MESSAGE_NO_COLUMNS,
+    PREVIEW_BYTES,
+    ImportFileError,
+    _chunks,
+    decode_prefix,
+    detect_encoding,
+    read_table,
+    sniff_delimiter,
+    text_lines,
+)
+from leads.csvrows import IDENTITY_FIELDS, NAME_FIELDS, Person, Problem, check_row, guess_mapping
+from leads.dedupe import DETAILS, KEYS, name_key
 from leads.enrolments import NOT_ENROLLED
 from leads.models import Activity, Company, Enrolment, ImportJob, Lead, Suppression
 from leads.suppression import suppression_hash
@@ -50,378 +59,13 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000  # rows per query and per bulk write: queries grow with rows / BATCH, never per row
 PREVIEW_ROWS = 10
-# Exports from Sales Navigator, Apollo and HubSpot have under 100 columns. A wider file is no lead list,
-# and its preview would put every column in 17 dropdowns (60,000 columns: megabytes of HTML per page).
-MAX_COLUMNS = 200
-PREVIEW_BYTES = 256 * 1024
 PROGRESS_SECONDS = 24 * 3600
 
-# Lead fields a column can fill, in the order the mapping form shows them.
-LEAD_FIELDS: dict[str, str] = {
-    "first_name": "First name",
-    "last_name": "Last name",
-    "full_name": "Full name (split into first and last)",
-    "email": "Email",
-    "linkedin_url": "LinkedIn URL",
-    "position": "Job title",
-    "headline": "Headline",
-    "company_name": "Company",
-    "company_domain": "Company website or domain",
-    "industry": "Industry",
-    "employees": "Employees",
-    "location": "Location",
-    "city": "City",
-    "state": "State or region",
-    "country": "Country",
-    "seniority": "Seniority",
-    "timezone": "Time zone",
-}
-NAME_FIELDS = ("first_name", "full_name")
-IDENTITY_FIELDS = ("company_name", "email", "linkedin_url")
-
-# Header spellings of common exports (LinkedIn and Sales Navigator tools, Apollo, HubSpot, plain
-# sheets), comma-separated, best first, compared after header_key() (case, spaces and punctuation
-# do not count). A column is used for one field only.
-ALIASES: dict[str, str] = {
-    "first_name": "first name, first, given name, fname, prenom, vorname",
-    "last_name": "last name, surname, family name, last, lname, nom, nachname",
-    "full_name": "full name, name, contact name, person name, contact, lead name",
-    "email": (
-        "email, email address, work email, business email, professional email, email 1, primary email, "
-        "contact email, emails"
-    ),
-    "linkedin_url": (
-        "linkedin url, person linkedin url, linkedin profile url, linkedin profile, linkedin, profile url, "
-        "default profile url, linkedin profile link, li url, url, sales navigator url, sales navigator profile url"
-    ),
-    "position": "title, job title, position, current title, current position, role",
-    "headline": "headline, linkedin headline, tagline",
-    "company_name": (
-        "company, company name, organization, organisation, organization name, account name, current company, "
-        "employer, associated company, company name for emails"
-    ),
-    "company_domain": "website, company website, company domain, company domain name, domain, website url, web",
-    "industry": "industry, company industry, sector",
-    "employees": (
-        "employees, number of employees, employee count, num employees, company headcount, headcount, company size"
-    ),
-    "location": "location, person location, geography",
-    "city": "city, person city, town",
-    "state": "state, region, province, county",
-    "country": "country, person country, country region",
-    "seniority": "seniority, seniority level",
-    "timezone": "timezone, time zone, tz",
-}
-
-DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
-ENCODING_NAMES = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16"}
-
-# Files that are not text: zip (xlsx, docx, ods), old Office, PDF, images.
-BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-class ImportFileError(ValueError):
-    """The file cannot be imported at all; the message is written for the person who uploaded it."""
-
-
-MESSAGE_EMPTY = "The file is empty."
-MESSAGE_BINARY = (
-    "This looks like a spreadsheet or binary file, not CSV text: open it in your spreadsheet app and export it as CSV."
-)
-MESSAGE_NUL = (
-    "The file holds NUL characters, which no CSV text has: open it in your spreadsheet app and export it as CSV."
-)
-MESSAGE_UNREADABLE = (
-    "Line {line} cannot be read: {reason}. An unclosed quote makes the rest of the file one value: "
-    "check that row and export the file again."
-)
-MESSAGE_TOO_WIDE = (
-    "Row {row} has more than {limit} columns, which no lead list needs. "
-    "Keep the columns you need in your spreadsheet app and export it as CSV again."
-)
-MESSAGE_HEADER_ONLY = "The file has a header row but no people under it."
-MESSAGE_NO_COLUMNS = (
-    "None of the columns look like lead details. The first row must name the columns, "
-    "for example First Name, Last Name, Company, Email or LinkedIn URL."
-)
 MESSAGE_CONFLICT = (
     "Some of these people were stored by someone else while the import ran, so nothing was imported. "
     "Start the import again: people already stored will be merged, not duplicated."
 )
 MESSAGE_CRASH = "The import stopped on an unexpected error, so nothing was imported. Try again, or tell an admin."
-
-
-# Reading the file
-
-
-CHUNK = 1024 * 1024  # bytes decoded or fetched at a time: memory follows this, not the file's size
-
-
-def _chunks(data: bytes) -> Iterator[memoryview]:
-    view = memoryview(data)
-    for start in range(0, len(view), CHUNK):
-        yield view[start : start + CHUNK]
-
-
-def _decodes(data: bytes, encoding: str, *, forbid: str = "") -> bool:
-    """Whether the whole file reads in `encoding` (without `forbid`), decoded a chunk at a time and let go."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        for chunk in chain(_chunks(data), [b""]):
-            text = decoder.decode(chunk, final=not chunk)
-            if forbid and forbid in text:
-                return False
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def detect_encoding(data: bytes) -> str:
-    """The encoding the file reads in: UTF-16 with a BOM, UTF-8 (BOM or not), Windows-1252.
-
-    Every byte is checked, but the text is never held whole: a 50 MB upload stays 50 MB.
-    """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        if not _decodes(data, "utf-16"):
-            raise ImportFileError(MESSAGE_BINARY)
-        if not _decodes(data, "utf-16", forbid="\x00"):  # PostgreSQL stores no NUL in text, no spreadsheet writes one
-            raise ImportFileError(MESSAGE_NUL)
-        return "utf-16"
-    if data.startswith(BINARY_SIGNATURES) or b"\x00" in data:
-        raise ImportFileError(MESSAGE_BINARY)
-    for encoding in ("utf-8-sig", "cp1252"):
-        if not _decodes(data, encoding):
-            continue
-        sample = decode_prefix(data, encoding, 65536)[0]
-        if len(CONTROL_CHARS.findall(sample)) > len(sample) // 100:
-            raise ImportFileError(MESSAGE_BINARY)
-        return encoding
-    raise ImportFileError(MESSAGE_BINARY)
-
-
-def decode_prefix(data: bytes, encoding: str, size: int | None = None) -> tuple[str, bool]:
-    """The first `size` bytes (PREVIEW_BYTES) as text (a character cut in two is left out), and whether
-    that is all of it."""
-    size = size or PREVIEW_BYTES
-    whole = len(data) <= size
-    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(bytes(data[:size]), final=whole), whole
-
-
-class _ChunkStream(io.RawIOBase):
-    """Bytes arriving in chunks (from memory or the database) as a file, for io.TextIOWrapper."""
-
-    def __init__(self, chunks: Iterable[bytes]):
-        self._chunks = iter(chunks)
-        self._left = memoryview(b"")
-        self.read_bytes = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        while not self._left:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._left = memoryview(chunk)
-        size = min(len(buffer), len(self._left))
-        buffer[:size] = self._left[:size]
-        self._left = self._left[size:]
-        self.read_bytes += size
-        return size
-
-
-def text_lines(chunks: Iterable[bytes], encoding: str) -> tuple[io.TextIOWrapper, _ChunkStream]:
-    """The text as lines with their ends (newline="", as the csv module wants), decoded as it is read;
-    and the stream, which counts the bytes read so far."""
-    stream = _ChunkStream(chunks)
-    return io.TextIOWrapper(io.BufferedReader(stream, CHUNK), encoding=encoding, newline=""), stream
-
-
-def _records(text: str) -> Iterator[str]:
-    """The text's records (lines, but a newline inside quotes does not end one), without line ends."""
-    start, quoted, length = 0, False, len(text)
-    i = 0
-    while i < length:
-        char = text[i]
-        if char == '"':
-            quoted = not quoted
-        elif char in "\r\n" and not quoted:
-            yield text[start:i]
-            if char == "\r" and i + 1 < length and text[i + 1] == "\n":
-                i += 1
-            start = i + 1
-        i += 1
-    if start < length:
-        yield text[start:]
-
-
-def _count_outside_quotes(record: str, char: str) -> int:
-    count, quoted = 0, False
-    for c in record:
-        if c == '"':
-            quoted = not quoted
-        elif c == char and not quoted:
-            count += 1
-    return count
-
-
-def _unwrap(record: str) -> str:
-    """A record written as one quoted field ("Jane,Doe,Acme") as the fields it holds."""
-    inner = record.strip()
-    if len(inner) >= 2 and inner[0] == inner[-1] == '"':
-        return inner[1:-1].replace('""', '"')
-    return record
-
-
-def sniff_delimiter(text: str) -> str:
-    """Comma, semicolon, tab or pipe: counted in the header outside quotes, then checked on the next rows.
-
-    csv.Sniffer guesses from character frequencies and is easily fooled by commas inside values.
-    """
-    records = [record for record in islice(_records(text[:PREVIEW_BYTES]), 30) if record.strip()]
-    if not records:
-        return ","
-    counts: dict[str, int] = {}
-    for position, header in enumerate(records[:10]):  # a note above the header has no delimiters
-        counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
-        if not any(counts.values()):
-            counts = {d: _count_outside_quotes(_unwrap(header), d) for d in DELIMITERS}
-        if any(counts.values()):
-            records = records[position:]
-            break
-    candidates = [d for d in DELIMITERS if counts[d]]
-    if not candidates:
-        return ","
-    if len(candidates) == 1:
-        return candidates[0]
-
-    def agreement(delimiter: str) -> tuple[int, int]:
-        width = counts[delimiter] + 1
-        rows = 0
-        for record in records[1:]:
-            fields = _count_outside_quotes(record, delimiter) or _count_outside_quotes(_unwrap(record), delimiter)
-            rows += fields + 1 == width
-        return rows, counts[delimiter]
-
-    return max(candidates, key=agreement)
-
-
-def _clean_headers(row: list[str]) -> list[str]:
-    """Column names as shown to people: trimmed, blanks named by position, repeats numbered."""
-    headers: list[str] = []
-    seen: dict[str, int] = {}
-    for position, value in enumerate(row, start=1):
-        name = value.replace("\ufeff", "").strip() or f"Column {position}"
-        seen[name] = seen.get(name, 0) + 1
-        headers.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    return headers
-
-
-def _split_row(row: list[str], delimiter: str, width: int) -> list[str]:
-    if len(row) == 1 and width > 1 and delimiter in row[0]:
-        return next(csv.reader([row[0]], delimiter=delimiter))
-    return row
-
-
-def _readable(reader) -> Iterator[list[str]]:
-    """The reader's rows; a row the csv module cannot read (a value over its 131,072-character limit)
-    becomes an ImportFileError naming the row, for the person, instead of a crash."""
-    while True:
-        line = reader.line_num + 1  # where the row begins: a runaway quote is detected lines later
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            reason = "a value is longer than 131,072 characters" if "field larger" in str(exc) else str(exc)
-            raise ImportFileError(MESSAGE_UNREADABLE.format(line=line, reason=reason)) from None
-        yield row
-
-
-@dataclass
-class Table:
-    """A file as read: its column names and its rows, numbered as a spreadsheet numbers them."""
-
-    headers: list[str]
-    rows: Iterator[tuple[int, list[str]]]
-    header_row: int
-
-
-def read_table(text: str | Iterable[str], delimiter: str) -> Table:
-    """The header (the first of the first rows that names lead columns, so a note above it is
-    skipped) and an iterator over the rows under it. Blank rows are left out.
-
-    `text` is the text, or its lines with their ends (a file opened with newline=""), read as needed.
-    """
-    lines = io.StringIO(text, newline="") if isinstance(text, str) else text
-    reader = csv.reader(lines, delimiter=delimiter)
-    numbered = enumerate(_readable(reader), start=1)
-    leading = list(islice(numbered, 20))
-    header_row, header = 0, []
-    for number, row in leading:
-        if not any(value.strip() for value in row):
-            continue
-        if len(row) > MAX_COLUMNS:  # before any work per column
-            raise ImportFileError(MESSAGE_TOO_WIDE.format(row=number, limit=MAX_COLUMNS))
-        candidate = _clean_headers(_split_row(row, delimiter, 2))
-        if len(candidate) > MAX_COLUMNS:
-            raise ImportFileError(MESSAGE_TOO_WIDE.format(row=number, limit=MAX_COLUMNS))
-        if not header:
-            header_row, header = number, candidate
-        if len(guess_mapping(candidate)) >= 2:
-            header_row, header = number, candidate
-            break
-    width = len(header)
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for number, row in chain(leading, numbered):
-            if number <= header_row or not any(value.strip() for value in row):
-                continue
-            yield number, _split_row(row, delimiter, width)
-
-    return Table(headers=header, rows=rows(), header_row=header_row)
-
-
-# Guessing the mapping
-
-
-def header_key(header: str) -> str:
-    """Letters and digits only: "LinkedIn URL", "linkedinUrl", "Linkedin_url" → "linkedinurl"."""
-    ascii_text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "", ascii_text)
-
-
-ALIAS_KEYS = {name: tuple(header_key(alias) for alias in aliases.split(",")) for name, aliases in ALIASES.items()}
-
-
-def guess_mapping(headers: list[str]) -> dict[str, str]:
-    """Lead field → column name, from the column names alone."""
-    by_key: dict[str, str] = {}
-    for header in headers:
-        by_key.setdefault(header_key(header), header)
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for lead_field, aliases in ALIAS_KEYS.items():
-        for alias in aliases:
-            header = by_key.get(alias)
-            if header and header not in taken:
-                mapping[lead_field] = header
-                taken.add(header)
-                break
-    return mapping
-
-
-def mapping_problems(mapping: dict[str, str]) -> list[str]:
-    """What a mapping lacks to import anyone, in plain words."""
-    problems = []
-    if not any(mapping.get(name) for name in NAME_FIELDS):
-        problems.append("Choose the column with the first name (or the full name).")
-    if not any(mapping.get(name) for name in IDENTITY_FIELDS):
-        problems.append("Choose at least one of the company, email or LinkedIn URL columns.")
-    return problems
 
 
 # At upload
@@ -627,159 +271,6 @@ def import_qualification(job: ImportJob) -> dict:
     )
     reasons = list(leads.exclude(review_reason="").values_list("review_reason", flat=True).distinct()[:5])
     return {**counts, "reasons": reasons}
-
-
-# Checking rows
-
-
-@dataclass(slots=True)
-class Person:
-    """One row, checked and normalised: what becomes a lead or fills one."""
-
-    row: int
-    raw: dict[str, str]
-    first_name: str = ""
-    last_name: str = ""
-    email: str = ""
-    linkedin_url: str = ""
-    position: str = ""
-    headline: str = ""
-    company_name: str = ""
-    company_domain: str = ""
-    industry: str = ""
-    employees: int | None = None
-    location: str = ""
-    seniority: str = ""
-    timezone: str = ""
-    provider_id: str = ""  # no column maps to it today; a merge fills it like every other detail
-    name_key: str = ""
-    merged_rows: tuple[int, ...] = ()
-
-    def dedupe_keys(self) -> Iterator[tuple[str, str]]:
-        if self.linkedin_url:
-            yield "linkedin_url", self.linkedin_url
-        if self.email:
-            yield "email", self.email
-        if self.name_key:
-            yield "name_key", self.name_key
-
-
-# Values cut to the field's length when too long: a long headline or title loses nothing that matters.
-TRUNCATED = {"position": 200, "headline": 300, "location": 200, "industry": 100, "seniority": 30}
-# Values that are an identity: cut, they would name someone else, so a long one is an error.
-LIMITS = {"first_name": 100, "last_name": 100, "company_name": 200, "email": 254, "linkedin_url": 300}
-EMPLOYEES = re.compile(r"^(\d[\d,. ']*)\s*(?:\+|(?:-|–|to)\s*\d[\d,. ']*)?\s*(?:employees)?$", re.IGNORECASE)
-
-
-@memoise
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _employees(value: str) -> int | None:
-    """ "1,200", "10001+", "51-200" (the lower bound): at least this many people."""
-    found = EMPLOYEES.match(value.strip())
-    if not found:
-        raise ValueError(value)
-    return int(re.sub(r"\D", "", found.group(1)))
-
-
-def _linkedin(value: str) -> str:
-    """The normalised profile URL, or ValueError when it is not a linkedin.com/in/ or /sales/ URL."""
-    url = normalise_linkedin_url(value)
-    match = re.match(r"^https://www\.(?:[a-z]{2,3}\.)?linkedin\.com(/(?:in|sales)/[^/?#\s]+.*)$", url)
-    if not match or " " in url:
-        raise ValueError(value)
-    return f"https://www.linkedin.com{match.group(1)}"
-
-
-def _domain(value: str) -> str:
-    """ "https://www.acme.com/about" → "acme.com"; "" when it is not a web address (it is not needed)."""
-    text = value.strip().lower()
-    text = re.sub(r"^[a-z]+://", "", text).split("/")[0].split("?")[0].split(":")[0].removeprefix("www.")
-    if re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text) and not text.endswith("linkedin.com") and len(text) <= 200:
-        return text
-    return ""
-
-
-def _split_name(full: str) -> tuple[str, str]:
-    if "," in full:  # "Doe, Jane"
-        last, _, first = full.partition(",")
-        return first.strip(), last.strip()
-    first, _, last = full.strip().partition(" ")
-    return first, last.strip()
-
-
-Problem = tuple[str, str]  # (column, what is wrong)
-
-
-def check_row(row: int, values: list[str], headers: list[str], mapping: dict[str, str]) -> tuple[Person, list[Problem]]:
-    """The row as a Person, and its problems (a row with any is not imported)."""
-    width = len(headers)
-    problems: list[Problem] = []
-    if len(values) > width and any(value.strip() for value in values[width:]):
-        problems.append(
-            (
-                "",
-                f"This row has {len(values)} values but the header has {width} columns "
-                "(a value with a comma or semicolon that is not in quotes?)",
-            )
-        )
-    values = (values + [""] * width)[:width]
-    raw = dict(zip(headers, values, strict=True))
-    get = {name: raw.get(header, "").strip() for name, header in mapping.items()}.get
-    person = Person(row=row, raw=raw)
-
-    first, last = get("first_name", ""), get("last_name", "")
-    if not first and (full := get("full_name", "")):
-        first, split_last = _split_name(full)
-        last = last or split_last
-    person.first_name, person.last_name = first, last
-    if not first:
-        problems.append((mapping.get("first_name") or mapping.get("full_name", ""), "No first name"))
-
-    if email := get("email", ""):
-        person.email = normalise_email(email)
-        try:
-            validate_email(person.email)
-        except ValidationError:
-            problems.append((mapping["email"], f"“{email}” is not a valid email address"))
-    if url := get("linkedin_url", ""):
-        try:
-            person.linkedin_url = _linkedin(url)
-        except ValueError:
-            problems.append((mapping["linkedin_url"], f"“{url}” is not a LinkedIn profile URL (linkedin.com/in/…)"))
-    if employees := get("employees", ""):
-        try:
-            person.employees = _employees(employees)
-        except ValueError:
-            problems.append((mapping["employees"], f"“{employees}” is not a number of employees (like 250 or 51-200)"))
-    if zone := get("timezone", ""):
-        if zone in _timezones():
-            person.timezone = zone
-        else:
-            problems.append((mapping["timezone"], f"“{zone}” is not a time zone (like Europe/Paris)"))
-
-    person.company_name = get("company_name", "")
-    person.company_domain = _domain(get("company_domain", ""))
-    person.position = get("position", "")
-    person.headline = get("headline", "")
-    person.industry = get("industry", "")
-    person.seniority = get("seniority", "")
-    person.location = get("location", "") or ", ".join(
-        part for part in (get("city", ""), get("state", ""), get("country", "")) if part
-    )
-    for name, limit in TRUNCATED.items():
-        setattr(person, name, getattr(person, name)[:limit])
-    for name, limit in LIMITS.items():
-        if len(getattr(person, name)) > limit:
-            column = mapping.get(name) or (mapping.get("full_name", "") if name in ("first_name", "last_name") else "")
-            problems.append((column, f"Longer than {limit} characters: too long to store"))
-
-    if first and not (person.company_name or get("email", "") or get("linkedin_url", "")):
-        problems.append(("", "Needs a company, an email or a LinkedIn URL to tell who this is"))
-    person.name_key = name_key(person.first_name, person.last_name, person.company_name)
-    return person, problems
 
 
 # The error report

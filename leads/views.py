@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leads.csvread import DELIMITER_NAMES, ENCODING_NAMES, ImportFileError
 from leads.exports import lead_csv_lines
 from leads.forms import (
     DoNotContactForm,
@@ -19,9 +20,6 @@ from leads.forms import (
     WriteMessageForm,
 )
 from leads.imports import (
-    DELIMITER_NAMES,
-    ENCODING_NAMES,
-    ImportFileError,
     csv_import_create,
     csv_import_start,
     import_preview,

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from leads import imports
+from leads.csvread import ImportFileError
+from leads.csvrows import guess_mapping
 from leads.dedupe import name_key
-from leads.imports import ImportFileError, csv_import_create, csv_import_run, csv_import_start, guess_mapping
+from leads.imports import csv_import_create, csv_import_run, csv_import_start
 from leads.models import Activity, Company, Enrolment, ImportJob, Lead, Suppression
 from leads.suppression import suppression_add
 from tests.factories import CampaignFactory, CompanyFactory, LeadFactory

@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from leads import imports
+from leads import csvread, imports
 from leads.imports import csv_import_create, csv_import_run, csv_import_start, import_inspect
 from leads.models import ImportJob, Lead
 
@@ -60,8 +60,8 @@ def _import(user, data: bytes) -> None:
 
 def test_it_checks_an_upload_without_holding_its_text(alice, monkeypatch):
     # Its first part read as text, the rest decoded a chunk at a time: both as small as this file is.
-    monkeypatch.setattr(imports, "PREVIEW_BYTES", 64 * 1024)
-    monkeypatch.setattr(imports, "CHUNK", 64 * 1024)
+    monkeypatch.setattr(csvread, "PREVIEW_BYTES", 64 * 1024)
+    monkeypatch.setattr(csvread, "CHUNK", 64 * 1024)
     data, _, _ = _file()
     peak = _peak(lambda: import_inspect(data))
     assert peak < len(data) // 2  # the whole file as text is as large as the file, a copy as well
@@ -70,7 +70,7 @@ def test_it_checks_an_upload_without_holding_its_text(alice, monkeypatch):
 def test_it_imports_a_large_file_in_a_small_multiple_of_its_size(alice, monkeypatch):
     # Chunks and batches as small as the file is, against a real file's 50 MB.
     monkeypatch.setattr(imports, "BATCH", 100)
-    monkeypatch.setattr(imports, "CHUNK", 64 * 1024)
+    monkeypatch.setattr(csvread, "CHUNK", 64 * 1024)
     monkeypatch.setattr(imports.StoredFile, "CHUNK", 64 * 1024)
     _import(alice, b"First Name,Company\r\nAna,Acme\r\n")  # modules a first import loads are not the file's
     data, people, repeats = _file()

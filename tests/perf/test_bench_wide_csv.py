@@ -10,7 +10,7 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads.imports import MAX_COLUMNS
+from leads.csvread import MAX_COLUMNS
 from leads.models import ImportJob
 from tests.conftest import login
 
