@@ -268,7 +268,7 @@ def leads_qualify(*, lead_ids: list[int]) -> list[Lead]:
 
     Returns the leads this run qualified or disqualified; leads already done are skipped.
     """
-    from campaigns.services import campaign_brief  # campaigns builds on leads, not the reverse
+    from campaigns.briefs import campaign_brief  # campaigns builds on leads, not the reverse
 
     leads = list(
         Lead.objects.select_related("company", "campaign__target", "campaign__owner")
@@ -456,7 +456,7 @@ def lead_requalify(*, lead: Lead, actor) -> bool:
     crosses it moves between qualified and disqualified (and a disqualified one's drafts are
     cancelled). False when the lead is past qualification or has no campaign.
     """
-    from campaigns.services import campaign_brief
+    from campaigns.briefs import campaign_brief
 
     if lead.status not in REQUALIFIABLE or lead.campaign_id is None:
         return False

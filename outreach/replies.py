@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 
+from campaigns.briefs import campaign_brief
 from campaigns.models import Campaign
-from campaigns.services import campaign_brief
 from leads.lifecycle import REPLY_TRIGGER, Trigger, lead_transition
 from leads.models import Lead, Suppression
 from leads.services import activity_record, lead_facts, lead_set_do_not_contact

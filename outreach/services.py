@@ -11,9 +11,9 @@ from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from campaigns.briefs import campaign_brief
 from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
-from campaigns.services import campaign_brief
 from leads.intent import leads_activity_read
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
 from leads.models import Enrolment, Lead, Task

@@ -10,8 +10,8 @@ import json
 import pytest
 from django.utils import timezone
 
+from campaigns.briefs import campaign_brief
 from campaigns.models import CampaignRequest, SequenceStep
-from campaigns.services import campaign_brief
 from leads.models import Lead
 from leads.services import lead_facts
 from outreach.channels.base import InboundItem
