@@ -6,13 +6,23 @@ No database: the adapter holds nothing of ours; what arrived is read back from t
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
-from crm.base import AuthRefused, CompanyRecord, ContactRecord, DealRecord, NoteRecord, RateLimited, RecordRefused
+from crm.base import (
+    AuthRefused,
+    CompanyRecord,
+    ContactRecord,
+    CRMAdapter,
+    DealRecord,
+    NoteRecord,
+    RateLimited,
+    RecordRefused,
+)
 from crm.salesforce import DAILY_LIMIT_WAIT, DEFAULT_CLOSE_DAYS, EXTERNAL_ID, SalesforceAdapter
 from salesdept import clock
 from tests.fakes.salesforce_server import FakeSalesforce
@@ -341,3 +351,22 @@ def test_credentials_never_appear_in_errors_or_logs(fake, sf, caplog):
     assert "logging in again" in caplog.text  # the log was captured, and it names what happened
     for secret in (fake.client_secret, token, token_after):
         assert all(secret not in text for text in texts)
+
+
+def test_a_notes_date_is_the_teams_date(fake, sf, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    contact_id = sf.upsert_contact(LENA, company_id=None)
+    late = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)  # already 1 December in Berlin
+
+    task_id = sf.add_note(NoteRecord(local_id=902, body="Late reply", at=late), contact_id=contact_id, deal_id=None)
+
+    task = fake.get("Task", task_id)
+    assert (task["ActivityDate"], task["WhatId"]) == ("2026-12-01", None)
+
+
+def test_it_implements_every_method_of_the_contract_with_its_signature():
+    for name, member in vars(CRMAdapter).items():
+        if callable(member) and not name.startswith("_"):
+            mine = inspect.signature(getattr(SalesforceAdapter, name), eval_str=True)
+            assert mine == inspect.signature(member, eval_str=True), name
+    assert SalesforceAdapter.name == "salesforce"

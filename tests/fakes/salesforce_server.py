@@ -136,11 +136,16 @@ def salesforce_id(prefix: str, n: int) -> str:
         n, digit = divmod(n, 62)
         digits = _BASE62[digit] + digits
     base = f"{prefix}Hs{digits}"
+    return base + id_checksum(base)
+
+
+def id_checksum(base: str) -> str:
+    """The 3 characters Salesforce appends to a 15-character id: which letters are capitals."""
     suffix = ""
     for chunk in (base[0:5], base[5:10], base[10:15]):
         bits = sum(1 << i for i, char in enumerate(chunk) if char.isupper())
         suffix += _CHECKSUM[bits]
-    return base + suffix
+    return suffix
 
 
 def sf_datetime(moment: dt.datetime) -> str:
