@@ -86,6 +86,7 @@ logger = logging.getLogger(__name__)
 
 API_VERSION = "59.0"
 EXTERNAL_ID = "SalesDept_Id__c"
+KEYED_OBJECTS = ("Account", "Contact", "Opportunity", "Task")
 DEFAULT_CLOSE_DAYS = 30  # an open deal with no expected close: a month out, the usual next review
 DAILY_LIMIT_WAIT = 3600.0  # the allowance is a rolling 24 hours: calls free up as hour-old ones age out
 CONCURRENT_LIMIT_WAIT = 60.0  # "ConcurrentPerOrgLongTxn": other long requests finish within a minute
@@ -149,9 +150,17 @@ class SalesforceAdapter:
     # --- the contract ---
 
     def check(self) -> str:
+        """The org, once we know every object we write has our external-id field (else CRMError)."""
         rows = self._query("SELECT Id, Name FROM Organization LIMIT 1", what="Organization")
         org = rows[0] if rows else {}
-        return f"{org.get('Name', '?')} ({org.get('Id', '?')})"
+        who = f"{org.get('Name', '?')} ({org.get('Id', '?')})"
+        missing = [obj for obj in KEYED_OBJECTS if not self._has_external_id(obj)]
+        if missing:
+            raise CRMError(
+                f"Connected to {who}, but {', '.join(missing)} lack the {EXTERNAL_ID} field"
+                " (Text(40), External ID, Unique) the sync keys records by: an admin adds it in Setup"
+            )
+        return who
 
     def upsert_company(self, company: CompanyRecord) -> str:
         website = f"https://{company.domain}" if company.domain else ""
@@ -282,14 +291,16 @@ class SalesforceAdapter:
         if isinstance(exc, SalesforceRefusedRequest):
             return AuthRefused(text)
         if isinstance(exc, SalesforceResourceNotFound) and "external ID field" in message:
-            return CRMError(
-                f"Salesforce has no {EXTERNAL_ID} external-id field on {what}: add it (see crm/salesforce.py)"
-            )
+            return CRMError(f"Salesforce has no {EXTERNAL_ID} external-id field on {what}: an admin adds it in Setup")
         if record and (exc.status == 400 or isinstance(exc, SalesforceMoreThanOneRecord)):
             if isinstance(exc, SalesforceMoreThanOneRecord):
                 text = f"Salesforce has several {what} records with the same {EXTERNAL_ID}"
             return _Refused(text, code=code, fields=fields)
         return CRMError(text)
+
+    def _has_external_id(self, obj: str) -> bool:
+        describe = self._call(obj, lambda sf: getattr(sf, obj).describe(), record=False)
+        return any(field["name"] == EXTERNAL_ID and field.get("externalId") for field in describe["fields"])
 
     def _query(self, soql: str, *, what: str) -> list[dict[str, Any]]:
         return self._call(what, lambda sf: sf.query_all(soql), record=False)["records"]

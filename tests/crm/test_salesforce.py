@@ -18,6 +18,7 @@ from crm.base import (
     CompanyRecord,
     ContactRecord,
     CRMAdapter,
+    CRMError,
     DealRecord,
     NoteRecord,
     RateLimited,
@@ -68,6 +69,20 @@ def test_it_tells_which_org_it_is_connected_to(fake, sf):
     assert token_request["path"] == "/services/oauth2/token"
     assert token_request["form"] == {"grant_type": "client_credentials"}  # the secret travels in Basic auth only
     assert token_request["headers"]["Authorization"].startswith("Basic ")
+
+
+def test_check_names_the_objects_that_lack_our_external_id_field():
+    with FakeSalesforce(without_external_id=("Task", "Opportunity")) as fake:
+        sf = adapter_for(fake)
+        with pytest.raises(CRMError) as caught:
+            sf.check()
+        assert "Opportunity, Task lack the SalesDept_Id__c field" in str(caught.value)
+        assert not isinstance(caught.value, (RecordRefused, AuthRefused, RateLimited))
+        # Syncing anyway stops on the first note with the same advice, not a record error per note.
+        contact_id = sf.upsert_contact(LENA, company_id=None)
+        with pytest.raises(CRMError, match="no SalesDept_Id__c external-id field on Task") as note:
+            sf.add_note(NoteRecord(local_id=1, body="Hi", at=clock.now()), contact_id=contact_id, deal_id=None)
+        assert not isinstance(note.value, RecordRefused)
 
 
 def test_it_upserts_a_company_then_updates_the_same_account(fake, sf):
@@ -370,3 +385,19 @@ def test_it_implements_every_method_of_the_contract_with_its_signature():
             mine = inspect.signature(getattr(SalesforceAdapter, name), eval_str=True)
             assert mine == inspect.signature(member, eval_str=True), name
     assert SalesforceAdapter.name == "salesforce"
+
+
+def test_a_lead_costs_a_few_api_calls_of_the_orgs_daily_allowance(fake, sf):
+    def sync_once() -> int:
+        before = len(fake.requests)
+        account_id = sf.upsert_company(ACME)
+        contact_id = sf.upsert_contact(LENA, company_id=account_id)
+        deal_id = sf.upsert_deal(a_deal(), contact_id=contact_id, company_id=account_id)
+        sf.add_note(NoteRecord(local_id=903, body="Hello", at=clock.now()), contact_id=contact_id, deal_id=deal_id)
+        return sum(1 for r in fake.requests[before:] if r["path"].startswith("/services/data/"))
+
+    # company: look for a hand-made twin + upsert; contact: the same; deal: upsert + its contact
+    # role looked up (and made once); note: one upsert.
+    assert sync_once() == 8
+    assert sync_once() == 7
+    assert fake.logins == 1  # one token for the run

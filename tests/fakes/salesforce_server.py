@@ -18,6 +18,9 @@ Shapes follow the REST API Developer Guide:
   made, 200 {..., "created": false} when an existing record was updated (API 46.0 and later; 204
   before), 300 when the value matches several records. `PATCH /sobjects/{Obj}/{Id}` updates: 204.
 - `GET /sobjects/{Obj}/{Id}` and `/sobjects/{Obj}/{Field}/{value}`: the record with "attributes".
+- `GET /sobjects/{Obj}/describe`: the object's fields (name, type, externalId, unique, idLookup);
+  `without_external_id=("Task",)` makes an org whose admin has not added SalesDept_Id__c there
+  (upserts by it then answer 404 NOT_FOUND, as Salesforce does).
 - `DELETE /sobjects/{Obj}/{Id}`: 204; the record goes to the recycle bin (`fake.recycle_bin`),
   as Salesforce keeps deleted records there for 15 days; a second delete answers 404
   ENTITY_IS_DELETED.
@@ -306,11 +309,13 @@ class FakeSalesforce(LocalFake):
         org_name: str = "Acme Test Org",
         multi_currency: bool = True,
         query_batch_size: int = 2000,
+        without_external_id: tuple[str, ...] = (),
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret or secrets.token_urlsafe(24)  # random: a test can look for it
         self.multi_currency = multi_currency
         self.query_batch_size = query_batch_size
+        self.without_external_id = set(without_external_id)  # objects the admin has not given SalesDept_Id__c
         self.lock = threading.Lock()
         self.records: dict[str, dict[str, dict[str, Any]]] = {obj: {} for obj in PREFIX}
         self.recycle_bin: dict[str, dict[str, Any]] = {}
@@ -424,6 +429,8 @@ class FakeSalesforce(LocalFake):
 
     def _fields(self, obj: str) -> set[str]:
         fields = FIELDS[obj] | SYSTEM_FIELDS
+        if obj in self.without_external_id:
+            fields = fields - {EXTERNAL_ID}
         if self.multi_currency and obj == "Opportunity":
             fields = fields | {"CurrencyIsoCode"}
         return fields
@@ -602,6 +609,8 @@ class FakeSalesforce(LocalFake):
             record_id = self._write(obj, values, existing)
             created = existing is None
             return (201 if created else 200), {"id": record_id, "success": True, "errors": [], "created": created}
+        if rest == ["describe"] and method == "GET":
+            return 200, self._describe(obj)
         record_id = rest[0]
         if record_id in self.recycle_bin:
             raise error(404, "ENTITY_IS_DELETED", "entity is deleted")
@@ -622,6 +631,30 @@ class FakeSalesforce(LocalFake):
                     self.recycle_bin[role_id] = roles.pop(role_id)
             return 204, None
         raise error(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed")
+
+    def _describe(self, obj: str) -> dict[str, Any]:
+        """The part of the sObject Describe the adapter reads: each field's name, type and flags."""
+        fields = []
+        for name in sorted(self._fields(obj)):
+            kind = "id" if name == "Id" else "reference" if name.endswith("Id") and name != "Id" else "string"
+            external = name == EXTERNAL_ID
+            fields.append(
+                {
+                    "name": name,
+                    "type": kind,
+                    "externalId": external,
+                    "unique": external,
+                    "idLookup": external or name == "Id",
+                }
+            )
+        return {
+            "name": obj,
+            "label": obj,
+            "keyPrefix": PREFIX[obj],
+            "createable": True,
+            "updateable": True,
+            "fields": fields,
+        }
 
     def _query(self, parts: list[str], params: dict[str, list[str]], *, include_deleted: bool) -> tuple[int, Any]:
         if len(parts) == 2:  # the next page: /query/<cursor>-<offset>
