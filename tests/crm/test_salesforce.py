@@ -24,7 +24,7 @@ from crm.base import (
     RateLimited,
     RecordRefused,
 )
-from crm.salesforce import DAILY_LIMIT_WAIT, DEFAULT_CLOSE_DAYS, EXTERNAL_ID, SalesforceAdapter
+from crm.salesforce import CONCURRENT_LIMIT_WAIT, DAILY_LIMIT_WAIT, DEFAULT_CLOSE_DAYS, EXTERNAL_ID, SalesforceAdapter
 from salesdept import clock
 from tests.fakes.salesforce_server import FakeSalesforce
 
@@ -258,6 +258,15 @@ def test_the_api_limit_is_rate_limited_with_a_wait(fake, sf):
     assert len(fake.all("Account")) == 1
 
 
+def test_too_many_long_requests_at_once_waits_a_minute_not_an_hour(fake, sf):
+    sf.check()
+    fake.limit_storm(1, "ConcurrentPerOrgLongTxn Limit exceeded.")
+
+    with pytest.raises(RateLimited) as caught:
+        sf.changed_deals(since=clock.now())
+    assert caught.value.retry_after == CONCURRENT_LIMIT_WAIT < DAILY_LIMIT_WAIT
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_a_throttle_with_retry_after_waits_that_long(fake, sf, status):
     sf.check()
@@ -308,6 +317,16 @@ def test_an_expired_session_logs_in_once_more_and_goes_on(fake, sf):
     assert fake.logins == 2
     assert [r["status"] for r in fake.requests if r["status"] == 401] == [401]
     assert len(fake.all("Contact")) == 1
+
+
+def test_a_session_refused_after_a_new_login_is_auth_refused_without_looping(fake, sf):
+    sf.upsert_company(ACME)
+    fake.refuse_sessions()
+
+    with pytest.raises(AuthRefused, match="INVALID_SESSION_ID"):
+        sf.upsert_contact(LENA, company_id=None)
+    assert fake.logins == 2  # one new login, then it stops
+    assert fake.all("Contact") == []
 
 
 def test_a_revoked_credential_is_auth_refused(fake, sf):

@@ -324,7 +324,8 @@ class FakeSalesforce(LocalFake):
         self.revoked = False
         self.requests: list[dict[str, Any]] = []
         self.validation_rules: list[tuple[str, Callable[[dict[str, Any]], bool], str, list[str]]] = []
-        self._limit_storm = 0
+        self._limit_storm, self._limit_message = 0, ""
+        self.sessions_refused = False
         self._throttle: tuple[int, int, str | None] = (0, 503, None)
         self._cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}
         self._ids = itertools.count(1)
@@ -379,9 +380,16 @@ class FakeSalesforce(LocalFake):
             self.tokens.clear()
             self.revoked = True
 
-    def limit_storm(self, count: int) -> None:
-        """The next `count` API calls answer 403 REQUEST_LIMIT_EXCEEDED (the org's daily limit)."""
-        self._limit_storm = count
+    def limit_storm(self, count: int, message: str = "TotalRequests Limit exceeded.") -> None:
+        """The next `count` API calls answer 403 REQUEST_LIMIT_EXCEEDED: by default the org's
+        rolling daily allowance; "ConcurrentPerOrgLongTxn Limit exceeded." is too many long requests."""
+        self._limit_storm, self._limit_message = count, message
+
+    def refuse_sessions(self) -> None:
+        """Tokens are still issued but every API call answers 401 (the execution user lost API access)."""
+        with self.lock:
+            self.sessions_refused = True
+            self.tokens.clear()
 
     def throttle(self, count: int, *, status: int = 503, retry_after: str | None = "7") -> None:
         """The next `count` API calls answer `status` with this Retry-After header."""
@@ -535,7 +543,7 @@ class FakeSalesforce(LocalFake):
         if not path.startswith(DATA + "/"):
             raise error(404, "NOT_FOUND", "The requested resource does not exist")
         token = (handler.headers.get("Authorization") or "").removeprefix("Bearer ")
-        if token not in self.tokens:
+        if token not in self.tokens or self.sessions_refused:
             raise error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         self._api_calls += 1
         count, status, retry_after = self._throttle
@@ -546,7 +554,7 @@ class FakeSalesforce(LocalFake):
             raise Reply(status, body, headers)
         if self._limit_storm:
             self._limit_storm -= 1
-            raise error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            raise error(403, "REQUEST_LIMIT_EXCEEDED", self._limit_message)
         parts = [unquote(part) for part in path[len(DATA) + 1 :].strip("/").split("/")]
         if parts[0] in ("query", "queryAll") and method == "GET":
             return self._query(parts, entry["query"], include_deleted=parts[0] == "queryAll")
