@@ -2,11 +2,11 @@
 
     with FakeSalesforce() as fake:
         adapter = SalesforceAdapter(fake.instance_url, fake.client_id, fake.client_secret,
-                                    session=fake.session())  # trusts the fake's own certificate
+                                    verify=str(fake.cert_path))  # trusts the fake's own certificate
 
 HTTPS because simple-salesforce builds every URL as `https://{instance}`: the fake carries a
-self-signed certificate for 127.0.0.1 and `fake.session()` is a requests session that trusts it
-(and nothing else changes in the client).
+self-signed certificate for 127.0.0.1 (`fake.cert_path`; `fake.session()` is a requests session
+that trusts it, for driving simple-salesforce directly) and nothing else changes in the client.
 
 Shapes follow the REST API Developer Guide:
 - `POST /services/oauth2/token`, grant_type=client_credentials with the connected app's key and
@@ -31,9 +31,10 @@ Shapes follow the REST API Developer Guide:
 - Errors are lists [{"message", "errorCode", "fields"}]: 400 REQUIRED_FIELD_MISSING,
   INVALID_EMAIL_ADDRESS, INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, INVALID_FIELD (a field the org
   does not have, e.g. CurrencyIsoCode without multi-currency), INVALID_CROSS_REFERENCE_KEY,
-  FIELD_CUSTOM_VALIDATION_EXCEPTION (`fake.validation_rules`), DUPLICATE_VALUE; 401
-  INVALID_SESSION_ID (`expire_sessions()`, `revoke()`); 403 REQUEST_LIMIT_EXCEEDED
-  (`limit_storm(n)`); `throttle(n, status, retry_after)` answers 429 / 503 with Retry-After.
+  FIELD_CUSTOM_VALIDATION_EXCEPTION (`refuse_when(obj, rule, message, fields)`), DUPLICATE_VALUE;
+  401 INVALID_SESSION_ID (`expire_sessions()`: a new login works; `revoke()`: it fails;
+  `refuse_sessions()`: it works but the session is refused again); 403 REQUEST_LIMIT_EXCEEDED
+  (`limit_storm(n, message)`); `throttle(n, status, retry_after)` answers 429 / 503 with Retry-After.
 
 Every answer carries `Sforce-Limit-Info: api-usage=N/15000`. Every request is recorded in
 `fake.requests` as {"method", "path", "query", "headers", "json", "form", "status"}.
