@@ -13,7 +13,8 @@ URLs, so we call its `token_login` with the org's URL and hand the token to `Sal
 direct session; an expired session (401) logs in again once, then stops with AuthRefused.
 
 **Mapping.** Every object carries our id in a custom external-id field, `SalesDept_Id__c`
-(Text(40), External ID, Unique) that the admin adds to Account, Contact, Opportunity and Task:
+(Text(40), External ID, Unique) that the admin adds to Account, Contact, Opportunity and Activity
+(Task's custom fields live there); `check()` says which object lacks it:
 upserts PATCH `/sobjects/{Obj}/SalesDept_Id__c/{our id}`, so a sync killed half-way and run
 again finds what it made. Companies are Accounts (Name, Website, Industry); an Account someone
 made by hand with the same Website is adopted (our id is written on it) rather than doubled.
