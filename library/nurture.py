@@ -481,6 +481,9 @@ def nurture_findings(*, message: OutreachMessage, voice: Voice, result: Result[D
     findings += library_findings(
         message=message, nurture=nurture, subject=draft.subject, body=draft.body, facts_used=draft.facts_used
     )
+    if result.from_template and message.instruction:
+        message_text = f"The offline template cannot follow the instruction {message.instruction!r}."
+        findings.append({"code": "instruction_ignored", "blocking": False, "message": message_text})
     if result.call.error:
         findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
     return findings

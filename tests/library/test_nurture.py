@@ -12,7 +12,7 @@ from library.nurture import item_fit, nurtures_due, nurtures_suggest_due, nurtur
 from library.tasks import nurtures_suggest_due_task
 from outreach.models import OutreachMessage
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve, message_reject, messages_fill
+from outreach.services import message_approve, message_regenerate, message_reject, messages_fill
 from salesdept import clock
 from salesdept.schedules import SCHEDULES
 from tests.conftest import login
@@ -348,3 +348,14 @@ def test_the_queue_reads_nurture_labels_in_a_fixed_number_of_queries(
         Nurture.objects.update(week=dt.date(2000, 1, 3))  # each round is a week of its own
         with django_assert_max_num_queries(40):
             assert client.get("/approvals/?origin=nurture").status_code == 200
+
+
+def test_a_regenerated_touch_is_written_again_as_the_same_touch(lead, alice, _fills):
+    shared = item("Closing the books", labels=["Speaker"])
+    [message] = suggest_and_write()
+    again = message_regenerate(message=message, actor=alice, revision=message.revision, instruction="shorter")
+    assert again.status == Status.GENERATING and _fills[-1] == [message.pk]
+    [rewritten] = messages_fill(message_ids=[message.pk])
+    assert rewritten.nurture.item == shared and shared.url in rewritten.body
+    assert "instruction_ignored" in [f["code"] for f in rewritten.guardrail_findings]  # said beside the draft
+    assert Nurture.objects.filter(lead=lead).count() == 1
