@@ -359,3 +359,18 @@ def test_a_regenerated_touch_is_written_again_as_the_same_touch(lead, alice, _fi
     assert rewritten.nurture.item == shared and shared.url in rewritten.body
     assert "instruction_ignored" in [f["code"] for f in rewritten.guardrail_findings]  # said beside the draft
     assert Nurture.objects.filter(lead=lead).count() == 1
+
+
+def test_erasing_the_person_empties_the_news_a_touch_kept(lead, bob):
+    from leads.privacy import lead_erase
+
+    started = (clock.now() - dt.timedelta(days=5)).isoformat()
+    Lead.objects.filter(pk=lead.pk).update(
+        activity=[{"kind": "job_change", "at": started, "text": "Started as CFO at Ledgerly"}]
+    )
+    [message] = suggest_and_write()
+    assert message.nurture.news["text"] == "Started as CFO at Ledgerly"
+    lead_erase(lead=lead, actor=bob, reason="Asked by email")
+    nurture = Nurture.objects.get(lead=lead)
+    message.refresh_from_db()
+    assert nurture.news == {} and message.status == Status.CANCELLED and message.body == ""
