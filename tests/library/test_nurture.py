@@ -374,3 +374,17 @@ def test_erasing_the_person_empties_the_news_a_touch_kept(lead, bob):
     nurture = Nurture.objects.get(lead=lead)
     message.refresh_from_db()
     assert nurture.news == {} and message.status == Status.CANCELLED and message.body == ""
+
+
+def test_the_weekly_run_costs_a_fixed_number_of_queries_per_person(
+    campaign, alice, alice_account, django_assert_max_num_queries
+):
+    """Reads are batched (people, items, history, accounts); each person costs their checks and their writes."""
+    item("Closing the books", labels=["Speaker"])
+    for size in (3, 30):
+        for _ in range(size):
+            person = LeadFactory(campaign=campaign, owner=alice, status=Lead.Status.MEETING, label="Speaker")
+            connected(person, alice_account)
+        with django_assert_max_num_queries(6 + 8 * size):
+            assert len(nurtures_suggest_week(now=clock.now())) == size
+        Lead.objects.update(nurture_off=True)  # done: the next round counts only new people
