@@ -20,7 +20,6 @@ in the item, the news or the profile). It lands in the approval queue like any d
 """
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -31,6 +30,7 @@ from django.template import Context
 
 from campaigns.kinds import kind_rules
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_request_texts
 from leads.models import Lead
 from leads.services import activity_record
 from leads.sources.base import ActivityKind
@@ -47,7 +47,6 @@ from salesdept.llm.grounding import ungrounded_numbers
 from salesdept.llm.prompts import DATA_RULE, ENGINE, as_data
 from salesdept.people import display_name
 
-log = logging.getLogger(__name__)
 S = Lead.Status
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 Reason = Nurture.Reason
@@ -450,17 +449,21 @@ def nurtures_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     team, signatures = team_voice(), signatures_of({m.lead.owner_id for m in messages})
     voices = [voice_for(campaign=m.campaign, rep=m.lead.owner, team=team, signatures=signatures) for m in messages]
     answers = run_many([_request(m, m.nurture, v) for m, v in zip(messages, voices, strict=True)])
+    requests = campaign_request_texts(campaign_ids={m.campaign_id for m in messages})  # once for the batch
     from outreach.services import _record_draft
 
     done = []
     for message, voice, result in zip(messages, voices, answers, strict=True):
-        findings = nurture_findings(message=message, voice=voice, result=result)
+        asked = requests[message.campaign_id]
+        findings = nurture_findings(message=message, voice=voice, result=result, requests=asked)
         if _record_draft(message=message, result=result, findings=findings):
             done.append(message)
     return done
 
 
-def nurture_findings(*, message: OutreachMessage, voice: Voice, result: Result[Draft]) -> list[dict]:
+def nurture_findings(
+    *, message: OutreachMessage, voice: Voice, result: Result[Draft], requests: list[str] | None = None
+) -> list[dict]:
     """The guardrails every draft passes, and the library check; a model failure is said beside the draft."""
     draft, nurture, owner = result.value, message.nurture, message.lead.owner
     findings = check_draft(
@@ -477,7 +480,8 @@ def nurture_findings(*, message: OutreachMessage, voice: Voice, result: Result[D
         language=message.campaign.language,
         for_model=not result.from_template,
     )
-    findings += check_internal_text(text=f"{draft.subject}\n{draft.body}", campaign=message.campaign, lead=message.lead)
+    text = f"{draft.subject}\n{draft.body}"
+    findings += check_internal_text(text=text, campaign=message.campaign, lead=message.lead, requests=requests)
     findings += library_findings(
         message=message, nurture=nurture, subject=draft.subject, body=draft.body, facts_used=draft.facts_used
     )
