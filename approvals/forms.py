@@ -12,6 +12,7 @@ from salesdept.views_helpers import id_param
 
 AGES = [("", "Any age"), ("1", "Waiting over a day"), ("3", "Over 3 days"), ("7", "Over a week")]
 FINDINGS = [("", "Any findings"), ("some", "With guardrail warnings"), ("none", "Without warnings")]
+ORIGINS = [("", "Any kind of draft"), ("nurture", "Nurturing touches"), ("other", "Not nurturing")]
 SORTS = [("score", "Best score first"), ("oldest", "Oldest first"), ("newest", "Newest first")]
 STALE = "This selection is out of date; reload the queue."
 SNOOZE_DAYS = [(7, "1 week"), (14, "2 weeks"), (30, "1 month"), (90, "3 months")]
@@ -108,6 +109,7 @@ class QueueFilterForm(forms.Form):
     )
     label = forms.ChoiceField(required=False)
     kind = forms.ChoiceField(required=False, choices=[("", "Any channel"), *SequenceStep.Kind.choices], label="Channel")
+    origin = forms.ChoiceField(required=False, choices=ORIGINS, label="Kind of draft")
     findings = forms.ChoiceField(required=False, choices=FINDINGS, label="Guardrails")
     age = forms.ChoiceField(required=False, choices=AGES)
     score_min = forms.IntegerField(

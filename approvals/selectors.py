@@ -56,6 +56,10 @@ def _filtered(queue: QuerySet[OutreachMessage], filters: dict, *, now: dt.dateti
         queue = queue.filter(lead__label=label)
     if kind := filters.get("kind"):
         queue = queue.filter(kind=kind)
+    if (origin := filters.get("origin")) == "nurture":
+        queue = queue.filter(nurture__isnull=False)
+    elif origin == "other":
+        queue = queue.filter(nurture__isnull=True)
     if (findings := filters.get("findings")) == "some":
         queue = queue.exclude(guardrail_findings=[])
     elif findings == "none":
@@ -130,7 +134,7 @@ def queue_for(
     if after is not None:
         queue = _after(queue, after, sort)
     return (
-        queue.select_related("lead__company", "lead__owner", "campaign", "account", "reply_to")
+        queue.select_related("lead__company", "lead__owner", "campaign", "account", "reply_to", "nurture__item")
         .prefetch_related(*_conversation())
         .order_by(*ORDERS[sort])
     )
@@ -153,7 +157,7 @@ def blocked_for(user) -> QuerySet[OutreachMessage]:
         messages_visible_to(user)
         .filter(status=Status.PENDING_APPROVAL, blocked=True)
         .exclude(lead__status=Lead.Status.SNOOZED)
-        .select_related("lead__company", "lead__owner", "campaign", "account", "reply_to")
+        .select_related("lead__company", "lead__owner", "campaign", "account", "reply_to", "nurture__item")
         .order_by("created_at", "pk")
     )
 
@@ -182,7 +186,9 @@ def message_get_for_user(user, pk: int) -> OutreachMessage:
     """404 for a message the user may not see: another rep's work does not exist for them."""
     return get_object_or_404(
         messages_visible_to(user)
-        .select_related("lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to")
+        .select_related(
+            "lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to", "nurture__item"
+        )
         .prefetch_related(*_conversation()),
         pk=pk,
     )

@@ -102,6 +102,8 @@ class Lead(models.Model):
     unsubscribe_token = models.CharField(max_length=43, null=True, blank=True, unique=True, editable=False)
     consent_basis = models.CharField(max_length=50, default="legitimate_interest")
     email_opt_in = models.BooleanField(default=False)
+    # The rep turned nurturing off: no weekly nurturing touch is suggested for this person.
+    nurture_off = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -174,6 +174,7 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
         provider_message_id="",
     )
     lead.inbound_messages.update(text="", analysis={})
+    lead.nurtures.update(news={})  # the profile news a nurturing touch congratulated on
     LLMCall.objects.filter(lead=lead).update(error="")
     activities = list(lead.activities.only("pk", "payload"))
     for activity in activities:

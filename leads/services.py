@@ -599,6 +599,30 @@ def lead_set_do_not_contact(*, lead: Lead, actor, reason: str) -> bool:
 
 
 @transaction.atomic
+def lead_set_nurture(*, lead: Lead, actor, enabled: bool) -> bool:
+    """The rep turns weekly nurturing touches on or off for this person; False when it already was so.
+
+    Turning it off also cancels a nurturing touch still waiting for approval or its send.
+    """
+    if not Lead.objects.filter(pk=lead.pk, nurture_off=enabled).update(nurture_off=not enabled):
+        return False
+    lead.nurture_off = not enabled
+    activity_record(verb="nurture.on" if enabled else "nurture.off", lead=lead, actor=actor)
+    if not enabled:
+        from outreach.models import OutreachMessage
+
+        waiting = OutreachMessage.objects.filter(
+            lead=lead, nurture__isnull=False, status__in=("generating", "pending_approval", "approved")
+        )
+        for message in waiting:
+            if OutreachMessage.objects.filter(pk=message.pk, status=message.status).update(
+                status="cancelled", last_error="Nurturing turned off for this person"
+            ):
+                activity_record(verb="message.cancelled", lead=lead, message=message, reason="Nurturing turned off")
+    return True
+
+
+@transaction.atomic
 def lead_book_meeting(*, lead: Lead, actor) -> bool:
     """The rep booked a meeting: the funnel's last stage, counted on the dashboard and in the report."""
     from outreach.services import messages_cancel_for_lead

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/do-not-contact/", views.lead_do_not_contact, name="do_not_contact"),
     path("<int:pk>/score/", views.lead_score, name="score"),
     path("<int:pk>/meeting/", views.lead_meeting, name="meeting"),
+    path("<int:pk>/nurture/", views.lead_nurture, name="nurture"),
     path("<int:pk>/snooze/", views.lead_snooze_view, name="snooze"),
     path("<int:pk>/write/", views.lead_write, name="write"),
     path("<int:pk>/label/", views.lead_relabel_view, name="relabel"),

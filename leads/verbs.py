@@ -85,6 +85,10 @@ class Verb(models.TextChoices):
     TASK_NOT_DRAFTED = "task.not_drafted", "Task due: no draft could be written"
     TASK_DONE = "task.done", "Task done"
     TASK_CANCELLED = "task.cancelled", "Task cancelled"
+    # Nurturing: a weekly touch for a connected, met or won contact, and the rep's switch for it.
+    NURTURE_SUGGESTED = "nurture.suggested", "Nurturing touch suggested for approval"
+    NURTURE_OFF = "nurture.off", "Nurturing turned off"
+    NURTURE_ON = "nurture.on", "Nurturing turned back on"
     # Campaigns: one verb per status a campaign is moved to (f"campaign.{status}"), and its events.
     CAMPAIGN_CREATED = "campaign.created", "Campaign created"
     CAMPAIGN_UPDATED = "campaign.updated", "Campaign changed"

@@ -51,6 +51,7 @@ from leads.services import (
     lead_relabel,
     lead_requalify,
     lead_set_do_not_contact,
+    lead_set_nurture,
     lead_snooze,
     task_add,
     task_close,
@@ -189,6 +190,22 @@ def lead_meeting(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Meeting with {lead} noted; the rest of the sequence is cancelled.")
     else:
         messages.error(request, refusal(lead, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING))
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@require_POST
+@rep_required
+def lead_nurture(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rep's switch for weekly nurturing touches to this person."""
+    lead = lead_get_for_user(request.user, pk)
+    enabled = {"on": True, "off": False}.get(request.POST.get("nurture", ""))
+    if enabled is None:
+        messages.error(request, "Choose whether nurturing is on or off.")
+    elif lead_set_nurture(lead=lead, actor=request.user, enabled=enabled):
+        state = "on: a useful touch may be suggested when they go quiet" if enabled else "off for them"
+        messages.success(request, f"Nurturing is {state}.")
+    else:
+        messages.info(request, f"Nurturing was already {'on' if enabled else 'off'} for {lead}.")
     return redirect("leads:detail", pk=lead.pk)
 
 

@@ -36,3 +36,48 @@ class ContentItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Nurture(models.Model):
+    """One nurturing touch suggested to a connected, met or won person: why, and the message it drafted.
+
+    The message is an ordinary OutreachMessage outside the sequence (step 0), so it waits in the
+    approval queue and goes through the normal send. An item is shared with a person once, whatever
+    became of the suggestion (rejected included), and a person gets at most one suggestion a week.
+    """
+
+    class Reason(models.TextChoices):
+        SHARE = "share", "Sharing a library item"
+        CONGRATULATE = "congratulate", "Congratulating on a new role"
+        CHECK_IN = "check_in", "Checking in after the meeting"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="nurtures")
+    message = models.OneToOneField("outreach.OutreachMessage", on_delete=models.CASCADE, related_name="nurture")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    # Retired items stay (never suggested again); deleting one that was shared is refused.
+    item = models.ForeignKey(ContentItem, null=True, blank=True, on_delete=models.PROTECT, related_name="nurtures")
+    news = models.JSONField(default=dict, blank=True, help_text="The profile news congratulated on, as read")
+    week = models.DateField(help_text="Monday (UTC) of the week whose run suggested it")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Two workers running the same week's job: one row per person, the other insert fails.
+            models.UniqueConstraint(fields=["lead", "week"], name="nurture_one_per_week"),
+            models.UniqueConstraint(
+                fields=["lead", "item"], condition=models.Q(item__isnull=False), name="nurture_item_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} for {self.lead_id} ({self.week})"
+
+    @property
+    def label(self) -> str:
+        """What the queue calls it: "Nurturing: sharing <item>"."""
+        if self.reason == self.Reason.SHARE and self.item is not None:
+            return f"Nurturing: sharing “{self.item.title}”"
+        if self.reason == self.Reason.CONGRATULATE:
+            return "Nurturing: congratulating on a new role"
+        return "Nurturing: checking in after the meeting"

@@ -227,10 +227,19 @@ def _contact_budget_wait(message: OutreachMessage, now: dt.datetime) -> dt.datet
     """
     if message.reply_to_id:
         return None
+    return contact_budget_wait(lead_id=message.lead_id, now=now, besides=message.pk)
+
+
+def contact_budget_wait(*, lead_id: int, now: dt.datetime, besides: int | None = None) -> dt.datetime | None:
+    """When the person's contact budget next allows a touch; None: it allows one now.
+
+    `besides`: the message asking, which is not a touch of its own yet. Nurturing asks before it
+    suggests anything (library.nurture), the send asks again before it sends.
+    """
     window_start = now - dt.timedelta(days=settings.CONTACT_WINDOW_DAYS)
     touches = list(
-        OutreachMessage.objects.filter(lead=message.lead_id, status__in=TOUCHED, reply_to__isnull=True)
-        .exclude(pk=message.pk)
+        OutreachMessage.objects.filter(lead=lead_id, status__in=TOUCHED, reply_to__isnull=True)
+        .exclude(pk=besides)
         .annotate(touched_at=Coalesce("sent_at", "sending_started_at"))
         .filter(touched_at__gte=window_start)
         .order_by("touched_at")

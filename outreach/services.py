@@ -138,14 +138,23 @@ def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice)
 
 
 def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
-    """Write the drafts of messages in `generating`, check them, and queue them for approval."""
+    """Write the drafts of messages in `generating`, check them, and queue them for approval.
+
+    A nurturing touch (library.nurture) is written by its own prompt and checks.
+    """
+    from library.nurture import nurture_of, nurtures_fill
+
     messages = list(
         OutreachMessage.objects.select_related(
-            "lead__company", "lead__owner", "campaign__owner", "campaign__target", "account"
+            "lead__company", "lead__owner", "campaign__owner", "campaign__target", "account", "nurture"
         )
         .filter(pk__in=message_ids, status=Status.GENERATING)
         .order_by("pk")
     )
+    nurtured = [m.pk for m in messages if nurture_of(m) is not None]
+    if nurtured:
+        others = [m.pk for m in messages if m.pk not in nurtured]
+        return nurtures_fill(message_ids=nurtured) + (messages_fill(message_ids=others) if others else [])
     examples = {
         campaign_id: edit_examples(campaign_id=campaign_id) for campaign_id in {m.campaign_id for m in messages}
     }
@@ -442,11 +451,15 @@ def message_reject(
     """Reject a pending draft, then draft again (the default), take the rep's own text, or drop the lead.
 
     A suggested answer is not redrafted: rejected alone, the reply stays in the inbox for the rep.
+    Nor is a nurturing touch: rejected alone, no other is suggested to the person that week.
     """
     reason = reason.strip()
     if not reason:
         raise DecisionError("Say why you reject this draft: the reason teaches the next drafts.")
-    then = then or ("" if message.reply_to_id else Then.REDRAFT)
+    from library.nurture import nurture_of
+
+    # A suggested answer or a nurturing touch is not redrafted by default: rejected, it is gone.
+    then = then or ("" if message.reply_to_id or nurture_of(message) else Then.REDRAFT)
     activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason, then=then)
     if then == Then.REDRAFT:
         message = message_regenerate(message=message, actor=actor, revision=revision, instruction=reason)
@@ -481,13 +494,15 @@ def written_findings(*, message: OutreachMessage, subject: str, body: str) -> li
 
 def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_model: bool) -> list[dict]:
     """Every guardrail on a message's text as it would go: the draft's checks and the internal-text check."""
+    from library.nurture import allowed_links, nurture_of
+
     voice = voice_of(campaign=message.campaign, rep=message.lead.owner)
     findings = check_draft(
         kind=message.kind,
         subject=subject,
         body=body,
         first_name=message.lead.first_name,
-        allowed_links=message.campaign.brief_links,
+        allowed_links=allowed_links(message, nurture_of(message) if message.pk else None),
         banned=voice.banned,
         banned_blocks=True,  # the text as it would go: a phrase the team or campaign banned stops it
         signature=voice.signature,

@@ -177,4 +177,10 @@ SCHEDULES = [
         60,
         "Reactions and comments on our recent posts are read back; people who engage become leads.",
     ),
+    Schedule(
+        "suggest-nurturing",
+        "library.tasks.nurtures_suggest_due_task",
+        60,
+        "Weekly (NURTURE_WEEKDAY, _HOUR UTC): one useful touch for each quiet connected, met or won contact.",
+    ),
 ]

@@ -388,6 +388,11 @@ POSTS_COMPANY_ORGANIZATION_ID = env_str("POSTS_COMPANY_ORGANIZATION_ID")
 POSTS_COMPANY_ACCOUNT_ID = env_int("POSTS_COMPANY_ACCOUNT_ID", 0)
 # Reactions and comments are read back for posts published in the last this many days.
 POSTS_RESULTS_DAYS = env_int("POSTS_RESULTS_DAYS", 14)
+# Nurturing (library.nurture): each week on this weekday (0 = Monday) from this UTC hour, one touch is suggested
+# to each connected, met or won person nobody wrote to (nor heard from) in NURTURE_QUIET_DAYS days.
+NURTURE_WEEKDAY = env_int("NURTURE_WEEKDAY", 1)
+NURTURE_HOUR = env_int("NURTURE_HOUR", 8)
+NURTURE_QUIET_DAYS = env_int("NURTURE_QUIET_DAYS", 30)
 # Retention (practices.md §7): raw profiles of leads untouched this long, and the texts of finished
 # messages, replies and provider events older than this, are emptied daily (rows and counts stay).
 RETENTION_RAW_PROFILE_DAYS = env_int("RETENTION_RAW_PROFILE_DAYS", 365)

@@ -18,7 +18,7 @@ from playwright.sync_api import APIResponse, Browser, BrowserContext
 
 from leads.models import Lead
 from leads.services import activity_record
-from library.models import ContentItem
+from library.models import ContentItem, Nurture
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import inbound_analyse, inbound_record
@@ -88,6 +88,22 @@ def _fill_in(world: dict[str, dict]) -> None:
             {"kind": "reaction", "at": at, "about": "competitor", "who": "Ledgerline", "text": ""},
             {"kind": "job_change", "at": at, "text": "Started a new role"},
         ],
+    )
+
+    # A nurturing touch waiting in the queue, named by its tag.
+    touch = MessageFactory(
+        lead=LeadFactory(campaign=campaign, owner=alice, score=88, status=Lead.Status.MEETING),
+        campaign=campaign,
+        account=account,
+        step=0,
+        kind=OutreachMessage.Kind.MESSAGE,
+    )
+    Nurture.objects.create(
+        lead=touch.lead,
+        message=touch,
+        reason=Nurture.Reason.SHARE,
+        item=ContentItem.objects.get(pk=world["item"]["pk"]),
+        week=clock.today(dt.UTC),
     )
 
     talker = LeadFactory(

@@ -128,6 +128,7 @@ leads:detail                 GET    lead          login  200    404    200     2
 leads:do_not_contact         POST   lead          login  302    404    302     302    403
 leads:score                  POST   lead          login  302    404    302     302    403
 leads:meeting                POST   lead          login  302    404    302     302    403
+leads:nurture                POST   lead          login  302    404    302     302    403
 leads:snooze                 POST   lead          login  200    404    200     200    403
 leads:write                  POST   lead          login  200    404    200     200    403
 leads:relabel                POST   lead          login  302    404    302     302    403
