@@ -177,4 +177,10 @@ SCHEDULES = [
         60,
         "Reactions and comments on our recent posts are read back; people who engage become leads.",
     ),
+    Schedule(
+        "crm-sync",
+        "crm.tasks.crm_sync_all_task",
+        15,
+        "Each connected CRM gets what changed here (people, deals, messages) and gives back its deal stage moves.",
+    ),
 ]

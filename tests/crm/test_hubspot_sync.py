@@ -1,0 +1,243 @@
+"""HubSpot sync against a local fake of HubSpot's API, through the real hubspot-api-client."""
+
+import logging
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+
+from crm.models import CRMConnection, SyncRecord, SyncRun
+from crm.sync import sync_run
+from crm.tasks import crm_sync_task
+from deals.models import Deal, DealStage
+from deals.services import deal_move, deal_open
+from leads.models import Lead
+from salesdept.models import Notification
+from tests.crm.conftest import conversation, reply_received
+
+pytestmark = pytest.mark.django_db
+S = Lead.Status
+
+
+def stage(name: str) -> DealStage:
+    return DealStage.objects.get(name=name)
+
+
+def only(items: list):
+    assert len(items) == 1, items
+    return items[0]
+
+
+def counts(run: SyncRun) -> tuple:
+    run.refresh_from_db()
+    return run.status, run.created, run.updated, run.failed
+
+
+@pytest.fixture
+def history(alice):
+    """Two people we talk to at one company, one of them with a reply and a deal; one prospect not yet written to."""
+    from tests.factories import CompanyFactory, LeadFactory
+
+    acme = CompanyFactory(name="Acme Ledger", domain="acme-ledger.example")
+    lena = conversation(alice, email="lena@acme-ledger.example", company=acme, reply="Yes, tell me more")
+    omar = conversation(alice, email="omar@acme-ledger.example", company=acme)
+    Lead.objects.filter(pk=lena.pk).update(status=S.INTERESTED)
+    lena.refresh_from_db()
+    deal = deal_open(lead=lena, actor=alice, value=Decimal("12000"), currency="EUR", next_step="Send the deck")
+    prospect = LeadFactory(status=S.QUALIFIED, email="not-yet@elsewhere.example")
+    return {"acme": acme, "lena": lena, "omar": omar, "deal": deal, "prospect": prospect}
+
+
+def test_it_sends_contacts_companies_deals_and_notes_once_and_associated(connection, hubspot, history):
+    run = sync_run(connection)
+
+    assert counts(run) == ("done", 7, 0, 0)  # 1 company, 2 contacts, 1 deal, 3 notes (2 sent, 1 reply)
+    company = only(hubspot.by_property("companies", "domain", "acme-ledger.example"))
+    lena = only(hubspot.by_property("contacts", "email", "lena@acme-ledger.example"))
+    omar = only(hubspot.by_property("contacts", "email", "omar@acme-ledger.example"))
+    assert hubspot.by_property("contacts", "email", "not-yet@elsewhere.example") == []  # not written to yet
+    assert (lena["properties"]["firstname"], lena["properties"]["jobtitle"]) == (
+        history["lena"].first_name, "Chief Financial Officer",
+    )  # fmt: skip
+    assert lena["properties"]["salesdept_lead_id"] == str(history["lena"].pk)
+    assert hubspot.associated("contacts", lena["id"], "companies") == {company["id"]}
+    assert hubspot.associated("contacts", omar["id"], "companies") == {company["id"]}
+    deal = only(hubspot.by_property("deals", "salesdept_deal_id", str(history["deal"].pk)))
+    assert (deal["properties"]["dealstage"], deal["properties"]["amount"]) == ("appointmentscheduled", "12000.00")
+    assert hubspot.associated("deals", deal["id"], "contacts") == {lena["id"]}
+    assert hubspot.associated("deals", deal["id"], "companies") == {company["id"]}
+    notes = hubspot.objects["notes"].values()
+    assert len(notes) == 3
+    lena_notes = [n for n in notes if hubspot.associated("notes", n["id"], "contacts") == {lena["id"]}]
+    bodies = sorted(n["properties"]["hs_note_body"].split(":")[0] for n in lena_notes)
+    assert bodies == [f"Reply from {history['lena'].full_name}", "Sent by Alice Rivera (LinkedIn connection note)"]
+    assert all(hubspot.associated("notes", n["id"], "deals") == {deal["id"]} for n in lena_notes)
+    assert SyncRecord.objects.filter(state="ok").count() == 7
+    connection.refresh_from_db()
+    assert connection.synced_through == run.started_at and connection.claimed_by_run is None
+
+
+def test_an_incremental_run_sends_only_what_changed(connection, hubspot, history, alice, later):
+    sync_run(connection)
+    later(16)
+    calls_before = len(hubspot.requests)
+    nothing = sync_run(connection)
+    assert counts(nothing) == ("done", 0, 0, 0)
+    # Nothing changed: the run only asked HubSpot for its own deal changes (one search).
+    assert [r["path"] for r in hubspot.requests[calls_before:]] == ["/crm/v3/objects/deals/search"]
+
+    later(16)
+    omar = Lead.objects.get(pk=history["omar"].pk)
+    omar.position = "VP Finance"
+    omar.save(update_fields=["position", "updated_at"])
+    reply_received(history["lena"], "Can we talk Tuesday?")
+    changed = sync_run(connection)
+
+    assert counts(changed) == ("done", 1, 1, 0)  # one new note; omar updated
+    assert only(hubspot.by_property("contacts", "email", "omar@acme-ledger.example"))["properties"]["jobtitle"] == (
+        "VP Finance"
+    )
+    assert len(hubspot.objects["notes"]) == 4  # the earlier three were not sent again
+    assert len(hubspot.objects["contacts"]) == 2 and len(hubspot.objects["deals"]) == 1
+
+
+def test_our_stage_move_reaches_hubspot(connection, hubspot, history, alice, later):
+    sync_run(connection)
+    later(16)
+    deal_move(deal=history["deal"], stage=stage("Proposal sent"), actor=alice)
+    sync_run(connection)
+    remote = only(hubspot.by_property("deals", "salesdept_deal_id", str(history["deal"].pk)))
+    assert remote["properties"]["dealstage"] == "presentationscheduled"
+
+
+def test_a_deal_won_in_hubspot_is_won_here_and_the_lead_follows(connection, hubspot, history, later):
+    sync_run(connection)
+    remote = only(hubspot.by_property("deals", "salesdept_deal_id", str(history["deal"].pk)))
+    later(10)
+    hubspot.move_deal(remote["id"], "closedwon")
+    later(6)
+
+    run = sync_run(connection)
+
+    deal = Deal.objects.select_related("stage", "lead").get(pk=history["deal"].pk)
+    assert (deal.stage.name, deal.is_closed, deal.lead.status) == ("Won", True, S.WON)
+    run.refresh_from_db()
+    assert run.pulled == 1
+    # Pulled once: the next run sees the same stage on both sides.
+    later(16)
+    again = sync_run(connection)
+    assert again.pulled == 0 and Deal.objects.get(pk=deal.pk).stage.name == "Won"
+
+
+def test_a_stage_moved_on_both_sides_keeps_the_newer_and_says_so(connection, hubspot, history, alice, later):
+    sync_run(connection)
+    remote = only(hubspot.by_property("deals", "salesdept_deal_id", str(history["deal"].pk)))
+    later(5)
+    hubspot.move_deal(remote["id"], "decisionmakerboughtin")  # theirs first
+    later(5)
+    deal_move(deal=history["deal"], stage=stage("Proposal sent"), actor=alice)  # ours later: ours wins
+
+    run = sync_run(connection)
+
+    assert Deal.objects.get(pk=history["deal"].pk).stage.name == "Proposal sent"
+    assert hubspot.objects["deals"][remote["id"]]["properties"]["dealstage"] == "presentationscheduled"
+    run.refresh_from_db()
+    assert any("moved on both sides; ours (Proposal sent) is newer" in note for note in run.notes)
+
+
+def test_a_429_storm_waits_each_retry_after_and_loses_nothing(connection, hubspot, history, eager):
+    hubspot.rate_limit(3, retry_after="2")
+    with mock.patch.object(crm_sync_task, "retry", wraps=crm_sync_task.retry) as retry:
+        crm_sync_task.delay(connection.pk)
+
+    assert [call.kwargs["countdown"] for call in retry.call_args_list] == [2.0, 2.0, 2.0]
+    run = only(list(SyncRun.objects.all()))  # one run, resumed after each wait
+    assert (run.status, run.rate_limit_waits, run.waited_seconds) == ("done", 3, 6.0)
+    assert hubspot.statuses().count(429) == 3
+    assert len(hubspot.objects["contacts"]) == 2 and len(hubspot.objects["companies"]) == 1
+    assert len(hubspot.objects["deals"]) == 1 and len(hubspot.objects["notes"]) == 3
+    assert run.created == 7
+
+
+def test_a_rate_limit_in_the_middle_resumes_without_sending_twice(connection, hubspot, history, eager):
+    hubspot.fail_call(6, 429)  # a 429 after a few records went out
+    with mock.patch.object(crm_sync_task, "retry", wraps=crm_sync_task.retry) as retry:
+        crm_sync_task.delay(connection.pk)
+    assert retry.call_count == 1
+    assert len(hubspot.objects["contacts"]) == 2 and len(hubspot.objects["notes"]) == 3
+    assert len(hubspot.objects["deals"]) == 1 and len(hubspot.objects["companies"]) == 1
+    assert SyncRun.objects.get().status == "done"
+
+
+def test_a_run_killed_half_way_resumes_next_time_without_duplicates(connection, hubspot, history, monkeypatch):
+    from crm.hubspot import HubSpotAdapter
+
+    real_add_note = HubSpotAdapter.add_note
+    made = []
+
+    def add_note_then_die(self, note, **kwargs):  # the note reaches HubSpot; the worker dies before we record it
+        made.append(real_add_note(self, note, **kwargs))
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(HubSpotAdapter, "add_note", add_note_then_die)
+    with pytest.raises(RuntimeError, match="worker killed"):
+        sync_run(connection)
+    assert len(made) == 1 and len(hubspot.objects["notes"]) == 1
+    monkeypatch.setattr(HubSpotAdapter, "add_note", real_add_note)
+    connection.refresh_from_db()
+    assert connection.claimed_by_run is None  # an exception frees the connection; a SIGKILL waits out the stale time
+
+    resumed = sync_run(connection)
+
+    assert resumed.status == "done"
+    assert len(hubspot.objects["notes"]) == 3 and made[0] in hubspot.objects["notes"]
+    assert len(hubspot.objects["contacts"]) == 2 and len(hubspot.objects["deals"]) == 1
+    assert len(hubspot.objects["companies"]) == 1
+    assert SyncRecord.objects.exclude(state="ok").count() == 0
+
+
+def test_a_refused_record_does_not_stop_the_others_and_shows_on_the_lead_page(
+    connection, hubspot, history, client, alice
+):
+    hubspot.refuse_email("omar@acme-ledger.example")
+    run = sync_run(connection)
+
+    assert counts(run) == ("done", 5, 0, 1)  # omar (and his note) are not sent; the rest is
+    assert len(hubspot.objects["contacts"]) == 1 and len(hubspot.objects["notes"]) == 2
+    record = SyncRecord.objects.get(kind="contact", local_id=history["omar"].pk)
+    assert record.state == "error" and "email 'omar@acme-ledger.example' is invalid" in record.last_error
+    client.force_login(alice)
+    page = client.get(f"/leads/{history['omar'].pk}/").content.decode()
+    assert "CRM sync" in page and "Refused" in page and "is invalid" in page
+
+
+def test_refused_credentials_stop_the_run_mark_the_connection_and_tell_managers(connection, hubspot, history, bob):
+    CRMConnection.objects.filter(pk=connection.pk).update(credentials="pat-na1-revoked")
+    connection.refresh_from_db()
+
+    run = sync_run(connection)
+
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error.startswith("Credentials refused")
+    assert hubspot.objects["contacts"] == {}
+    connection.refresh_from_db()
+    assert connection.health == "auth_refused" and connection.claimed_by_run is None
+    notice = only(list(Notification.objects.filter(user=bob)))
+    assert "HubSpot refused our credentials" in notice.text and notice.url == "/settings/crm/hubspot/"
+
+
+def test_the_token_is_never_logged(connection, hubspot, history, caplog):
+    caplog.set_level(logging.DEBUG)
+    CRMConnection.objects.filter(pk=connection.pk).update(credentials="pat-na1-revoked-secret-xyz")
+    connection.refresh_from_db()
+    sync_run(connection)
+    run = SyncRun.objects.get()
+    assert "pat-na1-revoked-secret-xyz" not in caplog.text
+    assert "pat-na1-revoked-secret-xyz" not in f"{run.error} {run.notes}"
+    assert "pat-na1-revoked-secret-xyz" not in str(CRMConnection.objects.values_list("health_reason", flat=True)[0])
+
+
+def test_one_run_at_a_time(connection, hubspot, history):
+    CRMConnection.objects.filter(pk=connection.pk).update(claimed_by_run=999999, claimed_at=history["deal"].opened_at)
+    assert sync_run(connection) is None
+    assert not SyncRun.objects.exists() and hubspot.objects["contacts"] == {}
