@@ -69,6 +69,8 @@ class MappingForm(forms.Form):
             if value and not PROPERTY.match(value):
                 self.add_error(name, "Letters, digits, _ . - only: the CRM's internal name, not its label.")
             data[name] = value
+        if not any(data.get(name) for name in self.fields):
+            raise forms.ValidationError("Map at least one field or stage: an empty mapping sends nothing.")
         return data
 
     def contact_fields(self):

@@ -11,7 +11,7 @@ from crm.sync import sync_run
 from crm.tasks import crm_sync_task
 from deals.models import Deal, DealStage
 from deals.services import deal_move, deal_open
-from leads.models import Lead
+from leads.models import Activity, Lead
 from salesdept.models import Notification
 from tests.crm.conftest import conversation, reply_received
 
@@ -241,3 +241,48 @@ def test_one_run_at_a_time(connection, hubspot, history):
     CRMConnection.objects.filter(pk=connection.pk).update(claimed_by_run=999999, claimed_at=history["deal"].opened_at)
     assert sync_run(connection) is None
     assert not SyncRun.objects.exists() and hubspot.objects["contacts"] == {}
+
+
+def test_erasing_a_person_deletes_their_contact_in_hubspot_and_never_sends_them_again(
+    connection, hubspot, history, carol, eager, later, django_capture_on_commit_callbacks
+):
+    from leads.privacy import lead_erase
+
+    sync_run(connection)
+    contact_id = only(hubspot.by_property("contacts", "email", "lena@acme-ledger.example"))["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_erase(lead=history["lena"], actor=carol, reason="Asked by email")
+
+    assert contact_id not in hubspot.objects["contacts"] and ("contacts", contact_id) in hubspot.archived
+    logged = Activity.objects.get(lead=history["lena"], verb="privacy.crm_erased")
+    assert logged.payload == {"erased": ["HubSpot"], "unreached": []}
+    later(16)
+    sync_run(connection, full=True)  # even a full run leaves the emptied person out
+    assert hubspot.by_property("contacts", "salesdept_lead_id", str(history["lena"].pk)) == []
+    assert len(hubspot.objects["contacts"]) == 1
+
+
+def test_an_erasure_hubspot_could_not_take_is_listed_and_done_at_the_next_sync(
+    connection, hubspot, history, carol, eager, client, django_capture_on_commit_callbacks
+):
+    from leads.privacy import lead_erase
+
+    sync_run(connection)
+    contact_id = only(hubspot.by_property("contacts", "email", "lena@acme-ledger.example"))["id"]
+    hubspot.fail_call(1, 503)
+    with django_capture_on_commit_callbacks(execute=True):
+        lead_erase(lead=history["lena"], actor=carol, reason="Asked by email")
+
+    assert contact_id in hubspot.objects["contacts"]
+    logged = Activity.objects.get(lead=history["lena"], verb="privacy.crm_erased")
+    assert logged.payload["erased"] == [] and logged.payload["unreached"][0]["crm"] == "HubSpot"
+    assert "HubSpot 503" in logged.payload["unreached"][0]["error"]
+    client.force_login(carol)
+    page = client.get(f"/leads/{history['lena'].pk}/").content.decode()
+    assert "Not removed from HubSpot yet" in page and "Erasure not confirmed yet" in page
+
+    sync_run(connection)
+
+    assert contact_id not in hubspot.objects["contacts"]
+    assert SyncRecord.objects.get(kind="contact", local_id=history["lena"].pk).state == "erased"
