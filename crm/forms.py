@@ -6,6 +6,7 @@ from crm.models import CRMConnection, FieldMapping
 from crm.services import CONTACT_FIELDS
 from deals.models import DealStage
 
+LABELS = {"linkedin_url": "LinkedIn URL", "status": "Status (ours)"}
 ACTIONS = [("test", "Test connection"), ("save", "Save")]
 PROPERTY = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")  # HubSpot property names and stage ids; Salesforce API names
 
@@ -52,7 +53,7 @@ class MappingForm(forms.Form):
         current = {(m.kind, m.ours): m.theirs for m in connection.mappings.all()}
         for name in CONTACT_FIELDS:
             self.fields[f"field_{name}"] = forms.CharField(
-                label=name.replace("_", " ").capitalize(), required=False, max_length=100,
+                label=LABELS.get(name, name.replace("_", " ").capitalize()), required=False, max_length=100,
                 initial=current.get((FieldMapping.Kind.CONTACT, name), ""),
             )  # fmt: skip
         self.stages = list(DealStage.objects.all())

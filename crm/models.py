@@ -75,7 +75,7 @@ class SyncRecord(models.Model):
         NOTE = "note"
 
     class State(models.TextChoices):
-        PENDING = "pending", "Being sent"
+        PENDING = "pending", "Not sent yet"
         OK = "ok", "Synced"
         ERROR = "error", "Refused"
         ERASING = "erasing", "Erasure not confirmed yet"

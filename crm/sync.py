@@ -130,6 +130,10 @@ def sync_run(
         if run_id is None:
             run.delete()  # never ran: the log shows runs, not knocks on a busy door
         return None
+    # A run still "running" or "waiting" lost its worker or its retry: this one took its place.
+    SyncRun.objects.filter(connection=connection, status__in=[SyncRun.Status.RUNNING, SyncRun.Status.WAITING]).exclude(
+        pk=run.pk
+    ).update(status=SyncRun.Status.FAILED, finished_at=now, error="Stopped: its worker or its retry was lost.")
     if run.status != SyncRun.Status.RUNNING:
         run.status = SyncRun.Status.RUNNING
         run.save(update_fields=["status"])

@@ -1,5 +1,6 @@
 """HubSpot sync against a local fake of HubSpot's API, through the real hubspot-api-client."""
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from unittest import mock
@@ -286,3 +287,19 @@ def test_an_erasure_hubspot_could_not_take_is_listed_and_done_at_the_next_sync(
 
     assert contact_id not in hubspot.objects["contacts"]
     assert SyncRecord.objects.get(kind="contact", local_id=history["lena"].pk).state == "erased"
+
+
+def test_a_run_whose_worker_died_is_taken_over_after_the_stale_time(connection, hubspot, history, settings):
+    from salesdept import clock
+
+    lost = SyncRun.objects.create(connection=connection, started_at=clock.now(), status="waiting")
+    claimed_at = clock.now() - dt.timedelta(minutes=settings.CRM_SYNC_STALE_MINUTES - 1)
+    CRMConnection.objects.filter(pk=connection.pk).update(claimed_by_run=lost.pk, claimed_at=claimed_at)
+    assert sync_run(connection) is None  # not stale yet
+
+    CRMConnection.objects.filter(pk=connection.pk).update(claimed_at=claimed_at - dt.timedelta(minutes=2))
+    run = sync_run(connection)
+
+    assert run.status == "done" and len(hubspot.objects["contacts"]) == 2
+    lost.refresh_from_db()
+    assert (lost.status, lost.error) == ("failed", "Stopped: its worker or its retry was lost.")
