@@ -303,3 +303,41 @@ def test_a_run_whose_worker_died_is_taken_over_after_the_stale_time(connection, 
     assert run.status == "done" and len(hubspot.objects["contacts"]) == 2
     lost.refresh_from_db()
     assert (lost.status, lost.error) == ("failed", "Stopped: its worker or its retry was lost.")
+
+
+def test_a_rate_limit_that_does_not_pass_gives_up_and_frees_the_connection(
+    connection, hubspot, history, eager, settings
+):
+    settings.CRM_RETRIES_MAX = 2
+    hubspot.rate_limit(50, retry_after="1")
+    crm_sync_task.delay(connection.pk)
+
+    run = SyncRun.objects.get()
+    assert (run.status, run.rate_limit_waits) == ("failed", 3) and run.error.startswith("Rate limited 3 times")
+    connection.refresh_from_db()
+    assert connection.claimed_by_run is None and connection.synced_through is None  # the next run starts over
+    assert hubspot.objects["contacts"] == {}
+
+
+def test_the_schedule_tick_starts_one_run_per_active_connection(connection, hubspot, history, eager):
+    from crm.tasks import crm_sync_all_task
+
+    assert crm_sync_all_task.delay().get() == 1
+    CRMConnection.objects.filter(pk=connection.pk).update(is_active=False)
+    assert crm_sync_all_task.delay().get() == 0
+    assert SyncRun.objects.count() == 1 and len(hubspot.objects["contacts"]) == 2
+
+
+@pytest.mark.parametrize("people", [3, 12])
+def test_an_unchanged_full_run_costs_the_same_queries_and_no_calls(
+    connection, hubspot, alice, people, later, django_assert_max_num_queries
+):
+    for n in range(people):
+        conversation(alice, email=f"person{n}@example.org", reply="Sounds good")
+    sync_run(connection)
+    later(16)
+    calls = len(hubspot.requests)
+    with django_assert_max_num_queries(12):  # 11 measured, with 3 people and with 12
+        run = sync_run(connection, full=True)
+    assert (run.created, run.updated, run.skipped) == (0, 0, 4 * people)  # company, contact and two notes each
+    assert len(hubspot.requests) == calls + 1  # only the search for HubSpot's own changes
