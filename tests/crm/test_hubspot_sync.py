@@ -341,3 +341,20 @@ def test_an_unchanged_full_run_costs_the_same_queries_and_no_calls(
         run = sync_run(connection, full=True)
     assert (run.created, run.updated, run.skipped) == (0, 0, 4 * people)  # company, contact and two notes each
     assert len(hubspot.requests) == calls + 1  # only the search for HubSpot's own changes
+
+
+def test_a_stage_moved_on_both_sides_takes_the_crms_when_it_is_newer(connection, hubspot, history, alice, later):
+    sync_run(connection)
+    remote = only(hubspot.by_property("deals", "salesdept_deal_id", str(history["deal"].pk)))
+    later(5)
+    deal_move(deal=history["deal"], stage=stage("Proposal sent"), actor=alice)  # ours first
+    later(5)
+    hubspot.move_deal(remote["id"], "closedlost")  # theirs later: theirs wins
+
+    run = sync_run(connection)
+
+    deal = Deal.objects.select_related("stage", "lead").get(pk=history["deal"].pk)
+    assert (deal.stage.name, deal.lost_reason, deal.lead.status) == ("Lost", "Marked lost in HubSpot", S.LOST)
+    assert hubspot.objects["deals"][remote["id"]]["properties"]["dealstage"] == "closedlost"
+    run.refresh_from_db()
+    assert "the CRM's move to Lost is newer and won" in " ".join(run.notes)
