@@ -46,6 +46,7 @@ from crm.models import CRMConnection, FieldMapping, SyncRecord, SyncRun
 from deals.models import Deal, DealStage
 from deals.services import DealError, deal_move
 from leads.models import Activity, Lead
+from outreach.models import InboundMessage
 from salesdept import clock
 
 logger = logging.getLogger(__name__)
@@ -374,7 +375,10 @@ def _open_deal_id(lead: Lead) -> int | None:
 
 def _note_body(activity: Activity) -> str:
     if activity.verb == "reply.received":
-        return f"Reply from {activity.lead.full_name}:\n\n{activity.payload.get('text', '')}"
+        # The timeline keeps the first 500 characters; the reply itself has all of it.
+        inbound = InboundMessage.objects.filter(pk=activity.payload.get("inbound") or 0, lead=activity.lead_id)
+        text = inbound.values_list("text", flat=True).first() or activity.payload.get("text", "")
+        return f"Reply from {activity.lead.full_name}:\n\n{text}"
     message = activity.message
     if message is None:
         return "Message sent (its text is no longer kept)."

@@ -358,3 +358,23 @@ def test_a_stage_moved_on_both_sides_takes_the_crms_when_it_is_newer(connection,
     assert hubspot.objects["deals"][remote["id"]]["properties"]["dealstage"] == "closedlost"
     run.refresh_from_db()
     assert "the CRM's move to Lost is newer and won" in " ".join(run.notes)
+
+
+def test_a_long_reply_reaches_hubspot_whole(connection, hubspot, alice):
+    from leads.services import activity_record
+    from outreach.models import InboundMessage
+    from salesdept import clock
+    from tests.factories import SendingAccountFactory
+
+    lead = conversation(alice, email="ines@example.org")
+    text = "We are reviewing vendors this quarter. " * 30  # longer than the timeline keeps
+    inbound = InboundMessage.objects.create(
+        lead=lead, account=SendingAccountFactory(owner=alice), provider_id="in-long", text=text,
+        received_at=clock.now(),
+    )  # fmt: skip
+    activity_record(verb="reply.received", lead=lead, inbound=inbound.pk, text=text[:500])
+
+    sync_run(connection)
+
+    reply = only([n for n in hubspot.objects["notes"].values() if "Reply from" in n["properties"]["hs_note_body"]])
+    assert reply["properties"]["hs_note_body"] == f"Reply from {lead.full_name}:\n\n{text}"
