@@ -140,6 +140,7 @@ def _replace_ci(text: str, old: str, new: str) -> str:
 @transaction.atomic
 def lead_erase(*, lead: Lead, actor, reason: str) -> None:
     """Remove the person's data everywhere we hold it, keep them suppressed, and keep the counts."""
+    from crm.services import crm_erase_request
     from hooks.services import deliveries_scrub_lead
     from leads.sheets import sheet_sync_request
     from outreach.services import messages_cancel_for_lead
@@ -154,6 +155,8 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
     if lead.linkedin_url:
         suppression_add(kind=Suppression.Kind.LINKEDIN, value=lead.linkedin_url, reason=Suppression.Reason.ERASURE)
     messages_cancel_for_lead(lead=lead, reason="The person was erased")
+    # Connected CRMs delete the person after this commits; who could not be reached is on the timeline.
+    crm_erase_request(lead_id=lead.pk)
 
     identifiers = _identifiers(lead)
     _webhook_events_scrub(identifiers)

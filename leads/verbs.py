@@ -128,6 +128,7 @@ class Verb(models.TextChoices):
     REPORT_RESENT = "report.resent", "Daily report sent again"
     PRIVACY_EXPORTED = "privacy.exported", "Personal data exported"
     PRIVACY_ERASED = "privacy.erased", "Personal data erased"
+    PRIVACY_CRM_ERASED = "privacy.crm_erased", "Erasure sent to the connected CRMs"
 
 
 # The funnel stage (reporting.models.STAGES) each milestone verb counts toward, once per lead,

@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.selectors import lead_sync_state
 from leads.csvread import DELIMITER_NAMES, ENCODING_NAMES, ImportFileError
 from leads.exports import lead_csv_lines
 from leads.forms import (
@@ -116,6 +117,7 @@ def _lead_page(
         "snooze_form": snooze_form or SnoozeUntilForm(initial={"until": lead.snoozed_until}, today=_lead_today(lead)),
         "snooze_origin": lead_snooze_origin(lead),
         "can_book_meeting": can_move(lead.status, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING),
+        "crm_records": lead_sync_state(lead),
     }
 
 

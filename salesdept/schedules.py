@@ -183,4 +183,10 @@ SCHEDULES = [
         60,
         "Weekly (NURTURE_WEEKDAY, _HOUR UTC): one useful touch for each quiet connected, met or won contact.",
     ),
+    Schedule(
+        "crm-sync",
+        "crm.tasks.crm_sync_all_task",
+        15,
+        "Each connected CRM gets what changed here (people, deals, messages) and gives back its deal stage moves.",
+    ),
 ]

@@ -427,6 +427,14 @@ GOOGLE_SERVICE_ACCOUNT_KEY = env_str("GOOGLE_SERVICE_ACCOUNT_KEY")
 SHEETS_API_URL = env_str("SHEETS_API_URL")
 SHEETS_REQUESTS_PER_MINUTE = env_int("SHEETS_REQUESTS_PER_MINUTE", 60)
 SHEET_SYNC_STALE_MINUTES = env_int("SHEET_SYNC_STALE_MINUTES", 30)  # a run this old died with its worker
+# CRM sync (crm/): HUBSPOT_API_URL empty for HubSpot's API (https://api.hubapi.com); a base URL sends
+# every HubSpot call there instead (a proxy, the tests' fake). A sync run older than
+# CRM_SYNC_STALE_MINUTES died with its worker: the next run may take the connection over.
+# A rate-limited run waits the CRM's Retry-After, at most CRM_RETRY_MAX_SECONDS, CRM_RETRIES_MAX times.
+HUBSPOT_API_URL = env_str("HUBSPOT_API_URL")
+CRM_SYNC_STALE_MINUTES = env_int("CRM_SYNC_STALE_MINUTES", 30)
+CRM_RETRY_MAX_SECONDS = env_int("CRM_RETRY_MAX_SECONDS", 600)
+CRM_RETRIES_MAX = env_int("CRM_RETRIES_MAX", 8)
 # Test only: a file holding the time the background jobs act at (salesdept/clock.py).
 CLOCK_FILE = env_str("SALESDEPT_CLOCK_FILE")
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("settings/model/", views.settings_model, name="settings_model"),
     path("settings/unipile/", views.settings_unipile, name="settings_unipile"),
     path("settings/webhooks/", include("hooks.urls")),
+    path("settings/crm/", include("crm.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("approvals/posts/", include("presence.urls")),

@@ -43,6 +43,8 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   delivery      a delivery to that endpoint
   competitor    a watched competitor (the team's), with a post and a weekly summary
   api_token     alice's personal API token
+  crm           the team's HubSpot connection (its token carries SECRET: never shown), with a run and a
+                refused record of alice's lead
 
 The REST API (api:*) answers in JSON: 401 with no session and no token (never the login page),
 403 to a person without a role. Tokens are checked in tests/api; here the browser's session signs in.
@@ -96,6 +98,12 @@ hooks:add                    POST   -             login  403    403    400     4
 hooks:endpoint               GET    endpoint      login  403    403    200     200    403
 hooks:remove                 POST   endpoint      login  403    403    302     302    403
 hooks:replay                 POST   delivery      login  403    403    302     302    403
+crm:index                    GET    -             login  403    403    200     200    403
+crm:connection               GET    crm           login  403    403    200     200    403
+crm:connect                  POST   crm           login  403    403    400     400    403
+crm:sync                     POST   crm           login  403    403    302     302    403
+crm:mapping                  GET    crm           login  403    403    200     200    403
+crm:mapping_save             POST   crm           login  403    403    400     400    403
 approvals:queue              GET    -             login  200    200    200     200    403
 approvals:count              GET    -             login  200    200    200     200    403
 approvals:total              GET    -             login  200    200    200     200    403

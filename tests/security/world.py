@@ -8,6 +8,8 @@ import datetime as dt
 
 from campaigns.models import CampaignRequest
 from competitors.models import Competitor, CompetitorPost, CompetitorSummary
+from crm.models import SyncRecord, SyncRun
+from crm.services import connection_save
 from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
 from leads.models import Task
@@ -89,6 +91,15 @@ def build_world() -> dict[str, dict]:
         event="lead.created", endpoint=endpoint, payload={"data": {"last_name": SECRET}}, created_at=NOW,
         status=Delivery.Status.DELIVERED, response_code=200,
     )  # fmt: skip
+    hubspot = connection_save(kind="hubspot", credentials=f"pat-na1-{SECRET}", actor=bob, connected_as="portal 4242")
+    SyncRun.objects.create(
+        connection=hubspot, started_at=NOW, finished_at=NOW, status=SyncRun.Status.DONE, created=3, failed=1,
+        notes=["Deal 1: moved on both sides; ours (Proposal sent) is newer and was kept."],
+    )  # fmt: skip
+    SyncRecord.objects.create(
+        connection=hubspot, kind=SyncRecord.Kind.CONTACT, local_id=lead.pk, lead=lead, state=SyncRecord.State.ERROR,
+        last_error="HubSpot 400 VALIDATION_ERROR: Property values were not valid",
+    )  # fmt: skip
     api_token, _secret = api_token_create(user=alice, name=f"Script {SECRET}", read_only=False, expires_on=None)
     return {
         "-": {},
@@ -114,4 +125,5 @@ def build_world() -> dict[str, dict]:
         "link": {"link_id": link.pk, "token": "not-the-secret"},
         "competitor": {"pk": competitor.pk},
         "api_token": {"pk": api_token.pk},
+        "crm": {"kind": hubspot.kind},
     }
