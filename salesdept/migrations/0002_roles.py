@@ -20,7 +20,8 @@ MANAGER_PERMISSIONS = REP_PERMISSIONS + [
 ]
 # Admins configure everything, users and roles included.
 ADMIN_APPS = [
-    "leads", "campaigns", "outreach", "reporting", "salesdept", "library", "presence", "hooks", "competitors",
+    "leads", "campaigns", "outreach", "reporting", "salesdept", "library", "presence", "hooks", "competitors", "deals",
+    "crm",
     "django_celery_beat", "auth", "account",
 ]  # fmt: skip
 
