@@ -119,12 +119,12 @@ CONVERSION_HEAD = ["Replied", "Meetings", "Won", "Reply → meeting", "Meeting �
 ALL = ["All", "8", "6", "2", "75.0%", "33.3%", "25.0%"]
 PAGE = {
     "pipeline-stages": [
-        ["Stage", "Deals", "Value", "Probability", "Weighted"],
-        ["Meeting", "1", "7,000.00 EUR", "20%", "1,400.00 EUR"],
-        ["Needs assessed", "0", "–", "40%", "–"],
-        ["Proposal sent", "1", "3,000.00 EUR", "60%", "1,800.00 EUR"],
-        ["Negotiation", "1", "5,000.00 USD", "80%", "4,000.00 USD"],
-        ["All open deals", "3", "10,000.00 EUR 5,000.00 USD", "", "3,200.00 EUR 4,000.00 USD"],
+        ["Stage · probability", "Deals", "Value", "Weighted"],
+        ["Meeting · 20%", "1", "7,000.00 EUR", "1,400.00 EUR"],
+        ["Needs assessed · 40%", "0", "–", "–"],
+        ["Proposal sent · 60%", "1", "3,000.00 EUR", "1,800.00 EUR"],
+        ["Negotiation · 80%", "1", "5,000.00 USD", "4,000.00 USD"],
+        ["All open deals", "3", "10,000.00 EUR 5,000.00 USD", "3,200.00 EUR 4,000.00 USD"],
     ],
     # D1 took 4 days (3 → 7), D4 3 days (6 → 9); D2 was lost after 3 (3 → 6).
     "pipeline-closed": [
@@ -265,11 +265,11 @@ def test_the_period_bounds_the_deals_closed(client, bob, history):
 def test_a_rep_filter_shows_only_their_deals(client, bob, dan, history):
     page = tables(login(client, bob).get("/dashboard/", {**PERIOD, "rep": dan.pk}))
     assert page["pipeline-stages"][1:] == [
-        ["Meeting", "0", "–", "20%", "–"],
-        ["Needs assessed", "0", "–", "40%", "–"],
-        ["Proposal sent", "0", "–", "60%", "–"],
-        ["Negotiation", "1", "5,000.00 USD", "80%", "4,000.00 USD"],
-        ["All open deals", "1", "5,000.00 USD", "", "4,000.00 USD"],
+        ["Meeting · 20%", "0", "–", "–"],
+        ["Needs assessed · 40%", "0", "–", "–"],
+        ["Proposal sent · 60%", "0", "–", "–"],
+        ["Negotiation · 80%", "1", "5,000.00 USD", "4,000.00 USD"],
+        ["All open deals", "1", "5,000.00 USD", "4,000.00 USD"],
     ]
     assert page["pipeline-closed"][1:] == [["Won", "1", "2,500.00 EUR", "3.0"], ["Lost", "0", "–", "–"]]
     assert page["pipeline-lost-reasons"][1:] == [["No deal was lost in this period."]]
@@ -281,7 +281,7 @@ def test_a_rep_filter_shows_only_their_deals(client, bob, dan, history):
 
 def test_a_campaign_filter_shows_only_its_deals(client, bob, history):
     page = tables(login(client, bob).get("/dashboard/", {**PERIOD, "campaign": history["fintech"].pk}))
-    assert page["pipeline-stages"][-1] == ["All open deals", "0", "–", "", "–"]
+    assert page["pipeline-stages"][-1] == ["All open deals", "0", "–", "–"]
     assert page["pipeline-closed"][1:] == [["Won", "1", "10,000.00 EUR", "4.0"], ["Lost", "1", "4,000.00 EUR", "3.0"]]
 
 
@@ -293,7 +293,7 @@ def test_currencies_are_never_added(client, bob, alice, alice_account, campaign)
     deal(leads[2], opened=3, value="300", currency="EUR", moves=[(5, "Won")])
     deal(leads[3], opened=3, value="400", currency="GBP", moves=[(5, "Won")])
     page = tables(login(client, bob).get("/dashboard/", PERIOD))
-    assert page["pipeline-stages"][1] == ["Meeting", "2", "1,000.00 EUR 2,000.00 USD", "20%", "200.00 EUR 400.00 USD"]
+    assert page["pipeline-stages"][1] == ["Meeting · 20%", "2", "1,000.00 EUR 2,000.00 USD", "200.00 EUR 400.00 USD"]
     assert page["pipeline-closed"][1] == ["Won", "2", "300.00 EUR 400.00 GBP", "2.0"]
     rows = csv_rows(client.get("/dashboard/export/pipeline.csv", PERIOD))
     assert rows[1] == ["Meeting (open now)", "2", "EUR", "1", "1000.00", "20", "200.00", ""]
