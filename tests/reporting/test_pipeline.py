@@ -328,3 +328,23 @@ def test_the_dashboard_reads_no_more_queries_with_deals(client, bob, history, dj
     login(client, bob)
     with django_assert_max_num_queries(DASHBOARD_QUERIES):
         client.get("/dashboard/", PERIOD)
+
+
+def test_a_meeting_before_any_reply_counts_for_no_version_live_and_rebuilt(alice, alice_account, campaign):
+    """The reply that came after the meeting did not bring it: the rebuild agrees with the live count."""
+    from reporting.models import DailyCount
+
+    lead = person(campaign, alice, alice_account, "Speaker", "template", sent=1)
+    opened = deal(lead, opened=2, value="100", currency="EUR")  # booked by phone, say
+    with on(3):
+        activity_record(verb="reply.received", lead=lead, message=lead.messages.get())
+    with on(4):
+        deal_move(deal=opened, stage=DealStage.objects.get(name="Won"), actor=alice)
+
+    def versions() -> dict[str, str]:
+        rows = DailyCount.objects.filter(stage__in=["replied", "meeting", "won"]).values_list("stage", "version")
+        return dict(rows)
+
+    assert versions() == {"replied": "template", "meeting": "", "won": "template"}
+    call_command("rebuild_metrics", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert versions() == {"replied": "template", "meeting": "", "won": "template"}
