@@ -156,4 +156,4 @@ def money(amount: Decimal, currency: str) -> str:
 
 def money_text(amounts: dict, *, none: str = "–", sep: str = " · ") -> str:
     """Amounts per currency as one text, each with its code: "12,000.00 EUR · 5,000.00 USD"."""
-    return sep.join(money(Decimal(amount), currency) for currency, amount in amounts.items()) or none
+    return sep.join(money(Decimal(str(amount)), currency) for currency, amount in amounts.items()) or none
