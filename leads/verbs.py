@@ -148,6 +148,7 @@ STAGE = {
     Verb.REPLY_RECEIVED: "replied",
     Verb.REPLY_POSITIVE: "positive",
     Verb.LEAD_MEETING: "meeting",
+    Verb.LEAD_WON: "won",  # a deal closed won (deals.services.deal_move closes the lead with it)
     # A send the provider refused or could not confirm: the error rate's numerator. A duplicate
     # is not one (the message did go out).
     Verb.MESSAGE_FATAL: SEND_ERROR,

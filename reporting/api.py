@@ -32,11 +32,15 @@ class StatsOut(Schema):
     rates: dict[str, list[dict[str, Any]]]
     costs: dict[str, Any] | None
     backlog: dict[str, Any]
+    pipeline: dict[str, Any] = Field(description="Open deals by stage now; won and lost in the period (per currency)")
+    conversion: dict[str, Any] = Field(description="Reply → meeting → won in the period")
+    conversions: dict[str, list[dict[str, Any]]] = Field(description="Reply → meeting → won by campaign, label, …")
 
 
 @router.get("", response=answers(s200=StatsOut), url_name="stats", summary="The dashboard's numbers")
 def stats(request: HttpRequest, query: Query[StatsQuery]):
-    """Funnel, rates by campaign, label, version, rep and account, model cost and the approval backlog."""
+    """Funnel, rates by campaign, label, version, rep and account, model cost, the approval backlog and the
+    pipeline: deals by stage, won and lost, and conversion from reply to meeting to won."""
     manager_only(request)
     campaigns, reps = campaign_choices(), rep_choices()
     given = {"from": query.start, "to": query.end, "campaign": query.campaign, "rep": query.rep}
@@ -55,5 +59,9 @@ def stats(request: HttpRequest, query: Query[StatsQuery]):
         "end": data["end"],
         "campaign": data["campaign"],
         "rep": data["rep"],
-        **{key: numbers[key] for key in ("funnel", "campaign_funnels", "rates", "costs", "backlog")},
+        **{
+            key: numbers[key]
+            for key in ("funnel", "campaign_funnels", "rates", "costs", "backlog", "pipeline", "conversion")
+        },
+        "conversions": numbers["conversions"],
     }

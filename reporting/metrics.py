@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, QuerySet, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -30,6 +30,10 @@ from salesdept.models import LLMCall
 STAGE_OF = FUNNEL_STAGE_OF
 # Stages reached through a message: their counts carry its account and version.
 MESSAGE_STAGES = {"drafted", "approved", "sent", "accepted", "replied", "positive"}
+# Stages a person reaches after answering (a meeting booked, a deal won): no message of their own, so
+# they carry the account and version of the message the person replied to, the one that converted.
+# A meeting booked before any reply carries none.
+REPLY_ATTRIBUTED = {"meeting", "won"}
 
 
 def local_day(moment: dt.datetime) -> dt.date:
@@ -147,7 +151,21 @@ def metrics_record(activity: Activity) -> None:
         return
     if lead is None or not _first_time(lead.pk, stage, activity):
         return  # reached before: counted then
-    bump(day=local_day(activity.created_at), stage=stage, **_dims(activity, lead))
+    dims = _dims(activity, lead)
+    if stage in REPLY_ATTRIBUTED and not activity.message_id:
+        dims |= _replied_to(lead)
+    bump(day=local_day(activity.created_at), stage=stage, **dims)
+
+
+def _replied_to(lead: Lead) -> dict:
+    """The account and version of the message the lead replied to (their "replied" milestone's)."""
+    replied = (
+        LeadMilestone.objects.filter(lead=lead, stage="replied")
+        .values_list("activity__message__account_id", "activity__message__generated_by")
+        .first()
+    )
+    account_id, version = replied or (None, None)
+    return {"account_id": account_id or 0, "version": (version or "")[:100]}
 
 
 def metrics_record_found(activities: Iterable[Activity], *, new_leads: bool = False) -> None:
@@ -194,7 +212,8 @@ def metrics_rebuild() -> dict[str, int]:
     For an install whose history predates the counts, or to check them. A rebuilt row takes the
     lead's campaign, owner and label as they are now (the live counts take them as they were),
     and the account and version of the message of the lead's first event of that stage that was
-    not taken back (an approval undone counts for nobody, as it does live). A few
+    not taken back (an approval undone counts for nobody, as it does live); a meeting or a win, those
+    of the message the lead had replied to by then (REPLY_ATTRIBUTED). A few
     grouped queries per stage, in one transaction; returns the rows written per table.
     """
     day = {"tzinfo": timezone.get_current_timezone()}
@@ -219,6 +238,12 @@ def metrics_rebuild() -> dict[str, int]:
         for stage in stages:
             if stage in MESSAGE_STAGES:  # the account and version of the message of the first event
                 account, version = F("activity__message__account_id"), F("activity__message__generated_by")
+            elif stage in REPLY_ATTRIBUTED:  # those of the message replied to before, as counted live
+                replied = LeadMilestone.objects.filter(
+                    lead_id=OuterRef("lead_id"), stage="replied", reached_at__lte=OuterRef("reached_at")
+                )
+                account = Subquery(replied.values("activity__message__account_id")[:1])
+                version = Subquery(replied.values("activity__message__generated_by")[:1])
             else:
                 account, version = Value(0), Value("")
             rows = LeadMilestone.objects.filter(stage=stage).values(

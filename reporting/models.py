@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 
 # The funnel, in order. Each stage counts people: a lead reaches a stage once (LeadMilestone).
-STAGES = ["found", "qualified", "drafted", "approved", "sent", "accepted", "replied", "positive", "meeting"]
+# Its last stages come from deals: a deal opened books the meeting, a deal closed won wins the lead.
+STAGES = ["found", "qualified", "drafted", "approved", "sent", "accepted", "replied", "positive", "meeting", "won"]
 # Counted as events, not people: provider errors on sends, and model calls (with their cost).
 EVENTS = ["send_error", "llm"]
 

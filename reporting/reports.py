@@ -29,7 +29,8 @@ from campaigns.models import Campaign
 from competitors.reporting import report_section as competitors_report_section
 from outreach.models import SendingAccount
 from reporting.models import STAGES, DailyCount, DailyReport
-from reporting.selectors import STAGE_LABELS, rate
+from reporting.pipeline import money_text, pipeline
+from reporting.selectors import STAGE_LABELS, conversion, rate
 from salesdept import clock
 from salesdept.llm import report_insights
 from salesdept.llm import template as template_backend
@@ -60,7 +61,8 @@ def report_metrics(*, day: dt.date, now: dt.datetime | None = None) -> dict:
     """One day's numbers beside the previous 7 days', the live backlog and account health.
 
     Plain JSON: counts are ints, rates percentages with one decimal (None without sends), costs
-    USD with two. Four queries, whatever the history's size.
+    USD with two, deal values per currency with two. Seven queries, whatever the history's size:
+    four for the counts, the backlog and the accounts, three for the pipeline's deals.
     """
     now = now or clock.now()
     first = day - dt.timedelta(days=COMPARISON_DAYS)
@@ -105,6 +107,45 @@ def report_metrics(*, day: dt.date, now: dt.datetime | None = None) -> dict:
         },
         "backlog": _backlog(now),
         "accounts": _accounts(),
+        "pipeline": _pipeline(day, funnel),
+    }
+
+
+def _amounts(values: dict) -> dict:
+    return {currency: float(amount) for currency, amount in values.items()}
+
+
+def _pipeline(day: dt.date, funnel: dict) -> dict:
+    """Deals open now by stage, deals won and lost on the day, and the day's reply → meeting → won."""
+    numbers = pipeline(start=day, end=day)
+    opened = numbers["open"]
+    closed = {
+        outcome: {
+            "deals": numbers[outcome]["deals"],
+            "value": _amounts(numbers[outcome]["value"]),
+            "avg_days_to_close": numbers[outcome]["avg_days"],
+        }
+        for outcome in ("won", "lost")
+    }
+    closed["lost"] |= {"reasons": numbers["lost"]["reasons"], "other_reasons": numbers["lost"]["other_reasons"]}
+    return {
+        "open": {
+            "deals": opened["total"]["deals"],
+            "value": _amounts(opened["total"]["value"]),
+            "weighted": _amounts(opened["total"]["weighted"]),
+            "stages": [
+                {
+                    "name": stage["name"],
+                    "probability": stage["probability"],
+                    "deals": stage["deals"],
+                    "value": _amounts(stage["value"]),
+                    "weighted": _amounts(stage["weighted"]),
+                }
+                for stage in opened["stages"]
+            ],
+        },
+        **closed,
+        "conversion": conversion(funnel),
     }
 
 
@@ -356,6 +397,7 @@ def report_context(report: DailyReport) -> dict:
         for row in m["campaigns"][:EMAIL_CAMPAIGNS]
     ]
     backlog, llm, accounts = m["backlog"], m["llm"], m["accounts"]
+    pipeline_shown = _pipeline_context(m["pipeline"]) if "pipeline" in m else None
     return {
         "report": report,
         "subject": report_subject(report),
@@ -381,8 +423,46 @@ def report_context(report: DailyReport) -> dict:
         "from_template": report.insights_by == template_backend.NAME,
         "insights_dropped": m.get("insights_dropped", 0),
         "competitors": m.get("competitors", []),
+        "pipeline": pipeline_shown,
         "dashboard_url": settings.SITE_URL.rstrip("/") + reverse("reporting:dashboard"),
         "report_url": settings.SITE_URL.rstrip("/") + reverse("reports:detail", args=[report.pk]),
+    }
+
+
+def _pipeline_context(p: dict) -> dict:
+    def closed(outcome: str) -> dict:
+        days = p[outcome]["avg_days_to_close"]
+        return {
+            "deals": _n(p[outcome]["deals"]),
+            "value": money_text(p[outcome]["value"]),
+            "avg_days": "–" if days is None else f"{days:,.1f}",
+        }
+
+    c = p["conversion"]
+    return {
+        "stages": [
+            {
+                "name": stage["name"],
+                "probability": f"{stage['probability']}%",
+                "deals": _n(stage["deals"]),
+                "value": money_text(stage["value"]),
+                "weighted": money_text(stage["weighted"]),
+            }
+            for stage in p["open"]["stages"]
+        ],
+        "open_deals": _n(p["open"]["deals"]),
+        "open_value": money_text(p["open"]["value"]),
+        "open_weighted": money_text(p["open"]["weighted"]),
+        "won": closed("won"),
+        "lost": closed("lost"),
+        "reasons": [{"reason": row["reason"], "deals": _n(row["deals"])} for row in p["lost"]["reasons"]],
+        "other_reasons": _n(p["lost"]["other_reasons"]) if p["lost"]["other_reasons"] else "",
+        "replied": _n(c["replied"]),
+        "meetings": _n(c["meeting"]),
+        "wins": _n(c["won"]),
+        "meeting_rate": _p(c["meeting_rate"]),
+        "won_rate": _p(c["won_rate"]),
+        "reply_to_won": _p(c["reply_to_won"]),
     }
 
 

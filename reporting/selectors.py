@@ -22,6 +22,7 @@ from approvals.selectors import COUNTED_WAITING
 from campaigns.models import Campaign
 from outreach.models import OutreachMessage, SendingAccount
 from reporting.models import EVENTS, STAGES, DailyCount
+from reporting.pipeline import pipeline
 from salesdept import clock
 from salesdept.models import LLMCall
 from salesdept.roles import ROLES
@@ -45,6 +46,11 @@ NONE_NAMES = {
     "rep": "No owner yet",
     "account": "No account",
 }
+# The stages conversion is made of, after the first answer: reply → meeting → won.
+CONVERSION_STAGES = ["replied", "meeting", "won"]
+# The dimensions conversion is shown by (a meeting or a win carries the version and account of the
+# message replied to: reporting.metrics.REPLY_ATTRIBUTED).
+CONVERSION_DIMENSIONS = ["campaign", "label", "version", "rep"]
 TREND_DAYS = (7, 30, 90)
 BACKLOG_AGES = (1, 3, 7)  # days: how many drafts waited longer than each
 
@@ -52,6 +58,20 @@ BACKLOG_AGES = (1, 3, 7)  # days: how many drafts waited longer than each
 def rate(part: int, whole: int) -> float | None:
     """`part` as a percentage of `whole`, one decimal; None when `whole` is 0."""
     return round(100 * part / whole, 1) if whole else None
+
+
+def conversion(n: dict) -> dict:
+    """Reply → meeting → won from a count per stage: the counts, then meetings of replies, wins of
+    meetings and wins of replies as percentages (None when the stage before has nobody)."""
+    replied, meeting, won = (n.get(stage, 0) for stage in CONVERSION_STAGES)
+    return {
+        "replied": replied,
+        "meeting": meeting,
+        "won": won,
+        "meeting_rate": rate(meeting, replied),
+        "won_rate": rate(won, meeting),
+        "reply_to_won": rate(won, replied),
+    }
 
 
 def per(cost: Decimal, n: int) -> Decimal | None:
@@ -136,6 +156,22 @@ class Counts:
                 }
             )
         return sorted(rows, key=lambda row: (-row["sent"], str(row["name"]).lower()))
+
+    def conversion_total(self) -> dict:
+        return conversion({stage: self.total(stage) for stage in CONVERSION_STAGES})
+
+    def conversions(self, dimension: str, names: dict | None = None) -> list[dict]:
+        """Reply → meeting → won per key of `dimension`, most replies first.
+
+        Each row: key, name, replied, meeting, won, meeting_rate (of replied), won_rate (of meetings),
+        reply_to_won (of replied). People who reached each stage in the period, like the funnel.
+        """
+        rows = [
+            {"key": key, "name": _name(dimension, key, names or {}), **conversion(n)}
+            for key, n in self.by(dimension, CONVERSION_STAGES).items()
+            if any(n.values())
+        ]
+        return sorted(rows, key=lambda row: (-row["replied"], -row["won"], str(row["name"]).lower()))
 
     def llm_cost_per(self) -> dict | None:
         """Model cost in total and per lead found, reply and meeting; None when filtered by rep.
@@ -352,7 +388,8 @@ def dashboard_data(
     campaign_names: dict[int, str],
     rep_names: dict[int, str],
 ) -> dict:
-    """Everything the dashboard shows in four queries, whatever the data: counts, trend, backlog, accounts.
+    """Everything the dashboard shows in seven queries, whatever the data: counts, trend, backlog,
+    accounts, and the pipeline's deals (reporting.pipeline: open by stage, the stages, closed in the period).
 
     Names of campaigns and reps come from the caller (the filter form already read them);
     account names come with the accounts' health.
@@ -366,7 +403,13 @@ def dashboard_data(
     errors = counts.send_errors()
     names = {"campaign": campaign_names, "rep": rep_names, "account": account_names}
     series = trend(days=trend_days, end=end, campaign_id=campaign_id, rep_id=rep_id)
+    conversions = {
+        dimension: counts.conversions(dimension, names.get(dimension)) for dimension in CONVERSION_DIMENSIONS
+    }
     return {
+        "pipeline": pipeline(start=start, end=end, campaign_id=campaign_id, rep_id=rep_id),
+        "conversion": counts.conversion_total(),
+        "conversions": conversions,
         "funnel": counts.funnel(),
         "campaign_funnels": counts.funnel_by_campaign(campaign_names),
         "rates": {dimension: counts.rates(dimension, names.get(dimension)) for dimension in DIMENSIONS},

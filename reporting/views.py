@@ -10,6 +10,7 @@ from reporting.alerts import alerts_open
 from reporting.forms import DashboardFilterForm, Filters
 from reporting.models import STAGES
 from reporting.selectors import (
+    CONVERSION_DIMENSIONS,
     DIMENSIONS,
     RATE_STAGES,
     STAGE_LABELS,
@@ -62,6 +63,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "query": filters.query(),
         "stages": [STAGE_LABELS[stage] for stage in STAGES],
         "rate_tables": [(dimension, RATE_TITLES[dimension], data["rates"][dimension]) for dimension in DIMENSIONS],
+        "conversion_tables": [
+            (dimension, RATE_TITLES[dimension], data["conversions"][dimension]) for dimension in CONVERSION_DIMENSIONS
+        ],
+        "pipeline_closed": [("Won", data["pipeline"]["won"]), ("Lost", data["pipeline"]["lost"])],
         "campaign_name": dict(form.fields["campaign"].choices).get(filters.campaign_id),
         "rep_name": dict(form.fields["rep"].choices).get(filters.rep_id),
     }
@@ -142,6 +147,49 @@ def _backlog_csv(data: dict) -> tuple[list, Iterable]:
     return headers, [[b["pending"], oldest, b["over_1d"], b["over_3d"], b["over_7d"], b["unknown"]]]
 
 
+PIPELINE_HEADERS = ["Stage", "Deals", "Currency", "Deals in this currency", "Value", "Probability (%)"]
+PIPELINE_HEADERS += ["Weighted value", "Average days to close"]
+
+
+def _pipeline_csv(data: dict) -> tuple[list, Iterable]:
+    """Open deals now by stage, then won and lost in the period: a row per stage and currency."""
+    pipeline, rows = data["pipeline"], []
+    for stage in pipeline["open"]["stages"]:
+        name = f"{stage['name']} (open now)"
+        for currency in stage["counts"] or [""]:
+            value = stage["value"].get(currency, 0)
+            weighted = stage["weighted"].get(currency, 0)
+            count = stage["counts"].get(currency, 0)
+            rows.append([name, stage["deals"], currency, count, value, stage["probability"], weighted, None])
+    for outcome, title in (("won", "Won in the period"), ("lost", "Lost in the period")):
+        closed = pipeline[outcome]
+        for currency in closed["counts"] or [""]:
+            count, value = closed["counts"].get(currency, 0), closed["value"].get(currency, 0)
+            rows.append([title, closed["deals"], currency, count, value, None, None, closed["avg_days"]])
+    return PIPELINE_HEADERS, rows
+
+
+def _lost_reasons_csv(data: dict) -> tuple[list, Iterable]:
+    lost = data["pipeline"]["lost"]
+    rows = [[row["reason"], row["deals"]] for row in lost["reasons"]]
+    if lost["other_reasons"]:
+        rows.append(["Other reasons", lost["other_reasons"]])
+    return ["Lost reason", "Deals"], rows
+
+
+CONVERSION_HEADERS = ["Replied", "Meetings", "Won", "Reply to meeting (%)", "Meeting to won (%)", "Reply to won (%)"]
+CONVERSION_KEYS = ["replied", "meeting", "won", "meeting_rate", "won_rate", "reply_to_won"]
+
+
+def _conversion_csv(dimension: str):
+    def table(data: dict) -> tuple[list, Iterable]:
+        rows = [[row["name"], *(row[key] for key in CONVERSION_KEYS)] for row in data["conversions"][dimension]]
+        rows.append(["All", *(data["conversion"][key] for key in CONVERSION_KEYS)])
+        return [RATE_TITLES[dimension], *CONVERSION_HEADERS], rows
+
+    return table
+
+
 CSV_TABLES = {
     "funnel": _funnel_csv,
     **{f"rates-{dimension}": _rates_csv(dimension) for dimension in DIMENSIONS},
@@ -149,4 +197,7 @@ CSV_TABLES = {
     "costs": _costs_csv,
     "accounts": _accounts_csv,
     "backlog": _backlog_csv,
+    "pipeline": _pipeline_csv,
+    "pipeline-lost-reasons": _lost_reasons_csv,
+    **{f"conversion-{dimension}": _conversion_csv(dimension) for dimension in CONVERSION_DIMENSIONS},
 }

@@ -126,7 +126,7 @@ def test_dashboard_counts_people_at_each_stage(client, bob, campaign, alice):
     response = login(client, bob).get("/dashboard/", **HTMX)
     assert "<html" not in response.text
     [row] = [row for row in response.context["campaign_funnels"] if row["campaign_id"] == campaign.pk]
-    stages = ["Found", "Qualified", "Drafted", "Approved", "Sent", "Accepted", "Replied", "Positive", "Meeting"]
+    stages = ["Found", "Qualified", "Drafted", "Approved", "Sent", "Accepted", "Replied", "Positive", "Meeting", "Won"]
     funnel = dict(zip(stages, row["counts"], strict=True))
     assert funnel["Found"] == 3
     assert funnel["Sent"] == 1
@@ -180,16 +180,21 @@ def test_reps_cannot_start_a_search(client, alice, campaign):
     assert login(client, alice).post(f"/campaigns/{campaign.pk}/find-leads/").status_code == 403
 
 
+# The dashboard also reads the pipeline's deals: open by stage, the stages, closed in the period.
+PAGE_QUERIES = {"/dashboard/": 15}
+
+
 @pytest.mark.parametrize("url", ["/campaigns/", "/dashboard/", "/leads/", "/inbox/"])
 def test_list_pages_have_constant_queries(client, bob, campaign, alice, url, django_assert_max_num_queries):
     login(client, bob)
+    ceiling = PAGE_QUERIES.get(url, 12)
     for _ in range(3):
         LeadFactory(campaign=campaign, owner=alice)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(ceiling):
         client.get(url)
     for _ in range(30):
         LeadFactory(campaign=campaign, owner=alice)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(ceiling):
         client.get(url)
 
 

@@ -172,7 +172,18 @@ def waiting(history, alice, dan, alice_account, dan_account):
         OutreachMessage.objects.filter(pk=message.pk).update(created_at=now - age)
 
 
-STAGE_HEADERS = ["Found", "Qualified", "Drafted", "Approved", "Sent", "Accepted", "Replied", "Positive", "Meeting"]
+STAGE_HEADERS = [
+    "Found",
+    "Qualified",
+    "Drafted",
+    "Approved",
+    "Sent",
+    "Accepted",
+    "Replied",
+    "Positive",
+    "Meeting",
+    "Won",
+]
 RATE_HEADERS = ["Sent", "Accepted", "Acceptance", "Replied", "Reply rate", "Positive", "Positive rate"]
 RATES = {
     "rates-campaign": [
@@ -207,12 +218,12 @@ def test_it_shows_every_number_of_a_known_history(client, bob, history, waiting)
 
     assert page["funnel-table"] == [
         ["Campaign", *STAGE_HEADERS],
-        ["Speakers 2025", "4", "4", "4", "4", "4", "3", "3", "1", "1"],
-        ["Sponsors", "2", "2", "1", "1", "1", "1", "1", "1", "0"],
-        ["All campaigns", "6", "6", "5", "5", "5", "4", "4", "2", "1"],
+        ["Speakers 2025", "4", "4", "4", "4", "4", "3", "3", "1", "1", "0"],
+        ["Sponsors", "2", "2", "1", "1", "1", "1", "1", "1", "0", "0"],
+        ["All campaigns", "6", "6", "5", "5", "5", "4", "4", "2", "1", "0"],
     ]
     assert [(row["stage"], row["count"]) for row in response.context["funnel"]] == list(
-        zip(STAGE_HEADERS, [6, 6, 5, 5, 5, 4, 4, 2, 1], strict=True)
+        zip(STAGE_HEADERS, [6, 6, 5, 5, 5, 4, 4, 2, 1, 0], strict=True)
     )
     for table, rows in RATES.items():
         assert page[table][1:] == rows, table
@@ -330,11 +341,12 @@ def test_the_csv_links_keep_the_filters(client, bob, history):
     response = login(client, bob).get("/dashboard/", {**PERIOD, "campaign": history["c2"].pk})
     link = f"/dashboard/export/funnel.csv?from=2025-03-01&amp;to=2025-03-10&amp;trend=7&amp;campaign={history['c2'].pk}"
     assert link in response.text
-    assert response.text.count("/dashboard/export/") == 10  # funnel, trend, 5 rate tables, costs, backlog, accounts
+    # funnel, trend, 5 rate tables, pipeline, lost reasons, 4 conversion tables, costs, backlog, accounts
+    assert response.text.count("/dashboard/export/") == 16
     rows = csv_rows(client.get(link.replace("&amp;", "&")))
     assert rows[1:] == [
-        ["Sponsors", "2", "2", "1", "1", "1", "1", "1", "1", "0"],
-        ["All campaigns", "2", "2", "1", "1", "1", "1", "1", "1", "0"],
+        ["Sponsors", "2", "2", "1", "1", "1", "1", "1", "1", "0", "0"],
+        ["All campaigns", "2", "2", "1", "1", "1", "1", "1", "1", "0", "0"],
     ]
 
 
@@ -359,8 +371,8 @@ def test_filters_narrow_by_campaign(client, bob, history, waiting):
     response = login(client, bob).get("/dashboard/", {**PERIOD, "campaign": history["c2"].pk})
     page = tables(response)
     assert page["funnel-table"][1:] == [
-        ["Sponsors", "2", "2", "1", "1", "1", "1", "1", "1", "0"],
-        ["All campaigns", "2", "2", "1", "1", "1", "1", "1", "1", "0"],
+        ["Sponsors", "2", "2", "1", "1", "1", "1", "1", "1", "0", "0"],
+        ["All campaigns", "2", "2", "1", "1", "1", "1", "1", "1", "0", "0"],
     ]
     assert page["rates-rep"][1:] == [["Dan", "1", "1", "100.0%", "1", "100.0%", "1", "100.0%"]]
     assert page["costs-table"][0] == ["Cost in the period", "$0.0400", "2 calls"]
@@ -373,7 +385,7 @@ def test_filters_narrow_by_rep(client, bob, alice, history, waiting):
     response = login(client, bob).get("/dashboard/", {**PERIOD, "rep": alice.pk})
     page = tables(response)
     # Found and qualified were reached before alice owned the leads.
-    assert page["funnel-table"][-1] == ["All campaigns", "0", "0", "3", "3", "3", "2", "2", "1", "1"]
+    assert page["funnel-table"][-1] == ["All campaigns", "0", "0", "3", "3", "3", "2", "2", "1", "1", "0"]
     assert page["rates-rep"][1:] == [["Alice Rivera", "3", "2", "66.7%", "2", "66.7%", "1", "33.3%"]]
     assert "Model calls are counted per campaign, not per rep" in response.text
     assert "costs-table" not in page
@@ -384,11 +396,11 @@ def test_filters_narrow_by_rep(client, bob, alice, history, waiting):
 def test_filters_narrow_by_dates(client, bob, history):
     response = login(client, bob).get("/dashboard/", {"from": "2025-03-12", "to": "2025-03-12"})
     assert tables(response)["funnel-table"][1:] == [
-        ["Sponsors", "1", "1", "1", "1", "1", "1", "1", "1", "1"],
-        ["All campaigns", "1", "1", "1", "1", "1", "1", "1", "1", "1"],
+        ["Sponsors", "1", "1", "1", "1", "1", "1", "1", "1", "1", "0"],
+        ["All campaigns", "1", "1", "1", "1", "1", "1", "1", "1", "1", "0"],
     ]
     response = client.get("/dashboard/", {"from": "2025-02-01", "to": "2025-02-28"})
-    assert tables(response)["funnel-table"][-1] == ["All campaigns", "1", "1", "1", "1", "1", "0", "0", "0", "0"]
+    assert tables(response)["funnel-table"][-1] == ["All campaigns", "1", "1", "1", "1", "1", "0", "0", "0", "0", "0"]
 
 
 def test_it_shows_the_last_30_days_by_default(client, bob, campaign):
@@ -443,7 +455,7 @@ def test_it_answers_htmx_with_the_body_alone(client, bob, history):
     fragment = client.get("/dashboard/", {**PERIOD, "campaign": history["c2"].pk}, **HTMX)
     assert "<html" not in fragment.text
     assert fragment.text.lstrip().startswith('<div id="dashboard-body"')
-    assert tables(fragment)["funnel-table"][-1] == ["All campaigns", "2", "2", "1", "1", "1", "1", "1", "1", "0"]
+    assert tables(fragment)["funnel-table"][-1] == ["All campaigns", "2", "2", "1", "1", "1", "1", "1", "1", "0", "0"]
 
 
 def test_it_has_no_inline_script(client, bob, history):
@@ -477,8 +489,9 @@ def _world(n: int, bob) -> None:
 
 
 # The page's own queries: alerts, campaigns and people for the filters, the period's counts,
-# accounts, trend and backlog (7); the rest are the session, user, roles and the navigation's counts.
-DASHBOARD_QUERIES = 12
+# accounts, trend and backlog (7), the pipeline's open deals, stages and closed deals (3); the rest
+# are the session, user, roles and the navigation's counts.
+DASHBOARD_QUERIES = 15
 
 
 def test_its_queries_do_not_grow_with_campaigns_reps_or_accounts(client, bob, django_assert_max_num_queries):
@@ -509,8 +522,8 @@ def test_the_selectors_give_the_same_numbers_to_other_readers(history, alice_acc
     from reporting import selectors
 
     period = {"start": dt.date(2025, 3, 1), "end": dt.date(2025, 3, 10)}
-    assert [row["count"] for row in selectors.funnel(**period)] == [6, 6, 5, 5, 5, 4, 4, 2, 1]
-    assert [row["count"] for row in selectors.funnel(campaign_id=history["c2"].pk)] == [3, 3, 2, 2, 2, 2, 2, 2, 1]
+    assert [row["count"] for row in selectors.funnel(**period)] == [6, 6, 5, 5, 5, 4, 4, 2, 1, 0]
+    assert [row["count"] for row in selectors.funnel(campaign_id=history["c2"].pk)] == [3, 3, 2, 2, 2, 2, 2, 2, 1, 0]
     assert [(row["name"], row["counts"][4]) for row in selectors.funnel_by_campaign(**period)] == [
         ("Speakers 2025", 4),
         ("Sponsors", 1),

@@ -117,7 +117,7 @@ def history(bob, alice, alice_account, dan_account):
 
 
 def zeros(**counts) -> dict:
-    stages = ["found", "qualified", "drafted", "approved", "sent", "accepted", "replied", "positive", "meeting"]
+    stages = ["found", "qualified", "drafted", "approved", "sent", "accepted", "replied", "positive", "meeting", "won"]
     return {stage: counts.get(stage, 0) for stage in stages}
 
 
@@ -156,6 +156,28 @@ def expected_metrics(history) -> dict:
             "attention_count": 1,
             "attention": [{"name": "Dan sandbox", "health": "paused", "reason": "Too many send errors"}],
         },
+        "pipeline": {  # no deals yet: every open stage at 0, and the day's reply → meeting → won
+            "open": {
+                "deals": 0,
+                "value": {},
+                "weighted": {},
+                "stages": [
+                    {"name": name, "probability": probability, "deals": 0, "value": {}, "weighted": {}}
+                    for name, probability in [("Meeting", 20), ("Needs assessed", 40), ("Proposal sent", 60)]
+                    + [("Negotiation", 80)]
+                ],
+            },
+            "won": {"deals": 0, "value": {}, "avg_days_to_close": None},
+            "lost": {"deals": 0, "value": {}, "avg_days_to_close": None, "reasons": [], "other_reasons": 0},
+            "conversion": {
+                "replied": 3,
+                "meeting": 1,
+                "won": 0,
+                "meeting_rate": 33.3,
+                "won_rate": 0.0,
+                "reply_to_won": 0.0,
+            },
+        },
     }
 
 
@@ -173,7 +195,8 @@ def test_it_reads_every_number_of_a_known_history(history):
 
 
 def test_it_reads_only_the_daily_counts_in_a_few_queries(history, django_assert_max_num_queries):
-    with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(4):
+    # Four for the counts, backlog and accounts; three for the pipeline's deals and stages.
+    with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(7):
         report_metrics(day=DAY, now=NEXT_MORNING)
     assert not [q["sql"] for q in queries if "leads_activity" in q["sql"]]
     # Leads are read only joined to the drafts waiting (is the lead snoozed?), as the queue counts them.
