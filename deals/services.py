@@ -100,6 +100,23 @@ def deal_move(*, deal: Deal, stage: DealStage, actor, reason: str = "", now: dt.
     return deal
 
 
+def deal_close_for_lead(*, lead: Lead, actor, won: bool, reason: str = "") -> bool:
+    """Close the lead's open deal at the first active won (or lost) stage; False when it has none.
+
+    DealError when the deal cannot close there (no such stage, lost without a reason, moved meanwhile).
+    """
+    deal = Deal.objects.select_related("stage").filter(lead=lead, closed_at__isnull=True).first()
+    if deal is None:
+        return False
+    deal.lead = lead  # the caller's instance: the lifecycle sets its status
+    outcome = DealStage.Outcome.WON if won else DealStage.Outcome.LOST
+    stage = DealStage.objects.filter(is_active=True, outcome=outcome).first()
+    if stage is None:
+        raise DealError(f"There is no {outcome} deal stage: an admin adds one under Deal stages.")
+    deal_move(deal=deal, stage=stage, actor=actor, reason=reason)
+    return True
+
+
 def deal_update(*, deal: Deal, actor, **changes) -> Deal:
     """Change a deal's value, currency, expected close or next step; the timeline says what changed."""
     unknown = set(changes) - set(EDITABLE)

@@ -7,10 +7,11 @@ and each carries SECRET, so a refused answer can be checked for having leaked it
 import datetime as dt
 
 from campaigns.models import CampaignRequest
+from deals.services import deal_open
 from competitors.models import Competitor, CompetitorPost, CompetitorSummary
 from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
-from leads.models import Task
+from leads.models import Lead, Task
 from library.models import ContentItem
 from outreach.linkedin import linkedin_link_hash
 from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
@@ -89,6 +90,14 @@ def build_world() -> dict[str, dict]:
         event="lead.created", endpoint=endpoint, payload={"data": {"last_name": SECRET}}, created_at=NOW,
         status=Delivery.Status.DELIVERED, response_code=200,
     )  # fmt: skip
+    # Alice's deal is with another lead of hers (her main lead stays in conversation, where "Open a deal" shows);
+    # dan's deal is his own: alice never sees it.
+    dealt = LeadFactory(
+        campaign=campaign, owner=alice, first_name="Dora", last_name=SECRET, status=Lead.Status.INTERESTED
+    )
+    deal = deal_open(lead=dealt, actor=alice, value=12000, next_step=f"Send the deck {SECRET}", now=NOW)
+    dans = LeadFactory(campaign=campaign, owner=dan, first_name="Dino", status=Lead.Status.INTERESTED)
+    dans_deal = deal_open(lead=dans, actor=dan, value=800, currency="USD", now=NOW)
     api_token, _secret = api_token_create(user=alice, name=f"Script {SECRET}", read_only=False, expires_on=None)
     return {
         "-": {},
@@ -114,4 +123,6 @@ def build_world() -> dict[str, dict]:
         "link": {"link_id": link.pk, "token": "not-the-secret"},
         "competitor": {"pk": competitor.pk},
         "api_token": {"pk": api_token.pk},
+        "deal": {"pk": deal.pk},
+        "dans_deal": {"pk": dans_deal.pk},
     }
