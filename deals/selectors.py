@@ -69,10 +69,13 @@ class Column:
         return sorted(sums.items())
 
 
-def deal_board(user, *, owner: int | None = None, campaign_id: int | None = None) -> list[Column]:
+def deal_board(
+    user, *, stages: list[DealStage], owner: int | None = None, campaign_id: int | None = None
+) -> list[Column]:
     """The board: a column per active stage (and any inactive one still holding an open deal).
 
-    Won and lost columns show only what closed in the last 30 days. Two queries whatever the number of deals.
+    `stages` as deal_stages() gives them. Won and lost columns show only what closed in the last 30 days.
+    One query whatever the number of deals.
     """
     now = clock.now()
     deals = (
@@ -85,7 +88,7 @@ def deal_board(user, *, owner: int | None = None, campaign_id: int | None = None
         deals = deals.filter(owner_id=owner)
     if campaign_id:
         deals = deals.filter(campaign_id=campaign_id)
-    columns = {stage.pk: Column(stage) for stage in deal_stages()}
+    columns = {stage.pk: Column(stage) for stage in stages}
     for deal in deals:
         deal.days_in_stage = max((now - deal.stage_changed_at).days, 0)
         columns[deal.stage_id].deals.append(deal)

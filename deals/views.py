@@ -27,10 +27,11 @@ def _board(request: HttpRequest, data, **extra) -> dict:
     query = urlencode(
         {name: value for name, value in (("owner", filters["owner"]), ("campaign", filters["campaign_id"])) if value}
     )
+    stages = deal_stages()
     return {
         "form": form,
-        "columns": deal_board(request.user, **filters),
-        "stages": deal_stages(),
+        "columns": deal_board(request.user, stages=stages, **filters),
+        "stages": stages,
         "query": query,
         **extra,
     }
