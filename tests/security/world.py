@@ -7,8 +7,8 @@ and each carries SECRET, so a refused answer can be checked for having leaked it
 import datetime as dt
 
 from campaigns.models import CampaignRequest
-from deals.services import deal_open
 from competitors.models import Competitor, CompetitorPost, CompetitorSummary
+from deals.services import deal_open
 from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
 from leads.models import Lead, Task
@@ -21,7 +21,14 @@ from reporting.models import DailyReport
 from salesdept.apitokens import api_token_create
 from salesdept.models import Notification
 from salesdept.roles import ADMIN, MANAGER, REP
-from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    LeadFactory,
+    MessageFactory,
+    SendingAccountFactory,
+    UserFactory,
+    deal_stages_seeded,
+)
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 SECRET = "Alicesecret"  # in every object of alice's: a refused answer must never contain it
@@ -92,6 +99,7 @@ def build_world() -> dict[str, dict]:
     )  # fmt: skip
     # Alice's deal is with another lead of hers (her main lead stays in conversation, where "Open a deal" shows);
     # dan's deal is his own: alice never sees it.
+    deal_stages_seeded()  # the browser tests' transactional flush removes the migration's rows
     dealt = LeadFactory(
         campaign=campaign, owner=alice, first_name="Dora", last_name=SECRET, status=Lead.Status.INTERESTED
     )
