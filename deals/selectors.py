@@ -55,6 +55,14 @@ def deal_filter_campaigns(user) -> QuerySet[Campaign]:
     return Campaign.objects.filter(pk__in=deals_visible_to(user).values("campaign_id")).order_by("name")
 
 
+def next_stage_id(deal: Deal, stages: list[DealStage]) -> int | None:
+    """The stage a move form offers first: the next active one on the way to won, not a step back."""
+    order = [stage for stage in stages if stage.is_active]
+    at = next((i for i, stage in enumerate(stages) if stage.pk == deal.stage_id), -1)
+    ahead = [stage for stage in order if stages.index(stage) > at]
+    return ahead[0].pk if ahead else None
+
+
 @dataclass
 class Column:
     stage: DealStage
@@ -91,6 +99,7 @@ def deal_board(
     columns = {stage.pk: Column(stage) for stage in stages}
     for deal in deals:
         deal.days_in_stage = max((now - deal.stage_changed_at).days, 0)
+        deal.next_stage_id = next_stage_id(deal, stages)
         columns[deal.stage_id].deals.append(deal)
     return [column for column in columns.values() if column.stage.is_active or column.deals]
 

@@ -10,7 +10,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from deals.forms import BoardFilterForm, DealFieldsForm, DealMoveForm
 from deals.models import Deal
-from deals.selectors import deal_board, deal_filter_campaigns, deal_get_for_user, deal_history, deal_stages
+from deals.selectors import (
+    deal_board,
+    deal_filter_campaigns,
+    deal_get_for_user,
+    deal_history,
+    deal_stages,
+    next_stage_id,
+)
 from deals.services import EDITABLE, DealError, deal_move, deal_open, deal_update
 from leads.selectors import lead_get_for_user
 from salesdept.roles import rep_required
@@ -46,10 +53,12 @@ def board(request: HttpRequest) -> HttpResponse:
 
 def _detail(request: HttpRequest, deal: Deal, status: int = 200, **extra) -> HttpResponse:
     initial = {name: getattr(deal, name) for name in EDITABLE}
+    stages = deal_stages()
+    deal.next_stage_id = next_stage_id(deal, stages)
     context = {
         "deal": deal,
         "edit_form": DealFieldsForm(initial=initial),
-        "stages": deal_stages(),
+        "stages": stages,
         "history": deal_history(deal)[:HISTORY_LENGTH],
         **extra,
     }

@@ -11,6 +11,18 @@
     }
   });
   document.addEventListener("htmx:afterSettle", () => {
+    showReasons();
     document.querySelector("#deal-board [data-focus]")?.focus();
   });
+
+  // "Why lost" only when the chosen stage is a lost one (without scripts it is always there).
+  const showReason = (select) => {
+    const reason = select.form.querySelector("[data-move-reason]");
+    if (reason) reason.hidden = select.selectedOptions[0]?.dataset.outcome !== "lost";
+  };
+  const showReasons = () => document.querySelectorAll(".move-form select[name=stage]").forEach(showReason);
+  document.addEventListener("change", (event) => {
+    if (event.target.matches(".move-form select[name=stage]")) showReason(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", showReasons);
 })();
