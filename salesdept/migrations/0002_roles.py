@@ -20,7 +20,7 @@ MANAGER_PERMISSIONS = REP_PERMISSIONS + [
 ]
 # Admins configure everything, users and roles included.
 ADMIN_APPS = [
-    "leads", "campaigns", "outreach", "reporting", "salesdept", "library", "presence", "hooks", "competitors",
+    "leads", "campaigns", "outreach", "reporting", "salesdept", "library", "presence", "hooks", "competitors", "deals",
     "django_celery_beat", "auth", "account",
 ]  # fmt: skip
 
