@@ -289,3 +289,18 @@ def test_closing_a_lead_lost_without_a_reason_leaves_deal_and_lead_open(alice):
     assert not lead_close(lead=deal.lead, actor=alice, won=False)
     deal.refresh_from_db()
     assert not deal.is_closed and Lead.objects.get(pk=deal.lead_id).status == S.MEETING
+
+
+def test_the_deal_page_costs_the_same_queries_for_a_short_or_long_history(client, alice, django_assert_max_num_queries):
+    from deals.services import deal_update
+
+    deal = a_deal(alice)
+    login(client, alice)
+    with CaptureQueriesContext(connection) as short:
+        assert client.get(f"/deals/{deal.pk}/").status_code == 200
+    for n in range(20):
+        deal_update(deal=deal, actor=alice, next_step=f"Step {n}")
+    deal_move(deal=deal, stage=stage("Negotiation"), actor=alice)
+    with django_assert_max_num_queries(len(short)):
+        html = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert html.count("Deal details changed") == 20 and "Step 19" in html
