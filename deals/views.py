@@ -21,7 +21,7 @@ from deals.selectors import (
 from deals.services import EDITABLE, DealError, deal_move, deal_open, deal_update
 from leads.selectors import lead_get_for_user
 from salesdept.roles import rep_required
-from salesdept.views_helpers import partial_or_page
+from salesdept.views_helpers import form_errors_text, id_param, partial_or_page
 
 BOARD = "deals/board.html"
 DETAIL = "deals/deal_detail.html"
@@ -71,46 +71,55 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, deal_get_for_user(request.user, pk))
 
 
+def _moved(request: HttpRequest, deal: Deal) -> tuple[int, str]:
+    """Make the move the form asks for: (200, "") when done, else (400 or 409, what to tell the rep)."""
+    form = DealMoveForm(request.POST)
+    if not form.is_valid():
+        return 400, form_errors_text(form)
+    seen = form.cleaned_data["seen"]
+    if seen is not None and seen.pk != deal.stage_id:
+        deal.stage = seen  # the conditional update refuses a move from a stage the deal has left
+    try:
+        deal_move(deal=deal, stage=form.cleaned_data["stage"], actor=request.user, reason=form.cleaned_data["reason"])
+    except DealError as exc:
+        return 409, str(exc)
+    return 200, ""
+
+
 @require_POST
 @rep_required
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     """Move a deal from the stage the rep saw; a refusal (lost without a reason, a stale move) is shown at the card."""
     deal = deal_get_for_user(request.user, pk)
-    form = DealMoveForm(request.POST)
-    status, error = 400, ""
-    if form.is_valid():
-        seen = form.cleaned_data["seen"]
-        if seen is not None and seen.pk != deal.stage_id:
-            deal.stage = seen  # the conditional update refuses a move from a stage the deal has left
-        try:
-            deal_move(
-                deal=deal, stage=form.cleaned_data["stage"], actor=request.user, reason=form.cleaned_data["reason"]
-            )
-        except DealError as exc:
-            status, error = 409, str(exc)
-        else:
-            status = 200
-    else:
-        error = " ".join(message for messages_ in form.errors.values() for message in messages_)
+    status, error = _moved(request, deal)
     notice = f"{deal.lead} is at “{deal.stage}”." if status == 200 else ""
     if request.POST.get("back") == "deal":
         if status == 200:
             messages.success(request, notice)
             return redirect("deals:detail", pk=deal.pk)
-        return _detail(request, deal_get_for_user(request.user, pk), status=status, move_error=error, move_form=form)
+        deal = deal_get_for_user(request.user, pk)
+        return _detail(request, deal, status=status, move_error=error, move_form=DealMoveForm(request.POST))
+    filters = _filters_from(request.POST)
     if status == 200 and not request.htmx:
         messages.success(request, notice)
-        query = request.POST.get("query", "")
-        return redirect(reverse("deals:board") + (f"?{query}" if query else "") + f"#deal-{deal.pk}")
-    template = partial_or_page(request, BOARD, "deal-board")
+        query = f"?{filters.urlencode()}" if filters else ""
+        return redirect(f"{reverse('deals:board')}{query}#deal-{deal.pk}")
     posted = {"posted_stage": request.POST.get("stage", ""), "posted_reason": request.POST.get("reason", "")}
-    context = _board(request, _filters_from(request.POST), error=error, notice=notice, moved=deal.pk, **posted)
-    return render(request, template, context, status=status)
+    context = _board(request, filters, error=error, notice=notice, moved=deal.pk, **posted)
+    return render(request, partial_or_page(request, BOARD, "deal-board"), context, status=status)
 
 
 def _filters_from(post) -> QueryDict:
-    """The board's filters a card's form carries back (its `query`), so the board comes back as it was."""
-    return QueryDict(post.get("query", ""))
+    """The board's filters a card's form carries back (its `query`), so the board comes back as it was.
+
+    Only the board's own filters, and only ids: the query goes into a redirect.
+    """
+    sent = QueryDict(post.get("query", ""))
+    kept = QueryDict(mutable=True)
+    for name in ("owner", "campaign"):
+        if id_param(sent.get(name, "")):
+            kept[name] = sent[name]
+    return kept
 
 
 @require_POST

@@ -126,6 +126,13 @@ def test_a_card_moves_with_the_plain_form(client, alice):
     assert "Ines" in column(client.get("/deals/").content.decode(), "Needs assessed")
 
 
+def test_the_board_comes_back_with_its_filters_and_nothing_else(client, bob, alice, campaign):
+    deal = a_deal(alice, campaign=campaign)
+    query = f"campaign={campaign.pk}&owner=x&next=https://evil.example"
+    response = login(client, bob).post(f"/deals/{deal.pk}/move/", {"stage": stage("Negotiation").pk, "query": query})
+    assert response["Location"] == f"/deals/?campaign={campaign.pk}#deal-{deal.pk}"
+
+
 def test_htmx_swaps_the_board_with_the_card_in_its_new_column(client, alice):
     deal = a_deal(alice, first_name="Ines")
     login(client, alice)
