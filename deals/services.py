@@ -8,8 +8,10 @@ way through the lead lifecycle; a closed deal does not move again (a new deal do
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from deals.currencies import currency_checked
 from deals.models import Deal, DealStage
 from leads.lifecycle import TransitionRefused, Trigger, lead_transition
 from leads.models import Lead
@@ -30,6 +32,14 @@ class DealError(Exception):
     """The move or change was refused; the text is for the person who tried."""
 
 
+def _currency(code: str) -> str:
+    """Every way in (a page, the API, a script) stores a real ISO 4217 code or nothing."""
+    try:
+        return currency_checked(code)
+    except ValueError as exc:
+        raise DealError(str(exc)) from None
+
+
 def stages_open() -> list[DealStage]:
     return list(DealStage.objects.filter(is_active=True))
 
@@ -39,12 +49,13 @@ def deal_open(
     lead: Lead,
     actor,
     value: Decimal = Decimal(0),
-    currency: str = "EUR",
+    currency: str = "",
     expected_close: dt.date | None = None,
     next_step: str = "",
     now: dt.datetime | None = None,
 ) -> Deal:
-    """Open a deal at the first open stage; the lead's meeting is booked if it was not yet."""
+    """Open a deal at the first open stage (in DEALS_DEFAULT_CURRENCY unless told); the meeting is booked if not yet."""
+    currency = _currency(currency or settings.DEALS_DEFAULT_CURRENCY)
     if lead.status not in OPENABLE:
         raise DealError(f"{lead} is at “{S(lead.status).label.lower()}”: a deal starts from a conversation.")
     first = DealStage.objects.filter(is_active=True, outcome=DealStage.Outcome.OPEN).first()
@@ -55,7 +66,7 @@ def deal_open(
         with transaction.atomic():
             deal = Deal.objects.create(
                 lead=lead, campaign_id=lead.campaign_id, owner=lead.owner or actor, stage=first,
-                value=Decimal(value).quantize(CENT), currency=currency.upper(), expected_close=expected_close,
+                value=Decimal(value).quantize(CENT), currency=currency, expected_close=expected_close,
                 next_step=next_step, opened_at=now, stage_changed_at=now,
             )  # fmt: skip
             if lead.status != S.MEETING:
@@ -100,13 +111,30 @@ def deal_move(*, deal: Deal, stage: DealStage, actor, reason: str = "", now: dt.
     return deal
 
 
+def deal_close_for_lead(*, lead: Lead, actor, won: bool, reason: str = "") -> bool:
+    """Close the lead's open deal at the first active won (or lost) stage; False when it has none.
+
+    DealError when the deal cannot close there (no such stage, lost without a reason, moved meanwhile).
+    """
+    deal = Deal.objects.select_related("stage").filter(lead=lead, closed_at__isnull=True).first()
+    if deal is None:
+        return False
+    deal.lead = lead  # the caller's instance: the lifecycle sets its status
+    outcome = DealStage.Outcome.WON if won else DealStage.Outcome.LOST
+    stage = DealStage.objects.filter(is_active=True, outcome=outcome).first()
+    if stage is None:
+        raise DealError(f"There is no {outcome} deal stage: an admin adds one under Deal stages.")
+    deal_move(deal=deal, stage=stage, actor=actor, reason=reason)
+    return True
+
+
 def deal_update(*, deal: Deal, actor, **changes) -> Deal:
     """Change a deal's value, currency, expected close or next step; the timeline says what changed."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValueError(f"not editable here: {', '.join(sorted(unknown))}")
     if "currency" in changes:
-        changes["currency"] = changes["currency"].upper()
+        changes["currency"] = _currency(changes["currency"])
     if "value" in changes:
         changes["value"] = Decimal(changes["value"]).quantize(CENT)
     changed = {name: value for name, value in changes.items() if getattr(deal, name) != value}

@@ -637,11 +637,21 @@ def lead_book_meeting(*, lead: Lead, actor) -> bool:
 
 @transaction.atomic
 def lead_close(*, lead: Lead, actor, won: bool, reason: str = "") -> bool:
-    """The rep closes the lead, won or lost: the sequence stops and the status is final."""
+    """The rep closes the lead, won or lost: the sequence stops and the status is final.
+
+    One rule with deals: a lead with an open deal is closed by moving the deal to the team's won or
+    lost stage (deals.services.deal_move), which closes the lead with it; so a lead is never won
+    while its deal stays open.
+    """
+    from deals.services import DealError, deal_close_for_lead
     from outreach.services import messages_cancel_for_lead
 
     to = Lead.Status.WON if won else Lead.Status.LOST
-    if not lead_transition(
+    try:
+        closed_by_deal = deal_close_for_lead(lead=lead, actor=actor, won=won, reason=reason)
+    except DealError:
+        return False
+    if not closed_by_deal and not lead_transition(
         lead=lead, to=to, trigger=Trigger.REP_CLOSES, actor=actor, reason=reason, snoozed_until=None
     ):
         return False

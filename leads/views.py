@@ -7,6 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.selectors import lead_sync_state
+from deals.forms import DealFieldsForm
+from deals.selectors import deal_open_of
+from deals.services import OPENABLE
 from leads.csvread import DELIMITER_NAMES, ENCODING_NAMES, ImportFileError
 from leads.exports import lead_csv_lines
 from leads.forms import (
@@ -100,7 +103,9 @@ def _lead_page(
     *,
     user=None,
     write_form: WriteMessageForm | None = None,
+    deal_form: DealFieldsForm | None = None,
 ) -> dict:
+    deal = deal_open_of(lead)
     kinds = kinds_to_write(user) if user is not None and write_form is None else []
     return {
         "write_form": write_form or WriteMessageForm(kinds=kinds, initial={"kind": kind_to_write(lead, kinds)}),
@@ -118,7 +123,16 @@ def _lead_page(
         "snooze_origin": lead_snooze_origin(lead),
         "can_book_meeting": can_move(lead.status, trigger=Trigger.REP_BOOKS_MEETING, to=Lead.Status.MEETING),
         "crm_records": lead_sync_state(lead),
+        "deal": deal,
+        "deal_form": deal_form or (DealFieldsForm() if deal is None and lead.status in OPENABLE else None),
     }
+
+
+def lead_page_response(request: HttpRequest, lead: Lead, *, deal_form: DealFieldsForm, status: int) -> HttpResponse:
+    """The lead's page again with the "Open a deal" form's errors (deals.views posts it)."""
+    return render(
+        request, "leads/lead_detail.html", _lead_page(lead, user=request.user, deal_form=deal_form), status=status
+    )
 
 
 @require_GET

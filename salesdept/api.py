@@ -175,12 +175,14 @@ def manager_only(request: HttpRequest) -> None:
 
 def _mount() -> None:
     from campaigns.api import router as campaigns
+    from deals.api import router as deals
     from leads.api import router as leads
     from outreach.api import router as outreach
     from reporting.api import router as reporting
 
     api.add_router("/campaigns", campaigns, tags=["campaigns"])
     api.add_router("/leads", leads, tags=["leads"])
+    api.add_router("/deals", deals, tags=["deals"])
     api.add_router("/", outreach, tags=["messages and replies"])
     api.add_router("/stats", reporting, tags=["stats"])
 

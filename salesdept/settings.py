@@ -557,3 +557,9 @@ except ValueError as exc:
 ALERT_ERROR_RATE = env_float("ALERT_ERROR_RATE", 0.1)
 ALERT_MIN_ATTEMPTS = env_int("ALERT_MIN_ATTEMPTS", 20)
 ALERT_LLM_BUDGET_SHARE = env_float("ALERT_LLM_BUDGET_SHARE", 0.8)
+# Deals (deals/): the currency a new deal is offered in; a rep may pick another one per deal.
+DEALS_DEFAULT_CURRENCY = env_str("DEALS_DEFAULT_CURRENCY", "EUR").strip().upper()
+if not (len(DEALS_DEFAULT_CURRENCY) == 3 and DEALS_DEFAULT_CURRENCY.isascii() and DEALS_DEFAULT_CURRENCY.isalpha()):
+    raise ImproperlyConfigured(
+        f"DEALS_DEFAULT_CURRENCY must be an ISO 4217 code like EUR, not {DEALS_DEFAULT_CURRENCY!r}"
+    )

@@ -35,6 +35,7 @@ urlpatterns = [
     path("approvals/", include("approvals.urls")),
     path("library/", include("library.urls")),
     path("leads/", include("leads.urls")),
+    path("deals/", include("deals.urls")),
     path("inbox/", include("outreach.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("competitors/", include("competitors.urls")),

@@ -11,15 +11,17 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from deals.services import deal_open
+from leads.models import Lead
 from outreach.models import InboundMessage
 from salesdept import clock
 from tests.api.conftest import bearer
-from tests.factories import LeadFactory, MessageFactory
+from tests.factories import LeadFactory, MessageFactory, deal_stages_seeded
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 DANS = "Dansecret"
 EXAMPLES = 30
-OPERATIONS = 20  # every operation of the schema is exercised: a new one raises this
+OPERATIONS = 25  # every operation of the schema is exercised: a new one raises this
 
 
 @pytest.fixture
@@ -27,7 +29,8 @@ def team(alice, dan, bob, campaign, alice_account, dan_account, settings) -> dic
     """Alice's and Dan's work in one campaign; the live server reads it (committed)."""
     # The limits have their own tests; here they would only turn requests into 429s.
     settings.RATE_LIMITS = settings.RATE_LIMITS | {"api": ("API requests", 10**6, 60), "import": ("imports", 10**6, 60)}
-    ids: dict[str, list[int]] = {"leads": [], "messages": [], "campaigns": [campaign.pk]}
+    ids: dict[str, list[int]] = {"leads": [], "messages": [], "campaigns": [campaign.pk], "deals": []}
+    deal_stages_seeded()  # an earlier transactional test's flush removed the migration's rows
     for owner, account, name in ((alice, alice_account, "Rivera"), (dan, dan_account, DANS)):
         lead = LeadFactory(campaign=campaign, owner=owner, last_name=name)
         draft = MessageFactory(lead=lead, campaign=campaign, account=account, body=f"Hi {lead.first_name} {name}")
@@ -37,6 +40,8 @@ def team(alice, dan, bob, campaign, alice_account, dan_account, settings) -> dic
         )  # fmt: skip
         ids["leads"].append(lead.pk)
         ids["messages"].append(draft.pk)
+        talking = LeadFactory(campaign=campaign, owner=owner, last_name=name, status=Lead.Status.INTERESTED)
+        ids["deals"].append(deal_open(lead=talking, actor=owner, value=1000, next_step=f"Call {name}").pk)
     return {"ids": ids, "alice": bearer(alice), "bob": bearer(bob)}
 
 

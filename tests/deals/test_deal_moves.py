@@ -129,3 +129,15 @@ def test_every_move_is_a_webhook_event(alice, carol):
         ("", "Meeting", "open", "900.00"),
         ("Meeting", "Won", "won", "900.00"),
     ]
+
+
+def test_a_deal_opens_in_the_teams_currency_and_only_in_a_real_one(alice, settings):
+    settings.DEALS_DEFAULT_CURRENCY = "SEK"
+    deal = deal_open(lead=LeadFactory(status=S.REPLIED, owner=alice), actor=alice)
+    assert deal.currency == "SEK"
+    with pytest.raises(DealError, match="not a currency code"):
+        deal_open(lead=LeadFactory(status=S.REPLIED, owner=alice), actor=alice, currency="EUE")
+    with pytest.raises(DealError, match="not a currency code"):
+        deal_update(deal=deal, actor=alice, currency="XX")
+    deal.refresh_from_db()
+    assert deal.currency == "SEK" and Deal.objects.count() == 1

@@ -51,6 +51,8 @@ SHOWN = {
     "competitors:detail": "Unlike Ledgerline, we can show this",
     "crm:connection": "moved on both sides",
     "crm:mapping": "jobtitle",
+    "deals:board": "Send the deck",
+    "deals:detail": "Deal opened",
 }
 
 # Only the rules of the standard (WCAG 2.0-2.2 A and AA), not axe's best-practice advice. Not inside

@@ -45,6 +45,7 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   api_token     alice's personal API token
   crm           the team's HubSpot connection (its token carries SECRET: never shown), with a run and a
                 refused record of alice's lead
+  deal          alice's open deal with another lead of hers (dan has his own, dans_deal)
 
 The REST API (api:*) answers in JSON: 401 with no session and no token (never the login page),
 403 to a person without a role. Tokens are checked in tests/api; here the browser's session signs in.
@@ -63,6 +64,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from campaigns.models import Campaign, CampaignRequest
+from deals.models import Deal
 from leads.models import Activity, ImportJob, Lead, Task
 from outreach.models import OutreachMessage, SendingAccount, WebhookEvent
 from reporting.models import DailyReport
@@ -151,6 +153,11 @@ leads:import_new             GET    -             login  200    200    200     2
 leads:import_detail          GET    import        login  200    404    200     200    403
 leads:import_progress        GET    import        login  200    404    200     200    403
 leads:import_errors          GET    import        login  200    404    200     200    403
+deals:board                  GET    -             login  200    200    200     200    403
+deals:detail                 GET    deal          login  200    404    200     200    403
+deals:move                   POST   deal          login  400    404    400     400    403
+deals:edit                   POST   deal          login  400    404    400     400    403
+deals:open                   POST   lead          login  400    404    400     400    403
 outreach:inbox               GET    -             login  200    200    200     200    403
 outreach:needs_checking      GET    -             login  200    200    200     200    403
 outreach:inbox_confirm       POST   reply         login  302    404    302     302    403
@@ -207,6 +214,11 @@ api:campaign_resume          POST   campaign      401    403    403    409     4
 api:campaign_search          POST   campaign      401    403    403    202     202    403
 api:campaign_search_runs     GET    campaign      401    403    403    200     200    403
 api:stats                    GET    -             401    403    403    200     200    403
+api:deals                    GET    -             401    200    200    200     200    403
+api:deal                     GET    deal          401    200    404    200     200    403
+api:deal_open                POST   -             401    400    400    400     400    403
+api:deal_move                POST   deal          401    400    400    400     400    403
+api:deal_update              PATCH  deal          401    400    400    400     400    403
 """
 
 # A wrong answer found by this matrix: (url name, role) -> what happens. Each stays a strict xfail
@@ -305,6 +317,7 @@ def fingerprint() -> tuple:
         list(ImportJob.objects.order_by("pk").values_list("status")),
         list(SendingAccount.objects.order_by("pk").values_list("health", "is_active")),
         list(ApiToken.objects.order_by("pk").values_list("revoked_at")),
+        list(Deal.objects.order_by("pk").values_list("stage_id", "value", "currency", "next_step", "closed_at")),
     )
 
 
@@ -358,6 +371,8 @@ def test_it_gives_each_role_its_answer(client, request, world, row: Row, role: s
         ("/api/v1/leads", "owner"),
         ("/api/v1/messages", "rep"),
         ("/api/v1/replies", "rep"),
+        ("/deals/", "owner"),
+        ("/api/v1/deals", "owner"),
     ],
 )
 def test_another_rep_cannot_filter_their_way_to_alices_work(client, dan, world, url, narrowing):
@@ -379,6 +394,8 @@ LISTS = [
     "/api/v1/leads",
     "/api/v1/messages",
     "/api/v1/replies",
+    "/deals/",
+    "/api/v1/deals",
 ]
 
 

@@ -10,9 +10,10 @@ from campaigns.models import CampaignRequest
 from competitors.models import Competitor, CompetitorPost, CompetitorSummary
 from crm.models import SyncRecord, SyncRun
 from crm.services import connection_save
+from deals.services import deal_open
 from hooks.models import Delivery, Endpoint
 from leads.imports import csv_import_create
-from leads.models import Task
+from leads.models import Lead, Task
 from library.models import ContentItem
 from outreach.linkedin import linkedin_link_hash
 from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
@@ -22,7 +23,14 @@ from reporting.models import DailyReport
 from salesdept.apitokens import api_token_create
 from salesdept.models import Notification
 from salesdept.roles import ADMIN, MANAGER, REP
-from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    LeadFactory,
+    MessageFactory,
+    SendingAccountFactory,
+    UserFactory,
+    deal_stages_seeded,
+)
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 SECRET = "Alicesecret"  # in every object of alice's: a refused answer must never contain it
@@ -100,6 +108,15 @@ def build_world() -> dict[str, dict]:
         connection=hubspot, kind=SyncRecord.Kind.CONTACT, local_id=lead.pk, lead=lead, state=SyncRecord.State.ERROR,
         last_error="HubSpot 400 VALIDATION_ERROR: Property values were not valid",
     )  # fmt: skip
+    # Alice's deal is with another lead of hers (her main lead stays in conversation, where "Open a deal" shows);
+    # dan's deal is his own: alice never sees it.
+    deal_stages_seeded()  # the browser tests' transactional flush removes the migration's rows
+    dealt = LeadFactory(
+        campaign=campaign, owner=alice, first_name="Dora", last_name=SECRET, status=Lead.Status.INTERESTED
+    )
+    deal = deal_open(lead=dealt, actor=alice, value=12000, next_step=f"Send the deck {SECRET}", now=NOW)
+    dans = LeadFactory(campaign=campaign, owner=dan, first_name="Dino", status=Lead.Status.INTERESTED)
+    dans_deal = deal_open(lead=dans, actor=dan, value=800, currency="USD", now=NOW)
     api_token, _secret = api_token_create(user=alice, name=f"Script {SECRET}", read_only=False, expires_on=None)
     return {
         "-": {},
@@ -126,4 +143,6 @@ def build_world() -> dict[str, dict]:
         "competitor": {"pk": competitor.pk},
         "api_token": {"pk": api_token.pk},
         "crm": {"kind": hubspot.kind},
+        "deal": {"pk": deal.pk},
+        "dans_deal": {"pk": dans_deal.pk},
     }
