@@ -130,7 +130,7 @@ def queue_for(
     if after is not None:
         queue = _after(queue, after, sort)
     return (
-        queue.select_related("lead__company", "lead__owner", "campaign", "account", "reply_to")
+        queue.select_related("lead__company", "lead__owner", "campaign", "account", "reply_to", "proposal")
         .prefetch_related(*_conversation())
         .order_by(*ORDERS[sort])
     )
@@ -153,7 +153,7 @@ def blocked_for(user) -> QuerySet[OutreachMessage]:
         messages_visible_to(user)
         .filter(status=Status.PENDING_APPROVAL, blocked=True)
         .exclude(lead__status=Lead.Status.SNOOZED)
-        .select_related("lead__company", "lead__owner", "campaign", "account", "reply_to")
+        .select_related("lead__company", "lead__owner", "campaign", "account", "reply_to", "proposal")
         .order_by("created_at", "pk")
     )
 
@@ -182,7 +182,7 @@ def message_get_for_user(user, pk: int) -> OutreachMessage:
     """404 for a message the user may not see: another rep's work does not exist for them."""
     return get_object_or_404(
         messages_visible_to(user)
-        .select_related("lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to")
+        .select_related("lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to", "proposal")
         .prefetch_related(*_conversation()),
         pk=pk,
     )

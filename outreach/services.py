@@ -252,6 +252,10 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
     instruction = instruction[:300]
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
+    if carries_proposal(message):
+        raise DecisionError(
+            "A proposal's message is not regenerated: edit it here, or reject it and edit the proposal."
+        )
     rate_limit_take(user=actor, action="regenerate", error=DecisionError)  # each rewrite is a model call
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         # updated_at: when generating began, which the stuck-draft sweeper measures from
@@ -446,7 +450,9 @@ def message_reject(
     reason = reason.strip()
     if not reason:
         raise DecisionError("Say why you reject this draft: the reason teaches the next drafts.")
-    then = then or ("" if message.reply_to_id else Then.REDRAFT)
+    then = then or ("" if message.reply_to_id or carries_proposal(message) else Then.REDRAFT)
+    if then == Then.REDRAFT and carries_proposal(message):
+        raise DecisionError("A proposal's message is not redrafted: reject it alone, then edit the proposal.")
     activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason, then=then)
     if then == Then.REDRAFT:
         message = message_regenerate(message=message, actor=actor, revision=revision, instruction=reason)
@@ -487,7 +493,7 @@ def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_
         subject=subject,
         body=body,
         first_name=message.lead.first_name,
-        allowed_links=message.campaign.brief_links,
+        allowed_links=[*message.campaign.brief_links, *_attached_links(message)],
         banned=voice.banned,
         banned_blocks=True,  # the text as it would go: a phrase the team or campaign banned stops it
         signature=voice.signature,
@@ -495,6 +501,24 @@ def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_
         for_model=for_model,
     )
     return findings + check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
+
+
+def _attached_links(message: OutreachMessage) -> list[str]:
+    """Links we attached ourselves, not a writer's: a proposal's PDF link (proposals.Proposal.message)."""
+    if message.pk is None:
+        return []
+    from proposals.links import public_url
+    from proposals.models import Proposal
+
+    proposal = Proposal.objects.filter(message=message).exclude(link_key="").first()
+    return [public_url(proposal)] if proposal is not None else []
+
+
+def carries_proposal(message: OutreachMessage) -> bool:
+    """A proposal's message is not redrafted by a model: the rep edits it, or rejects it and edits the proposal."""
+    from proposals.models import Proposal
+
+    return message.pk is not None and Proposal.objects.filter(message=message).exists()
 
 
 def _refuse_blocking(findings: list[dict]) -> None:

@@ -49,6 +49,8 @@ SHOWN = {
     "profile": "Connect LinkedIn",
     "competitors:list": "We launch Ledgerline Close.",
     "competitors:detail": "Unlike Ledgerline, we can show this",
+    "proposals:needs": "not said",
+    "proposals:edit": "Send the proposal",
 }
 
 # Only the rules of the standard (WCAG 2.0-2.2 A and AA), not axe's best-practice advice. Not inside
