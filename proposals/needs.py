@@ -157,6 +157,7 @@ def checked_point(*, field: str, text: str, quote: str, ref: str, turns: list[Tu
         "quote": quote,
         "reply": source.reply_id if source else None,
         "ref": source.ref if source else ref,
+        "at": source.at if source else "",
         "by": by,
         "flag": flag,
     }

@@ -114,11 +114,12 @@ def needs_summary_edit(*, needs: NeedsSummary, actor, revision: int, points: lis
 # Proposals --------------------------------------------------------------------------------------
 
 
-def _intro(lead: Lead) -> str:
-    return (
+def _intro(lead: Lead, offer: Offer) -> str:
+    intro = (
         f"Dear {lead.first_name or lead.full_name},\n\nThank you for telling us what you need. This proposal answers "
         "it in your own words, with the packages we offer and how we would deliver them."
     )
+    return f"{intro}\n\n{offer.summary.strip()}" if offer.summary.strip() else intro
 
 
 @transaction.atomic
@@ -145,7 +146,7 @@ def proposal_create(*, needs: NeedsSummary, offer: Offer, actor) -> Proposal:
         title=f"{offer.name} for {company or lead.full_name}"[:200],
         prospect_name=lead.full_name,
         company_name=company,
-        intro=_intro(lead),
+        intro=_intro(lead, offer),
         timeline=offer.timeline,
         terms=offer.terms,
         closing=f"Kind regards,\n{display_name(lead.owner)}" if lead.owner_id else "",

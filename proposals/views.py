@@ -9,7 +9,7 @@ from leads.selectors import lead_get_for_user
 from proposals.forms import CreateProposalForm, PointFormSet, ProposalForm, edited_points, point_forms_initial
 from proposals.links import proposal_for_token
 from proposals.models import NeedsSummary, Proposal
-from proposals.pdf import proposal_pdf
+from proposals.pdf import proposal_context, proposal_pdf
 from proposals.selectors import needs_get_for_user, offers_active, proposal_get_for_user
 from proposals.services import (
     ProposalError,
@@ -93,7 +93,7 @@ def proposal_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _proposal_page(request, proposal: Proposal, *, form=None, error: str = "", status: int = 200) -> HttpResponse:
     context = {
-        "proposal": proposal,
+        **proposal_context(proposal),  # the packages with their prices written as the PDF writes them
         "lead": proposal.lead,
         "form": form or ProposalForm(instance=proposal),
         "error": error,
