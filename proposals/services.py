@@ -273,7 +273,12 @@ def proposal_reopen(*, proposal: Proposal, actor) -> Proposal:
 
 
 def proposal_sent_for(*, message: OutreachMessage, now: dt.datetime) -> bool:
-    """Called where a message becomes sent (outreach.sending, outreach.reconcile): its proposal is sent too."""
+    """Called where a message becomes sent (outreach.sending, outreach.reconcile): its proposal is sent too.
+
+    Only a step-0 message can carry a proposal: a sequence step's send costs no query here.
+    """
+    if message.step != PROPOSAL_STEP:
+        return False
     proposal = Proposal.objects.filter(message=message, status=Proposal.Status.QUEUED).only("pk").first()
     if proposal is None:
         return False

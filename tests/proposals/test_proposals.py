@@ -365,6 +365,17 @@ def test_a_rejected_proposal_message_is_not_redrafted_and_the_proposal_reopens(c
     assert client.get(f"/p/{token}/").status_code == 404
 
 
+def test_a_second_send_makes_no_second_message(client, alice, lead, offer):
+    """Two clicks on "Send the proposal" (or two tabs): one message in the queue, the other refused."""
+    needs = draft_needs(login(client, alice), lead)
+    client.post(f"/proposals/needs/{needs.pk}/proposal/", {"offer": offer.pk})
+    proposal = Proposal.objects.get(lead=lead)
+    assert client.post(f"/proposals/{proposal.pk}/send/").status_code == 302
+    again = client.post(f"/proposals/{proposal.pk}/send/")
+    assert again.status_code == 400 and "approval queue" in again.text
+    assert OutreachMessage.objects.filter(lead=lead, step=0).count() == 1
+
+
 def test_a_new_version_is_a_new_proposal(client, alice, lead, offer):
     message = _approved_proposal(client, alice, lead, offer)
     first = message.proposal
