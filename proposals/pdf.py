@@ -5,13 +5,15 @@ URL, so a link typed into a text field can never make the server call out.
 """
 
 from decimal import Decimal
+from pathlib import Path
 
 from django.template.loader import render_to_string
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 
 from proposals.models import NEED_FIELDS, Proposal
 
 TEMPLATE = "proposals/proposal_pdf.html"
+STYLESHEET = Path(__file__).resolve().parent / "proposal_pdf.css"
 
 
 class FetchRefused(ValueError):
@@ -39,4 +41,5 @@ def proposal_context(proposal: Proposal) -> dict:
 
 def proposal_pdf(proposal: Proposal) -> bytes:
     html = render_to_string(TEMPLATE, proposal_context(proposal))
-    return HTML(string=html, url_fetcher=_no_fetch, base_url=None).write_pdf()
+    style = CSS(string=STYLESHEET.read_text(), url_fetcher=_no_fetch)
+    return HTML(string=html, url_fetcher=_no_fetch, base_url=None).write_pdf(stylesheets=[style])

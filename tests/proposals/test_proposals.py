@@ -99,6 +99,7 @@ def test_it_takes_a_proposal_from_the_conversation_to_the_prospect(
         "Plus",
         "36,500.00 GBP",  # the package and its price
         "live by week 6",
+        "Page 1 of",  # the stylesheet's page footer: the PDF's own CSS was applied
     ):
         assert expected in text, expected
 
