@@ -307,3 +307,13 @@ def proposal_new_version(*, proposal: Proposal, actor) -> Proposal:
     )
     activity_record(verb="proposal.created", lead=proposal.lead, actor=actor, proposal=copy.pk, version=version)
     return copy
+
+
+def proposals_erase_for_lead(*, lead: Lead) -> int:
+    """Erasure (leads.privacy): the person's needs summaries and proposals go, PDFs and quotes with them.
+
+    Their messages stay as the erasure leaves them (emptied), so the counts keep their history.
+    """
+    deleted, _ = Proposal.objects.filter(lead=lead).delete()
+    needs, _ = NeedsSummary.objects.filter(lead=lead).delete()
+    return deleted + needs

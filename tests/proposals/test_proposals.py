@@ -402,3 +402,15 @@ def test_the_lead_page_lists_proposals_in_few_queries(client, alice, lead, offer
     with django_assert_max_num_queries(with_one):  # six proposals cost what one did
         page = client.get(f"/leads/{lead.pk}/")
     assert page.text.count("/pdf/") == 6
+
+
+def test_erasing_the_person_removes_their_needs_and_proposals(client, alice, lead, offer):
+    from leads.privacy import lead_erase
+
+    message = _approved_proposal(client, alice, lead, offer)
+    token = LINK.search(message.body).group(1)
+    lead_erase(lead=lead, actor=alice, reason="Asked by email")
+    assert not NeedsSummary.objects.filter(lead=lead).exists()
+    assert not Proposal.objects.filter(lead=lead).exists()
+    client.logout()
+    assert client.get(f"/p/{token}/").status_code == 404
