@@ -18,6 +18,8 @@ from salesdept import clock
 from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
+# What a queue item shows besides the message: read with it, in the same query.
+ITEM_RELATED = ("lead__company", "lead__owner", "campaign", "account", "reply_to", "nurture__item", "proposal")
 # A hand-set score wins over the rule score; unscored leads sort after every scored one.
 EFFECTIVE_SCORE = ranked_score("lead__")
 
@@ -133,11 +135,7 @@ def queue_for(
     queue = _filtered(queue, filters or {}, now=now or clock.now())
     if after is not None:
         queue = _after(queue, after, sort)
-    return (
-        queue.select_related("lead__company", "lead__owner", "campaign", "account", "reply_to", "nurture__item")
-        .prefetch_related(*_conversation())
-        .order_by(*ORDERS[sort])
-    )
+    return queue.select_related(*ITEM_RELATED).prefetch_related(*_conversation()).order_by(*ORDERS[sort])
 
 
 def queue_count_for(user, *, filters: dict | None = None, now: dt.datetime | None = None) -> int:
@@ -157,7 +155,7 @@ def blocked_for(user) -> QuerySet[OutreachMessage]:
         messages_visible_to(user)
         .filter(status=Status.PENDING_APPROVAL, blocked=True)
         .exclude(lead__status=Lead.Status.SNOOZED)
-        .select_related("lead__company", "lead__owner", "campaign", "account", "reply_to", "nurture__item")
+        .select_related(*ITEM_RELATED)
         .order_by("created_at", "pk")
     )
 
@@ -185,11 +183,7 @@ def pending_count_for(user) -> int:
 def message_get_for_user(user, pk: int) -> OutreachMessage:
     """404 for a message the user may not see: another rep's work does not exist for them."""
     return get_object_or_404(
-        messages_visible_to(user)
-        .select_related(
-            "lead__company", "lead__owner", "campaign", "account", "decided_by", "reply_to", "nurture__item"
-        )
-        .prefetch_related(*_conversation()),
+        messages_visible_to(user).select_related(*ITEM_RELATED, "decided_by").prefetch_related(*_conversation()),
         pk=pk,
     )
 

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from salesdept.llm import prompts
 from salesdept.llm.gateway import Request, Result, run
-from salesdept.llm.grounding import NUMBER, ungrounded_numbers
+from salesdept.llm.grounding import WORD, stem, unsupported_facts
 from salesdept.llm.schemas import Answer
 
 MAX_POINTS = 6
@@ -27,7 +27,6 @@ FRAME_WORDS = {
     "says", "talked", "talks", "claims", "claimed", "which", "where", "when", "will", "have", "has", "were",
     "been", "being", "them", "theme", "themes", "event", "events", "launch", "company", "competitor", "again",
 }  # fmt: skip
-WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
 
 
 class CompetitorPoint(Answer):
@@ -96,31 +95,22 @@ def summarise_week(*, competitor: str, posts: list[dict]) -> Result[CompetitorWe
 # -- Grounding ----------------------------------------------------------------------------------------
 
 
-def _norm(word: str) -> str:
-    return word.lower().strip("'’-")[:6]  # a crude stem: "launching" and "launches" meet at "launch"
-
-
 def ungrounded(text: str, cited: list[str], *, competitor: str) -> str:
     """Why `text` is not supported by the `cited` posts' text, or "" when it is."""
     if not cited:
         return "cites no post we read"
     source = " ".join(cited)
-    values = [float(m.group(0).lstrip("+-$€£").rstrip("%").replace(",", "")) for m in NUMBER.finditer(source)]
-    if missing := ungrounded_numbers(text, {"values": values}):
-        return f"numbers not in the posts it cites: {', '.join(missing)}"
-    source_words = {_norm(word) for word in WORD.findall(source)}
-    known_names = {_norm(word) for word in WORD.findall(competitor)}
+    numbers, names = unsupported_facts(text, source, known=competitor, ignore=FRAME_WORDS)
+    if numbers:
+        return f"numbers not in the posts it cites: {', '.join(numbers)}"
+    if names:
+        return f"names not in the posts it cites: {', '.join(names)}"
+    source_words = {stem(word) for word in WORD.findall(source)}
+    known_names = {stem(word) for word in WORD.findall(competitor)}
     words = [word for word in WORD.findall(text) if len(word) > 3]
-    names = [
-        word
-        for i, word in enumerate(WORD.findall(text))
-        if i and word[0].isupper() and _norm(word) not in known_names and word.lower() not in FRAME_WORDS
-    ]
-    if unknown := [name for name in names if _norm(name) not in source_words]:
-        return f"names not in the posts it cites: {', '.join(unknown)}"
-    content = [word for word in words if word.lower() not in FRAME_WORDS and _norm(word) not in known_names]
+    content = [word for word in words if word.lower() not in FRAME_WORDS and stem(word) not in known_names]
     if content:
-        found = sum(1 for word in content if _norm(word) in source_words)
+        found = sum(1 for word in content if stem(word) in source_words)
         if found / len(content) < MIN_WORDS_FOUND:
             return "says what the posts it cites do not"
     return ""

@@ -163,6 +163,9 @@ def lead_erase(*, lead: Lead, actor, reason: str) -> None:
     deliveries_scrub_lead(lead_id=lead.pk)  # what our outbound webhooks said about them
     _imports_scrub([value for value in (lead.email, lead.linkedin_url) if value])
     _notifications_delete(lead)
+    from proposals.services import proposals_erase_for_lead
+
+    proposals_erase_for_lead(lead=lead)  # their needs in their words, and the PDFs that quote them
     lead.messages.update(
         subject="",
         body="",

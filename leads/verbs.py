@@ -89,6 +89,13 @@ class Verb(models.TextChoices):
     NURTURE_SUGGESTED = "nurture.suggested", "Nurturing touch suggested for approval"
     NURTURE_OFF = "nurture.off", "Nurturing turned off"
     NURTURE_ON = "nurture.on", "Nurturing turned back on"
+    # Needs and proposals (proposals): what the prospect needs, in their own words, and what we offer them.
+    NEEDS_DRAFTED = "needs.drafted", "Needs summary drafted from the conversation"
+    NEEDS_EDITED = "needs.edited", "Needs summary edited by the rep"
+    PROPOSAL_CREATED = "proposal.created", "Proposal created"
+    PROPOSAL_EDITED = "proposal.edited", "Proposal edited"
+    PROPOSAL_QUEUED = "proposal.queued", "Proposal put in the approval queue"
+    PROPOSAL_SENT = "proposal.sent", "Proposal sent"
     # Campaigns: one verb per status a campaign is moved to (f"campaign.{status}"), and its events.
     CAMPAIGN_CREATED = "campaign.created", "Campaign created"
     CAMPAIGN_UPDATED = "campaign.updated", "Campaign changed"

@@ -56,6 +56,9 @@ def message_mark_sent(*, message: OutreachMessage, actor) -> OutreachMessage:
     activity_record(
         verb="message.marked_sent", lead=message.lead, message=message, actor=actor, account=message.account_id
     )
+    from proposals.services import proposal_sent_for  # proposals reads outreach: imported late
+
+    proposal_sent_for(message=message, now=now)
     message.refresh_from_db()
     return message
 

@@ -295,6 +295,9 @@ def outreach_record_result(*, message: OutreachMessage, result: SendResult, now:
         ):
             lead_transition(lead=message.lead, to=Lead.Status.CONTACTED, trigger=Trigger.FIRST_SEND, now=now)
             activity_record(verb="message.sent", lead=message.lead, message=message, account=account.pk)
+            from proposals.services import proposal_sent_for  # proposals reads outreach: imported late
+
+            proposal_sent_for(message=message, now=now)
             if not _outside_sequence(message):
                 enrolment_step_sent(lead_id=message.lead_id, campaign_id=message.campaign_id, step=message.step)
         if result.quota_used_pct is not None and result.quota_used_pct >= QUOTA_STOP_PCT:

@@ -261,6 +261,10 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
     instruction = instruction[:300]
     if message.reply_to_id:
         raise DecisionError("A suggested answer cannot be regenerated: edit it, or reject it and write your own.")
+    if carries_proposal(message):
+        raise DecisionError(
+            "A proposal's message is not regenerated: edit it here, or reject it and edit the proposal."
+        )
     rate_limit_take(user=actor, action="regenerate", error=DecisionError)  # each rewrite is a model call
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         # updated_at: when generating began, which the stuck-draft sweeper measures from
@@ -458,8 +462,10 @@ def message_reject(
         raise DecisionError("Say why you reject this draft: the reason teaches the next drafts.")
     from library.nurture import nurture_of
 
-    # A suggested answer or a nurturing touch is not redrafted by default: rejected, it is gone.
-    then = then or ("" if message.reply_to_id or nurture_of(message) else Then.REDRAFT)
+    # A suggested answer, a nurturing touch or a proposal is not redrafted by default: rejected, it is gone.
+    then = then or ("" if message.reply_to_id or nurture_of(message) or carries_proposal(message) else Then.REDRAFT)
+    if then == Then.REDRAFT and carries_proposal(message):
+        raise DecisionError("A proposal's message is not redrafted: reject it alone, then edit the proposal.")
     activity_record(verb="message.rejected", lead=message.lead, message=message, actor=actor, reason=reason, then=then)
     if then == Then.REDRAFT:
         message = message_regenerate(message=message, actor=actor, revision=revision, instruction=reason)
@@ -494,15 +500,13 @@ def written_findings(*, message: OutreachMessage, subject: str, body: str) -> li
 
 def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_model: bool) -> list[dict]:
     """Every guardrail on a message's text as it would go: the draft's checks and the internal-text check."""
-    from library.nurture import allowed_links, nurture_of
-
     voice = voice_of(campaign=message.campaign, rep=message.lead.owner)
     findings = check_draft(
         kind=message.kind,
         subject=subject,
         body=body,
         first_name=message.lead.first_name,
-        allowed_links=allowed_links(message, nurture_of(message) if message.pk else None),
+        allowed_links=[*message.campaign.brief_links, *_attached_links(message)],
         banned=voice.banned,
         banned_blocks=True,  # the text as it would go: a phrase the team or campaign banned stops it
         signature=voice.signature,
@@ -510,6 +514,30 @@ def _message_findings(*, message: OutreachMessage, subject: str, body: str, for_
         for_model=for_model,
     )
     return findings + check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
+
+
+def _attached_links(message: OutreachMessage) -> list[str]:
+    """Links we attached ourselves, not a writer's: the library item a nurturing touch shares
+    (library.Nurture.message) and a proposal's PDF link (proposals.Proposal.message)."""
+    if message.pk is None:
+        return []
+    from library.nurture import nurture_of
+    from proposals.links import public_url
+    from proposals.models import Proposal
+
+    links = []
+    if (nurture := nurture_of(message)) is not None and nurture.item is not None:
+        links.append(nurture.item.url)
+    if (proposal := Proposal.objects.filter(message=message).exclude(link_key="").first()) is not None:
+        links.append(public_url(proposal))
+    return links
+
+
+def carries_proposal(message: OutreachMessage) -> bool:
+    """A proposal's message is not redrafted by a model: the rep edits it, or rejects it and edits the proposal."""
+    from proposals.models import Proposal
+
+    return message.pk is not None and Proposal.objects.filter(message=message).exists()
 
 
 def _refuse_blocking(findings: list[dict]) -> None:

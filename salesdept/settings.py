@@ -162,6 +162,7 @@ INSTALLED_APPS = [
     "competitors",
     "deals",
     "crm",
+    "proposals",
 ]
 
 MIDDLEWARE = [
@@ -448,6 +449,7 @@ CSV_IMPORT_MAX_BYTES = env_int("CSV_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 RATE_LIMITS = {
     "campaign_request": ("campaign requests", 5, 3600),  # each is a model call and an email to every manager
     "regenerate": ("rewrites", 60, 3600),  # a model call each; a rep rewrites a few drafts an hour
+    "needs_summary": ("needs summaries", 30, 3600),  # a model call each, over a whole conversation
     "import": ("imports", 20, 3600),
     "export": ("exports", 60, 3600),
     "mailbox_check": ("mailbox checks", 30, 3600),  # each signs in to a server the person named, or sends

@@ -41,7 +41,9 @@ urlpatterns = [
     path("competitors/", include("competitors.urls")),
     path("dashboard/", include("reporting.urls")),
     path("reports/", include("reporting.report_urls")),
+    path("proposals/", include("proposals.urls")),
     path("u/", include("outreach.unsubscribe_urls")),
+    path("p/", include("proposals.link_urls")),
     path("webhooks/", include("outreach.webhook_urls")),
     path("api/v1/", include((api_urlpatterns(), "api"))),
 ]

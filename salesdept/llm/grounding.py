@@ -6,11 +6,14 @@ decimals as the quote shows, equals it: "12%" quotes 12.3, "$0.4" quotes 0.37, "
 Numbers inside a date the metrics name ("March 14", "2026-03-14") or inside a name they carry
 (a campaign called "Fintech 2026") are not quotes of a value and are left out. Numbers written
 as words ("three", "doubled") are not checked.
+
+`unsupported_facts` is the same rule against a text rather than a table: the numbers and names a
+sentence states must be in the text it cites (a competitor's posts, a prospect's own quoted words).
 """
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from salesdept.llm.template import MONTHS as MONTH_NUMBERS
 
@@ -19,6 +22,7 @@ NUMBER = re.compile(r"(?<![\w.])[-+\u2212]?[$€£]?(?:\d{1,3}(?:,\d{3})+|\d+)(?
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTHS = list(MONTH_NUMBERS)  # "january" … "december", in order
 SKIP_KEYS = {"id"}  # database ids are not facts about the day
+WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
 
 
 def ungrounded_numbers(text: str, metrics: dict) -> list[str]:
@@ -85,3 +89,30 @@ def _date_patterns(day: dt.date) -> list[str]:
         rf"(?<![\d/]){day.month}/{day.day}(?:/{day.year})?(?![\d/])",
         rf"(?<![\d/]){day.day}/{day.month}(?:/{day.year})?(?![\d/])",
     ]
+
+
+def stem(word: str) -> str:
+    """A crude stem: "launching" and "launches" meet at "launch"."""
+    return word.lower().strip("'’-")[:6]
+
+
+def unsupported_facts(
+    text: str, source: str, *, known: str = "", ignore: Collection[str] = ()
+) -> tuple[list[str], list[str]]:
+    """The numbers and the names `text` states that `source` does not hold, as written: (numbers, names).
+
+    A number is held when `source` quotes it (as `ungrounded_numbers` reads a quote); a name is a
+    capitalised word after the first, held when its stem is among the source's words. `known` names
+    (the competitor, the prospect) and `ignore` words (lower case: the frame a summary puts around a
+    quote) are never unsupported.
+    """
+    values = [float(m.group(0).lstrip("+-\u2212$€£").rstrip("%").replace(",", "")) for m in NUMBER.finditer(source)]
+    numbers = ungrounded_numbers(text, {"values": values})
+    source_words = {stem(word) for word in WORD.findall(source)}
+    known_words = {stem(word) for word in WORD.findall(known)}
+    names = [
+        word
+        for i, word in enumerate(WORD.findall(text))
+        if i and word[0].isupper() and stem(word) not in known_words and word.lower() not in ignore
+    ]
+    return numbers, [name for name in names if stem(name) not in source_words]

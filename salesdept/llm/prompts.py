@@ -178,6 +178,26 @@ PROMPTS = {
             "The day's numbers:\n<data>{{ metrics_json }}</data>\n\nAnswer with JSON: insights (3 to 5 sentences)."
         ),
     ),
+    "needs_summary": Prompt(
+        name="needs_summary",
+        version="needs-summary-v1",
+        system=(
+            "You read a B2B sales conversation and write down what the prospect needs, for the sales rep who "
+            "will write them a proposal: pains, requirements, budget, timeline and decision makers. Each point "
+            "is one short plain sentence (under 200 characters) and carries quote, the prospect's own words it "
+            "comes from, copied exactly (a phrase or a sentence of one of their messages, never ours), and "
+            "message, the ref (R1, R2...) of the message quoted. Only what the prospect wrote counts: nothing "
+            "from our messages, nothing guessed. Every number, amount and name in a point must be in its quote, "
+            "written as the quote writes it; a point whose quote is not in their message, or that says more "
+            "than its quote, is thrown away. Leave a need out when they did not speak of it. "
+            f"{DATA_RULE}"
+        ),
+        instructions=(
+            "The prospect:\n<data>{{ lead_json }}</data>\n\nThe conversation, oldest first (from: prospect or "
+            "us):\n<data>{{ conversation_json }}</data>\n\nAnswer with JSON: points (each: field, one of "
+            "pains, requirements, budget, timeline, decision_makers; text; quote; message, the ref quoted)."
+        ),
+    ),
     "read_task": Prompt(
         name="read_task",
         version="read-task-v1",

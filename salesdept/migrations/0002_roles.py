@@ -21,8 +21,7 @@ MANAGER_PERMISSIONS = REP_PERMISSIONS + [
 # Admins configure everything, users and roles included.
 ADMIN_APPS = [
     "leads", "campaigns", "outreach", "reporting", "salesdept", "library", "presence", "hooks", "competitors", "deals",
-    "crm",
-    "django_celery_beat", "auth", "account",
+    "crm", "proposals", "django_celery_beat", "auth", "account",
 ]  # fmt: skip
 
 

@@ -53,6 +53,8 @@ SHOWN = {
     "crm:mapping": "jobtitle",
     "deals:board": "Send the deck",
     "deals:detail": "Deal opened",
+    "proposals:needs": "not said",
+    "proposals:edit": "Send the proposal",
 }
 
 # Only the rules of the standard (WCAG 2.0-2.2 A and AA), not axe's best-practice advice. Not inside

@@ -17,8 +17,8 @@ from reporting.models import EVENTS, STAGES
 from tests.factories import LeadFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("leads", "campaigns", "outreach", "approvals", "reporting", "salesdept")
-VERB_SHAPE = re.compile(r"^(lead|message|reply|invite|email|campaign|account|report|privacy)\.[a-z_]+$")
+APPS = ("leads", "campaigns", "outreach", "approvals", "reporting", "salesdept", "proposals")
+VERB_SHAPE = re.compile(r"^(lead|message|reply|invite|email|campaign|account|report|privacy|needs|proposal)\.[a-z_]+$")
 
 
 def _product_modules():

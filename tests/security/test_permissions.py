@@ -46,6 +46,9 @@ Objects (the `object` column): every one of them belongs to alice or is shared.
   crm           the team's HubSpot connection (its token carries SECRET: never shown), with a run and a
                 refused record of alice's lead
   deal          alice's open deal with another lead of hers (dan has his own, dans_deal)
+  needs         alice's lead's needs summary
+  proposal      alice's lead's draft proposal (from a shared offer)
+  proposal_link the prospect's link to that proposal: it serves nothing until its message is approved
 
 The REST API (api:*) answers in JSON: 401 with no session and no token (never the login page),
 403 to a person without a role. Tokens are checked in tests/api; here the browser's session signs in.
@@ -148,6 +151,15 @@ leads:tasks                  GET    -             login  200    200    200     2
 leads:task_done              POST   task          login  302    404    302     302    403
 leads:task_cancel            POST   task          login  302    404    302     302    403
 leads:export                 GET    lead          login  403    403    200     200    403
+proposals:needs_draft        POST   lead          login  302    404    302     302    403
+proposals:needs              GET    needs         login  200    404    200     200    403
+proposals:create             POST   needs         login  400    404    400     400    403
+proposals:edit               GET    proposal      login  200    404    200     200    403
+proposals:pdf                GET    proposal      login  200    404    200     200    403
+proposals:send               POST   proposal      login  302    404    302     302    403
+proposals:reopen             POST   proposal      login  400    404    400     400    403
+proposals:new_version        POST   proposal      login  400    404    400     400    403
+proposal_link:pdf            GET    proposal_link 404    404    404    404     404    404
 leads:erase                  POST   lead          login  403    403    302     302    403
 leads:import_new             GET    -             login  200    200    200     200    403
 leads:import_detail          GET    import        login  200    404    200     200    403

@@ -19,6 +19,8 @@ from outreach.linkedin import linkedin_link_hash
 from outreach.models import InboundMessage, LinkedInLink, OutreachMessage, SendingAccount
 from outreach.unsubscribe import lead_unsubscribe_token
 from presence.models import Post
+from proposals.links import link_token
+from proposals.models import NeedsSummary, Offer, Package, Proposal
 from reporting.models import DailyReport
 from salesdept.apitokens import api_token_create
 from salesdept.models import Notification
@@ -117,6 +119,19 @@ def build_world() -> dict[str, dict]:
     deal = deal_open(lead=dealt, actor=alice, value=12000, next_step=f"Send the deck {SECRET}", now=NOW)
     dans = LeadFactory(campaign=campaign, owner=dan, first_name="Dino", status=Lead.Status.INTERESTED)
     dans_deal = deal_open(lead=dans, actor=dan, value=800, currency="USD", now=NOW)
+    needs = NeedsSummary.objects.create(
+        lead=lead, generated_by="template", created_by=alice,
+        points=[{"field": "pains", "text": f"Yes {SECRET}", "quote": f"Yes {SECRET}", "reply": reply.pk, "ref": "R1",
+                 "by": "template", "flag": ""}],
+    )  # fmt: skip
+    offer = Offer.objects.create(name="Close Accelerator", timeline="Live by week 6.")
+    Package.objects.create(offer=offer, name="Core", included="Close checklist", price=18000)
+    proposal = Proposal.objects.create(
+        lead=lead, needs=needs, offer=offer, title=f"Proposal {SECRET}", prospect_name=f"Lena {SECRET}",
+        intro=f"Dear Lena {SECRET}", timeline="Live by week 6.", link_key="world-key",
+        needs_points=[{"field": "pains", "text": f"Yes {SECRET}", "quote": f"Yes {SECRET}"}],
+        packages=[{"name": "Core", "included": "Close checklist", "price": "18000.00", "currency": "GBP"}],
+    )  # fmt: skip
     api_token, _secret = api_token_create(user=alice, name=f"Script {SECRET}", read_only=False, expires_on=None)
     return {
         "-": {},
@@ -145,4 +160,7 @@ def build_world() -> dict[str, dict]:
         "crm": {"kind": hubspot.kind},
         "deal": {"pk": deal.pk},
         "dans_deal": {"pk": dans_deal.pk},
+        "needs": {"pk": needs.pk},
+        "proposal": {"pk": proposal.pk},
+        "proposal_link": {"token": link_token(proposal)},
     }
