@@ -129,12 +129,3 @@ class MessageFactory(factory.django.DjangoModelFactory):
     original_body = factory.LazyAttribute(lambda o: o.body)
     generated_by = "template"
     status = OutreachMessage.Status.PENDING_APPROVAL
-
-
-def deal_stages_seeded() -> None:
-    """The team's default deal stages, as the data migration seeds them: a transactional test's flush removes them."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("deals.migrations.0002_default_stages").seed(apps, None)

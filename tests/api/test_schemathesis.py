@@ -16,7 +16,7 @@ from leads.models import Lead
 from outreach.models import InboundMessage
 from salesdept import clock
 from tests.api.conftest import bearer
-from tests.factories import LeadFactory, MessageFactory, deal_stages_seeded
+from tests.factories import LeadFactory, MessageFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 DANS = "Dansecret"
@@ -30,7 +30,6 @@ def team(alice, dan, bob, campaign, alice_account, dan_account, settings) -> dic
     # The limits have their own tests; here they would only turn requests into 429s.
     settings.RATE_LIMITS = settings.RATE_LIMITS | {"api": ("API requests", 10**6, 60), "import": ("imports", 10**6, 60)}
     ids: dict[str, list[int]] = {"leads": [], "messages": [], "campaigns": [campaign.pk], "deals": []}
-    deal_stages_seeded()  # an earlier transactional test's flush removed the migration's rows
     for owner, account, name in ((alice, alice_account, "Rivera"), (dan, dan_account, DANS)):
         lead = LeadFactory(campaign=campaign, owner=owner, last_name=name)
         draft = MessageFactory(lead=lead, campaign=campaign, account=account, body=f"Hi {lead.first_name} {name}")

@@ -5,14 +5,13 @@ import pytest
 from deals.models import Deal, DealStage
 from deals.services import DealError, deal_move, deal_open
 from leads.models import Activity, Lead
-from tests.factories import LeadFactory, deal_stages_seeded
+from tests.factories import LeadFactory
 from tests.integration.test_concurrency import THREADS, run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_of_concurrent_moves_from_the_same_stage_exactly_one_wins(alice):
-    deal_stages_seeded()  # an earlier transactional test's flush removed the migration's rows
     lead = LeadFactory(status=Lead.Status.MEETING, owner=alice)
     deal = deal_open(lead=lead, actor=alice)
     targets = list(DealStage.objects.exclude(pk=deal.stage_id).exclude(outcome="lost"))

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from deals.models import Deal
 from leads.models import Lead
 from tests.e2e.conftest import sign_in
-from tests.factories import LeadFactory, deal_stages_seeded
+from tests.factories import LeadFactory
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +57,6 @@ def _move_by_keyboard(page: Page, deal: Deal, *, type_ahead: str | None, to: str
 
 
 def test_a_rep_opens_a_deal_and_takes_it_to_won_by_keyboard(page: Page, browser_problems, alice, campaign):
-    deal_stages_seeded()
     lead = LeadFactory(
         campaign=campaign, owner=alice, first_name="Ines", last_name="Duarte", status=Lead.Status.REPLIED
     )
@@ -89,7 +88,6 @@ def test_a_rep_opens_a_deal_and_takes_it_to_won_by_keyboard(page: Page, browser_
 
 
 def test_a_lost_move_without_a_reason_asks_for_it_in_place(page: Page, browser_problems, alice, campaign):
-    deal_stages_seeded()
     lead = LeadFactory(campaign=campaign, owner=alice, first_name="Ines", status=Lead.Status.REPLIED)
     from deals.services import deal_open
 
@@ -121,7 +119,6 @@ def _no_overlap(page: Page) -> None:
 
 @pytest.mark.parametrize("size", [PHONE, DESK], ids=["390", "1280"])
 def test_the_board_and_a_deal_page_fit_the_screen(page: Page, browser_problems, alice, campaign, size):
-    deal_stages_seeded()
     from deals.services import deal_move, deal_open
 
     deals = []

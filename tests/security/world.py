@@ -31,7 +31,6 @@ from tests.factories import (
     MessageFactory,
     SendingAccountFactory,
     UserFactory,
-    deal_stages_seeded,
 )
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
@@ -112,7 +111,6 @@ def build_world() -> dict[str, dict]:
     )  # fmt: skip
     # Alice's deal is with another lead of hers (her main lead stays in conversation, where "Open a deal" shows);
     # dan's deal is his own: alice never sees it.
-    deal_stages_seeded()  # the browser tests' transactional flush removes the migration's rows
     dealt = LeadFactory(
         campaign=campaign, owner=alice, first_name="Dora", last_name=SECRET, status=Lead.Status.INTERESTED
     )
