@@ -52,12 +52,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import json
 import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.utils import timezone
 from simple_salesforce import Salesforce, format_external_id, format_soql
 from simple_salesforce.exceptions import (
@@ -94,6 +97,12 @@ CONCURRENT_LIMIT_WAIT = 60.0  # "ConcurrentPerOrgLongTxn": other long requests f
 THROTTLE_WAIT = 30.0  # 429/503 without Retry-After
 TIMEOUT_SECONDS = 30.0
 SUBJECT_MAX, DESCRIPTION_MAX, NEXT_STEP_MAX = 255, 32000, 255
+# Our contact fields → standard Contact fields, and our stages' places → the standard StageName
+# picklist values: what a new connection starts with (the mapping page edits them). Our other
+# fields have no standard home on a Contact: an admin maps them to custom fields of theirs.
+CONTACT_DEFAULTS = {"first_name": "FirstName", "last_name": "LastName", "email": "Email", "position": "Title"}
+OPEN_STAGES = ["Prospecting", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review"]
+WON_STAGE, LOST_STAGE = "Closed Won", "Closed Lost"
 
 
 class _Refused(RecordRefused):
@@ -148,6 +157,19 @@ class SalesforceAdapter:
     def __repr__(self) -> str:
         return f"<SalesforceAdapter {self.instance_url}>"
 
+    @classmethod
+    def from_connection(cls, connection) -> SalesforceAdapter:
+        """From the connection's decrypted credentials, a JSON object (`credentials_json` writes it);
+        the CAs trusted are SALESFORCE_CA_BUNDLE's, else the system's."""
+        values = credentials_read(connection.credentials)
+        return cls(
+            values["instance_url"],
+            values["client_id"],
+            values["client_secret"],
+            multi_currency=values["multi_currency"],
+            verify=settings.SALESFORCE_CA_BUNDLE or True,
+        )
+
     # --- the contract ---
 
     def check(self) -> str:
@@ -173,13 +195,14 @@ class SalesforceAdapter:
     def upsert_contact(self, contact: ContactRecord, *, company_id: str | None) -> str:
         if contact.email:
             self._adopt("Contact", contact.local_id, "Email", [contact.email])
+        # The mapped fields first: a blank one mapped onto LastName must not undo the fallback below.
         values = {
+            **contact.extra,
             "FirstName": contact.first_name,
             "LastName": contact.last_name or contact.first_name,  # Salesforce requires a last name
             "Email": contact.email,
             "Title": contact.title,
             "AccountId": company_id,
-            **contact.extra,
         }
         return self._upsert("Contact", contact.local_id, values)
 
@@ -349,6 +372,56 @@ class SalesforceAdapter:
                 pass  # already gone: deleted by a person, or by a run that stopped before recording it
 
         self._call(obj, delete, record=False)
+
+
+CREDENTIAL_KEYS = ("instance_url", "client_id", "client_secret", "multi_currency")
+_UNREADABLE = "The stored Salesforce credentials are not readable ({}): connect Salesforce again on its CRM page"
+
+
+def instance_url_problem(url: str) -> str | None:
+    """Why `url` is not an org's My Domain URL (https://host[:port], nothing after it), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        return "not a URL"
+    if parts.scheme != "https":
+        return "it must start with https://"
+    if not parts.hostname or parts.username or parts.password:
+        return "it must name the org's host only, e.g. https://acme.my.salesforce.com"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "only the address of the org, without a path, e.g. https://acme.my.salesforce.com"
+    return None
+
+
+def credentials_json(*, instance_url: str, client_id: str, client_secret: str, multi_currency: bool) -> str:
+    """What a Salesforce connection stores (encrypted by its field)."""
+    values = {"instance_url": instance_url.rstrip("/"), "client_id": client_id, "client_secret": client_secret}
+    return json.dumps(values | {"multi_currency": multi_currency})
+
+
+def credentials_read(stored: str) -> dict[str, Any]:
+    """The stored credentials as a dict, or CRMError naming what is wrong (never a value)."""
+    try:
+        values = json.loads(stored or "")
+    except ValueError:
+        raise CRMError(_UNREADABLE.format("not JSON")) from None
+    if not isinstance(values, dict):
+        raise CRMError(_UNREADABLE.format("not a JSON object"))
+    missing = [key for key in CREDENTIAL_KEYS[:3] if not isinstance(values.get(key), str) or not values[key].strip()]
+    if missing:
+        raise CRMError(_UNREADABLE.format(f"missing {', '.join(missing)}"))
+    if not isinstance(values.get("multi_currency", False), bool):
+        raise CRMError(_UNREADABLE.format("multi_currency is not true or false"))
+    problem = instance_url_problem(values["instance_url"])
+    if problem:
+        raise CRMError(_UNREADABLE.format(f"instance_url: {problem}"))
+    return {
+        "instance_url": values["instance_url"].strip(),
+        "client_id": values["client_id"].strip(),
+        "client_secret": values["client_secret"],
+        "multi_currency": values.get("multi_currency", False),
+    }
 
 
 def _first_error(content: Any) -> tuple[str, str, list[str]]:

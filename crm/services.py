@@ -1,6 +1,7 @@
 """Connecting a CRM, its mapping, and erasing a person there: every write of the crm app but the sync's."""
 
 import dataclasses
+import importlib
 import logging
 
 from django.db import transaction
@@ -24,18 +25,22 @@ class Check:
 
 
 def _defaults(kind: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Contact field defaults and a stage default per outcome/position for a new connection of `kind`."""
-    if kind == CRMConnection.Kind.HUBSPOT:
-        from crm.hubspot import CONTACT_DEFAULTS, LOST_STAGE, OPEN_STAGES, WON_STAGE
+    """Contact field defaults and a stage default per outcome/position for a new connection of `kind`.
 
-        stages = {}
-        open_stages = list(DealStage.objects.filter(outcome=DealStage.Outcome.OPEN))
-        for index, stage in enumerate(open_stages):
-            stages[str(stage.pk)] = OPEN_STAGES[min(index, len(OPEN_STAGES) - 1)]
-        for stage in DealStage.objects.exclude(outcome=DealStage.Outcome.OPEN):
-            stages[str(stage.pk)] = WON_STAGE if stage.outcome == DealStage.Outcome.WON else LOST_STAGE
-        return CONTACT_DEFAULTS, stages
-    return {}, {}
+    Each adapter module names its CRM's defaults (CONTACT_DEFAULTS, OPEN_STAGES, WON_STAGE, LOST_STAGE):
+    our open stages in order take its open stages in order (the last repeats), won and lost theirs.
+    """
+    modules = {CRMConnection.Kind.HUBSPOT: "crm.hubspot", CRMConnection.Kind.SALESFORCE: "crm.salesforce"}
+    if kind not in modules:
+        return {}, {}
+    crm = importlib.import_module(modules[kind])
+    stages = {}
+    open_stages = list(DealStage.objects.filter(outcome=DealStage.Outcome.OPEN))
+    for index, stage in enumerate(open_stages):
+        stages[str(stage.pk)] = crm.OPEN_STAGES[min(index, len(crm.OPEN_STAGES) - 1)]
+    for stage in DealStage.objects.exclude(outcome=DealStage.Outcome.OPEN):
+        stages[str(stage.pk)] = crm.WON_STAGE if stage.outcome == DealStage.Outcome.WON else crm.LOST_STAGE
+    return crm.CONTACT_DEFAULTS, stages
 
 
 def mapping_defaults_create(*, connection: CRMConnection) -> int:

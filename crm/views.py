@@ -47,12 +47,12 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 @manager_required
 def connection(request: HttpRequest, kind: str) -> HttpResponse:
-    """Connect (token, test), Sync now, and the sync log."""
+    """Connect (token or connected app, test), Sync now, and the sync log."""
     return _connection_page(request, _kind(kind))
 
 
-@sensitive_post_parameters("credentials")
-@sensitive_variables("credentials")
+@sensitive_post_parameters("credentials", "client_secret")
+@sensitive_variables("credentials", "form")
 @require_POST
 @manager_required
 def connect(request: HttpRequest, kind: str) -> HttpResponse:
@@ -71,7 +71,8 @@ def connect(request: HttpRequest, kind: str) -> HttpResponse:
         )  # fmt: skip
         messages.success(request, f"{check.message} Saved; the next sync sends what changed.")
         return redirect("crm:connection", kind=kind)
-    return _connection_page(request, kind, form=ConnectForm(connection=stored, kind=kind), check=check)
+    # What was typed stays in the form (a URL, a consumer key); a password input never renders its value.
+    return _connection_page(request, kind, form=form, check=check)
 
 
 @require_POST

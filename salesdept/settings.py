@@ -432,7 +432,10 @@ SHEET_SYNC_STALE_MINUTES = env_int("SHEET_SYNC_STALE_MINUTES", 30)  # a run this
 # every HubSpot call there instead (a proxy, the tests' fake). A sync run older than
 # CRM_SYNC_STALE_MINUTES died with its worker: the next run may take the connection over.
 # A rate-limited run waits the CRM's Retry-After, at most CRM_RETRY_MAX_SECONDS, CRM_RETRIES_MAX times.
+# SALESFORCE_CA_BUNDLE: a PEM file of CAs to trust for the org's My Domain URL instead of the
+# system's (a TLS-inspecting proxy's CA; the tests' fake); empty: the system's CAs.
 HUBSPOT_API_URL = env_str("HUBSPOT_API_URL")
+SALESFORCE_CA_BUNDLE = env_str("SALESFORCE_CA_BUNDLE")
 CRM_SYNC_STALE_MINUTES = env_int("CRM_SYNC_STALE_MINUTES", 30)
 CRM_RETRY_MAX_SECONDS = env_int("CRM_RETRY_MAX_SECONDS", 600)
 CRM_RETRIES_MAX = env_int("CRM_RETRIES_MAX", 8)

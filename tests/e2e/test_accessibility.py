@@ -9,6 +9,7 @@ axe-core is vendored (tests/e2e/vendor/): nothing is downloaded when the tests r
 """
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -217,3 +218,31 @@ def test_it_finds_no_serious_accessibility_problem_on_any_page(browser: Browser,
         assert url not in texts or text in texts[url], f"{url} as {role} does not show {text!r}"
     print(f"axe checked {len(pages)} pages as {role} ({ROLES[role]})")
     assert not problems, f"{len(problems)} serious or critical problems as {role}:\n" + "\n".join(problems)
+
+
+def test_the_salesforce_connection_page_has_no_serious_problem(browser: Browser, live_server, bob, settings):
+    """Not in the matrix's world (its CRM is HubSpot): the connected-app form, blank and connected."""
+    from crm.services import connection_save
+    from tests.fakes.salesforce_server import FakeSalesforce
+
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        sign_in(page, email=bob.email, password=FACTORY_PASSWORD)
+        page.close()
+        url = "/settings/crm/salesforce/"
+        blank = context.request.get(url)
+        assert "Consumer secret" in blank.text() and "Not connected yet" in blank.text()
+        problems = _violations(context, url, blank)
+        with FakeSalesforce() as fake:
+            settings.SALESFORCE_CA_BUNDLE = str(fake.cert_path)
+            credentials = {"instance_url": fake.instance_url, "client_id": fake.client_id}
+            credentials |= {"client_secret": fake.client_secret, "multi_currency": False}
+            connection_save(kind="salesforce", credentials=json.dumps(credentials), actor=bob, connected_as="Acme")
+            for path in (url, f"{url}mapping/"):
+                response = context.request.get(path)
+                assert response.status == 200 and fake.client_secret not in response.text()
+                problems += _violations(context, path, response)
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -14,6 +14,7 @@ from tests.crm.conftest import conversation
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_phone_width import FACTORY_PASSWORD, PHONE, _assert_fits_a_phone
 from tests.fakes.hubspot_server import FakeHubSpot
+from tests.fakes.salesforce_server import FakeSalesforce
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 SHOTS = Path("/tmp/shots")
@@ -114,4 +115,53 @@ def test_the_crm_pages_fit_a_phone(page: Page, browser_problems, bob, alice, hub
     page.goto(f"/leads/{refused.lead_id}/")
     expect(page.locator("#lead-crm")).to_contain_text("is invalid")
     assert lena.pk != refused.lead_id
+    assert browser_problems == []
+
+
+@pytest.fixture
+def salesforce(settings):
+    with FakeSalesforce() as fake:
+        settings.SALESFORCE_CA_BUNDLE = str(fake.cert_path)
+        yield fake
+
+
+def test_a_manager_connects_salesforce_by_keyboard_and_the_page_fits_a_phone(
+    page: Page, browser_problems, bob, alice, salesforce
+):
+    sign_in(page, email=bob.email, password=FACTORY_PASSWORD)
+    page.goto("/settings/crm/salesforce/")
+
+    def type_in(label: str, value: str) -> None:
+        page.get_by_label(label).focus()
+        page.keyboard.type(value)
+
+    type_in("My Domain URL", salesforce.instance_url)
+    type_in("Consumer key", salesforce.client_id)
+    type_in("Consumer secret", salesforce.client_secret)
+    page.keyboard.press("Tab")  # to "Multi-currency org"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")  # to "Test connection"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text(f"Connected as Acme Test Org ({salesforce.org_id})")
+    assert not CRMConnection.objects.exists()  # a test stores nothing
+    # What was typed stays, but the secret is asked again: a password input never renders its value.
+    expect(page.get_by_label("My Domain URL")).to_have_value(salesforce.instance_url)
+    expect(page.get_by_label("Consumer secret")).to_have_value("")
+    assert salesforce.client_secret not in page.content()
+
+    type_in("Consumer secret", salesforce.client_secret)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # past the checkbox and "Test connection", to "Save"
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("set (never shown again)")).to_be_visible()
+    assert salesforce.client_secret not in page.content()
+    assert CRMConnection.objects.get().connected_as == f"Acme Test Org ({salesforce.org_id})"
+    _shoot(page, "salesforce-connection-1280")
+
+    page.set_viewport_size(PHONE)
+    for path, shot in (("/settings/crm/salesforce/", "connection"), ("/settings/crm/salesforce/mapping/", "mapping")):
+        _assert_fits_a_phone(page, path)
+        _shoot(page, f"salesforce-{shot}-390")
+    expect(page.get_by_label("Proposal sent")).to_have_value("Proposal/Price Quote")
     assert browser_problems == []
