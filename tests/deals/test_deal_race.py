@@ -16,10 +16,12 @@ def test_of_concurrent_moves_from_the_same_stage_exactly_one_wins(alice):
     deal = deal_open(lead=lead, actor=alice)
     targets = list(DealStage.objects.exclude(pk=deal.stage_id).exclude(outcome="lost"))
 
+    # Every rep's page was read before anyone moved: read after a move, a page would rightly move on from there.
+    pages = [Deal.objects.select_related("lead", "stage", "campaign").get(pk=deal.pk) for _ in range(THREADS)]
+
     def move(index: int) -> str:
-        seen = Deal.objects.select_related("lead", "stage").get(pk=deal.pk)  # each rep's page read the same stage
         try:
-            deal_move(deal=seen, stage=targets[index % len(targets)], actor=alice)
+            deal_move(deal=pages[index], stage=targets[index % len(targets)], actor=alice)
         except DealError:
             return "refused"
         return "moved"
