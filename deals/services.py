@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 
 from deals.currencies import currency_checked
 from deals.models import Deal, DealStage
-from leads.lifecycle import TransitionRefused, Trigger, lead_transition
+from leads.lifecycle import TransitionRefused, Trigger
 from leads.models import Lead
-from leads.services import activity_record
+from leads.services import activity_record, lead_book_meeting, lead_mark_closed
 from leads.verbs import Verb
 from salesdept import clock
 
@@ -69,10 +69,9 @@ def deal_open(
                 value=Decimal(value).quantize(CENT), currency=currency, expected_close=expected_close,
                 next_step=next_step, opened_at=now, stage_changed_at=now,
             )  # fmt: skip
-            if lead.status != S.MEETING:
-                lead_transition(
-                    lead=lead, to=S.MEETING, trigger=Trigger.REP_BOOKS_MEETING, actor=actor, now=now, strict=True
-                )
+            # Booked as the lead page books one: the sequence's waiting drafts stop with it.
+            if lead.status != S.MEETING and not lead_book_meeting(lead=lead, actor=actor):
+                raise TransitionRefused(lead, trigger=Trigger.REP_BOOKS_MEETING, to=S.MEETING)
             _record(deal, Verb.DEAL_OPENED, actor=actor, to=first)
     except IntegrityError:
         raise DealError(f"{lead} already has an open deal.") from None
@@ -106,8 +105,8 @@ def deal_move(*, deal: Deal, stage: DealStage, actor, reason: str = "", now: dt.
             setattr(deal, name, value)
         _record(deal, Verb.DEAL_STAGE_CHANGED, actor=actor, to=stage, before=before, reason=reason)
         if closing:
-            to = S.WON if stage.outcome == DealStage.Outcome.WON else S.LOST
-            lead_transition(lead=deal.lead, to=to, trigger=Trigger.REP_CLOSES, actor=actor, reason=reason, now=now)
+            won = stage.outcome == DealStage.Outcome.WON
+            lead_mark_closed(lead=deal.lead, actor=actor, won=won, reason=reason)
     return deal
 
 

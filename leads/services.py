@@ -644,14 +644,20 @@ def lead_close(*, lead: Lead, actor, won: bool, reason: str = "") -> bool:
     while its deal stays open.
     """
     from deals.services import DealError, deal_close_for_lead
-    from outreach.services import messages_cancel_for_lead
 
-    to = Lead.Status.WON if won else Lead.Status.LOST
     try:
         closed_by_deal = deal_close_for_lead(lead=lead, actor=actor, won=won, reason=reason)
     except DealError:
         return False
-    if not closed_by_deal and not lead_transition(
+    return closed_by_deal or lead_mark_closed(lead=lead, actor=actor, won=won, reason=reason)
+
+
+def lead_mark_closed(*, lead: Lead, actor, won: bool, reason: str = "") -> bool:
+    """What closing a lead is, with a deal or without: won or lost, and nothing more goes to them."""
+    from outreach.services import messages_cancel_for_lead
+
+    to = Lead.Status.WON if won else Lead.Status.LOST
+    if not lead_transition(
         lead=lead, to=to, trigger=Trigger.REP_CLOSES, actor=actor, reason=reason, snoozed_until=None
     ):
         return False

@@ -9,7 +9,8 @@ from deals.services import DealError, deal_move, deal_open, deal_update
 from hooks.models import Delivery, Event
 from hooks.services import endpoint_create
 from leads.models import Activity, Lead
-from tests.factories import LeadFactory
+from outreach.models import OutreachMessage
+from tests.factories import CampaignFactory, LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 S = Lead.Status
@@ -141,3 +142,19 @@ def test_a_deal_opens_in_the_teams_currency_and_only_in_a_real_one(alice, settin
         deal_update(deal=deal, actor=alice, currency="XX")
     deal.refresh_from_db()
     assert deal.currency == "SEK" and Deal.objects.count() == 1
+
+
+def test_opening_and_closing_a_deal_stop_what_still_waits_for_the_person(alice):
+    # A deal books the meeting as the lead page's button does, and closes the lead as closing it does:
+    # a sequence draft waiting in the queue must not go out to someone in a deal, or after it closed.
+    lead = LeadFactory(status=S.REPLIED, owner=alice, campaign=CampaignFactory(owner=alice))
+    waiting = MessageFactory(lead=lead, step=2)
+    deal = deal_open(lead=lead, actor=alice)
+    waiting.refresh_from_db()
+    assert waiting.status == OutreachMessage.Status.CANCELLED
+
+    written = MessageFactory(lead=lead, step=0)  # the rep's own note, still waiting
+    deal_move(deal=deal, stage=stage("Won"), actor=alice)
+    written.refresh_from_db()
+    assert written.status == OutreachMessage.Status.CANCELLED
+    assert _status(lead) == S.WON
