@@ -59,13 +59,9 @@ def _enrolment_open(lead: Lead, campaign: Campaign) -> bool:
     return any(e.status == Enrolment.Status.ACTIVE for e in rows)
 
 
-def _claim_draft_row(lead: Lead, step: int, campaign: Campaign | None = None) -> OutreachMessage | None:
-    """The lead's row for this step of `campaign` (its home one by default) in `generating`, or None
-    when there is nothing to draft.
-
-    Idempotent: the row is unique per lead, campaign and step, so a repeated task finds it and
-    only carries on when an earlier run died while generating.
-    """
+def _draft_row(lead: Lead, step: int, campaign: Campaign | None = None) -> OutreachMessage | None:
+    """The lead's row to draft for this step of `campaign` (its home one by default), unsaved, or
+    None when there is nothing to draft."""
     campaign = campaign or lead.campaign
     if campaign is None or campaign.status != Campaign.Status.ACTIVE or lead.owner is None:
         return None
@@ -77,21 +73,36 @@ def _claim_draft_row(lead: Lead, step: int, campaign: Campaign | None = None) ->
     account = _account_for(campaign, lead.owner, sequence_step.kind)
     if account is None:
         return None
-    message, created = OutreachMessage.objects.get_or_create(
+    return OutreachMessage(
         lead=lead,
         campaign=campaign,
+        step=step,
+        kind=sequence_step.kind,
+        account=account,
+        status=Status.GENERATING,
+        instruction=sequence_step.instruction,
+    )
+
+
+def _claim_draft_rows(rows: list[OutreachMessage], step: int) -> list[int]:
+    """The rows' ids in `generating`: made now, or left there by an earlier run that died.
+
+    Idempotent: a step's row is unique per lead, campaign and step (`message_step_unique`), so a
+    repeated task inserts nothing and finds the rows it made, or finds them sent on and skips them.
+    """
+    if not rows:
+        return []
+    OutreachMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    wanted = {(row.lead_id, row.campaign_id) for row in rows}
+    generating = OutreachMessage.objects.filter(
+        lead_id__in={lead_id for lead_id, _ in wanted},
         step=step,
         reply_to=None,  # a suggested answer shares the step number but is not the step's message
         rerouted_from=None,  # nor does a message redrafted for another channel
         task=None,  # nor a rep's task's message
-        defaults={
-            "kind": sequence_step.kind,
-            "account": account,
-            "status": Status.GENERATING,
-            "instruction": sequence_step.instruction,
-        },
-    )
-    return message if created or message.status == Status.GENERATING else None
+        status=Status.GENERATING,
+    ).values_list("pk", "lead_id", "campaign_id")
+    return [pk for pk, lead_id, campaign_id in generating if (lead_id, campaign_id) in wanted]
 
 
 def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> list[OutreachMessage]:
@@ -115,8 +126,8 @@ def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | Non
     # Lazily, what the person did on LinkedIn this week (within the account's profile views): the score and its
     # reasons beside the draft are current when the rep reads it.
     leads_activity_read(lead_ids=[lead.pk for lead in leads], now=clock.now())
-    rows = [message for lead in leads if (message := _claim_draft_row(lead, step, campaign))]
-    return messages_fill(message_ids=[m.pk for m in rows])
+    rows = [message for lead in leads if (message := _draft_row(lead, step, campaign))]
+    return messages_fill(message_ids=_claim_draft_rows(rows, step))
 
 
 def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice) -> llm.DraftJob:

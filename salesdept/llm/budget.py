@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -64,21 +65,32 @@ class Reservation:
     amount: Decimal
 
 
-def reserve(*, amount: Decimal, now: dt.datetime | None = None) -> Reservation | None:
-    """Hold `amount` of today's budget for a call about to be made; None when the budget is spent."""
+def reserve_many(*, amounts: list[Decimal], now: dt.datetime | None = None) -> list[Reservation | None]:
+    """Hold each amount in order while the day's row is still below the budget: one lock, one UPDATE.
+
+    The same rule as a conditional UPDATE per call (the budget is overshot by one call at most),
+    taken for a whole batch under the row's lock instead of a statement per call.
+    """
     now = now or clock.now()
     day = timezone.localdate(now)
-    # A new day starts from what its calls already cost (calls logged before the row existed).
-    LLMBudgetDay.objects.get_or_create(day=day, defaults={"committed_usd": spent_today(now)})
     budget = Decimal(str(llm_config().daily_budget_usd))
-    held = LLMBudgetDay.objects.filter(day=day, committed_usd__lt=budget).update(
-        committed_usd=F("committed_usd") + amount
-    )
-    return Reservation(day, amount) if held else None
+    with transaction.atomic():
+        # A new day starts from what its calls already cost (calls logged before the row existed).
+        LLMBudgetDay.objects.get_or_create(day=day, defaults={"committed_usd": spent_today(now)})
+        committed = LLMBudgetDay.objects.select_for_update().values_list("committed_usd", flat=True).get(day=day)
+        held = []
+        for amount in amounts:
+            held.append(Reservation(day, amount) if committed < budget else None)
+            committed += amount if committed < budget else 0
+        if taken := sum((r.amount for r in held if r is not None), Decimal(0)):
+            LLMBudgetDay.objects.filter(day=day).update(committed_usd=F("committed_usd") + taken)
+    return held
 
 
-def settle(reservation: Reservation, *, cost: Decimal) -> None:
-    """Replace a call's reservation by what it really cost."""
-    LLMBudgetDay.objects.filter(day=reservation.day).update(
-        committed_usd=F("committed_usd") - reservation.amount + cost
-    )
+def settle_many(settled: list[tuple[Reservation, Decimal]]) -> None:
+    """Replace each reservation by what its calls really cost: one UPDATE a day."""
+    change: dict[dt.date, Decimal] = {}
+    for reservation, cost in settled:
+        change[reservation.day] = change.get(reservation.day, Decimal(0)) + cost - reservation.amount
+    for day, amount in change.items():
+        LLMBudgetDay.objects.filter(day=day).update(committed_usd=F("committed_usd") + amount)

@@ -60,7 +60,11 @@ def concurrency() -> int:
 def openai_client() -> openai.OpenAI:
     """The client for the configured server and key (a manager's change gets a new one)."""
     config = llm_config()
-    return _client_for(config.api_key, config.base_url)
+    with _client_lock:  # a batch's first calls start together: one of them builds the client, not each
+        return _client_for(config.api_key, config.base_url)
+
+
+_client_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=4)

@@ -166,10 +166,12 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
 
     keys = [request.cache_key() for request in requests]
     cached = cache.get_many([key for key, request in zip(keys, requests, strict=True) if request.use_cache])
-    reservations = []
-    for key, request in zip(keys, requests, strict=True):
-        calls = (key not in cached) + (then is not None)
-        reservations.append(budget.reserve(amount=request.worst_cost() * calls) if calls else None)
+    calls = [(key not in cached) + (then is not None) for key in keys]
+    paying = [i for i, n in enumerate(calls) if n]
+    reservations: list[budget.Reservation | None] = [None] * len(requests)
+    held = budget.reserve_many(amounts=[requests[i].worst_cost() * calls[i] for i in paying]) if paying else []
+    for i, reservation in zip(paying, held, strict=True):
+        reservations[i] = reservation
 
     def chain(i: int):
         request = requests[i]
@@ -186,9 +188,13 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
 
     with ThreadPoolExecutor(max_workers=min(client.concurrency(), len(requests))) as pool:
         chains = list(pool.map(chain, range(len(requests))))
-    for reservation, (first, second) in zip(reservations, chains, strict=True):
-        if reservation is not None:
-            budget.settle(reservation, cost=first[1].cost_usd + (second[1][1].cost_usd if second else 0))
+    budget.settle_many(
+        [
+            (reservation, first[1].cost_usd + (second[1][1].cost_usd if second else 0))
+            for reservation, (first, second) in zip(reservations, chains, strict=True)
+            if reservation is not None
+        ]
+    )
     cache.set_many(
         {
             keys[i]: first[0].model_dump(mode="json")
