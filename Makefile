@@ -71,11 +71,13 @@ $(LLM_VENV)/.ready: requirements-llm.txt
 test-llm: $(VENV)/.test $(LLM_VENV)/.ready
 	LLAMA_SERVER_PYTHON=$(LLM_VENV)/bin/python $(PY) -m pytest tests/llm -m llm -q $(PYTEST_ARGS)
 
-# Benchmarks run on PostgreSQL (the local server unless DATABASE_URL says otherwise) and end
+# Benchmarks run on PostgreSQL and Redis, as a deployment does (the local servers unless
+# DATABASE_URL and REDIS_URL say otherwise), and end
 # with one table: each figure, its target, pass or not. Each file runs on a database of its own,
 # made afresh, so no figure depends on what ran before it; BENCH_ORDER=reverse checks that.
 BENCH_FILES = $(sort $(wildcard tests/perf/test_bench_*.py))
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/salesdept_bench
+bench: export REDIS_URL ?= redis://127.0.0.1:6379/1
 bench: $(VENV)/.test
 	@mkdir -p var; rm -f var/bench.jsonl; failed=""; \
 	files="$(BENCH_FILES)"; [ "$(BENCH_ORDER)" = reverse ] && files=$$(printf '%s\n' $$files | sort -r); \

@@ -4,6 +4,10 @@ Each draft is two model calls (the draft, then its fact check). The fake model s
 its own process, as a real one would, so its work does not share the worker's interpreter.
 Batches run as one worker process runs `messages_draft_task`: one after another, the calls
 inside a batch side by side.
+
+With `LLM_CONCURRENCY` calls in flight and two calls of 1 s per draft, no code can draft more
+than LLM_CONCURRENCY / 2 a second: the default (100) caps it at 50/s, so the target is 90 % of
+that ceiling; the second figure shows the worker keeps up when a team allows more calls at once.
 """
 
 import multiprocessing
@@ -18,8 +22,6 @@ from tests.factories import LeadFactory
 from tests.fakes.openai_server import FakeOpenAI, json_reply
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
-LEADS = 200
-TARGET_PER_SECOND = 20
 
 
 def model(body):
@@ -53,20 +55,20 @@ def remote_model(settings):
     client.reset()
 
 
-def test_bench_drafting_throughput(remote_model, campaign, alice, bench_result):
-    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(LEADS)]
+@pytest.mark.parametrize("concurrency", [100, 200])
+def test_bench_drafting_throughput(concurrency, settings, remote_model, campaign, alice, bench_result):
+    settings.LLM_CONCURRENCY = settings.LLM_LOCAL_CONCURRENCY = concurrency
+    client.reset()
+    ceiling = concurrency / 2  # drafts a second: every slot busy, each draft two 1 s calls
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(2 * concurrency)]
     started = time.perf_counter()
     batch = draft_batch_size()
-    for start in range(0, LEADS, batch):
+    for start in range(0, len(leads), batch):
         messages_draft(lead_ids=leads[start : start + batch])
     elapsed = time.perf_counter() - started
     drafted = OutreachMessage.objects.filter(status="pending_approval", generated_by="gpt-4o-mini").count()
-    assert drafted == LEADS
+    assert drafted == len(leads)
     rate = drafted / elapsed
-    print(f"\n{'benchmark':<40}{'value':>12}{'target':>10}  result")
-    print(
-        f"{'drafting, model answers in 1 s':<40}{rate:>8.1f}/s{TARGET_PER_SECOND:>8}/s  "
-        f"{'pass' if rate >= TARGET_PER_SECOND else 'MISS'}   ({LEADS} drafts, {2 * LEADS} calls, {elapsed:.1f} s)"
-    )
-    note = f"model answers in 1 s; {LEADS} drafts, {2 * LEADS} calls"
-    bench_result("drafting throughput (fake LLM)", rate, "/s", TARGET_PER_SECOND, higher_is_better=True, note=note)
+    note = f"ceiling {ceiling:.0f}/s; {drafted} drafts, {2 * drafted} calls in {elapsed:.1f} s"
+    name = f"drafting, model answers in 1 s, {concurrency} at once"
+    bench_result(name, rate, "/s", 0.9 * ceiling, higher_is_better=True, note=note)
