@@ -35,10 +35,12 @@ run: $(VENV)/.app $(ENV_FILE)
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The suite at instants chosen to break date code, each with another machine timezone: a Sunday

@@ -57,7 +57,7 @@ def campaign_request_propose(*, request_id: int) -> bool:
     with transaction.atomic():
         if not CampaignRequest.objects.filter(pk=request.pk, status=Status.PROPOSING).update(
             proposal=result.value.model_dump(mode="json"),
-            proposed_by="template" if result.from_template else result.call.model,
+            proposed_by=result.generated_by,
             status=Status.PENDING,
         ):
             return False  # another worker read it first

@@ -16,7 +16,6 @@ from leads.services import activity_record, prospect_store
 from library.models import ContentItem
 from outreach.models import SendingAccount
 from salesdept import clock
-from salesdept.llm import template as template_backend
 
 log = logging.getLogger(__name__)
 SUMMARY_POSTS = 12  # the week's newest posts the model reads; more would cost without saying more
@@ -129,7 +128,7 @@ def competitor_summarise(*, competitor: Competitor, day: dt.date) -> CompetitorS
         defaults={
             "points": shown,
             "flagged": flagged,
-            "written_by": template_backend.NAME if result.from_template else result.call.model[:100],
+            "written_by": result.generated_by[:100],
             "llm_call": result.call,
         },
     )

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db.models import F
 
 from hooks.models import Delivery
-from leads.enrichment import EnrichError, PinnedAdapter, checked_address
 from salesdept import clock
+from salesdept.outbound import AddressRefused, PinnedAdapter, checked_address
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _post(delivery: Delivery, *, now: dt.datetime) -> Outcome:
     }
     try:
         address = checked_address(endpoint.url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
-    except EnrichError as exc:
+    except AddressRefused as exc:
         # A refused address or scheme stays refused; a name that does not resolve may resolve later.
         return Outcome(delivered=False, error=str(exc)[:300], retry="does not resolve" in str(exc))
     with requests.Session() as session:

@@ -3,8 +3,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from hooks.models import Event
-from leads.enrichment import EnrichError, checked_address
 from salesdept.forms import server_url
+from salesdept.outbound import AddressRefused, checked_address
 
 
 class EndpointForm(forms.Form):
@@ -23,6 +23,6 @@ class EndpointForm(forms.Form):
         url = server_url(self.cleaned_data["url"])
         try:  # the same rules as each delivery's: refused now rather than failing every send later
             checked_address(url, allow_private=settings.WEBHOOKS_ALLOW_PRIVATE)
-        except EnrichError as exc:
+        except AddressRefused as exc:
             raise ValidationError(str(exc)) from None
         return url

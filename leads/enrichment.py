@@ -10,23 +10,19 @@ raised into the pipeline. summary_fetched_at is the last attempt's time.
 """
 
 import datetime as dt
-import ipaddress
 import logging
-import socket
-import sys
 import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
 from django.db.models import Q
-from requests.adapters import HTTPAdapter
-from urllib3.util.connection import create_connection
 
 from leads.models import Company
 from salesdept import clock, llm
+from salesdept.outbound import AddressRefused, PinnedAdapter, checked_address
 
 log = logging.getLogger(__name__)
 
@@ -52,68 +48,6 @@ class FetchedPage:
 
 
 # -- fetching -------------------------------------------------------------------------------------------------
-def checked_address(url: str, *, allow_private: bool | None = None) -> str:
-    """The address to connect to for `url`: http(s) only, and every address its host resolves to global (SSRF).
-
-    Outbound webhooks (hooks.delivery) use the same rules with their own switch, `allow_private`;
-    left None it is ENRICH_ALLOW_PRIVATE.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise EnrichError(f"Only http and https pages are read, not {parts.scheme or 'a relative URL'}.")
-    if not parts.hostname:
-        raise EnrichError("The website address has no host.")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise EnrichError(f"The host {parts.hostname} does not resolve.") from exc
-    if allow_private is None:
-        allow_private = settings.ENRICH_ALLOW_PRIVATE
-    if not allow_private:
-        for info in infos:
-            _check_address(info[4][0], parts.hostname)
-    return infos[0][4][0]
-
-
-def _check_address(address: str, host: str) -> None:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if not ip.is_global or ip.is_multicast:
-        raise EnrichError(f"{host} is a private, loopback, link-local or reserved address: not fetched.")
-
-
-class PinnedAdapter(HTTPAdapter):
-    """Connects to the address that was checked, whatever the name resolves to a second later (DNS rebinding).
-
-    The request keeps the name: its Host header, TLS server name and certificate check are the site's.
-    Only the socket is opened to the checked address, in the one method urllib3 opens it (urllib3 2.x,
-    pinned in requirements.txt; tests/leads/test_enrichment.py proves it).
-    """
-
-    def __init__(self, address: str) -> None:
-        self._address = address
-        super().__init__(max_retries=0)
-
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
-        address, base = self._address, pool.ConnectionCls
-
-        class Pinned(base):
-            def _new_conn(self):
-                sock = create_connection(
-                    (address, self.port),
-                    self.timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )
-                sys.audit("http.client.connect", self, self.host, self.port)
-                return sock
-
-        pool.ConnectionCls = Pinned
-        return pool
-
-
 def page_fetch(url: str) -> FetchedPage:
     """The HTML of `url`, within the limits above; EnrichError for anything else."""
     timeout = settings.ENRICH_TIMEOUT_SECONDS
@@ -122,7 +56,11 @@ def page_fetch(url: str) -> FetchedPage:
     with requests.Session() as session:
         session.trust_env = False  # no proxy from the environment: the address checked is the one reached
         for _ in range(MAX_REDIRECTS + 1):
-            adapter = PinnedAdapter(checked_address(url))  # every hop checked, then connected to as checked
+            try:  # every hop checked, then connected to as checked
+                address = checked_address(url, allow_private=settings.ENRICH_ALLOW_PRIVATE)
+            except AddressRefused as exc:
+                raise EnrichError(str(exc)) from exc
+            adapter = PinnedAdapter(address)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             response = session.get(url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=False)

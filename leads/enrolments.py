@@ -9,7 +9,6 @@ person (outreach.sending._contact_budget_wait), so two campaigns never crowd one
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from leads.models import Enrolment, Lead
 from leads.suppression import is_suppressed
@@ -30,16 +29,6 @@ class Skip:
     DO_NOT_CONTACT = "do-not-contact"
     IN_CONVERSATION = "replied or closed"
     ALREADY_ENROLLED = "already in this campaign"
-
-
-def in_campaign(campaign_id: int, path: str = "") -> Q:
-    """Leads in a campaign: its home leads and the people enrolled in it from elsewhere.
-
-    Home leads count even without an Enrolment row (a lead stored before enrolments, or by a
-    path that sets only `campaign`): the two together are the campaign's people.
-    """
-    enrolled = Enrolment.objects.filter(campaign_id=campaign_id).values("lead_id")
-    return Q(**{f"{path}campaign_id": campaign_id}) | Q(**{f"{path}pk__in": enrolled})
 
 
 def enrolment_refusal(*, lead: Lead, campaign_id: int) -> str:

@@ -10,7 +10,6 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from campaigns.models import Campaign
-from leads.enrolments import in_campaign
 from leads.models import RANKED_SCORE, Activity, Enrolment, ImportJob, Lead, Task
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept.keyset import Keyset, KeysetPage, keyset_page
@@ -19,6 +18,16 @@ from salesdept.roles import is_manager
 PAGE_SIZE = 50
 CURSOR_SALT = "leads.list.cursor"
 NO_OWNER = "none"
+
+
+def in_campaign(campaign_id: int, path: str = "") -> Q:
+    """Leads in a campaign: its home leads and the people enrolled in it from elsewhere.
+
+    Home leads count even without an Enrolment row (a lead stored before enrolments, or by a
+    path that sets only `campaign`): the two together are the campaign's people.
+    """
+    enrolled = Enrolment.objects.filter(campaign_id=campaign_id).values("lead_id")
+    return Q(**{f"{path}campaign_id": campaign_id}) | Q(**{f"{path}pk__in": enrolled})
 
 
 def _aware_datetime(value: str) -> dt.datetime:

@@ -12,10 +12,11 @@ from django.db.models import F, Q
 from campaigns.models import Campaign, SequenceStep
 from leads import lifecycle
 from leads.dedupe import KEYS, missing_details, name_key, normalise_email, normalise_linkedin_url
-from leads.enrolments import Skip, enrolment_home, in_campaign, lead_enrol
+from leads.enrolments import Skip, enrolment_home, lead_enrol
 from leads.lifecycle import Trigger, lead_transition, leads_transition
 from leads.models import Activity, Company, Lead, SearchRun, Task
 from leads.scoring import Scored, Signals, rescored, score_lead
+from leads.selectors import in_campaign
 from leads.sources.base import Prospect, SearchQuery, SourceError
 from leads.sources.registry import source_for
 from leads.suppression import is_suppressed

@@ -30,8 +30,8 @@ from gspread.http_client import HTTPClient
 from gspread.utils import InsertDataOption, ValueInputOption, ValueRenderOption, rowcol_to_a1
 
 from campaigns.models import Campaign
-from leads.enrolments import in_campaign
 from leads.models import Lead, SheetSync
+from leads.selectors import in_campaign
 from leads.services import activity_record
 from outreach.models import InboundMessage, OutreachMessage
 from salesdept import clock

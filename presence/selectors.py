@@ -3,7 +3,7 @@
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from presence.models import Engagement, Post, PostingOptIn
+from presence.models import Engagement, Post
 from salesdept.roles import is_manager
 
 
@@ -27,11 +27,3 @@ def post_get_for_user(user, pk: int) -> Post:
 
 def post_engagements(post: Post) -> QuerySet[Engagement]:
     return post.engagements.select_related("lead").order_by("kind", "pk")
-
-
-def posting_context(user) -> dict:
-    """The /me/ section: the rep's weekly post suggestions switch."""
-    from presence.forms import PostingOptInForm
-
-    choice = PostingOptIn.objects.filter(user=user).first()
-    return {"posting_form": PostingOptInForm(instance=choice)}

@@ -27,7 +27,6 @@ from salesdept.llm import gateway
 from salesdept.llm.gateway import Request
 from salesdept.llm.prompts import DATA_RULE, ENGINE, as_data
 from salesdept.llm.schemas import Answer
-from salesdept.llm.template import NAME as TEMPLATE
 
 log = logging.getLogger(__name__)
 THEME_DAYS = 14
@@ -198,7 +197,7 @@ def post_suggest(
                 text=draft.text,
                 content_item=item,
                 link=item.url,
-                generated_by=TEMPLATE if result.from_template else result.call.model,
+                generated_by=result.generated_by,
                 llm_call=result.call,
                 guardrail_findings=findings,
                 suggestion_key=key,

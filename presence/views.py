@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from presence.forms import DecideForm, PostEditForm, PostingOptInForm, SettleForm
-from presence.models import Post
+from presence.models import Post, PostingOptIn
 from presence.selectors import post_engagements, post_get_for_user, posts_for
 from presence.services import (
     PostDecisionError,
@@ -18,6 +18,12 @@ from salesdept.roles import rep_required
 
 DETAIL = "presence/post_detail.html"
 Status = Post.Status
+
+
+def posting_context(user) -> dict:
+    """The /me/ section: the rep's weekly post suggestions switch."""
+    choice = PostingOptIn.objects.filter(user=user).first()
+    return {"posting_form": PostingOptInForm(instance=choice)}
 
 
 @require_GET

@@ -25,6 +25,7 @@ from reporting.models import EVENTS, STAGES, DailyCount
 from reporting.pipeline import pipeline
 from salesdept import clock
 from salesdept.models import LLMCall
+from salesdept.people import display_name
 from salesdept.roles import ROLES
 
 STAGE_LABELS = {stage: stage.capitalize() for stage in STAGES}
@@ -349,10 +350,6 @@ def campaign_choices() -> list[tuple[int, str]]:
     return list(Campaign.objects.order_by("name").values_list("pk", "name"))
 
 
-def _person(first: str, last: str, email: str) -> str:
-    return f"{first} {last}".strip() or email
-
-
 def rep_choices() -> list[tuple[int, str]]:
     """People with a role (reps own leads; managers may): id and display name (one query)."""
     people = (
@@ -360,9 +357,9 @@ def rep_choices() -> list[tuple[int, str]]:
         .objects.filter(groups__name__in=ROLES)
         .distinct()
         .order_by("first_name", "last_name", "email")
-        .values_list("pk", "first_name", "last_name", "email")
+        .only("first_name", "last_name", "email")
     )
-    return [(pk, _person(first, last, email)) for pk, first, last, email in people]
+    return [(person.pk, display_name(person)) for person in people]
 
 
 def names_for(dimension: str, keys) -> dict:
@@ -371,8 +368,8 @@ def names_for(dimension: str, keys) -> dict:
     if dimension == "campaign":
         return dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name"))
     if dimension == "rep":
-        people = get_user_model().objects.filter(pk__in=ids).values_list("pk", "first_name", "last_name", "email")
-        return {pk: _person(first, last, email) for pk, first, last, email in people}
+        people = get_user_model().objects.filter(pk__in=ids).only("first_name", "last_name", "email")
+        return {person.pk: display_name(person) for person in people}
     if dimension == "account":
         return dict(SendingAccount.objects.filter(pk__in=ids).values_list("pk", "name"))
     return {}

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from outreach.views import mailbox_context
-from presence.selectors import posting_context
+from presence.views import posting_context
 from reporting.forms import ReportTimeForm
 from reporting.recipients import report_next_at, report_recipient_set, report_settings_of
 from salesdept import clock, teamconfig
