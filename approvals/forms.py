@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from campaigns.forms import labels_as_text, labels_from_text
+from campaigns.labels import label_errors, label_names, labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
 from outreach.services import Then
 from salesdept.formfields import ListField
@@ -132,7 +132,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, manager: bool, **kwargs):
         super().__init__(*args, **kwargs)
         labels = sorted(
-            {name for labels in Campaign.objects.values_list("labels", flat=True) for name in _names(labels)}
+            {name for labels in Campaign.objects.values_list("labels", flat=True) for name in label_names(labels)}
         )
         self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
         if manager:
@@ -150,14 +150,6 @@ class QueueFilterForm(forms.Form):
     def chosen_sort(self) -> str:
         self.is_valid()
         return getattr(self, "cleaned_data", {}).get("sort") or "score"
-
-
-def _names(labels) -> list[str]:
-    return (
-        [label["name"] for label in labels if isinstance(label, dict) and label.get("name")]
-        if isinstance(labels, list)
-        else []
-    )
 
 
 class CampaignRequestForm(forms.Form):
@@ -261,16 +253,9 @@ class ProposalForm(forms.Form):
         return initial
 
     def clean_labels(self) -> list[dict]:
-        labels = [
-            {**label, "name": label["name"][:50], "description": label["description"][:200]}
-            for label in labels_from_text(self.cleaned_data["labels"])
-            if label["name"]
-        ]
-        names = [label["name"].lower() for label in labels]
-        if not labels:
-            raise forms.ValidationError("Give at least one label.")
-        if len(set(names)) != len(names):
-            raise forms.ValidationError("Each label needs a different name.")
+        labels = labels_from_text(self.cleaned_data["labels"])
+        if errors := label_errors(labels):
+            raise forms.ValidationError(errors)
         return labels
 
     def clean(self) -> dict:

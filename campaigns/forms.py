@@ -2,6 +2,7 @@
 
 from django import forms
 
+from campaigns.labels import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep, TargetProfile
 from campaigns.services import (
     BRAND_VOICE_MAX,
@@ -14,28 +15,6 @@ from campaigns.services import (
 from outreach.models import SendingAccount
 from salesdept.formfields import LinesField, ListField
 from salesdept.people import display_name
-
-
-def labels_from_text(text: str) -> list[dict]:
-    """One label per line as "Name: description | angle" (the angle is optional)."""
-    labels = []
-    for line in text.splitlines():
-        if line.strip():
-            name, _, rest = line.partition(":")
-            description, _, angle = rest.partition("|")
-            label = {"name": name.strip(), "description": description.strip()}
-            if angle.strip():
-                label["angle"] = angle.strip()
-            labels.append(label)
-    return labels
-
-
-def labels_as_text(labels: list[dict]) -> str:
-    lines = []
-    for label in labels:
-        line = f"{label['name']}: {label.get('description', '')}".rstrip(": ")
-        lines.append(f"{line} | {label['angle']}" if label.get("angle") else line)
-    return "\n".join(lines)
 
 
 class LabelsField(forms.CharField):
