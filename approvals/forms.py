@@ -1,11 +1,9 @@
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from campaigns.forms import labels_as_text, labels_from_text
+from campaigns.labels import label_names
 from campaigns.models import Campaign, SequenceStep
 from outreach.services import Then
-from salesdept.formfields import ListField
 from salesdept.people import display_name
 from salesdept.roles import reps
 from salesdept.views_helpers import id_param
@@ -132,7 +130,7 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, manager: bool, **kwargs):
         super().__init__(*args, **kwargs)
         labels = sorted(
-            {name for labels in Campaign.objects.values_list("labels", flat=True) for name in _names(labels)}
+            {name for labels in Campaign.objects.values_list("labels", flat=True) for name in label_names(labels)}
         )
         self.fields["label"].choices = [("", "Any label"), *((name, name) for name in labels)]
         if manager:
@@ -150,142 +148,3 @@ class QueueFilterForm(forms.Form):
     def chosen_sort(self) -> str:
         self.is_valid()
         return getattr(self, "cleaned_data", {}).get("sort") or "score"
-
-
-def _names(labels) -> list[str]:
-    return (
-        [label["name"] for label in labels if isinstance(label, dict) and label.get("name")]
-        if isinstance(labels, list)
-        else []
-    )
-
-
-class CampaignRequestForm(forms.Form):
-    text = forms.CharField(
-        label="What campaign do you need?",
-        min_length=10,
-        max_length=1000,
-        widget=forms.Textarea(
-            attrs={"rows": 2, "placeholder": "e.g. 40 heads of partnerships at SaaS companies in Berlin"}
-        ),
-        error_messages={
-            "required": "Describe the campaign you need.",
-            "min_length": "Say a little more: who, where, how many (at least 10 characters).",
-            "max_length": "Keep it under 1,000 characters.",
-        },
-    )
-
-
-SENIORITIES = [
-    ("owner", "Owner / founder"),
-    ("c_suite", "C-suite"),
-    ("vp", "VP"),
-    ("director", "Director / head of"),
-    ("manager", "Manager"),
-    ("individual", "Individual contributor"),
-]
-
-
-# A request's target, as a manager edits it before approving: short lists of short words.
-TARGET_LIST = {"max_items": 30, "max_item_length": 100}
-
-
-class ProposalForm(forms.Form):
-    """A manager's edit of the LLM's reading of a campaign request."""
-
-    name = forms.CharField(max_length=120, error_messages={"required": "Give the campaign a name."})
-    titles = ListField(**TARGET_LIST, help_text="One job title per line")
-    seniorities = forms.MultipleChoiceField(required=False, choices=SENIORITIES, widget=forms.CheckboxSelectMultiple)
-    industries = ListField(**TARGET_LIST)
-    locations = ListField(**TARGET_LIST)
-    company_sizes = ListField(**TARGET_LIST, help_text='Ranges like "51-200"')
-    keywords = ListField(**TARGET_LIST)
-    exclusions = ListField(**TARGET_LIST, help_text="Words that rule out a title or company")
-    labels = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        help_text="One per line: Name: what it means | the angle a message to them leads with (prospects read it)",
-        error_messages={"required": "Give at least one label."},
-    )
-    # What prospects read. The rep's request is for the team: it never becomes the offer by itself.
-    offer = forms.CharField(
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What we offer them, in words a prospect may read (the request above is not sent)",
-        error_messages={"required": "Write the offer a prospect reads."},
-    )
-    event = forms.CharField(
-        max_length=200, required=False, help_text="The event's public name, if the campaign is about one"
-    )
-    call_to_action = forms.CharField(
-        max_length=300,
-        label="Call to action",
-        help_text="What a message asks them to do, e.g. “Would a short call next week work?”",
-        error_messages={"required": "Say what a message asks the prospect to do."},
-    )
-    size = forms.IntegerField(
-        min_value=1,
-        max_value=5000,
-        label="Leads wanted",
-        error_messages={
-            "min_value": "Ask for at least 1 lead.",
-            "max_value": "At most 5,000 leads per campaign: split bigger searches.",
-        },
-    )
-    lead_sources = forms.MultipleChoiceField(
-        label="Search",
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose where to search."},
-    )
-    accounts = forms.TypedMultipleChoiceField(
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Whose accounts send: their owners get the leads",
-    )
-
-    def __init__(self, *args, accounts, **kwargs):
-        from leads.sources.registry import SEARCH_SOURCES
-
-        super().__init__(*args, **kwargs)
-        self.fields["lead_sources"].choices = list(SEARCH_SOURCES.items())
-        self.fields["accounts"].choices = [
-            (a.pk, f"{a.name} ({a.get_channel_display()}, {display_name(a.owner)})") for a in accounts
-        ]
-
-    @classmethod
-    def initial_from(cls, proposal: dict) -> dict:
-        initial = {"lead_sources": [settings.LEAD_SOURCE_DEFAULT], **proposal}
-        initial["labels"] = labels_as_text(proposal.get("labels") or [])
-        initial.setdefault("offer", proposal.get("angle", ""))
-        return initial
-
-    def clean_labels(self) -> list[dict]:
-        labels = [
-            {**label, "name": label["name"][:50], "description": label["description"][:200]}
-            for label in labels_from_text(self.cleaned_data["labels"])
-            if label["name"]
-        ]
-        names = [label["name"].lower() for label in labels]
-        if not labels:
-            raise forms.ValidationError("Give at least one label.")
-        if len(set(names)) != len(names):
-            raise forms.ValidationError("Each label needs a different name.")
-        return labels
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if not (cleaned.get("titles") or cleaned.get("keywords") or cleaned.get("industries")):
-            self.add_error("titles", "Give at least one title, industry or keyword to search for.")
-        return cleaned
-
-    def proposal(self) -> dict:
-        data = dict(self.cleaned_data)
-        data.pop("accounts")
-        return data
-
-
-class RequestRejectForm(forms.Form):
-    note = forms.CharField(
-        max_length=300, label="Why not?", error_messages={"required": "Say why, so the rep can ask again better."}
-    )

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from campaigns.models import CampaignRequest
 from leads.models import Lead, ranked_score
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import messages_visible_to
 from salesdept import clock
-from salesdept.roles import is_manager
 
 Status = OutreachMessage.Status
 # What a queue item shows besides the message: read with it, in the same query.
@@ -195,19 +193,3 @@ def messages_for_bulk(user, pks) -> list[OutreachMessage]:
         .select_related("lead__company", "campaign", "account")
         .order_by("pk")
     )
-
-
-def campaign_requests_for(user) -> QuerySet[CampaignRequest]:
-    """Requests a person sees: managers see everyone's, a rep their own."""
-    requests = CampaignRequest.objects.select_related("requested_by", "decided_by", "campaign")
-    return requests if is_manager(user) else requests.filter(requested_by=user)
-
-
-def campaign_request_get(user, pk: int) -> CampaignRequest:
-    return get_object_or_404(campaign_requests_for(user), pk=pk)
-
-
-def request_accounts():
-    from outreach.models import SendingAccount
-
-    return SendingAccount.objects.filter(is_active=True).select_related("owner").order_by("owner__first_name", "name")

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from approvals import views
+from campaigns.urls import request_urlpatterns
 
 app_name = "approvals"
 urlpatterns = [
@@ -9,11 +10,7 @@ urlpatterns = [
     path("total/", views.queue_total, name="total"),
     path("bulk-approve/", views.bulk_approve, name="bulk_approve"),
     path("bulk-undo/", views.bulk_undo, name="bulk_undo"),
-    path("requests/", views.campaign_requests, name="requests"),
-    path("requests/new/", views.campaign_request_new, name="request_new"),
-    path("requests/<int:pk>/", views.campaign_request_card, name="request_card"),
-    path("requests/<int:pk>/approve/", views.campaign_request_approve, name="request_approve"),
-    path("requests/<int:pk>/reject/", views.campaign_request_reject, name="request_reject"),
+    path("requests/", include(request_urlpatterns)),  # campaign requests: the campaigns app's views
     path("<int:pk>/", views.item, name="item"),
     path("<int:pk>/approve/", views.approve, name="approve"),
     path("<int:pk>/regenerate/", views.regenerate, name="regenerate"),

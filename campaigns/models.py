@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from campaigns.labels import label_names
+
 
 def default_labels() -> list[dict]:
     # The description steers qualification (internal); the angle is what a message to that
@@ -122,7 +124,7 @@ class Campaign(models.Model):
 
     @property
     def label_names(self) -> list[str]:
-        return [label["name"] for label in self.labels]
+        return label_names(self.labels)
 
 
 class SequenceStep(models.Model):

@@ -2,9 +2,10 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from campaigns.models import Campaign, SequenceStep
+from campaigns.models import Campaign, CampaignRequest, SequenceStep
 from leads.models import Enrolment, ImportJob, Lead, SearchRun, SheetSync
 from outreach.models import OutreachMessage, SendingAccount
+from salesdept.roles import is_manager
 
 RECENT_RUNS = 10
 RECENT_IMPORTS = 10
@@ -101,9 +102,22 @@ def campaign_progress(*, campaign: Campaign) -> dict:
 
 def campaign_request_texts(*, campaign_ids) -> dict[int, list[str]]:
     """The rep's request text each campaign came from (internal: a message must never repeat it)."""
-    from campaigns.models import CampaignRequest
-
     texts: dict[int, list[str]] = {campaign_id: [] for campaign_id in campaign_ids}
     for campaign_id, text in CampaignRequest.objects.filter(campaign_id__in=texts).values_list("campaign_id", "text"):
         texts[campaign_id].append(text)
     return texts
+
+
+def campaign_requests_for(user) -> QuerySet[CampaignRequest]:
+    """Requests a person sees: managers see everyone's, a rep their own."""
+    requests = CampaignRequest.objects.select_related("requested_by", "decided_by", "campaign")
+    return requests if is_manager(user) else requests.filter(requested_by=user)
+
+
+def campaign_request_get(user, pk: int) -> CampaignRequest:
+    return get_object_or_404(campaign_requests_for(user), pk=pk)
+
+
+def request_accounts() -> QuerySet[SendingAccount]:
+    """The accounts a manager may choose to send a requested campaign from."""
+    return SendingAccount.objects.filter(is_active=True).select_related("owner").order_by("owner__first_name", "name")

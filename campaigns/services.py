@@ -9,6 +9,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
 
+from campaigns.labels import label_errors, labels_clean
 from campaigns.models import PROSPECT_FACING_FIELDS, Campaign, SequenceStep, TargetProfile
 from campaigns.selectors import step_message_counts
 from leads.services import activity_record
@@ -55,7 +56,6 @@ def campaign_start_pipeline(*, campaign: Campaign, actor=None) -> None:
 
 TARGET_LIST_FIELDS = ("titles", "seniorities", "industries", "locations", "company_sizes", "keywords", "exclusions")
 TARGET_FIELDS = (*TARGET_LIST_FIELDS, "linkedin_api", "linkedin_search_url")
-LABEL_NAME_MAX = 50  # Lead.label's length
 MIN_SCORE_RANGE = range(0, 101)
 QUOTA_RANGE = range(1, 501)
 MAX_STEPS = 10
@@ -74,22 +74,6 @@ def _errors_of(instance, *, exclude: Iterable[str] = ()) -> dict[str, list[str]]
     except ValidationError as exc:
         return exc.message_dict
     return {}
-
-
-def _label_errors(labels: list[dict]) -> list[str]:
-    if not labels:
-        return ["Add at least one label, one per line as Name: description."]
-    errors, seen = [], set()
-    for label in labels:
-        name = (label.get("name") or "").strip()
-        if not name:
-            errors.append("Every label needs a name before its colon.")
-        elif len(name) > LABEL_NAME_MAX:
-            errors.append(f"Label names are at most {LABEL_NAME_MAX} characters: {name[:20]!r}… is longer.")
-        elif name.casefold() in seen:
-            errors.append(f"Each label needs its own name: {name!r} appears twice.")
-        seen.add(name.casefold())
-    return errors
 
 
 def _faq_errors(faq: list[dict]) -> list[str]:
@@ -172,8 +156,8 @@ def _validate(
         errors["daily_lead_quota"] = [f"The daily quota is from {QUOTA_RANGE[0]} to {QUOTA_RANGE[-1]} new leads."]
     if campaign.lead_goal is not None and campaign.lead_goal < 1:
         errors["lead_goal"] = ["The lead goal is at least 1, or blank for no limit."]
-    if label_errors := _label_errors(labels):
-        errors["labels"] = label_errors
+    if wrong_labels := label_errors(labels):
+        errors["labels"] = wrong_labels
     if faq_errors := _faq_errors(getattr(campaign, "faq", [])):
         errors["faq"] = faq_errors
     errors.update(_voice_errors(campaign))
@@ -214,16 +198,6 @@ def _is_size_range(size: str) -> bool:
 def _clean_list(values: Iterable[str]) -> list[str]:
     """Stripped, without blanks or repeats, in the order given."""
     return list(dict.fromkeys(value.strip() for value in values if value and value.strip()))
-
-
-def _clean_labels(labels: list[dict]) -> list[dict]:
-    cleaned = []
-    for label in labels:
-        item = {"name": (label.get("name") or "").strip(), "description": (label.get("description") or "").strip()}
-        if angle := (label.get("angle") or "").strip():  # what a message to this label leads with
-            item["angle"] = angle
-        cleaned.append(item)
-    return cleaned
 
 
 def _clean_faq(faq: list[dict]) -> list[dict]:
@@ -301,7 +275,7 @@ def campaign_create(
         name=name,
         owner=owner or actor,
         status=status,
-        labels=_clean_labels(labels),
+        labels=labels_clean(labels),
         min_score=min_score,
         daily_lead_quota=daily_lead_quota,
         lead_sources=_clean_list(lead_sources),
@@ -437,7 +411,7 @@ def campaign_update(*, campaign: Campaign, actor, **fields) -> Campaign:
         if name in fields:
             setattr(campaign, name, fields[name])
     campaign.name = campaign.name.strip()
-    campaign.labels = _clean_labels(campaign.labels)
+    campaign.labels = labels_clean(campaign.labels)
     campaign.lead_sources = _clean_list(campaign.lead_sources)
     campaign.brief_links = _clean_list(campaign.brief_links)
     campaign.value_points = _clean_list(campaign.value_points)

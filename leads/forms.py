@@ -54,7 +54,7 @@ class LeadFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         campaigns = list(lead_filter_campaigns(user))
         self.fields["campaign"].choices = [("", "All campaigns"), *((str(c.pk), c.name) for c in campaigns)]
-        self.label_suggestions = sorted({name for campaign in campaigns for name in _label_names(campaign.labels)})
+        self.label_suggestions = sorted({name for campaign in campaigns for name in campaign.label_names})
         if is_manager(user):
             self.fields["owner"].choices = [
                 ("", "Every rep"),
@@ -89,13 +89,6 @@ class LeadFilterForm(forms.Form):
     def chosen_sort(self) -> str:
         self.is_valid()
         return self.cleaned_data.get("sort") or "newest"
-
-
-def _label_names(labels) -> list[str]:
-    """Label names from a campaign's labels, skipping entries an admin left malformed."""
-    if not isinstance(labels, list):
-        return []
-    return [label["name"] for label in labels if isinstance(label, dict) and isinstance(label.get("name"), str)]
 
 
 class DoNotContactForm(forms.Form):

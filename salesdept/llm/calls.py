@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from campaigns.kinds import kind_rules
+from campaigns.labels import label_names
 from salesdept.dates import MAX_AHEAD
 from salesdept.llm import prompts
 from salesdept.llm import template as template_backend
@@ -43,7 +44,7 @@ class QualifyJob:
 
 
 def _qualify_request(job: QualifyJob, override: PromptOverride | None) -> Request[Classification]:
-    names = [label["name"] for label in job.brief.labels]
+    names = label_names(job.brief.labels)
     rendered = prompts.render(
         "qualify",
         {

@@ -9,6 +9,7 @@ import hashlib
 import re
 
 from campaigns.kinds import kind_rules
+from campaigns.labels import label_names
 from salesdept.dates import read_due_date, read_return_date
 from salesdept.llm.schemas import (
     Brief,
@@ -35,7 +36,7 @@ LABEL_HINTS = {
 
 def classify(*, lead: LeadFacts, brief: Brief) -> Classification:
     text = f"{lead.headline} {lead.position}".lower()
-    names = [label["name"] for label in brief.labels] or ["Other"]
+    names = label_names(brief.labels) or ["Other"]
     for name in names:
         hints = LABEL_HINTS.get(name.lower(), ()) + tuple(
             word.lower() for word in brief_label(brief, name).get("keywords", [])

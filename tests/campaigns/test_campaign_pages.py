@@ -7,7 +7,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from campaigns.forms import labels_as_text
+from campaigns.labels import labels_as_text
 from campaigns.models import Campaign, SequenceStep
 from competitors.models import Competitor
 from leads.models import Activity, ImportJob, SearchRun, SheetSync
