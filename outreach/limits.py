@@ -73,12 +73,12 @@ def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bo
     kind = kind_rules(message_kind).counter
     day = now.astimezone(account.tz).date()
     limit = _limit(account, kind, day)
+    slot = SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False)
+    if slot.update(count=F("count") + 1):  # the day's counter exists nearly always: one statement
+        return True
+    # Full, closed, or the day's first send (no counter yet): create it and try once more.
     SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
-    return bool(
-        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(
-            count=F("count") + 1
-        )
-    )
+    return bool(slot.update(count=F("count") + 1))
 
 
 def profile_view_take(account: SendingAccount, now: dt.datetime) -> bool:
