@@ -80,6 +80,18 @@ def test_the_weekly_invitation_cap_holds_across_days(account):
     assert [status_of(m) for m in invites].count(Status.APPROVED) == 1
 
 
+def test_it_says_cap_when_the_week_left_no_invitation_for_today_and_keeps_the_invitation(account):
+    SendingAccount.objects.filter(pk=account.pk).update(daily_invites=10, weekly_invites=2)
+    for offset in (3, 2):
+        SendCounter.objects.create(account=account, kind="invite", day=NOW.date() - dt.timedelta(days=offset), count=1)
+    invite = approved(account, kind=Kind.CONNECTION_NOTE)
+    assert outreach_send_next(account_id=account.pk, now=NOW) == "cap"
+    # The day's counter now exists (empty), so the next tick sees the kind closed before any claim.
+    assert SendCounter.objects.get(account=account, kind="invite", day=NOW.date()).count == 0
+    assert outreach_send_next(account_id=account.pk, now=NOW) == "cap"
+    assert status_of(invite) == Status.APPROVED
+
+
 def fails_with(monkeypatch, error: ChannelError, detail: str = "provider said no", **extra) -> list:
     calls = []
 
