@@ -3,7 +3,7 @@
 import datetime as dt
 import zoneinfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from campaigns.kinds import KINDS, kind_rules
@@ -68,17 +68,27 @@ def _limit(account: SendingAccount, kind: str, day: dt.date) -> int:
     return limit
 
 
+# Take a slot while the day is open and under its limit, creating the day's counter on its first
+# send: one statement either way. The conflicting row is locked, so concurrent workers take turns.
+_TAKE = """
+    INSERT INTO outreach_sendcounter (account_id, kind, day, count, closed) VALUES (%s, %s, %s, 1, false)
+    ON CONFLICT (account_id, kind, day) DO UPDATE SET count = outreach_sendcounter.count + 1
+    WHERE outreach_sendcounter.count < %s AND NOT outreach_sendcounter.closed
+    RETURNING id
+"""
+
+
 def cap_take(account: SendingAccount, message_kind: str, now: dt.datetime) -> bool:
     """Take one send slot for today, or False when the cap is reached. Safe across workers."""
     kind = kind_rules(message_kind).counter
     day = now.astimezone(account.tz).date()
     limit = _limit(account, kind, day)
-    SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
-    return bool(
-        SendCounter.objects.filter(account=account, kind=kind, day=day, count__lt=limit, closed=False).update(
-            count=F("count") + 1
-        )
-    )
+    if limit <= 0:  # no slot at all today: the counter row tells open_message_kinds so
+        SendCounter.objects.get_or_create(account=account, kind=kind, day=day)
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE, [account.pk, kind, day, limit])
+        return cursor.fetchone() is not None
 
 
 def profile_view_take(account: SendingAccount, now: dt.datetime) -> bool:

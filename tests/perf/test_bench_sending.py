@@ -1,5 +1,8 @@
 """`make bench`: what one send costs on the database side, with 20,000 approved messages waiting.
 
+The target (issue 22) is the database time of one send: the sum of its statements' times, so a
+busy machine's Python does not hide or excuse it. Wall time is reported beside it.
+
 Five accounts, 4,000 approved messages each, 100,000 sent messages in their history (the contact
 budget and the counters read them). The sandbox channel writes one line per send, so the figure
 is the dispatcher's own cost: candidates, lock, re-checks, cap, gap, claim and result.
@@ -11,6 +14,7 @@ import statistics
 import time
 
 import pytest
+from django.db import connection
 
 from leads.models import Lead
 from outreach.models import OutreachMessage
@@ -19,7 +23,7 @@ from tests.factories import CampaignFactory, SendingAccountFactory, UserFactory
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 ACCOUNTS, WAITING, HISTORY, SENDS = 5, 20_000, 100_000, 300
-TARGET_MS = 50
+TARGET_DB_MS, TARGET_MS = 5, 50
 NOW = dt.datetime(2026, 12, 9, 10, 0, tzinfo=dt.UTC)
 
 
@@ -69,17 +73,47 @@ def _build() -> list:
     return accounts
 
 
+class StatementTimer:
+    """A connection.execute_wrapper: the statements run inside it and the time they took."""
+
+    def __init__(self) -> None:
+        self.statements, self.seconds = 0, 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements += 1
+            self.seconds += time.perf_counter() - started
+
+
 def test_bench_one_send(capsys, bench_result):
     accounts = _build()
-    samples = []
+    samples, db_samples, statements = [], [], set()
     for i in range(SENDS):
         account = accounts[i % ACCOUNTS]
+        timer = StatementTimer()
         started = time.perf_counter()
-        assert outreach_send_next(account_id=account.pk, now=NOW + dt.timedelta(seconds=i)) == "sent"
+        with connection.execute_wrapper(timer):
+            assert outreach_send_next(account_id=account.pk, now=NOW + dt.timedelta(seconds=i)) == "sent"
         samples.append((time.perf_counter() - started) * 1000)
+        db_samples.append(timer.seconds * 1000)
+        statements.add(timer.statements)
     median, p95 = statistics.median(samples), statistics.quantiles(samples, n=20)[-1]
+    db_median, db_p95 = statistics.median(db_samples), statistics.quantiles(db_samples, n=20)[-1]
+    counted = "/".join(str(n) for n in sorted(statements))
     with capsys.disabled():
-        print(f"\nsend dispatch per message ({WAITING:,} waiting): median {median:.1f} ms, p95 {p95:.1f} ms")
-        print(f"  target {TARGET_MS} ms: {'pass' if median < TARGET_MS else 'FAIL'}")
-    bench_result("send dispatch, per message", median, "ms", TARGET_MS, note=f"p95 {p95:.1f} ms, {WAITING:,} waiting")
+        print(f"\nsend dispatch per message ({WAITING:,} waiting), {counted} statements:")
+        print(f"  database median {db_median:.1f} ms, p95 {db_p95:.1f} ms (target {TARGET_DB_MS} ms)")
+        print(f"  wall median {median:.1f} ms, p95 {p95:.1f} ms (target {TARGET_MS} ms)")
+    bench_result(
+        "send dispatch, database time per message",
+        db_median,
+        "ms",
+        TARGET_DB_MS,
+        note=f"p95 {db_p95:.1f} ms, {counted} statements, {WAITING:,} waiting",
+    )
+    bench_result("send dispatch, wall time per message", median, "ms", TARGET_MS, note=f"p95 {p95:.1f} ms")
+    assert db_median < TARGET_DB_MS
     assert median < TARGET_MS
