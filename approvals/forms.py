@@ -2,9 +2,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from approvals.services import Then
 from campaigns.forms import labels_as_text, labels_from_text
 from campaigns.models import Campaign, SequenceStep
-from outreach.services import Then
 from salesdept.formfields import ListField
 from salesdept.people import display_name
 from salesdept.roles import reps

@@ -36,14 +36,7 @@ from approvals.selectors import (
     queue_for,
     request_accounts,
 )
-from campaigns.models import CampaignRequest
-from campaigns.requests import RequestError, campaign_request_submit
-from campaigns.requests import campaign_request_approve as approve_request
-from campaigns.requests import campaign_request_reject as reject_request
-from leads.models import Lead
-from leads.services import lead_snooze
-from outreach.models import OutreachMessage
-from outreach.services import (
+from approvals.services import (
     DecisionError,
     Then,
     message_approve,
@@ -53,6 +46,13 @@ from outreach.services import (
     messages_approve_many,
     messages_unapprove_many,
 )
+from campaigns.models import CampaignRequest
+from campaigns.requests import RequestError, campaign_request_submit
+from campaigns.requests import campaign_request_approve as approve_request
+from campaigns.requests import campaign_request_reject as reject_request
+from leads.models import Lead
+from leads.services import lead_snooze
+from outreach.models import OutreachMessage
 from salesdept import clock
 from salesdept.roles import is_manager, manager_required, rep_required
 from salesdept.views_helpers import form_errors_text
