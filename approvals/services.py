@@ -18,9 +18,10 @@ from leads.lifecycle import TransitionRefused, Trigger, lead_transition
 from leads.models import Lead, Task
 from leads.services import activity_record
 from leads.suppression import is_suppressed
+from outreach.guardrails import check_message
 from outreach.models import OutreachMessage
 from outreach.selectors import accounts_to_write
-from outreach.services import WRITTEN_STEP, message_findings, messages_cancel_for_lead, written_findings
+from outreach.services import WRITTEN_STEP, messages_cancel_for_lead
 from salesdept import clock
 from salesdept.errors import DecisionError
 from salesdept.people import display_name
@@ -55,7 +56,7 @@ def message_approve(
     edited = (subject, body) != (message.subject, message.body)
     # Unedited model text keeps the model's checks; a rep's own edit has matters of style as warnings.
     for_model = not edited and message.generated_by not in ("", "template", REP_WRITTEN)
-    findings = message_findings(message=message, subject=subject, body=body, for_model=for_model)
+    findings = check_message(message=message, subject=subject, body=body, for_model=for_model, as_sent=True)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise DecisionError("Fix this before approving: " + " ".join(blocking))
     now = clock.now()
@@ -231,7 +232,7 @@ def _message_rewrite(*, message: OutreachMessage, actor, revision: int, subject:
     subject, body = subject.strip(), body.strip()
     if not body:
         raise DecisionError("Write your message in the box, or choose another way on.")
-    findings = written_findings(message=message, subject=subject, body=body)
+    findings = check_message(message=message, subject=subject, body=body, by_rep=True)
     _refuse_blocking(findings)
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         subject=subject,
@@ -293,7 +294,7 @@ def message_write(*, lead: Lead, actor, kind: str, subject: str = "", body: str)
         decided_at=now,
         not_before=now + dt.timedelta(seconds=hold),
     )
-    message.guardrail_findings = written_findings(message=message, subject=subject, body=body)
+    message.guardrail_findings = check_message(message=message, subject=subject, body=body, by_rep=True)
     _refuse_blocking(message.guardrail_findings)
     message.save()
     activity_record(verb="message.written", lead=lead, message=message, actor=actor, kind=kind)

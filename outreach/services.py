@@ -1,4 +1,4 @@
-"""Writes on outreach messages: drafting, the guardrails on a message's text, stopping a sequence.
+"""Writes on outreach messages: drafting, stopping a sequence.
 
 Every status change is a conditional UPDATE (one winner; the loser is told why) and writes
 an Activity row. The human decisions (approve, reject, regenerate, a rep's own message) live in
@@ -19,9 +19,9 @@ from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED
 from leads.models import Enrolment, Lead, Task
 from leads.services import activity_record, lead_facts
 from leads.suppression import is_suppressed
-from outreach.guardrails import check_draft, check_internal_text, not_fact_checked, unsupported_claim
+from outreach.guardrails import check_message, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
-from outreach.voice import signatures_of, team_voice, voice_for, voice_of
+from outreach.voice import signatures_of, team_voice, voice_for
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.people import display_name
@@ -164,21 +164,12 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     answers = llm.draft_and_check_many(jobs)
     done = []
     for message, voice, (result, check) in zip(messages, voices, answers, strict=True):
-        findings = check_draft(
-            kind=message.kind,
+        findings = check_message(
+            message=message,
             subject=result.value.subject,
             body=result.value.body,
-            first_name=message.lead.first_name,
-            allowed_links=message.campaign.brief_links,
-            banned=voice.banned,
-            signature=voice.signature,
-            **_draft_context(message),
             for_model=not result.from_template,
-        )
-        findings += check_internal_text(
-            text=f"{result.value.subject}\n{result.value.body}",
-            campaign=message.campaign,
-            lead=message.lead,
+            voice=voice,
             requests=requests[message.campaign_id],
         )
         if not result.from_template:
@@ -204,17 +195,6 @@ def fact_check_findings(check: "llm.Result[llm.FactCheck] | None") -> list[dict]
     if check is None or check.from_template:
         return [not_fact_checked(check.call.error if check is not None and check.call.error else "it did not run")]
     return [unsupported_claim(claim) for claim in check.value.unsupported_claims]
-
-
-def _draft_context(message: OutreachMessage) -> dict:
-    """Who the draft is from and to, and its language: what the guardrails check it against."""
-    owner = message.lead.owner
-    return {
-        "lead_name": message.lead.full_name,
-        "sender_name": display_name(owner),
-        "sender_email": message.account.email_address if message.account_id else "",
-        "language": message.campaign.language,
-    }
 
 
 @transaction.atomic
@@ -294,50 +274,6 @@ def edit_examples(*, campaign_id: int, limit: int = 3) -> list[dict]:
         .values("original_body", "body")[:limit]
     )
     return [{"draft": row["original_body"], "approved": row["body"]} for row in edited]
-
-
-# The guardrails on a message's text -------------------------------------------------------------
-
-
-def written_findings(*, message: OutreachMessage, subject: str, body: str) -> list[dict]:
-    """The guardrails on a rep's own text. Nobody else reads it before it goes: banned phrases block."""
-    findings = message_findings(message=message, subject=subject, body=body, for_model=False)
-    return [{**f, "blocking": True} if f["code"] == "banned_phrase" else f for f in findings]
-
-
-def message_findings(*, message: OutreachMessage, subject: str, body: str, for_model: bool) -> list[dict]:
-    """Every guardrail on a message's text as it would go: the draft's checks and the internal-text check."""
-    voice = voice_of(campaign=message.campaign, rep=message.lead.owner)
-    findings = check_draft(
-        kind=message.kind,
-        subject=subject,
-        body=body,
-        first_name=message.lead.first_name,
-        allowed_links=[*message.campaign.brief_links, *_attached_links(message)],
-        banned=voice.banned,
-        banned_blocks=True,  # the text as it would go: a phrase the team or campaign banned stops it
-        signature=voice.signature,
-        **_draft_context(message),
-        for_model=for_model,
-    )
-    return findings + check_internal_text(text=f"{subject}\n{body}", campaign=message.campaign, lead=message.lead)
-
-
-def _attached_links(message: OutreachMessage) -> list[str]:
-    """Links we attached ourselves, not a writer's: the library item a nurturing touch shares
-    (library.Nurture.message) and a proposal's PDF link (proposals.Proposal.message)."""
-    if message.pk is None:
-        return []
-    from library.nurture import nurture_of
-    from proposals.links import public_url
-    from proposals.models import Proposal
-
-    links = []
-    if (nurture := nurture_of(message)) is not None and nurture.item is not None:
-        links.append(nurture.item.url)
-    if (proposal := Proposal.objects.filter(message=message).exclude(link_key="").first()) is not None:
-        links.append(public_url(proposal))
-    return links
 
 
 def messages_cancel_for_lead(*, lead: Lead, reason: str, kind: str | None = None) -> int:
