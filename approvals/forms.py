@@ -1,9 +1,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from approvals.services import Then
 from campaigns.labels import label_names
 from campaigns.models import Campaign, SequenceStep
-from outreach.services import Then
 from salesdept.people import display_name
 from salesdept.roles import reps
 from salesdept.views_helpers import id_param

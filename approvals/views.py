@@ -29,10 +29,7 @@ from approvals.selectors import (
     queue_count_for,
     queue_for,
 )
-from leads.models import Lead
-from leads.services import lead_snooze
-from outreach.models import OutreachMessage
-from outreach.services import (
+from approvals.services import (
     DecisionError,
     Then,
     message_approve,
@@ -42,6 +39,9 @@ from outreach.services import (
     messages_approve_many,
     messages_unapprove_many,
 )
+from leads.models import Lead
+from leads.services import lead_snooze
+from outreach.models import OutreachMessage
 from salesdept import clock
 from salesdept.roles import is_manager, rep_required
 from salesdept.views_helpers import form_errors_text

@@ -36,11 +36,11 @@ from leads.services import activity_record
 from leads.sources.base import ActivityKind
 from leads.suppression import is_suppressed
 from library.models import ContentItem, Nurture
-from outreach.guardrails import LINK, _finding, check_draft, check_internal_text
+from outreach.guardrails import LINK, check_message, finding
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.sending import contact_budget_wait
 from outreach.voice import signatures_of, team_voice, voice_for
-from presence.guardrails import _norm, _numbers_of, library_facts
+from presence.guardrails import fact_key, library_facts, numbers_of
 from salesdept.llm import Draft, Voice
 from salesdept.llm.gateway import Request, Result, batch_size, run_many
 from salesdept.llm.grounding import ungrounded_numbers
@@ -303,14 +303,6 @@ def nurture_of(message: OutreachMessage) -> Nurture | None:
         return None
 
 
-def allowed_links(message: OutreachMessage, nurture: Nurture | None) -> list[str]:
-    """The campaign brief's links, and the URL of the library item the touch shares."""
-    links = list(message.campaign.brief_links)
-    if nurture is not None and nurture.item is not None:
-        links.append(nurture.item.url)
-    return links
-
-
 def _lead_data(lead: Lead) -> dict:
     company = lead.company
     return {
@@ -338,14 +330,14 @@ def _request(message: OutreachMessage, nurture: Nurture, voice: Voice) -> Reques
     rules = kind_rules(message.kind)
     signature = voice.signature or display_name(message.lead.owner)
     item = nurture.item
-    facts = {_norm(fact) for fact in library_facts(item)}
+    facts = {fact_key(fact) for fact in library_facts(item)}
 
     def check(answer: Draft) -> None:
         if len(answer.body) > rules.limit:
             raise ValueError(f"the body has {len(answer.body)} characters; at most {rules.limit} are allowed")
         if rules.needs_subject and not answer.subject.strip():
             raise ValueError("a subject is required")
-        if unknown := [fact for fact in answer.facts_used if _norm(fact) not in facts]:
+        if unknown := [fact for fact in answer.facts_used if fact_key(fact) not in facts]:
             raise ValueError(f"facts_used must be facts of the library item, word for word: {unknown}")
 
     text = INSTRUCTIONS.render(
@@ -419,18 +411,18 @@ def library_findings(*, message: OutreachMessage, nurture: Nurture, subject: str
     """
     item = nurture.item
     facts = library_facts(item)
-    known = {_norm(fact) for fact in facts}
+    known = {fact_key(fact) for fact in facts}
     findings = []
     for claim in facts_used or []:
-        if _norm(claim) not in known:
-            findings.append(_finding("unsupported_claim", f"Not a fact of the library item: {claim}", blocking=True))
+        if fact_key(claim) not in known:
+            findings.append(finding("unsupported_claim", f"Not a fact of the library item: {claim}", blocking=True))
     lead = message.lead
     sources = [*facts, item.summary if item else "", item.title if item else ""]
     sources += [nurture.news.get("text", ""), lead.position, lead.headline, lead.company.name if lead.company else ""]
     text = LINK.sub(" ", f"{subject}\n{body}")
-    for number in ungrounded_numbers(text, _numbers_of(sources)):
+    for number in ungrounded_numbers(text, numbers_of(sources)):
         findings.append(
-            _finding("unsupported_claim", f"{number} is not in the library item nor the profile.", blocking=True)
+            finding("unsupported_claim", f"{number} is not in the library item nor the profile.", blocking=True)
         )
     return findings
 
@@ -465,23 +457,16 @@ def nurture_findings(
     *, message: OutreachMessage, voice: Voice, result: Result[Draft], requests: list[str] | None = None
 ) -> list[dict]:
     """The guardrails every draft passes, and the library check; a model failure is said beside the draft."""
-    draft, nurture, owner = result.value, message.nurture, message.lead.owner
-    findings = check_draft(
-        kind=message.kind,
+    draft, nurture = result.value, message.nurture
+    findings = check_message(
+        message=message,
         subject=draft.subject,
         body=draft.body,
-        first_name=message.lead.first_name,
-        allowed_links=allowed_links(message, nurture),
-        banned=voice.banned,
-        signature=voice.signature,
-        lead_name=message.lead.full_name,
-        sender_name=display_name(owner),
-        sender_email=message.account.email_address if message.account_id else "",
-        language=message.campaign.language,
         for_model=not result.from_template,
+        voice=voice,
+        requests=requests,
+        links=[nurture.item.url] if nurture is not None and nurture.item is not None else [],
     )
-    text = f"{draft.subject}\n{draft.body}"
-    findings += check_internal_text(text=text, campaign=message.campaign, lead=message.lead, requests=requests)
     findings += library_findings(
         message=message, nurture=nurture, subject=draft.subject, body=draft.body, facts_used=draft.facts_used
     )

@@ -12,10 +12,11 @@ from ninja import Field, Query, Router, Schema
 
 from approvals.forms import ApproveForm, RejectForm
 from approvals.selectors import Cursor, message_get_for_user, queue_for
+from approvals.services import message_approve, message_reject
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import inbox_for
-from outreach.services import DecisionError, message_approve, message_reject
 from salesdept.api import ApiError, In, answers, checked, one_of
+from salesdept.errors import DecisionError
 from salesdept.keyset import Keyset, keyset_page
 
 router = Router()

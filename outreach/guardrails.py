@@ -5,6 +5,10 @@ preamble before the greeting, the prospect's name as the sign-off, bare domains,
 HTML debris, the wrong language, and the instructions echoed back. A model's text must pass
 them all (`for_model=True`); a rep's own edit keeps the matters of style (greeting, preamble,
 sign-off, language) as warnings, since a person wrote and read it.
+
+Every message goes through check_message, and every post through check_post: the banned
+phrases come from the message's voice (outreach.voice.banned_phrases_for, the one reader of
+the team's and the campaign's phrases).
 """
 
 import functools
@@ -12,6 +16,10 @@ import re
 from urllib.parse import urlsplit
 
 from campaigns.kinds import kind_rules
+from outreach.models import OutreachMessage
+from outreach.voice import voice_of
+from salesdept.llm import Voice
+from salesdept.people import display_name
 from salesdept.teamconfig import llm_config
 
 SUBJECT_LIMIT = 200
@@ -60,21 +68,97 @@ LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanis
 BANNED_PHRASES = ("i hope this email finds you well", "synergy", "game-changer", "game changer", "—")
 
 
-def _finding(code: str, message: str, *, blocking: bool) -> dict:
+def finding(code: str, message: str, *, blocking: bool) -> dict:
+    """One finding, as every check writes it (guardrail_findings holds a list of them)."""
     return {"code": code, "message": message, "blocking": blocking}
 
 
 def unsupported_claim(claim: str) -> dict:
-    return _finding("unsupported_claim", f"Not in the profile or the brief: {claim}", blocking=True)
+    return finding("unsupported_claim", f"Not in the profile or the brief: {claim}", blocking=True)
 
 
 def not_fact_checked(why: str) -> dict:
     """A model's text whose fact check failed is blocked: unchecked is not the same as checked."""
-    return _finding(
+    return finding(
         "not_fact_checked",
         f"Not fact-checked ({why}): regenerate it, or write it yourself, before it can be approved.",
         blocking=True,
     )
+
+
+def check_message(
+    *,
+    message: OutreachMessage,
+    subject: str,
+    body: str,
+    for_model: bool = False,
+    as_sent: bool = False,
+    by_rep: bool = False,
+    voice: Voice | None = None,
+    requests: list[str] | None = None,
+    links: tuple[str, ...] | list[str] = (),
+) -> list[dict]:
+    """Every guardrail on a message's text: the draft's checks, then the internal-text check.
+
+    `message` says who the text goes to, from which account, in which campaign (it may be
+    unsaved). `for_model`: a model wrote it and nobody has read it yet (see check_draft).
+    `as_sent`: the text as it would go, on approval: the links we attached are allowed, and a
+    phrase the team or the campaign banned blocks. `by_rep`: a rep's own text, which nobody else
+    reads before it goes: as sent, and every banned phrase blocks. `voice` and `requests` are read
+    here unless a batch passes them; `links` are links beyond the brief's the writer may use.
+    """
+    lead, campaign = message.lead, message.campaign
+    as_sent = as_sent or by_rep
+    voice = voice or voice_of(campaign=campaign, rep=lead.owner)
+    findings = check_draft(
+        kind=message.kind,
+        subject=subject,
+        body=body,
+        first_name=lead.first_name,
+        allowed_links=[*campaign.brief_links, *links, *(attached_links(message) if as_sent else ())],
+        banned=voice.banned,
+        banned_blocks=as_sent,
+        lead_name=lead.full_name,
+        sender_name=display_name(lead.owner),
+        signature=voice.signature,
+        sender_email=message.account.email_address if message.account_id else "",
+        language=campaign.language,
+        for_model=for_model,
+    )
+    findings += check_internal_text(text=f"{subject}\n{body}", campaign=campaign, lead=lead, requests=requests)
+    if by_rep:
+        findings = [{**f, "blocking": True} if f["code"] == "banned_phrase" else f for f in findings]
+    return findings
+
+
+def attached_links(message: OutreachMessage) -> list[str]:
+    """Links we attached ourselves, not a writer's: the library item a nurturing touch shares
+    (library.Nurture.message) and a proposal's PDF link (proposals.Proposal.message)."""
+    if message.pk is None:
+        return []
+    from library.nurture import nurture_of
+    from proposals.links import public_url
+    from proposals.models import Proposal
+
+    links = []
+    if (nurture := nurture_of(message)) is not None and nurture.item is not None:
+        links.append(nurture.item.url)
+    if (proposal := Proposal.objects.filter(message=message).exclude(link_key="").first()) is not None:
+        links.append(public_url(proposal))
+    return links
+
+
+def check_post(*, text: str, allowed_links: list[str], banned: tuple[str, ...]) -> list[dict]:
+    """The checks a public post shares with a message (presence.guardrails adds its own).
+
+    Placeholders, markup, echoed instructions, secrets and links as on a message; a post speaks
+    for the company, so every banned phrase blocks, matched as a substring or as whole words.
+    """
+    findings = _placeholders(text) + _debris(text) + _echo(text) + _links(text, allowed_links, "")
+    for phrase in dict.fromkeys([*BANNED_PHRASES, *banned]):
+        if phrase.strip() and (phrase.lower() in text.lower() or has_phrase(text, phrase)):
+            findings.append(finding("banned_phrase", f"Contains the banned phrase {phrase!r}.", blocking=True))
+    return findings
 
 
 def check_draft(
@@ -113,11 +197,11 @@ def check_draft(
     lowered = text.lower()
     for phrase in BANNED_PHRASES:
         if phrase.lower() in lowered:
-            findings.append(_finding("banned_phrase", f"Contains the banned phrase {phrase!r}.", blocking=False))
+            findings.append(finding("banned_phrase", f"Contains the banned phrase {phrase!r}.", blocking=False))
     for phrase in banned:
         if phrase.lower() in lowered and phrase.lower() not in BANNED_PHRASES:
             message = f"Contains {phrase!r}, a phrase your team banned: take it out before approving."
-            findings.append(_finding("banned_phrase", message, blocking=banned_blocks))
+            findings.append(finding("banned_phrase", message, blocking=banned_blocks))
     return findings
 
 
@@ -125,30 +209,30 @@ def _shape(kind: str, subject: str, body: str) -> list[dict]:
     findings = []
     limit = kind_rules(kind).limit
     if len(body) > limit:
-        findings.append(_finding("too_long", f"{len(body)} characters; this channel allows {limit}.", blocking=True))
+        findings.append(finding("too_long", f"{len(body)} characters; this channel allows {limit}.", blocking=True))
     if not body.strip():
-        findings.append(_finding("empty", "The message is empty.", blocking=True))
+        findings.append(finding("empty", "The message is empty.", blocking=True))
     if kind == "email" and not subject.strip():
-        findings.append(_finding("no_subject", "An email needs a subject.", blocking=True))
+        findings.append(finding("no_subject", "An email needs a subject.", blocking=True))
     if kind == "connection_note" and subject.strip():
         findings.append(
-            _finding("note_subject", "A connection note has no subject: LinkedIn would drop it.", blocking=True)
+            finding("note_subject", "A connection note has no subject: LinkedIn would drop it.", blocking=True)
         )
     if len(subject) > SUBJECT_LIMIT:
-        findings.append(_finding("subject_too_long", f"The subject has {len(subject)} characters.", blocking=True))
+        findings.append(finding("subject_too_long", f"The subject has {len(subject)} characters.", blocking=True))
     if SUBJECT_LINE.search(body):
         findings.append(
-            _finding("subject_in_body", "The message body contains a 'Subject:' line: remove it.", blocking=True)
+            finding("subject_in_body", "The message body contains a 'Subject:' line: remove it.", blocking=True)
         )
     return findings
 
 
 def _placeholders(text: str) -> list[dict]:
     if found := PLACEHOLDER.search(text):
-        return [_finding("placeholder", f"Unfilled placeholder {found.group(0)!r}.", blocking=True)]
+        return [finding("placeholder", f"Unfilled placeholder {found.group(0)!r}.", blocking=True)]
     if found := UNCLOSED.search(text):
         snippet = found.group(0)[:40]
-        return [_finding("placeholder", f"An unclosed bracket, likely a placeholder: {snippet!r}.", blocking=True)]
+        return [finding("placeholder", f"An unclosed bracket, likely a placeholder: {snippet!r}.", blocking=True)]
     return []
 
 
@@ -157,18 +241,18 @@ def _opening(body: str, first_name: str, *, for_model: bool) -> list[dict]:
     findings = []
     if lines and PREAMBLE.match(lines[0]) and not GREETING.match(lines[0]):
         findings.append(
-            _finding("preamble", f"Starts with text meant for us, not the prospect: {lines[0][:60]!r}.", blocking=True)
+            finding("preamble", f"Starts with text meant for us, not the prospect: {lines[0][:60]!r}.", blocking=True)
         )
     at = next((i for i, line in enumerate(lines[:GREETING_LINES]) if GREETING.match(line)), None)
     if at is None:
         message = f"The message does not open by greeting {first_name}."
-        return [*findings, _finding("no_greeting", message, blocking=for_model)]
+        return [*findings, finding("no_greeting", message, blocking=for_model)]
     if at and not findings:
         before = " / ".join(lines[:at])[:60]
-        findings.append(_finding("preamble", f"There is text before the greeting: {before!r}.", blocking=for_model))
+        findings.append(finding("preamble", f"There is text before the greeting: {before!r}.", blocking=for_model))
     greeted = GREETING.match(lines[at]).group(1)
     if greeted.lower() != first_name.lower():
-        findings.append(_finding("greeting_name", f"Greets {greeted!r} but the lead is {first_name!r}.", blocking=True))
+        findings.append(finding("greeting_name", f"Greets {greeted!r} but the lead is {first_name!r}.", blocking=True))
     return findings
 
 
@@ -216,10 +300,10 @@ def _sign_off(body: str, lead_name: str, sender_name: str, signature: str, *, fo
         return []
     if _words(signer) & _words(lead_name):
         message = f"Signed {signer!r}, the prospect's own name: it must be signed by {sender_name}."
-        return [_finding("sign_off", message, blocking=True)]
+        return [finding("sign_off", message, blocking=True)]
     if NAME_LINE.match(signer):
         message = f"Signed {signer!r}, but the sender is {sender_name}."
-        return [_finding("sign_off", message, blocking=for_model)]
+        return [finding("sign_off", message, blocking=for_model)]
     return []
 
 
@@ -234,23 +318,23 @@ def _links(text: str, allowed_links: list[str], sender_email: str) -> list[dict]
     findings = []
     for link in LINK.findall(text):
         if link.rstrip("/.,").lower() not in allowed:
-            findings.append(_finding("unknown_link", f"{link} is not in the campaign brief.", blocking=True))
+            findings.append(finding("unknown_link", f"{link} is not in the campaign brief.", blocking=True))
     without_urls = LINK.sub(" ", text)
     for address in EMAIL_ADDRESS.finditer(without_urls):
         if address.group(1).lower() not in hosts:
             message = f"The email address {address.group(0)} is not the sender's nor in the campaign brief."
-            findings.append(_finding("unknown_link", message, blocking=True))
+            findings.append(finding("unknown_link", message, blocking=True))
     for domain in BARE_DOMAIN.findall(EMAIL_ADDRESS.sub(" ", without_urls)):
         if _host(domain) not in hosts:
             message = f"{domain} reads as a link and is not in the campaign brief."
-            findings.append(_finding("unknown_link", message, blocking=True))
+            findings.append(finding("unknown_link", message, blocking=True))
     return findings
 
 
 def _debris(text: str) -> list[dict]:
     if found := DEBRIS.search(text):
         message = f"Formatting the prospect would see as raw text: {found.group(0).strip()!r}. Write plain text."
-        return [_finding("markup", message, blocking=True)]
+        return [finding("markup", message, blocking=True)]
     return []
 
 
@@ -275,16 +359,16 @@ def _plain_words(text: str) -> list[str]:
 def _echo(text: str) -> list[dict]:
     key = llm_config().api_key
     if API_KEY.search(text) or (key and len(key) >= 8 and key in text):
-        return [_finding("secret", "The message contains an API key: it must never be sent.", blocking=True)]
+        return [finding("secret", "The message contains an API key: it must never be sent.", blocking=True)]
     if ECHO_MARKERS.search(text):
-        return [_finding("echo", "The message repeats our instructions to the model.", blocking=True)]
+        return [finding("echo", "The message repeats our instructions to the model.", blocking=True)]
     words = _plain_words(text)
     shingles = _instruction_shingles()
     for i in range(len(words) - ECHO_WORDS + 1):
         if tuple(words[i : i + ECHO_WORDS]) in shingles:
             quoted = " ".join(words[i : i + ECHO_WORDS])
             message = f"The message repeats our instructions to the model ({quoted!r}…)."
-            return [_finding("echo", message, blocking=True)]
+            return [finding("echo", message, blocking=True)]
     return []
 
 
@@ -311,7 +395,7 @@ def _language(body: str, language: str, *, for_model: bool) -> list[dict]:
     if found == language or best.value < LANGUAGE_MIN_CONFIDENCE:
         return []
     message = f"Written in {LANGUAGE_NAMES.get(found, found)}, but the campaign is in {LANGUAGE_NAMES[language]}."
-    return [_finding("language", message, blocking=for_model)]
+    return [finding("language", message, blocking=for_model)]
 
 
 # Internal text ----------------------------------------------------------------------------------
@@ -332,7 +416,7 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def _has_phrase(text: str, phrase: str) -> bool:
+def has_phrase(text: str, phrase: str) -> bool:
     """Whether `phrase` (or its plural) is in `text` as whole words, ignoring case and spacing."""
     words = _word_list(phrase)
     if not words:
@@ -352,7 +436,7 @@ def _copied(text: str, source: str, *, allowed: str) -> str:
     """The first run of words `text` copies from `source` that `allowed` does not hold; "" when none."""
     source_words = _word_list(source)
     if len(source_words) < OVERLAP_WORDS:  # a short note is a copy only when repeated whole
-        if len(source_words) >= 3 and _has_phrase(text, source) and not _has_phrase(allowed, source):
+        if len(source_words) >= 3 and has_phrase(text, source) and not has_phrase(allowed, source):
             return source.strip()
         return ""
     shared = _ngrams(_word_list(text), OVERLAP_WORDS) & _ngrams(source_words, OVERLAP_WORDS)
@@ -399,23 +483,23 @@ def check_internal_text(*, text: str, campaign, lead=None, requests: list[str] |
         requests = campaign_request_texts(campaign_ids=[campaign.pk])[campaign.pk]
     findings = []
     allowed = _prospect_facing(campaign)
-    if _has_phrase(text, campaign.name) and not _has_phrase(allowed, campaign.name):
+    if has_phrase(text, campaign.name) and not has_phrase(allowed, campaign.name):
         message = f"Contains the campaign's internal name {campaign.name!r}; prospects never see it."
-        findings.append(_finding("internal_name", message, blocking=True))
+        findings.append(finding("internal_name", message, blocking=True))
     for request_text in requests:
         if copied := _copied(text, request_text, allowed=allowed):
             message = f"Repeats the rep's campaign request ({copied!r}); write what prospects may read instead."
-            findings.append(_finding("internal_request", message, blocking=True))
+            findings.append(finding("internal_request", message, blocking=True))
     if copied := _copied(text, campaign.internal_notes, allowed=allowed):
         findings.append(
-            _finding("internal_notes", f"Repeats the campaign's internal notes ({copied!r}).", blocking=True)
+            finding("internal_notes", f"Repeats the campaign's internal notes ({copied!r}).", blocking=True)
         )
     target = campaign.target
     if target.linkedin_search_url and target.linkedin_search_url.casefold() in text.casefold():
-        findings.append(_finding("internal_targeting", "Contains the campaign's LinkedIn search.", blocking=True))
+        findings.append(finding("internal_targeting", "Contains the campaign's LinkedIn search.", blocking=True))
     own = f"{allowed}\n{_lead_text(lead)}"
-    listed = [term for term in _targeting_terms(target) if _has_phrase(text, term) and not _has_phrase(own, term)]
+    listed = [term for term in _targeting_terms(target) if has_phrase(text, term) and not has_phrase(own, term)]
     if len(listed) >= 2:  # one word may be chance; several together read like the search itself
         message = f"Reads like the campaign's targeting ({', '.join(listed[:4])}), not like a note to this person."
-        findings.append(_finding("internal_targeting", message, blocking=True))
+        findings.append(finding("internal_targeting", message, blocking=True))
     return findings

@@ -15,8 +15,8 @@ from leads.models import Activity, Lead
 from leads.services import activity_record
 from outreach.models import OutreachMessage
 from outreach.selectors import TO_CHECK
-from outreach.services import DecisionError
 from salesdept import clock
+from salesdept.errors import DecisionError
 from salesdept.people import display_name
 
 Status = OutreachMessage.Status

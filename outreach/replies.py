@@ -20,15 +20,14 @@ from outreach import optout
 from outreach.bounces import email_bounce_record
 from outreach.channels.base import ChannelUnavailable, InboundItem
 from outreach.channels.registry import channel_for
-from outreach.guardrails import check_draft, check_internal_text
+from outreach.guardrails import check_message
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.services import fact_check_findings, messages_cancel_for_lead
 from outreach.unsubscribe import lead_unsubscribe
-from outreach.voice import signature_for, signatures_of, team_voice, voice_of
+from outreach.voice import signature_for, signatures_of, team_voice
 from salesdept import clock, dates, llm
 from salesdept.models import LLMCall
 from salesdept.notifications import notify
-from salesdept.people import display_name
 
 log = logging.getLogger(__name__)
 POLL_INTERVAL = dt.timedelta(minutes=5)
@@ -470,22 +469,8 @@ def inbound_answer_suggest(*, inbound: InboundMessage, call: LLMCall | None) -> 
     analysis = inbound.analysis
     body = analysis.get("suggested_reply", "").strip()
     generated_by = analysis.get("generated_by", "template")
-    voice = voice_of(campaign=campaign, rep=lead.owner)
-    findings = check_draft(
-        kind=kind,
-        subject=subject,
-        body=body,
-        first_name=lead.first_name,
-        allowed_links=campaign.brief_links,
-        banned=voice.banned,
-        signature=voice.signature,
-        lead_name=lead.full_name,
-        sender_name=display_name(lead.owner),
-        sender_email=account.email_address,
-        language=campaign.language,
-        for_model=generated_by != "template",
-    )
-    findings += check_internal_text(text=f"{subject}\n{body}", campaign=campaign, lead=lead)
+    unsaved = OutreachMessage(lead=lead, campaign=campaign, account=account, kind=kind)  # who it goes to, and how
+    findings = check_message(message=unsaved, subject=subject, body=body, for_model=generated_by != "template")
     findings += analysis.get("answer_findings", [])
     if analysis.get("answer_llm_error"):
         findings.append({"code": "llm_fallback", "message": analysis["answer_llm_error"], "blocking": False})

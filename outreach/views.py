@@ -24,7 +24,7 @@ from outreach.selectors import (
     messages_to_check_for,
     unknown_messages_for,
 )
-from outreach.services import DecisionError
+from salesdept.errors import DecisionError
 from salesdept.people import display_name
 from salesdept.ratelimit import RateLimited, rate_limit_take
 from salesdept.roles import has_any_role, is_manager, manager_required, rep_required

@@ -19,10 +19,14 @@ def team_voice() -> PromptOverride | None:
     return override_for("draft")
 
 
-def banned_phrases_for(campaign: Campaign, *, team: PromptOverride | None) -> tuple[str, ...]:
-    """The team's banned phrases and the campaign's, without repeats."""
+def banned_phrases_for(campaign: Campaign | None, *, team: PromptOverride | None) -> tuple[str, ...]:
+    """The team's banned phrases and the campaign's (a post has no campaign), without repeats.
+
+    The one reader of banned phrases: a message's voice carries them to its prompt and its guardrails.
+    """
     shared = list(team.banned_phrases) if team else []
-    return tuple(dict.fromkeys(phrase for phrase in [*shared, *campaign.banned_phrases] if phrase.strip()))
+    own = list(campaign.banned_phrases) if campaign else []
+    return tuple(dict.fromkeys(phrase for phrase in [*shared, *own] if phrase.strip()))
 
 
 def signatures_of(user_ids: Iterable[int]) -> dict[int, str]:

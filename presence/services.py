@@ -94,10 +94,9 @@ def post_settle_unknown(*, post: Post, actor, published: bool, provider_post_id:
 
 
 def _banned() -> tuple[str, ...]:
-    from outreach.voice import team_voice
+    from outreach.voice import banned_phrases_for, team_voice
 
-    team = team_voice()
-    return tuple(p for p in (team.banned_phrases if team else []) if p.strip())
+    return banned_phrases_for(None, team=team_voice())
 
 
 def posting_opt_in_set(*, user, on: bool) -> PostingOptIn:

@@ -20,7 +20,7 @@ from campaigns.models import Campaign
 from leads.services import activity_record
 from library.models import ContentItem
 from outreach.models import InboundMessage, SendingAccount
-from outreach.voice import team_voice
+from outreach.voice import banned_phrases_for, team_voice
 from presence.guardrails import POST_LIMIT, library_facts, post_findings
 from presence.models import Post, PostingOptIn
 from salesdept.llm import gateway
@@ -179,7 +179,7 @@ def post_suggest(
     *, key, author, rep, account, organisation, item, week, publish_at, themes, names, briefs, team
 ) -> Post | None:
     brand_voice = team.brand_voice.strip() if team else ""
-    banned = tuple(p for p in (team.banned_phrases if team else []) if p.strip())
+    banned = banned_phrases_for(None, team=team)
     result = gateway.run(
         _request(
             author=author, rep=rep, item=item, themes=themes, briefs=briefs, brand_voice=brand_voice, banned=banned

@@ -15,9 +15,9 @@ from leads.lifecycle import ANSWERS_STOPPED
 from leads.models import Lead
 from leads.services import activity_record, lead_facts
 from leads.suppression import is_suppressed
+from outreach.guardrails import check_message
 from outreach.models import OutreachMessage
 from outreach.selectors import accounts_to_write, kind_to_write, kinds_to_write
-from outreach.services import written_findings
 from proposals import links
 from proposals.models import NeedsSummary, Offer, Proposal
 from proposals.needs import checked_point, read_needs
@@ -245,7 +245,7 @@ def proposal_send(*, proposal: Proposal, actor) -> OutreachMessage:
         raise ProposalError(_frozen(proposal))
     proposal.refresh_from_db()
     body = _body(proposal, links.public_url(proposal), expires)
-    findings = written_findings(message=message, subject=message.subject, body=body)
+    findings = check_message(message=message, subject=message.subject, body=body, by_rep=True)
     if blocking := [f["message"] for f in findings if f["blocking"]]:
         raise ProposalError("The message cannot go as written: " + " ".join(blocking))
     OutreachMessage.objects.filter(pk=message.pk).update(

@@ -8,10 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from approvals.services import message_approve
 from leads.models import Activity, Lead
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve
 from tests.conftest import login
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory
 

@@ -3,10 +3,11 @@
 import pytest
 
 from approvals.selectors import queue_for
+from approvals.services import message_approve
 from campaigns.allocation import campaign_allocate
 from leads.models import Activity, Lead
 from outreach.models import OutreachMessage
-from outreach.services import followups_draft_due, message_approve, messages_draft, messages_fill
+from outreach.services import followups_draft_due, messages_draft, messages_fill
 from salesdept import clock
 from tests.conftest import login
 from tests.factories import LeadFactory, MessageFactory

@@ -5,13 +5,13 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from approvals.services import message_approve
 from hooks.delivery import delivery_attempt
 from hooks.models import Delivery, Endpoint
 from leads.lifecycle import Trigger, lead_transition
 from leads.models import Lead
 from leads.services import activity_record
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve
 from tests.conftest import login
 from tests.factories import LeadFactory
 from tests.hooks.conftest import add_endpoint

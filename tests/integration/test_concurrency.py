@@ -16,12 +16,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from approvals.services import DecisionError, message_approve
 from campaigns.models import SequenceStep
 from leads.models import Activity
 from outreach import limits
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
 from outreach.sending import outreach_send_next
-from outreach.services import DecisionError, message_approve
 from outreach.tasks import outreach_send_next_task
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 
@@ -212,7 +212,7 @@ def test_it_keeps_each_accounts_cap_to_itself(settings, alice, dan, bob):
 
 def test_an_undo_racing_the_send_claim_either_stops_the_send_or_is_refused(settings, alice, bob):
     """Undo and the send claim race on one approved message: exactly one wins, every time."""
-    from outreach.services import message_unapprove
+    from approvals.services import message_unapprove
 
     now = timezone.now()
     outcomes = Counter()

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from approvals.services import message_approve, message_regenerate, message_reject
 from leads.models import Activity, Lead, Suppression
 from leads.suppression import suppression_hash
 from library.models import ContentItem, Nurture
@@ -12,7 +13,7 @@ from library.nurture import item_fit, nurtures_due, nurtures_suggest_due, nurtur
 from library.tasks import nurtures_suggest_due_task
 from outreach.models import OutreachMessage
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve, message_regenerate, message_reject, messages_fill
+from outreach.services import messages_fill
 from salesdept import clock
 from salesdept.schedules import SCHEDULES
 from tests.conftest import login

@@ -12,13 +12,13 @@ from collections import Counter
 import pytest
 from django.db import transaction
 
+from approvals.services import DecisionError, message_approve
 from campaigns.services import campaign_start_pipeline
 from leads.models import Lead
 from leads.suppression import is_suppressed
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.replies import inbound_record
-from outreach.services import DecisionError, message_approve
 from salesdept.models import LLMCall
 from tests.factories import CampaignFactory, SendingAccountFactory
 from tests.integration.conftest import wait_for

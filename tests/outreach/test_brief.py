@@ -10,6 +10,7 @@ import json
 import pytest
 from django.utils import timezone
 
+from approvals.services import DecisionError, message_approve
 from campaigns.briefs import campaign_brief
 from campaigns.models import CampaignRequest, SequenceStep
 from leads.models import Lead
@@ -17,7 +18,7 @@ from leads.services import lead_facts
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.replies import inbound_analyse, inbound_confirm, inbound_record
-from outreach.services import DecisionError, message_approve, messages_draft
+from outreach.services import messages_draft
 from salesdept.llm import template
 from salesdept.llm.prompts import PROMPTS
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory

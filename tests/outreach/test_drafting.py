@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 
 from approvals.selectors import queue_for
+from approvals.services import DecisionError, message_approve, message_regenerate
 from leads.models import Activity
 from outreach.models import OutreachMessage
-from outreach.services import DecisionError, message_approve, message_regenerate, messages_draft, messages_fill
+from outreach.services import messages_draft, messages_fill
 from reporting.selectors import llm_costs
 from salesdept.llm.prompts import PROMPTS
 from salesdept.models import LLMCall, PromptOverride

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from approvals.services import message_approve
 from campaigns.allocation import campaign_allocate
 from leads.models import Enrolment, Lead
 from leads.services import leads_find, leads_qualify
@@ -12,7 +13,7 @@ from outreach.channels.base import InboundItem
 from outreach.models import OutreachMessage
 from outreach.replies import inbound_record
 from outreach.sending import outreach_send_next
-from outreach.services import followups_draft_due, message_approve, messages_draft
+from outreach.services import followups_draft_due, messages_draft
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db

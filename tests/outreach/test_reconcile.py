@@ -6,10 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from approvals.services import DecisionError
 from leads.models import Activity, Lead
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.reconcile import RECONCILE_VERBS, message_give_up, message_mark_sent, message_resend
-from outreach.services import DecisionError
 from salesdept.roles import REP
 from tests.conftest import login
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory

@@ -4,13 +4,13 @@ from dataclasses import replace
 import pytest
 from django.utils import timezone
 
+from approvals.services import message_approve
 from leads.models import Activity, Lead
 from outreach import optout
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.replies import inbound_analyse, inbound_confirm, inbound_record, outreach_poll_replies
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve
 from tests.factories import LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from approvals.selectors import queue_for
+from approvals.services import message_approve
 from leads.models import Activity, Lead
 from outreach.channels.base import InboundItem
 from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.replies import inbound_analyse, inbound_answer_suggest, inbound_record
 from outreach.sending import outreach_send_next
-from outreach.services import followups_draft_due, message_approve
+from outreach.services import followups_draft_due
 from salesdept.llm.prompts import PROMPTS
 from salesdept.models import LLMCall
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
@@ -336,7 +337,7 @@ def test_drafting_a_step_ignores_an_answer_with_the_same_step(sent, settings):
 
 
 def test_an_answer_cannot_be_regenerated_into_a_cold_pitch(sent, settings, alice):
-    from outreach.services import DecisionError, message_regenerate
+    from approvals.services import DecisionError, message_regenerate
 
     settings.OPENAI_API_KEY = ""
     inbound_analyse(inbound_id=reply(sent, "Sounds good").pk)

@@ -5,11 +5,11 @@ import zoneinfo
 import pytest
 from django.utils import timezone
 
+from approvals.services import message_approve
 from leads.models import Activity, Lead
 from outreach.invitations import invitation_accepted
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
-from outreach.services import message_approve
 from tests.factories import LeadFactory, MessageFactory, SendingAccountFactory
 
 pytestmark = pytest.mark.django_db

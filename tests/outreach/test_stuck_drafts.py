@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from approvals.selectors import blocked_for, queue_for
+from approvals.services import message_approve, message_regenerate
 from leads.models import Activity
 from outreach.models import OutreachMessage
-from outreach.services import DRAFT_STUCK_AFTER, drafts_release_stuck, message_approve, message_regenerate
+from outreach.services import DRAFT_STUCK_AFTER, drafts_release_stuck
 from salesdept import clock
 from tests.factories import MessageFactory
 

@@ -6,11 +6,12 @@ import threading
 import pytest
 from django.db import connection
 
+from approvals.services import message_approve, message_regenerate
 from leads.models import Activity, Lead, Task
 from leads.services import task_add
 from outreach.models import OutreachMessage
 from outreach.sending import outreach_send_next
-from outreach.services import message_approve, message_regenerate, messages_draft, messages_fill, tasks_draft_due
+from outreach.services import messages_draft, messages_fill, tasks_draft_due
 from outreach.tasks import tasks_draft_due_task
 from salesdept import clock
 from salesdept.schedules import SCHEDULES

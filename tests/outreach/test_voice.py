@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from approvals.services import DecisionError, message_approve
 from outreach.models import OutreachMessage
-from outreach.services import DecisionError, message_approve, messages_draft
+from outreach.services import messages_draft
 from salesdept.models import PromptOverride, RepSignature
 from tests.factories import CampaignFactory, LeadFactory
 from tests.fakes.openai_server import json_reply

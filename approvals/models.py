@@ -1,1 +1,0 @@
-"""The approval queue works on outreach.OutreachMessage; decisions are Activity rows."""

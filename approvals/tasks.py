@@ -1,1 +1,0 @@
-"""The approval queue runs no background work."""
