@@ -24,7 +24,7 @@ from approvals.forms import (
 from approvals.selectors import (
     Cursor,
     approved_waiting_for,
-    blocked_for,
+    blocked_cards_for,
     bulk_undoable,
     campaign_request_get,
     campaign_requests_for,
@@ -83,7 +83,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filtered": bool(filters),
         "filter_query": query,
         "total": total,
-        "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
+        "blocked": [] if after else blocked_cards_for(request.user, limit=PAGE_SIZE),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
         "bulk_undo": [] if after else bulk_undoable(request.user, request.session.get(LAST_BULK) or []),
         "snooze_choices": SNOOZE_DAYS,
