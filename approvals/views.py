@@ -35,6 +35,7 @@ from approvals.selectors import (
     queue_count_for,
     queue_for,
     request_accounts,
+    with_card_extras,
 )
 from campaigns.models import CampaignRequest
 from campaigns.requests import RequestError, campaign_request_submit
@@ -69,7 +70,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters, sort = form.filters(), form.chosen_sort()
     after = Cursor.parse(request.GET.get("after"))
     items = list(queue_for(request.user, filters=filters, sort=sort, after=after)[: PAGE_SIZE + 1])
-    items, more = items[:PAGE_SIZE], len(items) > PAGE_SIZE
+    items, more = with_card_extras(items[:PAGE_SIZE]), len(items) > PAGE_SIZE
     query = _filter_query(request)
     context = {
         "items": items,
