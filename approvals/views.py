@@ -20,7 +20,7 @@ from approvals.forms import (
 from approvals.selectors import (
     Cursor,
     approved_waiting_for,
-    blocked_for,
+    blocked_cards_for,
     bulk_undoable,
     cursor_of,
     message_get_for_user,
@@ -28,6 +28,7 @@ from approvals.selectors import (
     pending_count_for,
     queue_count_for,
     queue_for,
+    with_card_extras,
 )
 from approvals.services import (
     DecisionError,
@@ -58,7 +59,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters, sort = form.filters(), form.chosen_sort()
     after = Cursor.parse(request.GET.get("after"))
     items = list(queue_for(request.user, filters=filters, sort=sort, after=after)[: PAGE_SIZE + 1])
-    items, more = items[:PAGE_SIZE], len(items) > PAGE_SIZE
+    items, more = with_card_extras(items[:PAGE_SIZE]), len(items) > PAGE_SIZE
     query = _filter_query(request)
     context = {
         "items": items,
@@ -72,7 +73,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filtered": bool(filters),
         "filter_query": query,
         "total": total,
-        "blocked": [] if after else list(blocked_for(request.user)[:PAGE_SIZE]),
+        "blocked": [] if after else blocked_cards_for(request.user, limit=PAGE_SIZE),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
         "bulk_undo": [] if after else bulk_undoable(request.user, request.session.get(LAST_BULK) or []),
         "snooze_choices": SNOOZE_DAYS,

@@ -1,9 +1,12 @@
 """What a queue item shows beyond its own fields."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
+from django.urls import get_script_prefix, reverse
 
 from outreach import guardrails
 
@@ -36,3 +39,30 @@ def conversation(lead) -> list[Turn]:
         for reply in getattr(lead, "replies", ())
     ]
     return sorted(sent + replies, key=lambda turn: turn.at)
+
+
+@register.filter
+def one_to_one(item, name: str):
+    """The item's reverse one-to-one (`nurture`, `proposal`), or None when it has none.
+
+    The template's own lookup of a missing one lists the model's attributes (dir) on every use:
+    a few on each card added up to a tenth of the queue's rendering.
+    """
+    try:
+        return getattr(item, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+_PK_MARK = "987654321987"
+
+
+@functools.cache
+def _url_with_mark(name: str, prefix: str) -> str:
+    return reverse(name, args=[int(_PK_MARK)])
+
+
+@register.simple_tag
+def item_url(name: str, pk: int) -> str:
+    """`{% url name pk %}` for a card's links and forms, reversed once per name rather than once per card."""
+    return _url_with_mark(name, get_script_prefix()).replace(_PK_MARK, str(pk))

@@ -105,6 +105,27 @@ def test_queue_queries_do_not_grow_with_items(client, alice, campaign, alice_acc
     assert paged <= 12
 
 
+def test_it_reads_the_replies_its_answers_answer_in_one_query_for_the_page(client, alice, campaign, alice_account):
+    def queries_with(answers: int) -> int:
+        while OutreachMessage.objects.filter(reply_to__isnull=False).count() < answers:
+            message = draft(campaign, alice, alice_account)
+            reply = InboundMessage.objects.create(
+                lead=message.lead,
+                account=alice_account,
+                provider_id=f"reply-{message.pk}",
+                text="Tell me more about the agenda.",
+                received_at=timezone.now(),
+            )
+            OutreachMessage.objects.filter(pk=message.pk).update(reply_to=reply)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/approvals/")
+        assert response.text.count("Suggested answer to") == answers
+        return len(captured)
+
+    login(client, alice)
+    assert queries_with(1) == queries_with(5)
+
+
 # Filters ---------------------------------------------------------------------------------------
 
 
