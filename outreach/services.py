@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from campaigns.briefs import campaign_brief
@@ -16,7 +16,7 @@ from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from leads.intent import leads_activity_read
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, TransitionRefused, Trigger, lead_transition
-from leads.models import Enrolment, Lead, Task
+from leads.models import RANKED_SCORE, Enrolment, Lead, Task
 from leads.services import activity_record, lead_facts
 from leads.suppression import is_suppressed
 from outreach.guardrails import check_draft, check_internal_text, not_fact_checked, unsupported_claim
@@ -30,6 +30,20 @@ from salesdept.ratelimit import rate_limit_take
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
+# A message's send priority is its lead's ranked score (a hand-set score wins), copied onto the
+# message so the send order is read from one index. It is set in the same UPDATE that makes a
+# message approved, and every write of a lead's score calls messages_reprioritise.
+LEAD_PRIORITY = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values(ranked=RANKED_SCORE)[:1])
+
+
+def lead_priority(lead: Lead) -> int:
+    """LEAD_PRIORITY of a lead in hand, for a message created approved."""
+    return -1 if lead.effective_score is None else lead.effective_score
+
+
+def messages_reprioritise(*, lead_ids) -> int:
+    """A lead's score changed: its messages not yet out take the new send priority, in one UPDATE."""
+    return OutreachMessage.objects.filter(lead_id__in=lead_ids, status__in=OPEN_STATUSES).update(priority=LEAD_PRIORITY)
 
 
 class DecisionError(Exception):
@@ -380,6 +394,7 @@ def message_approve(
     hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, before any send may claim it
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         status=Status.APPROVED,
+        priority=LEAD_PRIORITY,
         subject=subject,
         body=body,
         guardrail_findings=findings,
@@ -621,6 +636,7 @@ def message_write(*, lead: Lead, actor, kind: str, subject: str = "", body: str)
         original_body=body,
         generated_by=REP_WRITTEN,
         status=Status.APPROVED,
+        priority=lead_priority(lead),
         decided_by=actor,
         decided_at=now,
         not_before=now + dt.timedelta(seconds=hold),
