@@ -21,7 +21,7 @@ from leads.suppression import is_suppressed
 from outreach.guardrails import check_message
 from outreach.models import OutreachMessage
 from outreach.selectors import accounts_to_write
-from outreach.services import WRITTEN_STEP, messages_cancel_for_lead
+from outreach.services import LEAD_PRIORITY, WRITTEN_STEP, lead_priority, messages_cancel_for_lead
 from salesdept import clock
 from salesdept.errors import DecisionError
 from salesdept.people import display_name
@@ -63,6 +63,7 @@ def message_approve(
     hold = settings.APPROVAL_HOLD_SECONDS  # the rep's window to undo, before any send may claim it
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.PENDING_APPROVAL, revision=revision).update(
         status=Status.APPROVED,
+        priority=LEAD_PRIORITY,
         subject=subject,
         body=body,
         guardrail_findings=findings,
@@ -290,6 +291,7 @@ def message_write(*, lead: Lead, actor, kind: str, subject: str = "", body: str)
         original_body=body,
         generated_by=REP_WRITTEN,
         status=Status.APPROVED,
+        priority=lead_priority(lead),
         decided_by=actor,
         decided_at=now,
         not_before=now + dt.timedelta(seconds=hold),

@@ -370,12 +370,14 @@ def _review_reason(result: "llm.Result[llm.Classification]") -> str:
 
 @transaction.atomic
 def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classification]") -> bool:
+    from outreach.services import messages_reprioritise
+
     campaign, classification = lead.campaign, result.value
     scored = lead_rule_score(lead)
     status = Lead.Status.QUALIFIED if scored.score >= campaign.min_score else Lead.Status.DISQUALIFIED
     review_reason = _review_reason(result)
     needs_review = classification.confidence < settings.LLM_REVIEW_BELOW_CONFIDENCE or bool(review_reason)
-    return lead_transition(  # False: another worker qualified it meanwhile
+    recorded = lead_transition(  # False: another worker qualified it meanwhile
         lead=lead,
         to=status,
         trigger=Trigger.QUALIFICATION,
@@ -395,6 +397,9 @@ def _lead_record_qualification(*, lead: Lead, result: "llm.Result[llm.Classifica
             "by_template": result.from_template,
         },
     )
+    if recorded:
+        messages_reprioritise(lead_ids=[lead.pk])
+    return recorded
 
 
 @transaction.atomic
@@ -404,8 +409,11 @@ def lead_override_score(*, lead: Lead, actor, score: int | None, reason: str) ->
     At the campaign's minimum it brings a disqualified lead back into play: qualified, to be
     allocated like any other.
     """
+    from outreach.services import messages_reprioritise
+
     previous = lead.score_override
     Lead.objects.filter(pk=lead.pk).update(score_override=score)
+    messages_reprioritise(lead_ids=[lead.pk])
     activity_record(verb="lead.score_overridden", lead=lead, actor=actor, previous=previous, score=score, reason=reason)
     lead.score_override = score
     campaign = lead.campaign
@@ -477,7 +485,7 @@ def lead_requalify(*, lead: Lead, actor) -> bool:
 
 @transaction.atomic
 def _lead_record_requalification(*, lead: Lead, actor, result: "llm.Result[llm.Classification]") -> bool:
-    from outreach.services import messages_cancel_for_lead
+    from outreach.services import messages_cancel_for_lead, messages_reprioritise
 
     campaign, classification = lead.campaign, result.value
     scored = lead_rule_score(lead)
@@ -500,6 +508,7 @@ def _lead_record_requalification(*, lead: Lead, actor, result: "llm.Result[llm.C
             return False  # contacted or moved meanwhile: this reading is stale
     elif not Lead.objects.filter(pk=lead.pk, status=before).update(**fields, updated_at=clock.now()):
         return False
+    messages_reprioritise(lead_ids=[lead.pk])
     activity_record(
         verb="lead.requalified",
         lead=lead,
@@ -758,6 +767,8 @@ def leads_rescore(
     kept current. Works in batches, a few queries each, whatever the number of leads. Recency
     (of LinkedIn activity) is measured from `now`.
     """
+    from outreach.services import messages_reprioritise
+
     now = now or clock.now()
     leads = Lead.objects.filter(status__in=RESCORED, campaign__isnull=False, campaign__status=Campaign.Status.ACTIVE)
     if campaign_id is not None:
@@ -788,5 +799,6 @@ def leads_rescore(
         with transaction.atomic():
             Lead.objects.bulk_update(updated, ["score", "score_breakdown"])
             Activity.objects.bulk_create(activities)
+            messages_reprioritise(lead_ids=[lead.pk for lead in updated])
         changed += len(updated)
     return changed

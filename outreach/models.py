@@ -248,6 +248,9 @@ class OutreachMessage(models.Model):
     reject_reason = models.CharField(max_length=300, blank=True)
 
     not_before = models.DateTimeField(null=True, blank=True)
+    priority = models.IntegerField(
+        default=-1, help_text="The lead's ranked score, kept here for the send order (outreach.services.LEAD_PRIORITY)"
+    )
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -288,6 +291,12 @@ class OutreachMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["account", "status", "not_before"]),
+            # The send order: an account's approved messages, best-scored lead first, then the longest waiting.
+            models.Index(
+                fields=["account", "-priority", "decided_at", "id"],
+                condition=Q(status="approved"),
+                name="message_send_order_idx",
+            ),
             # Invitations still waiting to be accepted: acceptance polling and stale withdrawal.
             models.Index(
                 fields=["account", "sent_at"],

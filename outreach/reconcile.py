@@ -15,6 +15,7 @@ from leads.models import Activity, Lead
 from leads.services import activity_record
 from outreach.models import OutreachMessage
 from outreach.selectors import TO_CHECK
+from outreach.services import LEAD_PRIORITY
 from salesdept import clock
 from salesdept.errors import DecisionError
 from salesdept.people import display_name
@@ -77,7 +78,12 @@ def message_resend(*, message: OutreachMessage, actor) -> OutreachMessage:
         raise DecisionError("This lead is marked do-not-contact: the message cannot be sent again. Give it up.")
     now = clock.now()
     if not OutreachMessage.objects.filter(pk=message.pk, status=Status.UNKNOWN).update(
-        status=Status.APPROVED, not_before=now, decided_by=actor, decided_at=now, last_error=""
+        status=Status.APPROVED,
+        priority=LEAD_PRIORITY,
+        not_before=now,
+        decided_by=actor,
+        decided_at=now,
+        last_error="",
     ):
         raise _refusal(message)
     activity_record(

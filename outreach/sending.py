@@ -19,7 +19,7 @@ from campaigns.kinds import kind_rules
 from campaigns.models import Campaign
 from leads.enrolments import enrolment_step_sent
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, Trigger, lead_transition
-from leads.models import Enrolment, Lead, ranked_score
+from leads.models import Enrolment, Lead
 from leads.services import activity_record
 from leads.suppression import is_suppressed
 from outreach import limits
@@ -27,7 +27,7 @@ from outreach.accounts import account_pause
 from outreach.channels.base import ChannelError, SendOutcomeUnknown, SendResult
 from outreach.channels.registry import channel_for
 from outreach.models import OutreachMessage, SendingAccount
-from outreach.services import WRITTEN_STEP
+from outreach.services import LEAD_PRIORITY, WRITTEN_STEP, lead_priority
 from salesdept import clock
 from salesdept.logcontext import lead_bound
 from salesdept.notifications import notify
@@ -45,7 +45,6 @@ TRANSIENT_FIRST_WAIT = dt.timedelta(minutes=5)
 # The provider's quota gauge (Unipile "usage", in percent) at which invitations stop for the day.
 QUOTA_STOP_PCT = 90
 HOUR = dt.timedelta(hours=1)
-PRIORITY = ranked_score("lead__")  # a hand-set score wins
 
 
 def _due(now: dt.datetime):
@@ -73,10 +72,11 @@ def outreach_dispatch(*, now: dt.datetime) -> list[int]:
 def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> str:
     """Claim and send at most one approved message of the account. Returns what happened.
 
-    The best-scored due message goes first, then the longest waiting. The claim (re-checks,
-    daily cap, gap, status) commits before the provider is called, so a second worker can
-    never send the same message, and a crash after the call leaves the message `sending` for
-    the sweeper to mark `unknown`: never resent blindly.
+    The best-scored due message goes first (its lead's ranked score, copied onto the message as
+    `priority`), then the longest waiting. The claim (re-checks, daily cap, gap, status) commits
+    before the provider is called, so a second worker can never send the same message, and a
+    crash after the call leaves the message `sending` for the sweeper to mark `unknown`: never
+    resent blindly.
     """
     now = now or clock.now()
     account = SendingAccount.objects.get(pk=account_id)
@@ -95,7 +95,7 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         .filter(account=account, kind__in=kinds)
         .select_related("lead")
         .only("pk", "lead__timezone")
-        .order_by(PRIORITY.desc(), "decided_at", "pk")[:CANDIDATES]
+        .order_by("-priority", "decided_at", "pk")[:CANDIDATES]  # message_send_order_idx
         if limits.in_prospect_window(account, m.lead.timezone, now)
     ]
     if not candidates:
@@ -271,7 +271,7 @@ def _mark_unknown(message: OutreachMessage, reason: str) -> None:
 def _send_back(message: OutreachMessage, *, not_before: dt.datetime, error: str, now: dt.datetime) -> None:
     """Nothing went out: the message waits again and its cap slot is returned."""
     if OutreachMessage.objects.filter(pk=message.pk, status=Status.SENDING).update(
-        status=Status.APPROVED, not_before=not_before, last_error=error
+        status=Status.APPROVED, priority=LEAD_PRIORITY, not_before=not_before, last_error=error
     ):
         limits.cap_refund(message.account, message.kind, now)
 
@@ -389,6 +389,7 @@ def message_reroute(*, message: OutreachMessage, reason: str) -> OutreachMessage
             kind=kind,
             rerouted_from=message,
             status=Status.GENERATING,
+            priority=lead_priority(lead),
             instruction=f"{message.get_kind_display()} could not reach them ({reason[:120]}); say it fresh.",
         )
         activity_record(verb="message.rerouted", lead=lead, message=rerouted, kind=kind, reason=reason[:300])

@@ -9,14 +9,14 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 
 from campaigns.briefs import campaign_brief
 from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from leads.intent import leads_activity_read
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED
-from leads.models import Enrolment, Lead, Task
+from leads.models import RANKED_SCORE, Enrolment, Lead, Task
 from leads.services import activity_record, lead_facts
 from leads.suppression import is_suppressed
 from outreach.guardrails import check_message, not_fact_checked, unsupported_claim
@@ -29,6 +29,20 @@ from salesdept.people import display_name
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
 WRITTEN_STEP = 0  # a message a rep wrote outside the campaign's sequence
+# A message's send priority is its lead's ranked score (a hand-set score wins), copied onto the
+# message so the send order is read from one index. It is set in the same UPDATE that makes a
+# message approved, and every write of a lead's score calls messages_reprioritise.
+LEAD_PRIORITY = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values(ranked=RANKED_SCORE)[:1])
+
+
+def lead_priority(lead: Lead) -> int:
+    """LEAD_PRIORITY of a lead in hand, for a message created approved."""
+    return -1 if lead.effective_score is None else lead.effective_score
+
+
+def messages_reprioritise(*, lead_ids) -> int:
+    """A lead's score changed: its messages not yet out take the new send priority, in one UPDATE."""
+    return OutreachMessage.objects.filter(lead_id__in=lead_ids, status__in=OPEN_STATUSES).update(priority=LEAD_PRIORITY)
 
 
 # Drafting ------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from campaigns.models import Campaign, SequenceStep, TargetProfile
 from leads.dedupe import name_key
 from leads.models import Company, Lead
 from outreach.models import OutreachMessage, SendingAccount
+from outreach.services import lead_priority
 from salesdept.roles import REP
 
 
@@ -129,3 +130,5 @@ class MessageFactory(factory.django.DjangoModelFactory):
     original_body = factory.LazyAttribute(lambda o: o.body)
     generated_by = "template"
     status = OutreachMessage.Status.PENDING_APPROVAL
+    # As approval sets it: the lead's ranked score, the message's place in the send order.
+    priority = factory.LazyAttribute(lambda o: lead_priority(o.lead))

@@ -5,11 +5,13 @@ import datetime as dt
 import pytest
 
 from leads.models import Activity, Lead, Suppression
+from leads.services import lead_override_score, leads_rescore
 from leads.suppression import suppression_add_for_lead
 from outreach.accounts import accounts_resume_due
 from outreach.channels.base import ChannelError, SendResult
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
 from outreach.sending import TRANSIENT_RETRIES, outreach_send_next
+from approvals.services import message_approve
 from salesdept.models import Notification
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 
@@ -55,6 +57,53 @@ def test_the_best_scored_message_goes_first_then_the_longest_waiting(account):
         assert outreach_send_next(account_id=account.pk, now=NOW) == "sent"
     activities = Activity.objects.filter(verb="message.sent").order_by("pk").values_list("message_id", flat=True)
     assert list(activities) == [hand_scored.pk, older_high.pk, newer_high.pk, older_low.pk]
+
+
+def sent_order() -> list[int]:
+    return list(Activity.objects.filter(verb="message.sent").order_by("pk").values_list("message_id", flat=True))
+
+
+def test_the_send_order_follows_the_score_set_at_approval(account, time_machine):
+    time_machine.move_to(NOW - dt.timedelta(hours=2), tick=False)
+    campaign = CampaignFactory(accounts=[account])
+    drafts = [  # drafted before the leads were scored: the approval reads the score as it is then
+        MessageFactory(
+            lead=LeadFactory(campaign=campaign, score=score), account=account, kind=Kind.MESSAGE, priority=-1
+        )
+        for score in (30, 80)
+    ]
+    for draft in drafts:  # the lower score is approved first, so it has waited longer
+        message_approve(message=draft, actor=account.owner, revision=draft.revision)
+    time_machine.move_to(NOW, tick=False)
+    for _ in drafts:
+        assert outreach_send_next(account_id=account.pk, now=NOW) == "sent"
+    assert sent_order() == [drafts[1].pk, drafts[0].pk]
+
+
+def test_a_score_set_by_hand_after_approval_moves_the_message_up(account):
+    high, low = approved(account, score=80), approved(account, score=30)
+    lead_override_score(lead=low.lead, actor=account.owner, score=95, reason="Met them at the Summit")
+    for _ in range(2):
+        assert outreach_send_next(account_id=account.pk, now=NOW) == "sent"
+    assert sent_order() == [low.pk, high.pk]
+
+
+def test_a_rescore_after_approval_moves_the_message_up(account):
+    campaign = CampaignFactory(accounts=[account])
+    stale, steady = approved(account, campaign=campaign), approved(account, campaign=campaign)
+    leads_rescore(campaign_id=campaign.pk)
+    rule_score = Lead.objects.get(pk=stale.lead_id).score
+    assert rule_score > 0
+    Lead.objects.filter(pk=steady.lead_id).update(score_override=rule_score - 1)
+    Lead.objects.filter(pk=stale.lead_id).update(score=0)  # scored low before engagement came in
+    OutreachMessage.objects.filter(pk=steady.pk).update(priority=rule_score - 1)
+    OutreachMessage.objects.filter(pk=stale.pk).update(priority=0)
+
+    assert leads_rescore(campaign_id=campaign.pk) == 1
+
+    for _ in range(2):
+        assert outreach_send_next(account_id=account.pk, now=NOW) == "sent"
+    assert sent_order() == [stale.pk, steady.pk]
 
 
 def test_each_kind_has_its_own_daily_cap(account):

@@ -62,6 +62,7 @@ def _build() -> list:
                 kind="message",
                 body="Hi there, a short note about the Summit.",
                 status="approved" if i < WAITING else "sent",
+                priority=i % 100 if i < WAITING else -1,  # as approval sets it: the lead's score
                 decided_at=decided,
                 not_before=decided,
                 sent_at=None if i < WAITING else NOW - dt.timedelta(days=10 + i % 50),
