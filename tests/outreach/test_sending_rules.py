@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from approvals.services import message_approve
 from leads.models import Activity, Lead, Suppression
 from leads.services import lead_override_score, leads_rescore
 from leads.suppression import suppression_add_for_lead
@@ -11,7 +12,6 @@ from outreach.accounts import accounts_resume_due
 from outreach.channels.base import ChannelError, SendResult
 from outreach.models import OutreachMessage, SendCounter, SendingAccount
 from outreach.sending import TRANSIENT_RETRIES, outreach_send_next
-from approvals.services import message_approve
 from salesdept.models import Notification
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory
 
