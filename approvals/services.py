@@ -31,6 +31,22 @@ Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 REP_WRITTEN = "rep"  # `generated_by` of a rep's own text: no model wrote it
 
 
+# A decision never moves a message to another lead, campaign, account or reply: those stay as read
+# for the card, with the conversation and the extras read alongside them.
+KEPT_ON_DECISION = frozenset({"lead", "campaign", "account", "reply_to"})
+DECIDED_FIELDS = tuple(f.name for f in OutreachMessage._meta.concrete_fields if f.name not in KEPT_ON_DECISION)
+
+
+def _reread(message: OutreachMessage) -> OutreachMessage:
+    """The message as its decision's UPDATE left it, for the card shown next.
+
+    A bare refresh_from_db drops every relation read with it, and the card then read the lead,
+    its company, the campaign and the extras again, one statement each.
+    """
+    message.refresh_from_db(fields=DECIDED_FIELDS, from_queryset=OutreachMessage.objects.select_related("decided_by"))
+    return message
+
+
 def _explain_refusal(message_id: int, revision: int) -> DecisionError:
     current = OutreachMessage.objects.select_related("decided_by").get(pk=message_id)
     if current.status != Status.PENDING_APPROVAL:
@@ -78,8 +94,7 @@ def message_approve(
 
     account_id = message.account_id
     transaction.on_commit(lambda: outreach_send_next_task.apply_async((account_id,), countdown=hold))
-    message.refresh_from_db()
-    return message
+    return _reread(message)
 
 
 def messages_approve_many(
@@ -114,8 +129,7 @@ def message_unapprove(*, message: OutreachMessage, actor) -> OutreachMessage:
             raise DecisionError("Too late to undo: this message has already started sending.")
         raise DecisionError(f"Nothing to undo: this message is {current.get_status_display().lower()}.")
     activity_record(verb="message.approval_undone", lead=message.lead, message=message, actor=actor)
-    message.refresh_from_db()
-    return message
+    return _reread(message)
 
 
 def messages_unapprove_many(
@@ -169,7 +183,7 @@ def message_reject(
             raise _explain_refusal(message.pk, revision)
         if then == Then.DROP:
             _lead_drop(lead=message.lead, actor=actor, reason=reason)
-        message.refresh_from_db()
+        _reread(message)
     return message
 
 
@@ -212,15 +226,14 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
     from outreach.tasks import messages_fill_task
 
     messages_fill_task.delay_on_commit([message.pk])
-    message.refresh_from_db()
-    return message
+    return _reread(message)
 
 
 def carries_proposal(message: OutreachMessage) -> bool:
     """A proposal's message is not redrafted by a model: the rep edits it, or rejects it and edits the proposal."""
-    from proposals.models import Proposal
+    from proposals.links import proposal_of
 
-    return message.pk is not None and Proposal.objects.filter(message=message).exists()
+    return proposal_of(message) is not None
 
 
 def _refuse_blocking(findings: list[dict]) -> None:
@@ -249,8 +262,7 @@ def _message_rewrite(*, message: OutreachMessage, actor, revision: int, subject:
     ):
         raise _explain_refusal(message.pk, revision)
     activity_record(verb="message.written", lead=message.lead, message=message, actor=actor)
-    message.refresh_from_db()
-    return message
+    return _reread(message)
 
 
 def _write_refusal(lead: Lead, kind: str) -> str:

@@ -137,13 +137,12 @@ def attached_links(message: OutreachMessage) -> list[str]:
     if message.pk is None:
         return []
     from library.nurture import nurture_of
-    from proposals.links import public_url
-    from proposals.models import Proposal
+    from proposals.links import proposal_of, public_url
 
     links = []
     if (nurture := nurture_of(message)) is not None and nurture.item is not None:
         links.append(nurture.item.url)
-    if (proposal := Proposal.objects.filter(message=message).exclude(link_key="").first()) is not None:
+    if (proposal := proposal_of(message)) is not None and proposal.link_key:
         links.append(public_url(proposal))
     return links
 

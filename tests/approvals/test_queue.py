@@ -216,6 +216,28 @@ def test_line_breaks_count_once_as_browsers_send_them(client, alice, pending):
     assert pending.body == "Hi Lena,\n" + "y" * 290
 
 
+def test_a_decision_reads_what_it_changed_and_keeps_the_rest_of_the_card(client, alice, campaign, alice_account):
+    """Approve and undo re-read the message alone: the card's lead, company, campaign and conversation stay as read.
+
+    17 statements to approve: the session, the user and their role; the message with its card and
+    its conversation (3); the voice, the prompt and the campaign's requests and target (4) for the
+    checks; the conditional UPDATE, the timeline entry and its two counters (4); the re-read; and
+    the savepoint pair. Undo is the same without the checks, and with the counters taken back (16).
+    """
+    first, second = (draft(campaign, alice, alice_account, score=70) for _ in range(2))
+    login(client, alice)
+    client.post(f"/approvals/{first.pk}/approve/", {"revision": 1}, **HTMX)  # reads the webhooks once per process
+
+    with CaptureQueriesContext(connection) as approving:
+        approved = client.post(f"/approvals/{second.pk}/approve/", {"revision": 1}, **HTMX)
+    with CaptureQueriesContext(connection) as undoing:
+        undone = client.post(f"/approvals/{second.pk}/undo/", **HTMX)
+
+    assert f"Approved: the message to {second.lead}" in approved.text
+    assert "Approval undone" in undone.text and 'name="revision" value="2"' in undone.text
+    assert (len(approving), len(undoing)) == (17, 16)
+
+
 # Undo ------------------------------------------------------------------------------------------
 
 
