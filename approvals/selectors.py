@@ -113,7 +113,11 @@ def _after(queue: QuerySet[OutreachMessage], cursor: Cursor, sort: str) -> Query
         return queue.filter(pk__gt=cursor.pk)
     if sort == "newest":
         return queue.filter(pk__lt=cursor.pk)
-    return queue.filter(Q(effective_score__lt=cursor.score) | Q(effective_score=cursor.score, pk__gt=cursor.pk))
+    # The first condition says nothing new; it lets the database start the walk at the cursor's score
+    # (the ranked-score indexes) rather than read every lead ranked above it (page 41: 16,000 buffers).
+    return queue.filter(effective_score__lte=cursor.score).filter(
+        Q(effective_score__lt=cursor.score) | Q(effective_score=cursor.score, pk__gt=cursor.pk)
+    )
 
 
 def _conversation() -> list[Prefetch]:

@@ -117,6 +117,8 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["campaign", "status"]),
             models.Index(RANKED_SCORE, "id", name="lead_ranked_score"),
+            # A rep's queue and lead list walk their own leads in rank order, not everyone's.
+            models.Index("owner", RANKED_SCORE, "id", name="lead_owner_ranked_score"),
         ]
 
     def __str__(self) -> str:
