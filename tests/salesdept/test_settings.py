@@ -63,7 +63,23 @@ def test_it_reads_postgres_urls():
         "db.internal",
         "6543",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them(monkeypatch):
+    monkeypatch.setenv("DB_PREPARED_STATEMENTS", "false")
+    assert database_from_url("postgres://sales@db.internal/salesdept")["OPTIONS"] == {}
+
+
+@pytest.mark.postgres
+def test_the_database_uses_prepared_statements(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for _ in range(6):  # psycopg prepares a statement on its 5th run
+            cursor.execute("SELECT %s::int + 1", [41])
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["SELECT $1::int + 1"])
+        assert cursor.fetchone()[0] == 1
 
 
 def test_it_rejects_an_unknown_database_scheme():
