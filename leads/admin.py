@@ -44,6 +44,9 @@ class LeadAdmin(admin.ModelAdmin):
         "score_breakdown",
     ]
     readonly_fields += ["created_at", "updated_at"]
+    # A status change goes through the lead's lifecycle and a hand-set score through lead_override_score
+    # (each on the lead's page): both write the timeline, and the score also reorders the lead's sends.
+    readonly_fields += ["status", "score_override"]
 
 
 @admin.register(Activity)

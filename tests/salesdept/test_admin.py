@@ -25,3 +25,11 @@ def test_the_audit_log_cannot_be_edited_in_admin(client, carol, pending):
     client.post(f"/admin/leads/activity/{activity.pk}/change/", {"verb": "forged"})
     activity.refresh_from_db()
     assert activity.verb == "lead.found"
+
+
+def test_a_leads_status_and_hand_set_score_are_shown_in_admin_not_edited(client, carol, pending):
+    """Both change on the lead's page, through the lifecycle and lead_override_score (timeline, send order)."""
+    client.force_login(carol)
+    page = client.get(f"/admin/leads/lead/{pending.lead_id}/change/")
+    assert page.status_code == 200
+    assert 'name="status"' not in page.text and 'name="score_override"' not in page.text
