@@ -23,6 +23,7 @@ from outreach.models import OutreachMessage
 from outreach.selectors import accounts_to_write
 from outreach.services import LEAD_PRIORITY, WRITTEN_STEP, lead_priority, messages_cancel_for_lead
 from salesdept import clock
+from salesdept.db import one_to_one
 from salesdept.errors import DecisionError
 from salesdept.people import display_name
 from salesdept.ratelimit import rate_limit_take
@@ -231,9 +232,7 @@ def message_regenerate(*, message: OutreachMessage, actor, revision: int, instru
 
 def carries_proposal(message: OutreachMessage) -> bool:
     """A proposal's message is not redrafted by a model: the rep edits it, or rejects it and edits the proposal."""
-    from proposals.links import proposal_of
-
-    return proposal_of(message) is not None
+    return one_to_one(message, "proposal") is not None
 
 
 def _refuse_blocking(findings: list[dict]) -> None:

@@ -34,7 +34,11 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["first_name", "last_name", "email", "linkedin_url", "company__name", "position"]
     list_select_related = ["company", "owner", "campaign"]
     raw_id_fields = ["company"]
+    # A status change goes through the lead's lifecycle and a hand-set score through lead_override_score,
+    # on the lead's page ("View on site"): both write the timeline, and the score also reorders the sends.
     readonly_fields = [
+        "status",
+        "score_override",
         "source",
         "source_ref",
         "raw_profile",
@@ -42,11 +46,9 @@ class LeadAdmin(admin.ModelAdmin):
         "activity_read_at",
         "score",
         "score_breakdown",
+        "created_at",
+        "updated_at",
     ]
-    readonly_fields += ["created_at", "updated_at"]
-    # A status change goes through the lead's lifecycle and a hand-set score through lead_override_score
-    # (each on the lead's page): both write the timeline, and the score also reorders the lead's sends.
-    readonly_fields += ["status", "score_override"]
 
 
 @admin.register(Activity)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import IntegerField, Q, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 
 
 # The score a lead is ranked by: the rep's hand-set score when there is one. Unscored leads rank
@@ -123,6 +124,10 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.full_name
+
+    def get_absolute_url(self) -> str:
+        """The lead's page (admin's "View on site"), where its status and hand-set score change."""
+        return reverse("leads:detail", args=[self.pk])
 
     @property
     def full_name(self) -> str:

@@ -23,7 +23,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.template import Context
@@ -41,6 +40,7 @@ from outreach.models import InboundMessage, OutreachMessage, SendingAccount
 from outreach.sending import contact_budget_wait
 from outreach.voice import signatures_of, team_voice, voice_for
 from presence.guardrails import fact_key, library_facts, numbers_of
+from salesdept.db import one_to_one
 from salesdept.llm import Draft, Voice
 from salesdept.llm.gateway import Request, Result, batch_size, run_many
 from salesdept.llm.grounding import ungrounded_numbers
@@ -297,10 +297,7 @@ def _claim(*, lead: Lead, touch: Touch, kind: str, account: SendingAccount, week
 
 def nurture_of(message: OutreachMessage) -> Nurture | None:
     """The message's Nurture (select_related("nurture") first, or this is a query), None for any other message."""
-    try:
-        return message.nurture
-    except ObjectDoesNotExist:
-        return None
+    return one_to_one(message, "nurture")
 
 
 def _lead_data(lead: Lead) -> dict:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from campaigns.kinds import kind_rules
 from outreach.models import OutreachMessage
 from outreach.voice import voice_of
+from salesdept.db import one_to_one
 from salesdept.llm import Voice
 from salesdept.people import display_name
 from salesdept.teamconfig import llm_config
@@ -137,12 +138,12 @@ def attached_links(message: OutreachMessage) -> list[str]:
     if message.pk is None:
         return []
     from library.nurture import nurture_of
-    from proposals.links import proposal_of, public_url
+    from proposals.links import public_url
 
     links = []
     if (nurture := nurture_of(message)) is not None and nurture.item is not None:
         links.append(nurture.item.url)
-    if (proposal := proposal_of(message)) is not None and proposal.link_key:
+    if (proposal := one_to_one(message, "proposal")) is not None and proposal.link_key:
         links.append(public_url(proposal))
     return links
 

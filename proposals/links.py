@@ -10,7 +10,6 @@ import secrets
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 
 from outreach.models import OutreachMessage
@@ -26,16 +25,6 @@ SERVED = (
     OutreachMessage.Status.SENT,
     OutreachMessage.Status.UNKNOWN,
 )
-
-
-def proposal_of(message: OutreachMessage) -> Proposal | None:
-    """The proposal a message carries (select_related("proposal") first, or this is a query), else None."""
-    if message.pk is None:
-        return None
-    try:
-        return message.proposal
-    except ObjectDoesNotExist:
-        return None
 
 
 def new_link(now: dt.datetime) -> tuple[str, dt.datetime]:

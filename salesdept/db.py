@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from operator import attrgetter
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 from salesdept import clock
@@ -23,6 +24,17 @@ def analyze(*tables: type[models.Model]) -> None:
     with connection.cursor() as cursor:
         for model in dict.fromkeys(tables):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def one_to_one(instance: models.Model, name: str) -> models.Model | None:
+    """The instance's reverse one-to-one `name`, or None when it has none (or is unsaved).
+
+    Read with select_related(name) first, or this is a query.
+    """
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 # Fields whose Python value is what the database stores: Django's preparation would not change it.

@@ -5,10 +5,10 @@ import functools
 from dataclasses import dataclass
 
 from django import template
-from django.core.exceptions import ObjectDoesNotExist
 from django.urls import get_script_prefix, reverse
 
 from outreach import guardrails
+from salesdept.db import one_to_one
 
 register = template.Library()
 
@@ -41,17 +41,10 @@ def conversation(lead) -> list[Turn]:
     return sorted(sent + replies, key=lambda turn: turn.at)
 
 
-@register.filter
-def one_to_one(item, name: str):
-    """The item's reverse one-to-one (`nurture`, `proposal`), or None when it has none.
-
-    The template's own lookup of a missing one lists the model's attributes (dir) on every use:
-    a few on each card added up to a tenth of the queue's rendering.
-    """
-    try:
-        return getattr(item, name)
-    except ObjectDoesNotExist:
-        return None
+# `item|one_to_one:"nurture"`: the item's reverse one-to-one, or None. The template's own lookup of
+# a missing one lists the model's attributes (dir) on every use: a few on each card added up to a
+# tenth of the queue's rendering.
+register.filter("one_to_one", one_to_one)
 
 
 _PK_MARK = "987654321987"

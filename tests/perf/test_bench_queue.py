@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from outreach.models import InboundMessage, OutreachMessage
+from salesdept.db import analyze
 from tests.factories import CampaignFactory, SendingAccountFactory, UserFactory
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
@@ -110,9 +111,7 @@ def _build() -> tuple[list, object]:
         ),
         batch_size=5000,
     )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them in production
-            cursor.execute("ANALYZE")
+    analyze(Lead, OutreachMessage, InboundMessage)  # fresh statistics, as autovacuum keeps them in production
     return reps, manager
 
 

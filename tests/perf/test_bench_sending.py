@@ -19,6 +19,7 @@ from django.db import connection
 from leads.models import Lead
 from outreach.models import OutreachMessage
 from outreach.sending import outreach_send_next
+from salesdept.db import analyze
 from tests.factories import CampaignFactory, SendingAccountFactory, UserFactory
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
@@ -71,9 +72,7 @@ def _build() -> list:
         ),
         batch_size=5_000,
     )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them in production
-            cursor.execute("ANALYZE")
+    analyze(Lead, OutreachMessage)  # fresh statistics, as autovacuum keeps them in production
     return accounts
 
 

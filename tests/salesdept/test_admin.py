@@ -1,5 +1,8 @@
 import pytest
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+
+from leads.models import Lead
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +36,6 @@ def test_a_leads_status_and_hand_set_score_are_shown_in_admin_not_edited(client,
     page = client.get(f"/admin/leads/lead/{pending.lead_id}/change/")
     assert page.status_code == 200
     assert 'name="status"' not in page.text and 'name="score_override"' not in page.text
+    view_on_site = f"/admin/r/{ContentType.objects.get_for_model(Lead).pk}/{pending.lead_id}/"
+    assert view_on_site in page.text  # "View on site": the lead's page, where both change
+    assert client.get(view_on_site).url.endswith(f"/leads/{pending.lead_id}/")
