@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from approvals.forms import (
-    SNOOZE_DAYS,
     ApproveForm,
     BulkApproveForm,
     BulkUndoForm,
@@ -76,7 +75,6 @@ def queue(request: HttpRequest) -> HttpResponse:
         "blocked": [] if after else blocked_cards_for(request.user, limit=PAGE_SIZE),
         "approved": [] if after else list(approved_waiting_for(request.user)[:10]),
         "bulk_undo": [] if after else bulk_undoable(request.user, request.session.get(LAST_BULK) or []),
-        "snooze_choices": SNOOZE_DAYS,
     }
     if not filters:
         context["pending_count"] = total  # the navigation badge: no second count
@@ -116,7 +114,7 @@ def queue_total(request: HttpRequest) -> HttpResponse:
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     """One queue item as it is now: a fragment for htmx (a rewrite polls it), else a page of its own."""
     message = message_get_for_user(request.user, pk)
-    context = {"item": message, "snooze_choices": SNOOZE_DAYS}
+    context = {"item": message}
     if not request.htmx:
         return render(request, "approvals/item.html", context)
     response = render(request, f"{QUEUE}#item", context)
@@ -146,7 +144,6 @@ def _decided(
         "body": body,
         "gone": gone,
         "written": written,
-        "snooze_choices": SNOOZE_DAYS,
     }
     if request.htmx:
         return trigger_client_event(render(request, f"{QUEUE}#item", context), "queueChanged")
