@@ -4,8 +4,8 @@ Checking the day's spend once per batch let concurrent batches spend past it (a 
 ran to $1.20). Here every call first adds its worst-case cost to the day's row, under the row's
 lock and only while the row is below the budget (a batch takes its calls in one lock and one
 UPDATE); the real cost replaces the reservation once the call is back. Workers on any machine
-see the same row, so the budget is overshot by one call at most. A worker killed mid-call leaves its reservation
-in place: the day ends a little early rather than over budget.
+see the same row, so the budget is overshot by one call at most. A worker killed mid-call leaves
+its reservation in place: the day ends a little early rather than over budget.
 """
 
 import datetime as dt
