@@ -25,6 +25,7 @@ from outreach.voice import signatures_of, team_voice, voice_for
 from salesdept import clock, llm
 from salesdept.llm.gateway import batch_size
 from salesdept.people import display_name
+from salesdept.teamconfig import pinned
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
@@ -114,6 +115,7 @@ def _claim_draft_rows(rows: list[OutreachMessage], step: int) -> list[int]:
     return [pk for pk, lead_id, campaign_id in generating if (lead_id, campaign_id) in wanted]
 
 
+@pinned()  # one read of the team's settings for the batch (see messages_fill)
 def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> list[OutreachMessage]:
     """Draft each lead's message for a sequence step and put it in front of its rep.
 
@@ -157,6 +159,7 @@ def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice)
     )
 
 
+@pinned()  # one read of the team's settings for the batch (the guardrails read the key for every draft)
 def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     """Write the drafts of messages in `generating`, check them, and queue them for approval.
 

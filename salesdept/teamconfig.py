@@ -5,6 +5,8 @@ the Unipile DSN and key through `unipile_config()`. The saved row is kept per pr
 when its version in the shared cache moves, so a worker sees a manager's change without a restart.
 """
 
+import contextlib
+import contextvars
 import dataclasses
 import threading
 from dataclasses import dataclass, field
@@ -96,9 +98,28 @@ def _read_row() -> Saved:
     )
 
 
+_pinned: contextvars.ContextVar[Saved | None] = contextvars.ContextVar("teamconfig_pinned", default=None)
+
+
+@contextlib.contextmanager
+def pinned():
+    """Within it, every read sees the values as they were on entry: one look at the shared version for a
+    batch of work, not one per read (a batch of 100 drafts read the settings ~400 times, each a cache
+    round trip, and its threads spent a quarter of their time there), and the batch's calls agree.
+    Threads a batch starts see the pin when they run in a copy of its context (gateway.run_chains).
+    """
+    token = _pinned.set(saved())
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def saved() -> Saved:
     """The saved values: this process's copy while the shared version matches it, else the row again."""
     global _local
+    if (pin := _pinned.get()) is not None:
+        return pin
     version = cache.get(VERSION_KEY)
     local = _local
     if version is not None and local.version == version:

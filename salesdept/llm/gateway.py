@@ -6,6 +6,7 @@ server fails, the offline template answers and the result says so (`from_templat
 UI can label it.
 """
 
+import contextvars
 import functools
 import hashlib
 import json
@@ -25,7 +26,7 @@ from salesdept.llm.budget import cost_of, spent_today
 from salesdept.llm.client import Completion, LLMFailure
 from salesdept.llm.schemas import strict_json_schema
 from salesdept.models import LLMCall
-from salesdept.teamconfig import llm_config
+from salesdept.teamconfig import llm_config, pinned
 
 __all__ = ["Request", "Result", "batch_size", "cost_of", "run", "run_chains", "run_many", "spent_today"]
 
@@ -117,7 +118,7 @@ def _template_row(request: Request, outcome: str, reason: str = "", failure: LLM
     )
 
 
-def _ask(request: Request) -> tuple[Completion | LLMFailure, int]:
+def _ask(request: Request, server: client.Server) -> tuple[Completion | LLMFailure, int]:
     return client.timed(
         lambda: client.structured(
             model=request.model,
@@ -125,6 +126,7 @@ def _ask(request: Request) -> tuple[Completion | LLMFailure, int]:
             schema=request.schema,
             max_tokens=request.max_tokens,
             check=request.check,
+            server=server,
         )
     )
 
@@ -153,6 +155,7 @@ def _answer(request: Request, outcome: Completion | LLMFailure, latency: int) ->
 FollowUp = Callable[[int, BaseModel], Request | None]
 
 
+@pinned()  # the team's settings read once for the batch, its threads included
 def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> list[tuple[Result, Result | None]]:
     """Answer every request, and each model answer's follow-up request (`then`) right after it.
 
@@ -176,6 +179,8 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
     for i, reservation in zip(paying, held, strict=True):
         reservations[i] = reservation
 
+    server = client.Server()
+
     def chain(i: int):
         request = requests[i]
         if keys[i] in cached:
@@ -185,12 +190,13 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
             reason = BUDGET_SPENT.format(llm_config().daily_budget_usd)
             return (request.fallback(), _template_row(request, LLMCall.Outcome.FALLBACK, reason), True), None
         else:
-            first = _answer(request, *_ask(request))
+            first = _answer(request, *_ask(request, server))
         follow = then(i, first[0]) if then is not None and not first[2] and reservations[i] else None
-        return first, (follow, _answer(follow, *_ask(follow))) if follow is not None else None
+        return first, (follow, _answer(follow, *_ask(follow, server))) if follow is not None else None
 
+    caller = contextvars.copy_context()  # the chains see what the caller pinned (teamconfig.pinned)
     with ThreadPoolExecutor(max_workers=min(client.concurrency(), len(requests))) as pool:
-        chains = list(pool.map(chain, range(len(requests))))
+        chains = list(pool.map(lambda i: caller.copy().run(chain, i), range(len(requests))))
     budget.settle_many(
         [
             (reservation, first[1].cost_usd + (second[1][1].cost_usd if second else 0))

@@ -5,10 +5,11 @@ escaped so nothing in it can close the tag, and the system prompt says it is nev
 Bump a prompt's version whenever its text changes: LLMCall rows and the cache key on it.
 """
 
+import functools
 import json
 from dataclasses import dataclass
 
-from django.template import Context, Engine
+from django.template import Context, Engine, Template
 
 from salesdept.models import PromptOverride
 
@@ -230,6 +231,12 @@ class Rendered:
     override: PromptOverride | None
 
 
+@functools.lru_cache(maxsize=64)
+def _compiled(text: str) -> Template:
+    """A prompt's text compiled once, not on every call (a template renders with any context, in any thread)."""
+    return ENGINE.from_string(text)
+
+
 def override_for(name: str) -> PromptOverride | None:
     return PromptOverride.objects.filter(name=name, is_active=True).first()
 
@@ -246,8 +253,8 @@ def render(name: str, context: dict, *, override: PromptOverride | None = None) 
     ctx = Context(context, autoescape=False)
     return Rendered(
         messages=[
-            {"role": "system", "content": ENGINE.from_string(system).render(ctx)},
-            {"role": "user", "content": ENGINE.from_string(instructions).render(ctx)},
+            {"role": "system", "content": _compiled(system).render(ctx)},
+            {"role": "user", "content": _compiled(instructions).render(ctx)},
         ],
         version=version,
         override=override,

@@ -116,6 +116,20 @@ def test_json_object_refused_too_steps_down_to_the_schema_in_the_prompt(llm):
     assert "matching this JSON schema" in last["messages"][-1]["content"]
 
 
+def test_a_batch_looks_up_the_servers_mode_once_and_its_calls_keep_what_one_learnt(llama, settings, monkeypatch):
+    settings.LLM_LOCAL_CONCURRENCY = 1  # llama.cpp's one slot: the batch's calls follow one another
+    llama.default = lambda body: json_reply(GOOD)
+    looks = []
+    monkeypatch.setattr(client, "mode_for", lambda *args, lookup=client.mode_for: looks.append(args) or lookup(*args))
+
+    results = run_many([request(f"lead {n}") for n in range(4)])
+
+    assert [r.from_template for r in results] == [False] * 4
+    assert len(looks) == 1  # not once per call: each look is a round trip to the shared cache
+    sent = [r["json"].get("response_format", {}).get("type") for r in llama.requests]
+    assert sent == ["json_schema", "json_object", "json_object", "json_object", "json_object"]  # refused once
+
+
 def test_the_learnt_mode_is_shared_with_other_worker_processes(llama):
     llama.default = lambda body: json_reply(GOOD)
     other_worker = (

@@ -143,6 +143,36 @@ def test_a_saved_key_and_model_are_used_by_the_next_draft(
     assert teamconfig.llm_config().daily_budget_usd == 3.5
 
 
+def test_a_batch_of_drafts_reads_the_settings_once_and_the_next_batch_sees_a_new_save(
+    bob, model_server, campaign, alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    def save(**values):
+        with django_capture_on_commit_callbacks(execute=True):
+            teamconfig.team_config_save(actor=bob, llm_api_key=MODEL_KEY, llm_base_url=model_server.base_url, **values)
+        teamconfig.forget()  # as another process holds them: its copy is checked against the shared version
+
+    save(llm_model="team-model")
+    looks = []
+    shared_version = teamconfig.cache.get
+    monkeypatch.setattr(
+        teamconfig.cache, "get", lambda key, *a: looks.append(key) or shared_version(key, *a), raising=False
+    )
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(6)]
+
+    drafted = messages_draft(lead_ids=leads[:3])
+
+    assert looks.count(teamconfig.VERSION_KEY) == 1  # 3 drafts, their checks in threads: one look (10 unpinned)
+    assert {m.generated_by for m in drafted} == {"team-model"}
+    save(llm_model="other-model")  # a manager's change between two batches
+    looks.clear()
+
+    drafted = messages_draft(lead_ids=leads[3:])
+
+    assert looks.count(teamconfig.VERSION_KEY) == 1
+    assert {m.generated_by for m in drafted} == {"other-model"}
+    assert [r["json"]["model"] for r in model_server.requests[-6:]] == ["other-model"] * 6
+
+
 def test_a_blank_key_keeps_the_saved_one_and_forgetting_it_falls_back_to_the_environment(
     client, bob, model_server, settings
 ):
