@@ -141,8 +141,8 @@ def mode_for(server: str, model: str) -> str:
 class Server:
     """The configured server as a batch of calls sees it: its client and each model's mode, read once.
 
-    Each read is a round trip to the shared cache (the team's settings, the mode): a batch of 100
-    drafts made 400 of them. A mode one call of the batch steps down to is where its next calls start.
+    Each read is a round trip to the shared cache (the team's settings, then the mode): two for every
+    call of a batch before. A mode one call of the batch steps down to is where its next calls start.
     """
 
     def __init__(self) -> None:
