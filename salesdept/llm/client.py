@@ -164,19 +164,16 @@ class Server:
             return self._modes[model]
 
     def step_down(self, model: str, mode: str) -> str | None:
-        following = _downgrade(self.url, model, mode)
-        if following:
-            self._modes[model] = following
+        """The next mode to try after `mode` was refused, remembered for the batch and every process;
+        None if none is left. A call refused late never takes the batch back above a mode it has reached."""
+        if settings.LLM_STRUCTURED_MODE != "auto" or mode == MODES[-1]:
+            return None
+        following = MODES[MODES.index(mode) + 1]
+        with self._reading:
+            if MODES.index(following) > MODES.index(self._modes.get(model, MODES[0])):
+                self._modes[model] = following
+                cache.set(_mode_key(self.url, model), following, MODE_SECONDS)
         return following
-
-
-def _downgrade(server: str, model: str, mode: str) -> str | None:
-    """The next mode to try after `mode` was refused, remembered for every process; None if none is left."""
-    if settings.LLM_STRUCTURED_MODE != "auto" or mode == MODES[-1]:
-        return None
-    following = MODES[MODES.index(mode) + 1]
-    cache.set(_mode_key(server, model), following, MODE_SECONDS)
-    return following
 
 
 def _request_format(mode: str, schema: type[BaseModel], messages: list[dict]) -> tuple[dict, list[dict]]:
