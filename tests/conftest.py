@@ -111,6 +111,19 @@ def _isolated(settings, tmp_path):
 
 
 @pytest.fixture
+def eager():
+    """Queued tasks run in-process (when their transaction commits), as a worker would run them.
+
+    The Celery app's own setting: Django's is read once, when the app is first configured.
+    """
+    from salesdept.celery import app
+
+    before, app.conf.task_always_eager = app.conf.task_always_eager, True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
 def alice(db):
     return UserFactory(username="alice@example.com", first_name="Alice", last_name="Rivera", role=REP)
 

@@ -18,16 +18,6 @@ OFFER = "A seat on our CFO panel at the Fintech Summit, in front of 400 finance 
 
 
 @pytest.fixture
-def eager():
-    """Queued tasks run in-process when their transaction commits, as a worker would run them."""
-    from salesdept.celery import app
-
-    before, app.conf.task_always_eager = app.conf.task_always_eager, True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
 def offline(settings):
     settings.OPENAI_API_KEY = ""  # the offline template reads the request
 

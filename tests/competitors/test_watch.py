@@ -334,16 +334,6 @@ def test_engagers_stay_within_the_quota_and_the_read_budget(fake_unipile, reader
     assert len(reaction_reads) == 1  # only the first run's one read; none past the budget
 
 
-@pytest.fixture
-def eager():
-    """Queued tasks run here: the app's own setting (Django's is read once, when the app is first configured)."""
-    from salesdept.celery import app
-
-    before, app.conf.task_always_eager = app.conf.task_always_eager, True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_a_manager_asks_for_engagers_from_the_page(
     client, bob, fake_unipile, reader_account, django_capture_on_commit_callbacks, eager
 ):

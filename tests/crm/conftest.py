@@ -6,7 +6,6 @@ from crm.services import connection_save
 from leads.models import Lead
 from leads.services import activity_record
 from outreach.models import OutreachMessage
-from salesdept.celery import app
 from tests.factories import CampaignFactory, CompanyFactory, LeadFactory, MessageFactory
 from tests.fakes.hubspot_server import FakeHubSpot
 
@@ -31,13 +30,6 @@ def later(time_machine):
         time_machine.move_to(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes), tick=True)
 
     return move
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
 
 
 def conversation(owner, *, email: str | None, company=None, status=Lead.Status.CONTACTED, reply: str = "") -> Lead:

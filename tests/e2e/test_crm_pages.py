@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 from crm.models import CRMConnection, SyncRecord, SyncRun
 from crm.sync import sync_run
 from deals.models import DealStage
-from salesdept.celery import app
 from tests.crm.conftest import conversation
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_phone_width import FACTORY_PASSWORD, PHONE, _assert_fits_a_phone
@@ -35,13 +34,6 @@ def stages(db):
         DealStage.objects.get_or_create(
             name=name, defaults={"position": position, "outcome": outcome, "probability": probability}
         )
-
-
-@pytest.fixture
-def eager():
-    app.conf.task_always_eager = True  # "Sync now" runs inside the request: the log shows it at once
-    yield
-    app.conf.task_always_eager = False
 
 
 def _shoot(page: Page, name: str) -> None:

@@ -35,16 +35,6 @@ def _site(settings):
     settings.OPENAI_API_KEY = ""  # replies are read by the offline template backend
 
 
-@pytest.fixture
-def eager():
-    """Tasks queued on commit run in-process, as a worker would run them."""
-    from salesdept.celery import app
-
-    before, app.conf.task_always_eager = app.conf.task_always_eager, True
-    yield
-    app.conf.task_always_eager = before
-
-
 def _connect(client, fake: FakeUnipile, path: str = "/inbox/linkedin/connect/") -> dict:
     """The rep's click: our server asks Unipile for a link and sends the browser there. The link's body."""
     before = len(fake.calls("POST", "/api/v1/hosted/accounts/link"))

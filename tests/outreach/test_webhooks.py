@@ -28,16 +28,6 @@ def _secret(settings):
 
 
 @pytest.fixture
-def eager():
-    """Queued tasks run in-process when their transaction commits, as a worker would run them."""
-    from salesdept.celery import app
-
-    before, app.conf.task_always_eager = app.conf.task_always_eager, True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
 def li_account(alice) -> SendingAccount:
     return SendingAccountFactory(
         owner=alice,
