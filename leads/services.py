@@ -51,6 +51,26 @@ def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=
     return activity
 
 
+def activities_record(activities: list[Activity]) -> list[Activity]:
+    """Write a batch of timeline entries, counted and announced as activity_record does each one.
+
+    A few statements for the batch (the rows, the first milestones, each day's count) where one
+    by one would cost four or five an entry. Each entry's verb must be in the registry.
+    """
+    from hooks.events import events_for_activity
+    from reporting.metrics import metrics_record_many
+
+    for activity in activities:
+        activity.verb = verb_checked(activity.verb).value
+        if activity.campaign_id is None:
+            activity.campaign_id = getattr(activity.message or activity.lead, "campaign_id", None)
+    written = Activity.objects.bulk_create(activities)
+    metrics_record_many(written)
+    for activity in written:
+        events_for_activity(activity)
+    return written
+
+
 def _duplicate_of(linkedin_url: str, email: str, key: str) -> Lead | None:
     if linkedin_url and (lead := Lead.objects.filter(linkedin_url=linkedin_url).first()):
         return lead

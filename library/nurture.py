@@ -439,15 +439,13 @@ def nurtures_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     voices = [voice_for(campaign=m.campaign, rep=m.lead.owner, team=team, signatures=signatures) for m in messages]
     answers = run_many([_request(m, m.nurture, v) for m, v in zip(messages, voices, strict=True)])
     requests = campaign_request_texts(campaign_ids={m.campaign_id for m in messages})  # once for the batch
-    from outreach.services import _record_draft
+    from outreach.services import drafts_record
 
-    done = []
+    drafted = []
     for message, voice, result in zip(messages, voices, answers, strict=True):
-        asked = requests[message.campaign_id]
-        findings = nurture_findings(message=message, voice=voice, result=result, requests=asked)
-        if _record_draft(message=message, result=result, findings=findings):
-            done.append(message)
-    return done
+        findings = nurture_findings(message=message, voice=voice, result=result, requests=requests[message.campaign_id])
+        drafted.append((message, result, findings))
+    return drafts_record(drafted)
 
 
 def nurture_findings(

@@ -6,6 +6,7 @@ approvals/services.py, sending in outreach/sending.py, replies in outreach/repli
 """
 
 import datetime as dt
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -16,16 +17,18 @@ from campaigns.models import Campaign, SequenceStep
 from campaigns.selectors import campaign_request_texts
 from leads.intent import leads_activity_read
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED
-from leads.models import RANKED_SCORE, Enrolment, Lead, Task
-from leads.services import activity_record, lead_facts
+from leads.models import RANKED_SCORE, Activity, Enrolment, Lead, Task
+from leads.services import activities_record, activity_record, lead_facts
 from leads.suppression import is_suppressed
 from outreach.guardrails import check_message, not_fact_checked, unsupported_claim
 from outreach.models import OutreachMessage, SendingAccount
 from outreach.voice import signatures_of, team_voice, voice_for
 from salesdept import clock, llm
+from salesdept.db import bulk_set
+from salesdept.llm import client
 from salesdept.llm.gateway import batch_size
 from salesdept.people import display_name
-from salesdept.teamconfig import pinned
+from salesdept.teamconfig import llm_config, pinned
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
@@ -116,12 +119,14 @@ def _claim_draft_rows(rows: list[OutreachMessage], step: int) -> list[int]:
 
 
 @pinned()  # one read of the team's settings for the batch (see messages_fill)
-def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> list[OutreachMessage]:
+def messages_draft(
+    *, lead_ids: list[int], step: int = 1, campaign_id: int | None = None, start_by: float | None = None
+) -> list[OutreachMessage]:
     """Draft each lead's message for a sequence step and put it in front of its rep.
 
     The step is of `campaign_id`'s sequence when given (people enrolled there from another
     campaign), else of each lead's home campaign. The model calls of the whole batch run side
-    by side (each draft, then its fact check).
+    by side (each draft, then its fact check); `start_by`: see messages_fill.
     """
     leads = (
         Lead.objects.select_related("company", "owner", "campaign__owner")
@@ -138,7 +143,7 @@ def messages_draft(*, lead_ids: list[int], step: int = 1, campaign_id: int | Non
     # reasons beside the draft are current when the rep reads it.
     leads_activity_read(lead_ids=[lead.pk for lead in leads], now=clock.now())
     rows = [message for lead in leads if (message := _draft_row(lead, step, campaign))]
-    return messages_fill(message_ids=_claim_draft_rows(rows, step))
+    return messages_fill(message_ids=_claim_draft_rows(rows, step), start_by=start_by)
 
 
 def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice) -> llm.DraftJob:
@@ -160,10 +165,12 @@ def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice)
 
 
 @pinned()  # one read of the team's settings for the batch (the guardrails read the key for every draft)
-def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
+def messages_fill(*, message_ids: list[int], start_by: float | None = None) -> list[OutreachMessage]:
     """Write the drafts of messages in `generating`, check them, and queue them for approval.
 
-    A nurturing touch (library.nurture) is written by its own prompt and checks.
+    A nurturing touch (library.nurture) is written by its own prompt and checks. `start_by` (a
+    `time.monotonic()` reading, see drafting_start_by): the drafts whose model calls had not
+    started by then go to a task of their own, once this one's writes are committed.
     """
     from library.nurture import nurture_of, nurtures_fill
 
@@ -177,7 +184,8 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     nurtured = [m.pk for m in messages if nurture_of(m) is not None]
     if nurtured:
         others = [m.pk for m in messages if m.pk not in nurtured]
-        return nurtures_fill(message_ids=nurtured) + (messages_fill(message_ids=others) if others else [])
+        rest = messages_fill(message_ids=others, start_by=start_by) if others else []
+        return nurtures_fill(message_ids=nurtured) + rest
     examples = {
         campaign_id: edit_examples(campaign_id=campaign_id) for campaign_id in {m.campaign_id for m in messages}
     }
@@ -189,9 +197,16 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
     ]
     pairs = zip(messages, voices, strict=True)
     jobs = [_draft_job(message, examples[message.campaign_id], voice) for message, voice in pairs]
-    answers = llm.draft_and_check_many(jobs)
-    done = []
-    for message, voice, (result, check) in zip(messages, voices, answers, strict=True):
+    answers = llm.draft_and_check_many(jobs, start_by=start_by)
+    if later := [message.pk for message, answer in zip(messages, answers, strict=True) if answer is None]:
+        from outreach.tasks import messages_fill_task
+
+        messages_fill_task.delay_on_commit(later)
+    drafted = []
+    for message, voice, answer in zip(messages, voices, answers, strict=True):
+        if answer is None:
+            continue
+        result, check = answer
         findings = check_message(
             message=message,
             subject=result.value.subject,
@@ -213,9 +228,8 @@ def messages_fill(*, message_ids: list[int]) -> list[OutreachMessage]:
             )
         if result.call.error:
             findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
-        if _record_draft(message=message, result=result, findings=findings):
-            done.append(message)
-    return done
+        drafted.append((message, result, findings))
+    return drafts_record(drafted)
 
 
 def fact_check_findings(check: "llm.Result[llm.FactCheck] | None") -> list[dict]:
@@ -225,38 +239,69 @@ def fact_check_findings(check: "llm.Result[llm.FactCheck] | None") -> list[dict]
     return [unsupported_claim(claim) for claim in check.value.unsupported_claims]
 
 
+DRAFTED_FIELDS = [
+    "subject", "body", "original_subject", "original_body", "generated_by", "llm_call", "guardrail_findings",
+    "blocked", "status",
+]  # fmt: skip
+
+
 @transaction.atomic
-def _record_draft(*, message: OutreachMessage, result: "llm.Result[llm.Draft]", findings: list[dict]) -> bool:
-    draft = result.value
-    written = {
-        "subject": draft.subject,
-        "body": draft.body,
-        "original_subject": draft.subject,
-        "original_body": draft.body,
-        "generated_by": result.generated_by,
-        "llm_call": result.call,
-        "guardrail_findings": findings,
-        "blocked": any(finding["blocking"] for finding in findings),
-        "status": Status.PENDING_APPROVAL,
-    }
-    if not OutreachMessage.objects.filter(pk=message.pk, status=Status.GENERATING).update(**written):
-        return False
-    for field, value in written.items():
-        setattr(message, field, value)
-    activity_record(
-        verb="message.drafted",
-        lead=message.lead,
-        message=message,
-        step=message.step,
-        generated_by=message.generated_by,
-        blocked=message.blocked,
+def drafts_record(drafted: list[tuple[OutreachMessage, "llm.Result[llm.Draft]", list[dict]]]) -> list[OutreachMessage]:
+    """Put a batch's drafts with their findings in front of their reps; returns the messages recorded.
+
+    A message that left `generating` meanwhile (the sweeper gave it back, a reply cancelled it)
+    is left as it is. A few statements for the batch: its rows locked, updated by one statement,
+    their timeline entries and counts in bulk (leads.services.activities_record).
+    """
+    ids = sorted(message.pk for message, _, _ in drafted)
+    waiting = OutreachMessage.objects.select_for_update().filter(pk__in=ids, status=Status.GENERATING)
+    still = set(waiting.order_by("pk").values_list("pk", flat=True))
+    recorded = []
+    for message, result, findings in drafted:
+        if message.pk not in still:
+            continue
+        draft = result.value
+        message.subject = message.original_subject = draft.subject
+        message.body = message.original_body = draft.body
+        message.generated_by, message.llm_call = result.generated_by, result.call
+        message.guardrail_findings = findings
+        message.blocked = any(finding["blocking"] for finding in findings)
+        message.status = Status.PENDING_APPROVAL
+        recorded.append(message)
+    bulk_set(recorded, DRAFTED_FIELDS)
+    activities_record(
+        [
+            Activity(
+                verb="message.drafted",
+                lead=message.lead,
+                message=message,
+                payload={"step": message.step, "generated_by": message.generated_by, "blocked": message.blocked},
+            )
+            for message in recorded
+        ]
     )
-    return True
+    return recorded
 
 
-# A drafting task is killed at CELERY_TASK_TIME_LIMIT; a draft still `generating` a minute later
-# has no worker left writing it.
-DRAFT_STUCK_AFTER = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+# A drafting task starts model calls for DRAFT_START_SECONDS, then hands the drafts it has not
+# started to a task of their own: a chain started last, its draft and fact check each timing out
+# twice, still ends inside the task's soft time limit, with a minute to read and write around it.
+# A batch holds DRAFT_ROUNDS waves of the server's concurrency: a slot freed by one draft takes
+# the next at once, where a batch of one wave waited for its slowest draft before the next batch.
+DRAFT_ROUNDS = 4
+DRAFT_START_SECONDS = 120
+DRAFT_SOFT_TIME_LIMIT = DRAFT_START_SECONDS + settings.LLM_TIMEOUT_SECONDS * 2 * 2 + 60
+DRAFT_TIME_LIMIT = DRAFT_SOFT_TIME_LIMIT + 60
+
+
+def drafting_start_by() -> float:
+    """The time (`time.monotonic()`) after which a drafting task starts no more model calls."""
+    return time.monotonic() + DRAFT_START_SECONDS
+
+
+# A drafting task is killed at DRAFT_TIME_LIMIT; a draft still `generating` a minute later has no
+# worker left writing it.
+DRAFT_STUCK_AFTER = dt.timedelta(seconds=DRAFT_TIME_LIMIT + 60)
 LOST_REWRITE = "The rewrite did not finish (its worker stopped): this is the previous text. Regenerate or decide."
 LOST_DRAFT = "The draft was not written (its worker stopped): regenerate it."
 
@@ -364,9 +409,9 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
 
 
 def draft_batch_size() -> int:
-    """Leads per drafting task: each is a draft then its fact check, and the batch must end inside
-    the task's soft time limit even when the server answers one call at a time, slowly."""
-    return batch_size(calls_per_item=2)
+    """Leads per drafting task: DRAFT_ROUNDS times the calls the server takes at once (200 with
+    the template, which answers in microseconds)."""
+    return batch_size(calls_per_item=2) if not llm_config().api_key else client.concurrency() * DRAFT_ROUNDS
 
 
 def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> None:

@@ -7,6 +7,9 @@ from outreach.models import SendingAccount
 from outreach.replies import inbound_analyse, outreach_poll_replies
 from outreach.sending import outreach_dispatch, outreach_send_next, sends_mark_stuck_unknown
 from outreach.services import (
+    DRAFT_SOFT_TIME_LIMIT,
+    DRAFT_TIME_LIMIT,
+    drafting_start_by,
     drafts_release_stuck,
     followups_draft_due,
     messages_draft,
@@ -16,15 +19,16 @@ from outreach.services import (
 from salesdept import clock
 
 
-@shared_task
+@shared_task(soft_time_limit=DRAFT_SOFT_TIME_LIMIT, time_limit=DRAFT_TIME_LIMIT)
 def messages_draft_task(lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> int:
-    return len(messages_draft(lead_ids=lead_ids, step=step, campaign_id=campaign_id))
+    start_by = drafting_start_by()
+    return len(messages_draft(lead_ids=lead_ids, step=step, campaign_id=campaign_id, start_by=start_by))
 
 
-@shared_task
+@shared_task(soft_time_limit=DRAFT_SOFT_TIME_LIMIT, time_limit=DRAFT_TIME_LIMIT)
 def messages_fill_task(message_ids: list[int]) -> int:
-    """Finish drafts left in `generating`: a regenerate request, or a run that died midway."""
-    return len(messages_fill(message_ids=message_ids))
+    """Finish drafts left in `generating`: a regenerate request, the rest of a batch, a run that died midway."""
+    return len(messages_fill(message_ids=message_ids, start_by=drafting_start_by()))
 
 
 @shared_task

@@ -169,15 +169,19 @@ def _fact_check_request(job: DraftJob, draft: Draft, override: PromptOverride | 
     )
 
 
-def draft_and_check_many(jobs: Sequence[DraftJob]) -> list[tuple[Result[Draft], Result[FactCheck] | None]]:
+def draft_and_check_many(
+    jobs: Sequence[DraftJob], *, start_by: float | None = None
+) -> list[tuple[Result[Draft], Result[FactCheck] | None] | None]:
     """Each draft, and for a model draft its fact check (the second pass) as soon as it is back.
 
-    The template invents nothing, so its drafts get no fact check.
+    The template invents nothing, so its drafts get no fact check. A job not started by `start_by`
+    is None (run_chains).
     """
     draft_override, check_override = prompts.override_for("draft"), prompts.override_for("fact_check")
     return run_chains(
         [_draft_request(job, draft_override) for job in jobs],
         then=lambda i, draft: _fact_check_request(jobs[i], draft, check_override),
+        start_by=start_by,
     )
 
 

@@ -10,6 +10,7 @@ import contextvars
 import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -155,14 +156,24 @@ def _answer(request: Request, outcome: Completion | LLMFailure, latency: int) ->
 FollowUp = Callable[[int, BaseModel], Request | None]
 
 
+Chain = tuple[Result, Result | None]
+
+
 @pinned()  # the team's settings read once for the batch, its threads included
-def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> list[tuple[Result, Result | None]]:
+def run_chains(
+    requests: Sequence[Request], then: FollowUp | None = None, *, start_by: float | None = None
+) -> list[Chain | None]:
     """Answer every request, and each model answer's follow-up request (`then`) right after it.
 
-    Up to `client.concurrency()` chains run side by side; a follow-up starts as soon as its own
-    first answer is back, not when the whole batch is. Template answers get no follow-up. Each
-    chain's worst cost (its follow-up's counted as its first call's) is reserved on the day's
-    budget before it starts; a chain the budget cannot take is answered by the template.
+    Up to `client.concurrency()` chains run side by side, and a chain starts as soon as a slot is
+    free; a follow-up starts as soon as its own first answer is back, not when the whole batch is.
+    Template answers get no follow-up. Each chain's worst cost (its follow-up's counted as its first
+    call's) is reserved on the day's budget before it starts; a chain the budget cannot take is
+    answered by the template.
+
+    `start_by` (a `time.monotonic()` reading): a chain that would start later is not started and
+    is None in the answer, so a batch ends inside its time limit on a slow server. The first
+    `client.concurrency()` chains start whatever the time: a batch always makes progress.
     """
     if not requests:
         return []
@@ -180,8 +191,11 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
         reservations[i] = reservation
 
     server = client.Server()
+    width = min(client.concurrency(), len(requests))
 
-    def chain(i: int):
+    def chain(i: int) -> Chain | None:
+        if start_by is not None and i >= width and time.monotonic() > start_by:
+            return None
         request = requests[i]
         if keys[i] in cached:
             value = request.schema.model_validate(cached[keys[i]])
@@ -195,26 +209,37 @@ def run_chains(requests: Sequence[Request], then: FollowUp | None = None) -> lis
         return first, (follow, _answer(follow, *_ask(follow, server))) if follow is not None else None
 
     caller = contextvars.copy_context()  # the chains see what the caller pinned (teamconfig.pinned)
-    with ThreadPoolExecutor(max_workers=min(client.concurrency(), len(requests))) as pool:
+    with ThreadPoolExecutor(max_workers=width) as pool:
         chains = list(pool.map(lambda i: caller.copy().run(chain, i), range(len(requests))))
-    budget.settle_many(
+    started = {i: done for i, done in enumerate(chains) if done is not None}
+    budget.settle_many(  # a chain not started costs nothing: its reservation goes back whole
         [
-            (reservation, first[1].cost_usd + (second[1][1].cost_usd if second else 0))
-            for reservation, (first, second) in zip(reservations, chains, strict=True)
+            (reservation, _cost(started[i]) if i in started else Decimal(0))
+            for i, reservation in enumerate(reservations)
             if reservation is not None
         ]
     )
     cache.set_many(
         {
             keys[i]: first[0].model_dump(mode="json")
-            for i, (first, _) in enumerate(chains)
+            for i, (first, _) in started.items()
             if not first[2] and not first[1].cache_hit and requests[i].use_cache
         },
         timeout=settings.LLM_CACHE_SECONDS,
     )
-    results = _saved([first for first, _ in chains] + [second[1] for _, second in chains if second is not None])
-    firsts, seconds = iter(results[: len(chains)]), iter(results[len(chains) :])
-    return [(next(firsts), next(seconds) if second is not None else None) for _, second in chains]
+    seconds = [second[1] for _, second in started.values() if second is not None]
+    results = iter(_saved([first for first, _ in started.values()] + seconds))
+    firsts = {i: next(results) for i in started}
+    return [
+        (firsts[i], next(results) if started[i][1] is not None else None) if i in started else None
+        for i in range(len(requests))
+    ]
+
+
+def _cost(chain) -> Decimal:
+    """What a chain's calls cost (a chain as `chain` in run_chains answers it)."""
+    first, second = chain
+    return first[1].cost_usd + (second[1][1].cost_usd if second else 0)
 
 
 def run_many(requests: Sequence[Request]) -> list[Result]:

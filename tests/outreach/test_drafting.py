@@ -10,7 +10,13 @@ from approvals.selectors import queue_for
 from approvals.services import DecisionError, message_approve, message_regenerate
 from leads.models import Activity
 from outreach.models import OutreachMessage
-from outreach.services import messages_draft, messages_fill
+from outreach.services import (
+    DRAFT_START_SECONDS,
+    DRAFT_STUCK_AFTER,
+    messages_cancel_for_lead,
+    messages_draft,
+    messages_fill,
+)
 from reporting.selectors import llm_costs
 from salesdept.llm.prompts import PROMPTS
 from salesdept.models import LLMCall, PromptOverride
@@ -75,6 +81,66 @@ def test_a_model_draft_passes_its_checks_and_waits_for_approval(llm, lead):
     systems = [r["json"]["messages"][0]["content"] for r in llm.requests]
     assert systems == [PROMPTS["draft"].system, PROMPTS["fact_check"].system]
     assert list(queue_for(lead.owner)) == [message]
+
+
+def test_a_batch_records_every_draft_but_one_stopped_while_the_model_wrote(llm, campaign, alice, monkeypatch):
+    """A reply or an opt-out can stop a message while its batch is at the model: it stays stopped."""
+    from reporting.models import DailyCount, LeadMilestone
+    from salesdept import llm as gateway
+
+    llm.default = Model()
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified") for _ in range(4)]
+    write = gateway.draft_and_check_many
+
+    def a_reply_arrives_meanwhile(jobs, **kw):
+        answers = write(jobs, **kw)
+        messages_cancel_for_lead(lead=leads[1], reason="replied")
+        return answers
+
+    monkeypatch.setattr(gateway, "draft_and_check_many", a_reply_arrives_meanwhile)
+    drafted = messages_draft(lead_ids=[lead.pk for lead in leads])
+
+    assert [message.lead_id for message in drafted] == [leads[0].pk, leads[2].pk, leads[3].pk]
+    stopped = OutreachMessage.objects.get(lead=leads[1])
+    assert (stopped.status, stopped.body) == (Status.CANCELLED, "")
+    for message in drafted:
+        message.refresh_from_db()
+        assert message.status == Status.PENDING_APPROVAL
+        assert message.body.startswith(f"Hi {message.lead.first_name}, your work as")
+    drafted_entries = Activity.objects.filter(verb="message.drafted")
+    assert sorted(drafted_entries.values_list("lead_id", flat=True)) == sorted(m.lead_id for m in drafted)
+    assert set(LeadMilestone.objects.filter(stage="drafted").values_list("lead_id", flat=True)) == {
+        message.lead_id for message in drafted
+    }
+    assert DailyCount.objects.get(stage="drafted").count == 3
+
+
+def test_drafts_not_started_in_a_tasks_time_go_to_a_task_of_their_own(
+    llm, settings, campaign, alice, eager, django_capture_on_commit_callbacks
+):
+    """A batch on a slow server stops starting drafts in time to end inside its time limit; none is lost."""
+    import time
+
+    from outreach.tasks import messages_draft_task
+
+    settings.LLM_LOCAL_CONCURRENCY = 1
+    llm.default = Model()
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified") for _ in range(3)]
+
+    with django_capture_on_commit_callbacks() as handed_on:
+        drafted = messages_draft(lead_ids=[lead.pk for lead in leads], start_by=time.monotonic() - 1)
+
+    assert [message.lead_id for message in drafted] == [leads[0].pk]  # the first wave starts whatever the time
+    waiting = OutreachMessage.objects.filter(status=Status.GENERATING).order_by("lead_id")
+    assert [message.lead_id for message in waiting] == [leads[1].pk, leads[2].pk]
+    assert len(llm.requests) == 2  # one draft and its check: nothing was asked for the others
+    assert len(handed_on) == 1
+    handed_on[0]()  # the follow-up task, run as a worker would once this one's writes are committed
+    assert OutreachMessage.objects.filter(status=Status.PENDING_APPROVAL).count() == 3
+    assert Activity.objects.filter(verb="message.drafted").count() == 3
+    # The task's time limit leaves a chain started last its worst time; the sweeper waits longer still.
+    assert messages_draft_task.soft_time_limit >= DRAFT_START_SECONDS + 4 * settings.LLM_TIMEOUT_SECONDS
+    assert DRAFT_STUCK_AFTER.total_seconds() > messages_draft_task.time_limit > messages_draft_task.soft_time_limit
 
 
 def test_an_unsupported_claim_keeps_the_draft_out_of_the_queue(llm, lead):

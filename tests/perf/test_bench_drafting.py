@@ -2,8 +2,8 @@
 
 Each draft is two model calls (the draft, then its fact check). The fake model server runs in
 its own process, as a real one would, so its work does not share the worker's interpreter.
-Batches run as one worker process runs `messages_draft_task`: one after another, the calls
-inside a batch side by side.
+Two batches run as one worker process runs `messages_draft_task`: one after another, the calls
+inside a batch side by side, a slot freed by one draft taken by the next.
 
 With `LLM_CONCURRENCY` calls in flight and two calls of 1 s per draft, no code can draft more
 than LLM_CONCURRENCY / 2 a second: the default (100) caps it at 50/s, so the target is 90 % of
@@ -16,7 +16,8 @@ import time
 import pytest
 
 from outreach.models import OutreachMessage
-from outreach.services import draft_batch_size, messages_draft
+from outreach.services import draft_batch_size
+from outreach.tasks import messages_draft_task
 from salesdept.llm import client
 from tests.factories import LeadFactory
 from tests.fakes.openai_server import FakeOpenAI, json_reply
@@ -60,11 +61,11 @@ def test_bench_drafting_throughput(concurrency, settings, remote_model, campaign
     settings.LLM_CONCURRENCY = settings.LLM_LOCAL_CONCURRENCY = concurrency
     client.reset()
     ceiling = concurrency / 2  # drafts a second: every slot busy, each draft two 1 s calls
-    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(2 * concurrency)]
-    started = time.perf_counter()
     batch = draft_batch_size()
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(2 * batch)]
+    started = time.perf_counter()
     for start in range(0, len(leads), batch):
-        messages_draft(lead_ids=leads[start : start + batch])
+        messages_draft_task(leads[start : start + batch])
     elapsed = time.perf_counter() - started
     drafted = OutreachMessage.objects.filter(status="pending_approval", generated_by="gpt-4o-mini").count()
     assert drafted == len(leads)

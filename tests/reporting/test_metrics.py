@@ -148,6 +148,50 @@ def test_a_rebuild_from_the_log_matches_the_live_counts(campaign, alice, dan, al
     assert LeadMilestone.objects.count() == milestones
 
 
+def test_a_batch_of_entries_counts_what_they_would_one_by_one_and_what_a_rebuild_finds(
+    campaign, alice, dan, alice_account, dan_account
+):
+    from django.core.management import call_command
+
+    from leads.models import Activity
+    from leads.services import activities_record
+
+    def entry(verb, message):
+        return Activity(verb=verb, lead=message.lead, message=message)
+
+    def rows():
+        return sorted(
+            DailyCount.objects.values_list(
+                "day", "stage", "campaign_id", "rep_id", "account_id", "label", "version", "count"
+            )
+        )
+
+    earlier = MessageFactory(
+        lead__campaign=campaign, lead__owner=alice, lead__label="Sponsor", account=alice_account, generated_by="v1"
+    )
+    activity_record(verb="message.drafted", message=earlier, lead=earlier.lead)  # drafted before: counted then
+    batch = []
+    for owner, account, label, version in ((alice, alice_account, "Speaker", "v1"), (dan, dan_account, "", "v2")):
+        for _ in range(3):
+            lead = LeadFactory(campaign=campaign, owner=owner, label=label)
+            batch.append(entry("message.drafted", MessageFactory(lead=lead, account=account, generated_by=version)))
+    again = MessageFactory(lead=earlier.lead, account=alice_account, step=2, generated_by="v1")
+    twice = MessageFactory(lead=batch[0].lead, account=alice_account, step=2, generated_by="v1")
+    batch += [entry("message.drafted", again), entry("message.drafted", twice)]  # people already drafted
+    batch += [entry("message.transient", again), entry("message.transient", twice)]  # each error counts
+
+    activities_record(batch)
+
+    assert counted("drafted") == 7  # people: the one drafted before and the six of the batch, each once
+    assert counted("drafted", rep_id=alice.pk, label="Speaker", version="v1", account_id=alice_account.pk) == 3
+    assert counted("drafted", rep_id=dan.pk, version="v2", account_id=dan_account.pk) == 3
+    assert counted("send_error") == 2
+    assert LeadMilestone.objects.get(lead=batch[0].lead, stage="drafted").activity == batch[0]
+    live = rows()
+    call_command("rebuild_metrics", stdout=None)
+    assert rows() == live
+
+
 def test_it_takes_an_undone_approval_out_of_the_funnel_unless_another_stands(campaign, alice, alice_account):
     from django.core.management import call_command
 

@@ -185,6 +185,22 @@ def test_a_batch_runs_side_by_side(llm, settings):
     assert LLMCall.objects.filter(outcome="ok").count() == 20
 
 
+def test_a_batch_starts_no_chain_after_its_time_and_gives_their_budget_back(llm, settings):
+    """A batch must end inside its task's time limit: what it has not started by then goes back to the caller."""
+    from salesdept.llm.gateway import run_chains
+    from salesdept.models import LLMBudgetDay
+
+    settings.LLM_LOCAL_CONCURRENCY = 2
+    llm.default = lambda body: json_reply(GOOD, prompt_tokens=1000, completion_tokens=200)
+    answers = run_chains([request(text=str(n)) for n in range(5)], start_by=time.monotonic() - 1)
+
+    # The first wave starts whatever the time (a batch always makes progress); the rest do not.
+    assert [answer is not None for answer in answers] == [True, True, False, False, False]
+    assert [answer[0].value for answer in answers[:2]] == [Classification(**GOOD)] * 2
+    assert llm.count == 2 and LLMCall.objects.count() == 2
+    assert LLMBudgetDay.objects.get().committed_usd == 2 * Decimal("0.000270")  # the three held are given back
+
+
 def test_qualification_sends_the_campaign_icp_and_flags_low_confidence(llm, campaign):
     llm.queue(json_reply({"label": "Sponsor", "confidence": 0.3, "insight": "Runs partnerships"}))
     lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, score=None)
