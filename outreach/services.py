@@ -201,6 +201,8 @@ def messages_fill(*, message_ids: list[int], start_by: float | None = None) -> l
     if later := [message.pk for message, answer in zip(messages, answers, strict=True) if answer is None]:
         from outreach.tasks import messages_fill_task
 
+        # Handed on, not stuck: the sweeper counts its time from now (drafts_release_stuck).
+        OutreachMessage.objects.filter(pk__in=later, status=Status.GENERATING).update(updated_at=clock.now())
         messages_fill_task.delay_on_commit(later)
     drafted = []
     for message, voice, answer in zip(messages, voices, answers, strict=True):

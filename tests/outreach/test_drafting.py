@@ -116,17 +116,27 @@ def test_a_batch_records_every_draft_but_one_stopped_while_the_model_wrote(llm, 
 
 
 def test_drafts_not_started_in_a_tasks_time_go_to_a_task_of_their_own(
-    llm, settings, campaign, alice, eager, django_capture_on_commit_callbacks
+    llm, settings, campaign, alice, eager, django_capture_on_commit_callbacks, monkeypatch, time_machine
 ):
     """A batch on a slow server stops starting drafts in time to end inside its time limit; none is lost."""
     import time
 
+    from outreach.services import drafts_release_stuck
     from outreach.tasks import messages_draft_task
+    from salesdept import clock
+    from salesdept import llm as gateway
 
     settings.LLM_LOCAL_CONCURRENCY = 1
     llm.default = Model()
     leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified") for _ in range(3)]
+    write = gateway.draft_and_check_many
 
+    def a_slow_server(jobs, **kw):
+        answers = write(jobs, **kw)
+        time_machine.move_to(clock.now() + DRAFT_STUCK_AFTER)  # the first wave took as long as the sweeper waits
+        return answers
+
+    monkeypatch.setattr(gateway, "draft_and_check_many", a_slow_server)
     with django_capture_on_commit_callbacks() as handed_on:
         drafted = messages_draft(lead_ids=[lead.pk for lead in leads], start_by=time.monotonic() - 1)
 
@@ -134,6 +144,7 @@ def test_drafts_not_started_in_a_tasks_time_go_to_a_task_of_their_own(
     waiting = OutreachMessage.objects.filter(status=Status.GENERATING).order_by("lead_id")
     assert [message.lead_id for message in waiting] == [leads[1].pk, leads[2].pk]
     assert len(llm.requests) == 2  # one draft and its check: nothing was asked for the others
+    assert drafts_release_stuck(now=clock.now()) == 0  # handed on, not lost: the sweeper leaves them to their task
     assert len(handed_on) == 1
     handed_on[0]()  # the follow-up task, run as a worker would once this one's writes are committed
     assert OutreachMessage.objects.filter(status=Status.PENDING_APPROVAL).count() == 3
