@@ -88,10 +88,10 @@ def bulk_insert(objs: list[models.Model]) -> list[models.Model]:
 def bulk_set(objs: list[models.Model], fields: list[str]) -> None:
     """bulk_update for rows whose values differ, without its cost: one UPDATE, run once per row.
 
-    bulk_update writes a CASE per field with a branch per row, and Django builds it at about 2 ms
-    a row (a batch of 100 drafts: 160 ms of CPU for 10 ms of the database's work). This prepares
-    each row's values as the ORM would and runs one statement with executemany (pipelined by
-    psycopg: one round trip for the batch). Nothing but `fields` is written.
+    bulk_update writes a CASE per field with a branch per row, and Django spends about 2 ms a row
+    building it (recording a batch of 100 drafts took 244 ms with it, 34 ms this way). This
+    prepares each row's values as the ORM would and runs one statement with executemany
+    (pipelined by psycopg). Nothing but `fields` is written.
     """
     if not objs:
         return
