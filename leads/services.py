@@ -30,44 +30,30 @@ MAX_PAGES_PER_RUN = 20
 
 
 def activity_record(*, verb: str, lead=None, message=None, campaign=None, actor=None, **payload) -> Activity:
-    """Write one timeline entry; a funnel milestone or send error is counted for the dashboard too.
-
-    The verb must be in the registry (leads.verbs.Verb): ValueError otherwise.
-    """
-    from hooks.events import events_for_activity
-    from reporting.metrics import metrics_record  # reporting reads leads; counting is its business
-
-    activity = Activity.objects.create(
-        verb=verb_checked(verb).value,
-        lead=lead,
-        message=message,
-        # The id, not the object: the timeline needs no query for the campaign it already names.
-        campaign_id=campaign.pk if campaign is not None else getattr(message or lead, "campaign_id", None),
-        actor=actor,
-        payload=payload,
-    )
-    metrics_record(activity)
-    events_for_activity(activity)  # outbound webhooks: the one place every event passes
-    return activity
+    """Write one timeline entry (activities_record)."""
+    campaign_id = campaign.pk if campaign is not None else None
+    entry = Activity(verb=verb, lead=lead, message=message, campaign_id=campaign_id, actor=actor, payload=payload)
+    return activities_record([entry])[0]
 
 
 def activities_record(activities: list[Activity]) -> list[Activity]:
-    """Write a batch of timeline entries, counted and announced as activity_record does each one.
+    """Write timeline entries; a funnel milestone or send error is counted for the dashboard too.
 
-    A few statements for the batch (the rows, the first milestones, each day's count) where one
-    by one would cost four or five an entry. Each entry's verb must be in the registry.
+    A few statements for a batch (the rows, the first milestones, each day's count), not four or
+    five an entry. Each verb must be in the registry (leads.verbs.Verb): ValueError otherwise.
     """
     from hooks.events import events_for_activity
-    from reporting.metrics import metrics_record_many
+    from reporting.metrics import metrics_record_many  # reporting reads leads; counting is its business
 
     for activity in activities:
         activity.verb = verb_checked(activity.verb).value
         if activity.campaign_id is None:
+            # The id, not the object: the timeline needs no query for the campaign it already names.
             activity.campaign_id = getattr(activity.message or activity.lead, "campaign_id", None)
     written = Activity.objects.bulk_create(activities)
     metrics_record_many(written)
     for activity in written:
-        events_for_activity(activity)
+        events_for_activity(activity)  # outbound webhooks: the one place every event passes
     return written
 
 

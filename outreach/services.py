@@ -8,7 +8,6 @@ approvals/services.py, sending in outreach/sending.py, replies in outreach/repli
 import datetime as dt
 import time
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 
@@ -25,10 +24,9 @@ from outreach.models import OutreachMessage, SendingAccount
 from outreach.voice import signatures_of, team_voice, voice_for
 from salesdept import clock, llm
 from salesdept.db import bulk_set
-from salesdept.llm import client
-from salesdept.llm.gateway import batch_size
+from salesdept.llm.gateway import batch_size, worst_item_seconds
 from salesdept.people import display_name
-from salesdept.teamconfig import llm_config, pinned
+from salesdept.teamconfig import pinned
 
 Status, Kind = OutreachMessage.Status, OutreachMessage.Kind
 OPEN_STATUSES = (Status.GENERATING, Status.PENDING_APPROVAL, Status.APPROVED)
@@ -255,9 +253,9 @@ def drafts_record(drafted: list[tuple[OutreachMessage, "llm.Result[llm.Draft]", 
     is left as it is. A few statements for the batch: its rows locked, updated by one statement,
     their timeline entries and counts in bulk (leads.services.activities_record).
     """
-    ids = sorted(message.pk for message, _, _ in drafted)
+    ids = [message.pk for message, _, _ in drafted]
     waiting = OutreachMessage.objects.select_for_update().filter(pk__in=ids, status=Status.GENERATING)
-    still = set(waiting.order_by("pk").values_list("pk", flat=True))
+    still = set(waiting.order_by("pk").values_list("pk", flat=True))  # locked in id order: no deadlock
     recorded = []
     for message, result, findings in drafted:
         if message.pk not in still:
@@ -292,7 +290,7 @@ def drafts_record(drafted: list[tuple[OutreachMessage, "llm.Result[llm.Draft]", 
 # the next at once, where a batch of one wave waited for its slowest draft before the next batch.
 DRAFT_ROUNDS = 4
 DRAFT_START_SECONDS = 120
-DRAFT_SOFT_TIME_LIMIT = DRAFT_START_SECONDS + settings.LLM_TIMEOUT_SECONDS * 2 * 2 + 60
+DRAFT_SOFT_TIME_LIMIT = DRAFT_START_SECONDS + worst_item_seconds(calls_per_item=2) + 60
 DRAFT_TIME_LIMIT = DRAFT_SOFT_TIME_LIMIT + 60
 
 
@@ -411,9 +409,8 @@ def followups_draft_due(*, now: dt.datetime) -> list[int]:
 
 
 def draft_batch_size() -> int:
-    """Leads per drafting task: DRAFT_ROUNDS times the calls the server takes at once (200 with
-    the template, which answers in microseconds)."""
-    return batch_size(calls_per_item=2) if not llm_config().api_key else client.concurrency() * DRAFT_ROUNDS
+    """Leads per drafting task: DRAFT_ROUNDS waves of the drafts the server takes at once."""
+    return batch_size(calls_per_item=2, rounds=DRAFT_ROUNDS)
 
 
 def messages_draft_enqueue(*, lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> None:

@@ -21,7 +21,7 @@ from salesdept import clock
 
 @shared_task(soft_time_limit=DRAFT_SOFT_TIME_LIMIT, time_limit=DRAFT_TIME_LIMIT)
 def messages_draft_task(lead_ids: list[int], step: int = 1, campaign_id: int | None = None) -> int:
-    start_by = drafting_start_by()
+    start_by = drafting_start_by()  # from the task's start: its reads count against the window
     return len(messages_draft(lead_ids=lead_ids, step=step, campaign_id=campaign_id, start_by=start_by))
 
 

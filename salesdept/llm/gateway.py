@@ -79,16 +79,22 @@ class Result(Generic[Out]):
 BUDGET_SPENT = "The day's LLM budget of ${:g} is spent."
 
 
-def batch_size(*, calls_per_item: int) -> int:
-    """Items per background task, so a batch ends inside the soft time limit on a slow server.
+def worst_item_seconds(calls_per_item: int) -> float:
+    """How long an item's calls can take on a slow server: each times out, and so does its repair."""
+    return settings.LLM_TIMEOUT_SECONDS * 2 * calls_per_item
 
-    The worst item waits for every one of its calls to time out, repair rounds included; the
-    server takes `client.concurrency()` items at a time.
+
+def batch_size(*, calls_per_item: int, rounds: int | None = None) -> int:
+    """Items per background task: `rounds` waves of the `client.concurrency()` items the server
+    takes at once.
+
+    By default as many waves as end inside the soft time limit when every call times out. A task
+    that stops starting calls in time (run_chains' `start_by`) names its own.
     """
     if not llm_config().api_key:
         return 200  # the template answers in microseconds
-    worst_item = settings.LLM_TIMEOUT_SECONDS * 2 * calls_per_item
-    rounds = max(1, int(settings.CELERY_TASK_SOFT_TIME_LIMIT // worst_item))
+    if rounds is None:
+        rounds = max(1, int(settings.CELERY_TASK_SOFT_TIME_LIMIT // worst_item_seconds(calls_per_item)))
     return client.concurrency() * rounds
 
 
@@ -193,7 +199,7 @@ def run_chains(
     server = client.Server()
     width = min(client.concurrency(), len(requests))
 
-    def chain(i: int) -> Chain | None:
+    def chain(i: int):
         if start_by is not None and i >= width and time.monotonic() > start_by:
             return None
         request = requests[i]
