@@ -164,7 +164,8 @@ def _draft_job(message: OutreachMessage, examples: list[dict], voice: llm.Voice)
 
 @pinned()  # one read of the team's settings for the batch (the guardrails read the key for every draft)
 def messages_fill(*, message_ids: list[int], start_by: float | None = None) -> list[OutreachMessage]:
-    """Write the drafts of messages in `generating`, check them, and queue them for approval.
+    """Write the drafts of messages in `generating`, check them, and queue them for approval: each
+    wave of drafts as it ends, while the model writes the next (a rep sees the first after one wave).
 
     A nurturing touch (library.nurture) is written by its own prompt and checks. `start_by` (a
     `time.monotonic()` reading, see drafting_start_by): the drafts whose model calls had not
@@ -195,41 +196,54 @@ def messages_fill(*, message_ids: list[int], start_by: float | None = None) -> l
     ]
     pairs = zip(messages, voices, strict=True)
     jobs = [_draft_job(message, examples[message.campaign_id], voice) for message, voice in pairs]
-    answers = llm.draft_and_check_many(jobs, start_by=start_by)
-    if later := [message.pk for message, answer in zip(messages, answers, strict=True) if answer is None]:
+    recorded, later = [], []
+    for wave in llm.draft_and_check_by_wave(jobs, start_by=start_by):  # each wave queued while the next is written
+        drafted = []
+        for i, answer in wave:
+            if answer is None:
+                later.append(messages[i].pk)
+            else:
+                drafted.append((messages[i], answer[0], _draft_findings(messages[i], voices[i], requests, *answer)))
+        recorded += drafts_record(drafted) if drafted else []
+    if later:
         from outreach.tasks import messages_fill_task
 
         # Handed on, not stuck: the sweeper counts its time from now (drafts_release_stuck).
         OutreachMessage.objects.filter(pk__in=later, status=Status.GENERATING).update(updated_at=clock.now())
         messages_fill_task.delay_on_commit(later)
-    drafted = []
-    for message, voice, answer in zip(messages, voices, answers, strict=True):
-        if answer is None:
-            continue
-        result, check = answer
-        findings = check_message(
-            message=message,
-            subject=result.value.subject,
-            body=result.value.body,
-            for_model=not result.from_template,
-            voice=voice,
-            requests=requests[message.campaign_id],
+    return sorted(recorded, key=lambda message: message.pk)
+
+
+def _draft_findings(
+    message: OutreachMessage,
+    voice: llm.Voice,
+    requests: dict[int, list[str]],
+    result: "llm.Result[llm.Draft]",
+    check: "llm.Result[llm.FactCheck] | None",
+) -> list[dict]:
+    """What the guardrails and the fact check found in a draft; a blocking finding keeps it out of the queue."""
+    findings = check_message(
+        message=message,
+        subject=result.value.subject,
+        body=result.value.body,
+        for_model=not result.from_template,
+        voice=voice,
+        requests=requests[message.campaign_id],
+    )
+    if not result.from_template:
+        # A model draft is fact-checked, or held: a check that failed proves nothing.
+        findings += fact_check_findings(check)
+    if result.from_template and message.instruction:
+        findings.append(
+            {
+                "code": "instruction_ignored",
+                "blocking": False,
+                "message": f"The offline template cannot follow the instruction {message.instruction!r}.",
+            }
         )
-        if not result.from_template:
-            # A model draft is fact-checked, or held: a check that failed proves nothing.
-            findings += fact_check_findings(check)
-        if result.from_template and message.instruction:
-            findings.append(
-                {
-                    "code": "instruction_ignored",
-                    "blocking": False,
-                    "message": f"The offline template cannot follow the instruction {message.instruction!r}.",
-                }
-            )
-        if result.call.error:
-            findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
-        drafted.append((message, result, findings))
-    return drafts_record(drafted)
+    if result.call.error:
+        findings.append({"code": "llm_fallback", "message": result.call.error, "blocking": False})
+    return findings
 
 
 def fact_check_findings(check: "llm.Result[llm.FactCheck] | None") -> list[dict]:

@@ -8,7 +8,7 @@ data; the gateway decides who answers and logs the call.
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from campaigns.kinds import kind_rules
@@ -16,7 +16,7 @@ from campaigns.labels import label_names
 from salesdept.dates import MAX_AHEAD
 from salesdept.llm import prompts
 from salesdept.llm import template as template_backend
-from salesdept.llm.gateway import Request, Result, run, run_chains, run_many
+from salesdept.llm.gateway import Request, Result, run, run_chains_by_wave, run_many
 from salesdept.llm.schemas import (
     Brief,
     CampaignProposal,
@@ -169,16 +169,19 @@ def _fact_check_request(job: DraftJob, draft: Draft, override: PromptOverride | 
     )
 
 
-def draft_and_check_many(
-    jobs: Sequence[DraftJob], *, start_by: float | None = None
-) -> list[tuple[Result[Draft], Result[FactCheck] | None] | None]:
-    """Each draft, and for a model draft its fact check (the second pass) as soon as it is back.
+# A wave of drafting answers: a job's index, and its draft and fact check (None: not started in time).
+DraftWave = list[tuple[int, tuple[Result[Draft], Result[FactCheck] | None] | None]]
+
+
+def draft_and_check_by_wave(jobs: Sequence[DraftJob], *, start_by: float | None = None) -> Iterator[DraftWave]:
+    """Each draft, and for a model draft its fact check (the second pass) as soon as it is back,
+    yielded a wave at a time as they end: a job's index and its answer (run_chains_by_wave).
 
     The template invents nothing, so its drafts get no fact check. A job not started by `start_by`
-    is None (run_chains).
+    is answered None.
     """
     draft_override, check_override = prompts.override_for("draft"), prompts.override_for("fact_check")
-    return run_chains(
+    return run_chains_by_wave(
         [_draft_request(job, draft_override) for job in jobs],
         then=lambda i, draft: _fact_check_request(jobs[i], draft, check_override),
         start_by=start_by,

@@ -11,8 +11,8 @@ import functools
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
@@ -165,11 +165,25 @@ FollowUp = Callable[[int, BaseModel], Request | None]
 Chain = tuple[Result, Result | None]
 
 
-@pinned()  # the team's settings read once for the batch, its threads included
 def run_chains(
     requests: Sequence[Request], then: FollowUp | None = None, *, start_by: float | None = None
 ) -> list[Chain | None]:
-    """Answer every request, and each model answer's follow-up request (`then`) right after it.
+    """Every chain's answer, in the requests' order, once all have ended (run_chains_by_wave)."""
+    answers: list[Chain | None] = [None] * len(requests)
+    for wave in run_chains_by_wave(requests, then, start_by=start_by):
+        for i, answer in wave:
+            answers[i] = answer
+    return answers
+
+
+Wave = list[tuple[int, Chain | None]]
+
+
+def run_chains_by_wave(
+    requests: Sequence[Request], then: FollowUp | None = None, *, start_by: float | None = None
+) -> Iterator[Wave]:
+    """Answer every request, and each model answer's follow-up request (`then`) right after it;
+    yield the chains (a request's index and its answer) a wave at a time as they end.
 
     Up to `client.concurrency()` chains run side by side, and a chain starts as soon as a slot is
     free; a follow-up starts as soon as its own first answer is back, not when the whole batch is.
@@ -177,16 +191,25 @@ def run_chains(
     call's) is reserved on the day's budget before it starts; a chain the budget cannot take is
     answered by the template.
 
+    A wave is the next `client.concurrency()` chains to end: its calls are logged, cached and
+    settled on the budget before it is yielded, and the other chains keep running meanwhile, so a
+    caller records a wave's results while the next wave is at the server.
+
     `start_by` (a `time.monotonic()` reading): a chain that would start later is not started and
     is None in the answer, so a batch ends inside its time limit on a slow server. The first
     `client.concurrency()` chains start whatever the time: a batch always makes progress.
     """
     if not requests:
-        return []
-    if not llm_config().api_key:  # no model configured: the template is the backend
-        rows = [(request.fallback(), _template_row(request, LLMCall.Outcome.TEMPLATE)) for request in requests]
-        return [(result, None) for result in _saved([(value, row, True) for value, row in rows])]
+        return
+    with pinned():  # the team's settings read once for the batch, its threads included
+        if not llm_config().api_key:  # no model configured: the template is the backend
+            rows = [(request.fallback(), _template_row(request, LLMCall.Outcome.TEMPLATE)) for request in requests]
+            yield list(enumerate((result, None) for result in _saved([(value, row, True) for value, row in rows])))
+            return
+        yield from _waves(requests, then, start_by)
 
+
+def _waves(requests: Sequence[Request], then: FollowUp | None, start_by: float | None) -> Iterator[Wave]:
     keys = [request.cache_key() for request in requests]
     cached = cache.get_many([key for key, request in zip(keys, requests, strict=True) if request.use_cache])
     calls = [(key not in cached) + (then is not None) for key in keys]
@@ -214,32 +237,45 @@ def run_chains(
         follow = then(i, first[0]) if then is not None and not first[2] and reservations[i] else None
         return first, (follow, _answer(follow, *_ask(follow, server))) if follow is not None else None
 
+    unsettled = set(range(len(requests)))
+
+    def closed(ended: list[tuple[int, object]]) -> Wave:
+        """Settle, cache and log the ended chains; a chain not started costs nothing."""
+        unsettled.difference_update(i for i, _ in ended)
+        budget.settle_many(
+            [(reservations[i], _cost(done) if done else Decimal(0)) for i, done in ended if reservations[i]]
+        )
+        started = [(i, done) for i, done in ended if done is not None]
+        cache.set_many(
+            {
+                keys[i]: first[0].model_dump(mode="json")
+                for i, (first, _) in started
+                if not first[2] and not first[1].cache_hit and requests[i].use_cache
+            },
+            timeout=settings.LLM_CACHE_SECONDS,
+        )
+        seconds = [second[1] for _, (_, second) in started if second is not None]
+        results = iter(_saved([first for _, (first, _) in started] + seconds))
+        firsts = {i: next(results) for i, _ in started}
+        return [(i, (firsts[i], next(results) if second is not None else None)) for i, (_, second) in started] + [
+            (i, None) for i, done in ended if done is None
+        ]
+
     caller = contextvars.copy_context()  # the chains see what the caller pinned (teamconfig.pinned)
     with ThreadPoolExecutor(max_workers=width) as pool:
-        chains = list(pool.map(lambda i: caller.copy().run(chain, i), range(len(requests))))
-    started = {i: done for i, done in enumerate(chains) if done is not None}
-    budget.settle_many(  # a chain not started costs nothing: its reservation goes back whole
-        [
-            (reservation, _cost(started[i]) if i in started else Decimal(0))
-            for i, reservation in enumerate(reservations)
-            if reservation is not None
-        ]
-    )
-    cache.set_many(
-        {
-            keys[i]: first[0].model_dump(mode="json")
-            for i, (first, _) in started.items()
-            if not first[2] and not first[1].cache_hit and requests[i].use_cache
-        },
-        timeout=settings.LLM_CACHE_SECONDS,
-    )
-    seconds = [second[1] for _, second in started.values() if second is not None]
-    results = iter(_saved([first for first, _ in started.values()] + seconds))
-    firsts = {i: next(results) for i in started}
-    return [
-        (firsts[i], next(results) if started[i][1] is not None else None) if i in started else None
-        for i in range(len(requests))
-    ]
+        futures = {pool.submit(caller.copy().run, chain, i): i for i in range(len(requests))}
+        try:
+            ended: list[tuple[int, object]] = []
+            for future in as_completed(futures):
+                ended.append((futures[future], future.result()))
+                if len(ended) == width or len(ended) == len(unsettled):
+                    wave, ended = closed(ended), []
+                    yield wave
+        finally:  # the caller stopped or a chain failed: start no more, log what ran, give back what did not
+            pool.shutdown(cancel_futures=True)
+            left = [(i, f) for f, i in futures.items() if i in unsettled and (f.cancelled() or not f.exception())]
+            if left:
+                closed([(i, None if f.cancelled() else f.result()) for i, f in left])
 
 
 def _cost(chain) -> Decimal:

@@ -90,14 +90,14 @@ def test_a_batch_records_every_draft_but_one_stopped_while_the_model_wrote(llm, 
 
     llm.default = Model()
     leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified") for _ in range(4)]
-    write = gateway.draft_and_check_many
+    write = gateway.draft_and_check_by_wave
 
     def a_reply_arrives_meanwhile(jobs, **kw):
-        answers = write(jobs, **kw)
+        waves = list(write(jobs, **kw))
         messages_cancel_for_lead(lead=leads[1], reason="replied")
-        return answers
+        yield from waves
 
-    monkeypatch.setattr(gateway, "draft_and_check_many", a_reply_arrives_meanwhile)
+    monkeypatch.setattr(gateway, "draft_and_check_by_wave", a_reply_arrives_meanwhile)
     drafted = messages_draft(lead_ids=[lead.pk for lead in leads])
 
     assert [message.lead_id for message in drafted] == [leads[0].pk, leads[2].pk, leads[3].pk]
@@ -115,6 +115,32 @@ def test_a_batch_records_every_draft_but_one_stopped_while_the_model_wrote(llm, 
     assert DailyCount.objects.get(stage="drafted").count == 3
 
 
+def test_a_batchs_first_drafts_reach_the_queue_while_the_model_writes_the_rest(
+    llm, settings, campaign, alice, monkeypatch
+):
+    """A rep can start on a wave's drafts as soon as it ends, not when the task's last draft is written."""
+    from outreach import services
+
+    settings.LLM_LOCAL_CONCURRENCY = 1
+    llm.delay = 0.2
+    llm.default = Model()
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified") for _ in range(3)]
+    record, queued = services.drafts_record, []
+
+    def recording(drafted):
+        recorded = record(drafted)
+        queued.append(([message.lead_id for message in recorded], llm.count, len(queue_for(alice))))
+        return recorded
+
+    monkeypatch.setattr(services, "drafts_record", recording)
+    drafted = messages_draft(lead_ids=[lead.pk for lead in leads])
+
+    assert [message.lead_id for message in drafted] == [lead.pk for lead in leads]
+    assert [lead_ids for lead_ids, _, _ in queued] == [[leads[0].pk], [leads[1].pk], [leads[2].pk]]
+    assert queued[0][1] < 6  # the first draft was in the queue before the model had the last request
+    assert [in_queue for _, _, in_queue in queued] == [1, 2, 3]
+
+
 def test_drafts_not_started_in_a_tasks_time_go_to_a_task_of_their_own(
     llm, settings, campaign, alice, eager, django_capture_on_commit_callbacks, monkeypatch, time_machine
 ):
@@ -129,14 +155,14 @@ def test_drafts_not_started_in_a_tasks_time_go_to_a_task_of_their_own(
     settings.LLM_LOCAL_CONCURRENCY = 1
     llm.default = Model()
     leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified") for _ in range(3)]
-    write = gateway.draft_and_check_many
+    write = gateway.draft_and_check_by_wave
 
     def a_slow_server(jobs, **kw):
-        answers = write(jobs, **kw)
+        waves = list(write(jobs, **kw))
         time_machine.move_to(clock.now() + DRAFT_STUCK_AFTER)  # the first wave took as long as the sweeper waits
-        return answers
+        yield from waves
 
-    monkeypatch.setattr(gateway, "draft_and_check_many", a_slow_server)
+    monkeypatch.setattr(gateway, "draft_and_check_by_wave", a_slow_server)
     with django_capture_on_commit_callbacks() as handed_on:
         drafted = messages_draft(lead_ids=[lead.pk for lead in leads], start_by=time.monotonic() - 1)
 

@@ -201,6 +201,42 @@ def test_a_batch_starts_no_chain_after_its_time_and_gives_their_budget_back(llm,
     assert LLMBudgetDay.objects.get().committed_usd == 2 * Decimal("0.000270")  # the three held are given back
 
 
+def test_a_batch_hands_back_each_wave_logged_and_paid_for_while_the_next_is_at_the_server(llm, settings):
+    """A caller records a wave's answers while the model writes the next: nothing waits for the last call."""
+    from salesdept.llm.gateway import run_chains_by_wave
+    from salesdept.models import LLMBudgetDay
+
+    settings.LLM_LOCAL_CONCURRENCY = 2
+    llm.delay = 0.3
+    llm.default = lambda body: json_reply(GOOD, prompt_tokens=1000, completion_tokens=200)
+    seen = []
+    for wave in run_chains_by_wave([request(text=str(n)) for n in range(5)]):
+        seen.append(([i for i, _ in wave], llm.count, LLMCall.objects.count()))
+        assert all(answer[0].value == Classification(**GOOD) for _, answer in wave)
+
+    assert [len(indexes) for indexes, _, _ in seen] == [2, 2, 1]  # a wave is as wide as the calls at once
+    assert sorted(i for indexes, _, _ in seen for i in indexes) == [0, 1, 2, 3, 4]
+    assert seen[0][1] < 5  # the first wave came back before the last request was even sent
+    assert [logged for _, _, logged in seen] == [2, 4, 5]  # each wave's calls logged before it is handed back
+    assert LLMBudgetDay.objects.get().committed_usd == 5 * Decimal("0.000270")
+
+
+def test_a_batch_its_caller_stops_logs_what_ran_and_gives_back_what_did_not(llm, settings):
+    from salesdept.llm.gateway import run_chains_by_wave
+    from salesdept.models import LLMBudgetDay
+
+    settings.LLM_LOCAL_CONCURRENCY = 2
+    llm.delay = 0.3
+    llm.default = lambda body: json_reply(GOOD, prompt_tokens=1000, completion_tokens=200)
+    waves = run_chains_by_wave([request(text=str(n)) for n in range(6)])
+    next(waves)
+    waves.close()  # the caller failed while recording the first wave
+
+    assert 2 <= llm.count < 6  # the chains running finished; those waiting never started
+    assert LLMCall.objects.count() == llm.count  # every call that ran is logged
+    assert LLMBudgetDay.objects.get().committed_usd == llm.count * Decimal("0.000270")  # the rest given back
+
+
 def test_qualification_sends_the_campaign_icp_and_flags_low_confidence(llm, campaign):
     llm.queue(json_reply({"label": "Sponsor", "confidence": 0.3, "insight": "Runs partnerships"}))
     lead = LeadFactory(campaign=campaign, status=Lead.Status.NEW, score=None)
