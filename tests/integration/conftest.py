@@ -156,7 +156,7 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
 
     started: list[Worker] = []
 
-    def start(*, beat: bool = True, purge: bool = True, **extra_env: str) -> Worker:
+    def start(*, beat: bool = True, purge: bool = True, concurrency: int = 2, **extra_env: str) -> Worker:
         """Start a worker; several may run side by side (one with beat, as in production)."""
         outbox = tmp_path / "outbox.jsonl"
         settings.SANDBOX_OUTBOX = outbox  # the test reads what the worker's channel wrote
@@ -176,7 +176,7 @@ def celery_worker_process(transactional_db, settings, tmp_path, worker_var_dir) 
             "--loglevel",
             "INFO",
             "--concurrency",
-            "2",
+            str(concurrency),
             "--pool",
             "prefork",
             "--hostname",

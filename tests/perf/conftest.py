@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.integration.conftest import celery_worker_process, worker_var_dir  # noqa: F401 (a benchmark's worker)
+
 
 @dataclass(frozen=True)
 class Result:
