@@ -7,26 +7,11 @@ the run, whatever order the benchmarks ran in (and a failed one still shows its 
 import dataclasses
 import json
 import os
-from dataclasses import dataclass
 
 import pytest
 
 from tests.integration.conftest import celery_worker_process, worker_var_dir  # noqa: F401 (a benchmark's worker)
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: float
-    higher_is_better: bool = False
-    note: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.value >= self.target if self.higher_is_better else self.value < self.target
-
+from tests.perf.table import Result, print_table
 
 RESULTS: list[Result] = []
 
@@ -50,14 +35,3 @@ def pytest_terminal_summary(terminalreporter) -> None:
         with open(path, "a", encoding="utf-8") as out:
             out.writelines(json.dumps(dataclasses.asdict(r)) + "\n" for r in RESULTS)
     print_table(terminalreporter.write_line, RESULTS, f"Benchmarks on {connection.vendor}")
-
-
-def print_table(write, results: list[Result], title: str) -> None:
-    write("")
-    write(title)
-    write(f"{'benchmark':<46}{'figure':>14}{'target':>14}  result")
-    for r in results:
-        sign = "≥" if r.higher_is_better else "<"
-        figure, target = f"{r.value:,.1f} {r.unit}", f"{sign} {r.target:,.0f} {r.unit}"
-        line = f"{r.name:<46}{figure:>14}{target:>14}  {'pass' if r.passed else 'FAIL'}"
-        write(f"{line}   {r.note}" if r.note else line)

@@ -2,8 +2,32 @@
 
 import json
 import sys
+from dataclasses import dataclass
 
-from tests.perf.conftest import Result, print_table
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    value: float
+    unit: str
+    target: float
+    higher_is_better: bool = False
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.target if self.higher_is_better else self.value < self.target
+
+
+def print_table(write, results: list[Result], title: str) -> None:
+    write("")
+    write(title)
+    write(f"{'benchmark':<46}{'figure':>14}{'target':>14}  result")
+    for r in results:
+        sign = "≥" if r.higher_is_better else "<"
+        figure, target = f"{r.value:,.1f} {r.unit}", f"{sign} {r.target:,.0f} {r.unit}"
+        line = f"{r.name:<46}{figure:>14}{target:>14}  {'pass' if r.passed else 'FAIL'}"
+        write(f"{line}   {r.note}" if r.note else line)
 
 
 def main(path: str) -> int:

@@ -119,5 +119,5 @@ def test_bench_drafting_with_the_worker(model_server, celery_worker_process, cam
     ceiling = processes * LLM_CONCURRENCY / 2
     note = f"ceiling {ceiling:.0f}/s; {len(leads)} drafts in {elapsed:.1f} s; the first in the queue after "
     note += f"{first - started:.1f} s"
-    name = f"drafting by the worker, {processes} processes of {LLM_CONCURRENCY} at once"
+    name = f"drafting by the worker, {processes} processes × {LLM_CONCURRENCY} at once"
     bench_result(name, len(leads) / elapsed, "/s", 50, higher_is_better=True, note=note)
