@@ -56,20 +56,13 @@ class LocalFake:
     """Lifecycle of a fake: serve from a daemon thread, stop once, usable as a context manager."""
 
     name = "Fake"
-    # HTTP/1.1 keep-alive, as the vendors' servers do: a client reuses its connections. Off by default: a
-    # fake stopped in a test process would leave idle keep-alive sockets (a benchmark's server in a
-    # process of its own turns it on, so calls do not pay a new connection each).
-    keep_alive = False
 
     def _handle(self, handler: FakeHandler) -> None:
         raise NotImplementedError
 
     def _serve(self) -> None:
         self._stopping = threading.Event()  # also wakes handlers sleeping on purpose
-        protocol = "HTTP/1.1" if self.keep_alive else FakeHandler.protocol_version
-        handler = type(
-            f"{self.name}Handler", (FakeHandler,), {"server_version": f"{self.name}/1.0", "protocol_version": protocol}
-        )
+        handler = type(f"{self.name}Handler", (FakeHandler,), {"server_version": f"{self.name}/1.0"})
         self._server = _Server(("127.0.0.1", 0), handler)
         self._server.fake = self
         self.port: int = self._server.server_address[1]

@@ -153,9 +153,7 @@ class FakeOpenAI(LocalFake):
         default: Callable[[dict[str, Any]], Script | str] | None = None,
         delay: float = 0.0,
         llama_cpp: bool = False,
-        keep_alive: bool = False,
     ) -> None:
-        self.keep_alive = keep_alive  # see LocalFake
         self.api_key = api_key
         self.default = default  # used when the queue is empty; None -> 500
         self.delay = delay  # seconds added to every request (benchmarks)
