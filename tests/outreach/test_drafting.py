@@ -141,6 +141,20 @@ def test_a_batchs_first_drafts_reach_the_queue_while_the_model_writes_the_rest(
     assert [in_queue for _, _, in_queue in queued] == [1, 2, 3]
 
 
+def test_drafting_with_a_model_costs_a_few_statements_a_wave_not_a_draft(
+    llm, settings, campaign, alice, django_assert_max_num_queries
+):
+    """A wave's drafts are recorded together as it ends: about ten statements a wave, whatever its width."""
+    llm.default = Model()
+    settings.LLM_LOCAL_CONCURRENCY = 10
+    for waves in (1, 3, 9):
+        leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(10 * waves)]
+        # The batch's reads and its budget; then a wave's rows locked and written, its calls logged and
+        # counted, its timeline entries, milestones and day's counts, and its budget settled.
+        with django_assert_max_num_queries(55 + 11 * waves):
+            assert len(messages_draft(lead_ids=leads)) == 10 * waves
+
+
 def test_drafts_not_started_in_a_tasks_time_go_to_a_task_of_their_own(
     llm, settings, campaign, alice, eager, django_capture_on_commit_callbacks, monkeypatch, time_machine
 ):
