@@ -93,21 +93,21 @@ def test_bench_drafting_throughput(concurrency, settings, remote_model, campaign
 
 
 @pytest.mark.django_db(transaction=True)  # committed rows: the worker's processes read them
-def test_bench_drafting_with_the_worker(model_server, celery_worker_process, campaign, alice, bench_result):
+def test_bench_drafting_with_the_worker(settings, remote_model, celery_worker_process, campaign, alice, bench_result):
     """The worker as deployed: its processes take the drafting tasks side by side, each with its calls in flight."""
     from outreach.services import messages_draft_enqueue
-    from salesdept.settings import LLM_CONCURRENCY
 
     processes = 2  # one a core on the development machine (the Procfile's default is 4)
-    celery_worker_process(
+    celery_worker_process(  # configured as this process (remote_model), which sizes the tasks
         beat=False,
         concurrency=processes,
-        OPENAI_API_KEY="test-key",
-        LLM_BASE_URL=model_server,
-        LLM_MAX_RETRIES="0",
-        LLM_LOCAL_CONCURRENCY=str(LLM_CONCURRENCY),  # it plays a remote API, as above
+        OPENAI_API_KEY=settings.OPENAI_API_KEY,
+        LLM_BASE_URL=settings.LLM_BASE_URL,
+        LLM_MAX_RETRIES=str(settings.LLM_MAX_RETRIES),
+        LLM_LOCAL_CONCURRENCY=str(settings.LLM_LOCAL_CONCURRENCY),
     )
-    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(16 * LLM_CONCURRENCY)]
+    in_flight = settings.LLM_CONCURRENCY
+    leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(16 * in_flight)]
     drafted = OutreachMessage.objects.filter(status="pending_approval", generated_by="gpt-4o-mini")
     started, first = time.perf_counter(), None
     messages_draft_enqueue(lead_ids=leads)  # as the pipeline does: tasks of draft_batch_size() leads
@@ -116,8 +116,9 @@ def test_bench_drafting_with_the_worker(model_server, celery_worker_process, cam
         assert time.perf_counter() - started < 300, f"{count} of {len(leads)} drafted in 5 minutes"
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
-    ceiling = processes * LLM_CONCURRENCY / 2
-    note = f"ceiling {ceiling:.0f}/s; {len(leads)} drafts in {elapsed:.1f} s; the first in the queue after "
-    note += f"{first - started:.1f} s"
-    name = f"drafting by the worker, {processes} processes × {LLM_CONCURRENCY} at once"
+    ceiling = processes * in_flight / 2
+    tasks = -(-len(leads) // draft_batch_size())
+    note = f"ceiling {ceiling:.0f}/s; {len(leads)} drafts, {tasks} tasks, in {elapsed:.1f} s"
+    note += f"; the first in the queue after {first - started:.1f} s"
+    name = f"drafting by the worker, {processes} processes × {in_flight} at once"
     bench_result(name, len(leads) / elapsed, "/s", 50, higher_is_better=True, note=note)
