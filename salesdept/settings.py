@@ -527,9 +527,15 @@ LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2)
 # Model calls in flight at once per worker process, for a remote API. Lower it if your provider
 # answers 429 often. A server on this machine or a private network (llama.cpp, Ollama) usually
-# answers one request at a time: LLM_LOCAL_CONCURRENCY applies there instead.
+# answers one request at a time: LLM_LOCAL_CONCURRENCY applies there instead, to all the worker's
+# processes together (salesdept.slots).
 LLM_CONCURRENCY = env_int("LLM_CONCURRENCY", 100)
 LLM_LOCAL_CONCURRENCY = env_int("LLM_LOCAL_CONCURRENCY", 1)
+# Whether the server is local in that sense: "auto" judges by its address (localhost, a private
+# address, a bare host name); "false" for a remote API reached through a gateway on your network.
+LLM_SERVER_IS_LOCAL = env_str("LLM_SERVER_IS_LOCAL", "auto")
+if LLM_SERVER_IS_LOCAL not in ("auto", "true", "false"):
+    raise ImproperlyConfigured("LLM_SERVER_IS_LOCAL must be auto, true or false.")
 # How answers are asked for: "auto" learns it per server and model (json_schema, then json_object,
 # then the schema in the prompt); a fixed value skips the learning.
 LLM_STRUCTURED_MODE = env_str("LLM_STRUCTURED_MODE", "auto")

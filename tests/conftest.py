@@ -22,7 +22,7 @@ from salesdept.roles import ADMIN, MANAGER, REP
 from tests.factories import CampaignFactory, LeadFactory, MessageFactory, SendingAccountFactory, UserFactory
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_fixture  # noqa: F401 (the fake_openai fixture)
 
-# CI sets this: a test that would skip for want of PostgreSQL or Chromium fails instead.
+# CI sets this: a test that would skip for want of PostgreSQL, Redis or Chromium fails instead.
 REQUIRE_ALL = os.environ.get("SALESDEPT_REQUIRE_ALL") == "1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -82,6 +82,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     missing = []
     if item.get_closest_marker("postgres") and not on_postgres():
         missing.append("needs PostgreSQL: set DATABASE_URL=postgres://...")
+    if item.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        missing.append("needs Redis: set REDIS_URL=redis://...")
     if item.get_closest_marker("chromium") and not os.path.exists(CHROMIUM):
         missing.append(f"needs Chromium at {CHROMIUM}: apt-get install chromium")
     if missing:

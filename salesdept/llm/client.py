@@ -4,6 +4,7 @@ Pure I/O apart from the shared cache (which structured-output mode each server s
 calls can run in threads side by side.
 """
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
@@ -12,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
+from salesdept import slots
 from salesdept.llm.schemas import strict_json_schema
 from salesdept.teamconfig import Check, llm_config, redact
 
@@ -41,7 +43,11 @@ def server_url() -> str:
 
 
 def is_local(base_url: str) -> bool:
-    """A server on this machine or a private network: usually one GPU answering one request at a time."""
+    """A server on this machine or a private network: usually one GPU answering one request at a time.
+
+    LLM_SERVER_IS_LOCAL says so for the configured server when its address misleads."""
+    if settings.LLM_SERVER_IS_LOCAL != "auto":
+        return settings.LLM_SERVER_IS_LOCAL == "true"
     host = (urlsplit(base_url).hostname or "").lower()
     if host == "localhost" or host.endswith((".local", ".internal", ".lan")) or "." not in host:
         return True  # a bare name like "ollama" is a container or machine on our own network
@@ -53,7 +59,8 @@ def is_local(base_url: str) -> bool:
 
 
 def concurrency() -> int:
-    """Model calls one worker process may have in flight at once at the configured server."""
+    """Model calls in flight at once at the configured server: a remote API's for each worker process,
+    a local server's for all of them together (`_in_flight`)."""
     limit = settings.LLM_LOCAL_CONCURRENCY if is_local(server_url()) else settings.LLM_CONCURRENCY
     return max(1, limit)
 
@@ -105,6 +112,40 @@ def _slot(server: str) -> threading.BoundedSemaphore:
         if server not in _slots:
             _slots[server] = threading.BoundedSemaphore(concurrency())
         return _slots[server]
+
+
+def _longest_hold() -> float:
+    """The longest one `_create` can take: every try times out, with the longest wait between tries."""
+    tries = settings.LLM_MAX_RETRIES + 1
+    return tries * settings.LLM_TIMEOUT_SECONDS + (tries - 1) * RETRY_AFTER_MAX + 30
+
+
+@contextlib.contextmanager
+def _in_flight(server: str) -> Iterator[float]:
+    """A place for one call at `server`; yields the seconds the call may take.
+
+    A local server's limit (LLM_LOCAL_CONCURRENCY) holds for every process of the worker together,
+    first come first served (salesdept.slots): the worker's processes used to send it one call each,
+    and it queued all but one, past their timeouts. The wait for a place counts in the call's timeout,
+    so a call still ends within LLM_TIMEOUT_SECONDS of asking, as the drafting tasks' time budgets
+    expect; a call that finds no place in time is not sent.
+    """
+    timeout = settings.LLM_TIMEOUT_SECONDS
+    with _slot(server):
+        if not is_local(server):
+            yield timeout
+            return
+        try:
+            with slots.slot(
+                f"llm:{server}", size=concurrency(), wait=max(0.0, timeout - 1), hold=_longest_hold()
+            ) as waited:
+                yield timeout - waited
+        except slots.SlotsBusy:
+            raise LLMFailure(
+                "busy", f"The model server stayed busy with other calls for {timeout:g} s: not sent."
+            ) from None
+        except slots.SlotsUnavailable as exc:
+            raise LLMFailure("unreachable", f"The queue of calls to the model server is unreachable ({exc}).") from exc
 
 
 class LLMFailure(Exception):
@@ -252,7 +293,7 @@ def _wait(exc: openai.APIStatusError | None, retry: int) -> float | None:
     return 0.5 * 2**retry * (1 - 0.25 * random.random())
 
 
-def _create(client: openai.OpenAI, **request) -> ChatCompletion:
+def _create(client: openai.OpenAI, timeout: float, **request) -> ChatCompletion:
     """One answer from the server, retrying what may pass (429, 5xx, a dropped connection).
 
     Never retried: a timeout (the server may still be working on it: a second copy would only
@@ -266,7 +307,7 @@ def _create(client: openai.OpenAI, **request) -> ChatCompletion:
     for retry in range(settings.LLM_MAX_RETRIES + 1):
         last = retry == settings.LLM_MAX_RETRIES
         try:
-            return client.post("/chat/completions", body=request, cast_to=ChatCompletion)
+            return client.post("/chat/completions", body=request, cast_to=ChatCompletion, options={"timeout": timeout})
         except openai.APITimeoutError:
             raise
         except openai.APIConnectionError:
@@ -335,10 +376,11 @@ def structured(
     while attempt < 2:
         extra, sent = _request_format(mode, schema, conversation)
         try:
-            with _slot(server.url):
+            with _in_flight(server.url) as timeout:
                 # max_tokens too: llama.cpp and older servers ignore max_completion_tokens.
                 response = _create(
                     server.client,
+                    timeout,
                     model=model,
                     messages=sent,
                     max_completion_tokens=max_tokens,

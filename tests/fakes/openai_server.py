@@ -160,7 +160,7 @@ class FakeOpenAI(LocalFake):
         self.llama_cpp = llama_cpp  # llama.cpp's habits: see the module's docstring
         self._one_at_a_time = threading.Lock()
         self._in_flight = 0
-        self.max_in_flight = 0  # the most requests it was working on at once
+        self.max_in_flight = 0  # the most requests it held at once (answering, or queued for its one slot)
         self._replies: deque[Script] = deque()
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -234,17 +234,14 @@ class FakeOpenAI(LocalFake):
         if body.get("stream"):
             return error(400, "FakeOpenAI does not stream; call without stream=True.", "invalid_request_error", None)
 
-        if self.llama_cpp:
-            with self._one_at_a_time:  # one slot: the others wait, as they do for one GPU
-                return self._answer(h, body, n, request_id, error)
-        return self._answer(h, body, n, request_id, error)
-
-    def _answer(self, h: FakeHandler, body: dict[str, Any], n: int, request_id: str, error: Callable) -> None:
         with self._lock:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
-            self._answer_one(h, body, n, request_id, error)
+            if self.llama_cpp:
+                with self._one_at_a_time:  # one slot: the others wait, as they do for one GPU
+                    return self._answer_one(h, body, n, request_id, error)
+            return self._answer_one(h, body, n, request_id, error)
         finally:
             with self._lock:
                 self._in_flight -= 1

@@ -59,8 +59,7 @@ def model_server():
 @pytest.fixture
 def remote_model(settings, model_server):
     settings.OPENAI_API_KEY, settings.LLM_BASE_URL, settings.LLM_MAX_RETRIES = "test-key", model_server, 0
-    # It plays a remote API that serves many calls at once, though it listens on 127.0.0.1.
-    settings.LLM_LOCAL_CONCURRENCY = settings.LLM_CONCURRENCY
+    settings.LLM_SERVER_IS_LOCAL = "false"  # it plays a remote API, though it listens on 127.0.0.1
     client.reset()
     yield
     client.reset()
@@ -74,7 +73,7 @@ def test_bench_drafting_throughput(concurrency, settings, remote_model, campaign
     monkeypatch.setattr(
         services, "drafts_record", lambda drafted: (record(drafted), queued.append(time.perf_counter()))[0]
     )
-    settings.LLM_CONCURRENCY = settings.LLM_LOCAL_CONCURRENCY = concurrency
+    settings.LLM_CONCURRENCY = concurrency
     client.reset()
     ceiling = concurrency / 2  # drafts a second: every slot busy, each draft two 1 s calls
     batch = draft_batch_size()
@@ -104,7 +103,7 @@ def test_bench_drafting_with_the_worker(settings, remote_model, celery_worker_pr
         OPENAI_API_KEY=settings.OPENAI_API_KEY,
         LLM_BASE_URL=settings.LLM_BASE_URL,
         LLM_MAX_RETRIES=str(settings.LLM_MAX_RETRIES),
-        LLM_LOCAL_CONCURRENCY=str(settings.LLM_LOCAL_CONCURRENCY),
+        LLM_SERVER_IS_LOCAL=settings.LLM_SERVER_IS_LOCAL,
     )
     in_flight = settings.LLM_CONCURRENCY
     leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(16 * in_flight)]

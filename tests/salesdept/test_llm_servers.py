@@ -4,6 +4,7 @@ garbage, flaky and rate-limited answers. Real HTTP to the in-repo fake; requests
 
 import json
 import logging
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.core.cache import cache
 
 from leads.models import ImportJob, Lead
 from leads.services import leads_qualify
+from salesdept import slots
 from salesdept.llm import budget, client
 from salesdept.llm.gateway import Request, run, run_many
 from salesdept.llm.schemas import Classification, ReplyAnalysis
@@ -265,6 +267,59 @@ def test_without_the_cap_calls_queue_past_the_timeout_and_are_never_resent(llama
     assert llama.count == 6  # LLM_MAX_RETRIES=2, yet nothing was sent twice
 
 
+def _ask_three_times(results) -> None:
+    client.reset()  # this process's own client and connections, as a worker process builds after fork
+    for n in range(3):
+        try:
+            messages = [{"role": "user", "content": str(n)}]
+            client.structured(model="gpt-4o-mini", schema=Classification, messages=messages)
+            results.put("answered")
+        except client.LLMFailure as exc:
+            results.put(exc.kind)
+
+
+def test_a_local_servers_cap_holds_for_the_worker_processes_together(llama, settings):
+    settings.LLM_STRUCTURED_MODE = "json_object"
+    llama.delay = 0.2
+    llama.default = lambda body: json_reply(GOOD)
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    workers = [fork.Process(target=_ask_three_times, args=(results,)) for _ in range(3)]
+
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert [results.get(timeout=5) for _ in range(9)] == ["answered"] * 9
+    assert llama.count == 9 and llama.max_in_flight == 1  # three processes, one call at a time between them
+
+
+def test_a_call_that_finds_no_place_at_a_local_server_within_its_timeout_is_not_sent(llama, settings):
+    settings.LLM_STRUCTURED_MODE, settings.LLM_TIMEOUT_SECONDS = "json_object", 1.5
+    llama.default = lambda body: json_reply(GOOD)
+    fork = multiprocessing.get_context("fork")
+    holding, release = fork.Event(), fork.Event()
+    server = client.Server().url
+
+    def other_worker_calling() -> None:  # holds the server's one place, as a long call would
+        with slots.slot(f"llm:{server}", size=1, wait=5, hold=60):
+            holding.set()
+            release.wait(30)
+
+    other = fork.Process(target=other_worker_calling)
+    other.start()
+    assert holding.wait(10)
+    try:
+        result = run(request())
+    finally:
+        release.set()
+        other.join(timeout=10)
+
+    assert result.from_template is True and llama.count == 0  # nothing sent past its time
+    assert LLMCall.objects.get().error == "The model server stayed busy with other calls for 1.5 s: not sent."
+
+
 def test_a_local_server_gets_a_small_cap_and_a_remote_api_llm_concurrency(settings):
     settings.LLM_CONCURRENCY, settings.LLM_LOCAL_CONCURRENCY = 50, 2
     for url, cap in [
@@ -277,6 +332,14 @@ def test_a_local_server_gets_a_small_cap_and_a_remote_api_llm_concurrency(settin
     ]:
         settings.LLM_BASE_URL = url
         assert client.concurrency() == cap, url
+
+
+def test_the_admin_can_say_whether_the_server_is_local_when_its_address_misleads(settings):
+    settings.LLM_CONCURRENCY, settings.LLM_LOCAL_CONCURRENCY = 50, 2
+    settings.LLM_BASE_URL, settings.LLM_SERVER_IS_LOCAL = "http://litellm:4000/v1", "false"  # a gateway to an API
+    assert client.concurrency() == 50
+    settings.LLM_BASE_URL, settings.LLM_SERVER_IS_LOCAL = "https://gpu.example.com/v1", "true"  # one GPU of ours
+    assert client.concurrency() == 2
 
 
 # Money -----------------------------------------------------------------------------------------------------
