@@ -27,6 +27,9 @@ ITEM_RELATED = ("lead__company", "lead__owner", "campaign", "account", "reply_to
 # (the card never shows it) is left out, and what few cards show (the reply answered, the nurture
 # touch, the proposal) is read afterwards for those cards alone: see `with_card_extras`.
 CARD_RELATED = ("lead__company", "lead__owner", "campaign")
+# What no card shows and can be long: the lead's raw profile from its source and the posts read for its
+# activity (5 KB a lead with a short profile and five posts: 1 ms of a page's 20 ms list; more for active people).
+CARD_UNSHOWN = ("lead__raw_profile", "lead__activity")
 # A hand-set score wins over the rule score; unscored leads sort after every scored one.
 EFFECTIVE_SCORE = ranked_score("lead__")
 
@@ -155,9 +158,13 @@ def _for_cards(queue: QuerySet[OutreachMessage], user) -> QuerySet[OutreachMessa
     A rep's queue holds only their own leads, whose owner the card never names: one join fewer.
     """
     related = CARD_RELATED if is_manager(user) else tuple(name for name in CARD_RELATED if name != "lead__owner")
-    return queue.select_related(*related).annotate(
-        has_nurture=Exists(Nurture.objects.filter(message=OuterRef("pk"))),
-        has_proposal=Exists(Proposal.objects.filter(message=OuterRef("pk"))),
+    return (
+        queue.select_related(*related)
+        .defer(*CARD_UNSHOWN)
+        .annotate(
+            has_nurture=Exists(Nurture.objects.filter(message=OuterRef("pk"))),
+            has_proposal=Exists(Proposal.objects.filter(message=OuterRef("pk"))),
+        )
     )
 
 
@@ -216,6 +223,7 @@ def approved_waiting_for(user) -> QuerySet[OutreachMessage]:
     return (
         OutreachMessage.objects.filter(status=Status.APPROVED, decided_by=user)
         .select_related("lead")
+        .defer(*CARD_UNSHOWN)
         .order_by("-decided_at", "-pk")
     )
 

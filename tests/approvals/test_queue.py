@@ -105,6 +105,21 @@ def test_queue_queries_do_not_grow_with_items(client, alice, campaign, alice_acc
     assert paged <= 12
 
 
+def test_the_queue_does_not_read_the_long_fields_no_card_shows(client, alice, campaign, alice_account):
+    for _ in range(3):
+        message = draft(campaign, alice, alice_account)
+        Lead.objects.filter(pk=message.lead_id).update(
+            raw_profile={"summary": "s" * 5000}, activity=[{"text": "a post " * 500}]
+        )
+
+    with CaptureQueriesContext(connection) as captured:
+        response = login(client, alice).get("/approvals/")
+
+    assert len(shown(response)) == 3
+    read = " ".join(query["sql"] for query in captured)
+    assert '"raw_profile"' not in read and '"activity"' not in read and "s" * 5000 not in response.text
+
+
 def test_it_reads_the_replies_its_answers_answer_in_one_query_for_the_page(client, alice, campaign, alice_account):
     def queries_with(answers: int) -> int:
         while OutreachMessage.objects.filter(reply_to__isnull=False).count() < answers:
