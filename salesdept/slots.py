@@ -108,23 +108,25 @@ class _FileQueue:
     one clock for every process of the machine."""
 
     def __init__(self, name: str) -> None:
-        directory = Path(settings.VAR_DIR) / "slots"
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{_key(name)}.json"
+        self.path = Path(settings.VAR_DIR) / "slots" / f"{_key(name)}.json"
         self.lock = self.path.with_suffix(".lock")
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict]:
-        with open(self.lock, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its process ends
-            try:
-                state = json.loads(self.path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                state = {"tickets": 0, "queue": []}
-            yield state
-            written = self.path.with_suffix(f".{os.getpid()}.tmp")
-            written.write_text(json.dumps(state), encoding="utf-8")
-            os.replace(written, self.path)  # whole or not at all, even if this process is killed
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.lock, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or its process ends
+                try:
+                    state = json.loads(self.path.read_text(encoding="utf-8"))
+                except (FileNotFoundError, ValueError):  # none yet, or not ours: start a new queue
+                    state = {"tickets": 0, "queue": []}
+                yield state
+                written = self.path.with_suffix(f".{os.getpid()}.tmp")
+                written.write_text(json.dumps(state), encoding="utf-8")
+                os.replace(written, self.path)  # whole or not at all, even if this process is killed
+        except OSError as exc:
+            raise SlotsUnavailable(f"{self.path}: {exc}") from exc
 
     def take(self, token: str, *, size: int, hold: float) -> bool:
         now = time.monotonic()
@@ -142,7 +144,7 @@ class _FileQueue:
         return holds
 
     def leave(self, token: str) -> None:
-        with self._locked() as state:
+        with contextlib.suppress(SlotsUnavailable), self._locked() as state:  # unreadable: its lease ends it
             state["queue"] = [entry for entry in state["queue"] if entry[1] != token]
 
 

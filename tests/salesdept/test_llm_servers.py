@@ -320,6 +320,18 @@ def test_a_call_that_finds_no_place_at_a_local_server_within_its_timeout_is_not_
     assert LLMCall.objects.get().error == "The model server stayed busy with other calls for 1.5 s: not sent."
 
 
+def test_without_the_queue_of_calls_to_a_local_server_nothing_is_sent(llama, settings, tmp_path):
+    settings.LLM_STRUCTURED_MODE, settings.REDIS_URL = "json_object", ""
+    settings.VAR_DIR = tmp_path / "a file"  # the queue's directory cannot be made
+    settings.VAR_DIR.write_text("")
+    llama.default = lambda body: json_reply(GOOD)
+
+    result = run(request())
+
+    assert result.from_template is True and llama.count == 0
+    assert LLMCall.objects.get().error.startswith("The queue of calls to the model server is unreachable")
+
+
 def test_a_local_server_gets_a_small_cap_and_a_remote_api_llm_concurrency(settings):
     settings.LLM_CONCURRENCY, settings.LLM_LOCAL_CONCURRENCY = 50, 2
     for url, cap in [

@@ -127,3 +127,11 @@ def test_other_names_have_slots_of_their_own(backend):
     finally:
         release.set()
         holder.join(timeout=10)
+
+
+def test_a_queue_that_cannot_be_kept_is_an_error_not_a_free_pass(settings, tmp_path):
+    settings.REDIS_URL, settings.VAR_DIR = "", tmp_path / "a file"
+    settings.VAR_DIR.write_text("not a directory")
+
+    with pytest.raises(slots.SlotsUnavailable), slots.slot("server", size=1, wait=1, hold=60):
+        pytest.fail("no queue, no slot")
