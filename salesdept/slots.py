@@ -132,14 +132,14 @@ class _FileQueue:
         now = time.monotonic()
         with self._locked() as state:
             queue = [entry for entry in state["queue"] if entry[3] > now and _alive(entry[2])]
-            if not any(entry[1] == token for entry in queue):
+            mine = next((entry for entry in queue if entry[1] == token), None)
+            if mine is None:
                 state["tickets"] += 1
-                queue.append([state["tickets"], token, os.getpid(), 0])
+                mine = [state["tickets"], token, os.getpid(), 0]
+                queue.append(mine)
             queue.sort()
-            holds = [entry[1] for entry in queue].index(token) < size
-            for entry in queue:
-                if entry[1] == token:
-                    entry[3] = now + (hold if holds else WAITER_LEASE_SECONDS)
+            holds = queue.index(mine) < size
+            mine[3] = now + (hold if holds else WAITER_LEASE_SECONDS)
             state["queue"] = queue
         return holds
 

@@ -61,8 +61,11 @@ def is_local(base_url: str) -> bool:
 def concurrency() -> int:
     """Model calls in flight at once at the configured server: a remote API's for each worker process,
     a local server's for all of them together (`_in_flight`)."""
-    limit = settings.LLM_LOCAL_CONCURRENCY if is_local(server_url()) else settings.LLM_CONCURRENCY
-    return max(1, limit)
+    return _concurrency_at(server_url())
+
+
+def _concurrency_at(server: str) -> int:
+    return max(1, settings.LLM_LOCAL_CONCURRENCY if is_local(server) else settings.LLM_CONCURRENCY)
 
 
 def openai_client() -> openai.OpenAI:
@@ -110,7 +113,7 @@ def _slot(server: str) -> threading.BoundedSemaphore:
     """The process's calls in flight at `server`, whichever batch or thread makes them."""
     with _slots_lock:
         if server not in _slots:
-            _slots[server] = threading.BoundedSemaphore(concurrency())
+            _slots[server] = threading.BoundedSemaphore(_concurrency_at(server))
         return _slots[server]
 
 
@@ -137,7 +140,7 @@ def _in_flight(server: str) -> Iterator[float]:
             return
         try:
             with slots.slot(
-                f"llm:{server}", size=concurrency(), wait=max(0.0, timeout - 1), hold=_longest_hold()
+                f"llm:{server}", size=_concurrency_at(server), wait=max(0.0, timeout - 1), hold=_longest_hold()
             ) as waited:
                 yield timeout - waited
         except slots.SlotsBusy:
