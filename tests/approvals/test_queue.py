@@ -9,11 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from approvals.services import message_approve
+from campaigns.models import Campaign
 from leads.models import Activity, Lead
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.sending import outreach_send_next
 from tests.conftest import login
-from tests.factories import CampaignFactory, LeadFactory, MessageFactory
+from tests.factories import CampaignFactory, CompanyFactory, LeadFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -105,19 +106,45 @@ def test_queue_queries_do_not_grow_with_items(client, alice, campaign, alice_acc
     assert paged <= 12
 
 
-def test_the_queue_does_not_read_the_long_fields_no_card_shows(client, alice, campaign, alice_account):
+# Columns no card shows, some long: a lead's raw profile and posts read, a company's website summary,
+# a campaign's brief, the draft as first written.
+UNSHOWN_COLUMNS = (
+    '"leads_lead"."raw_profile"',
+    '"leads_lead"."activity"',
+    '"leads_company"."summary"',
+    '"campaigns_campaign"."internal_notes"',
+    '"campaigns_campaign"."faq"',
+    '"outreach_outreachmessage"."original_body"',
+)
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"])
+def test_the_queue_reads_of_each_card_only_what_it_shows(client, who, request, campaign, alice, alice_account):
+    Campaign.objects.filter(pk=campaign.pk).update(internal_notes="n" * 3000, faq=[{"q": "Why?", "a": "a" * 3000}])
     for _ in range(3):
-        message = draft(campaign, alice, alice_account)
+        message = draft(campaign, alice, alice_account, company=CompanyFactory(summary="c" * 3000))
         Lead.objects.filter(pk=message.lead_id).update(
             raw_profile={"summary": "s" * 5000}, activity=[{"text": "a post " * 500}]
         )
+    OutreachMessage.objects.filter(lead__owner=alice).update(original_body="o" * 2000)
 
     with CaptureQueriesContext(connection) as captured:
-        response = login(client, alice).get("/approvals/")
+        response = login(client, request.getfixturevalue(who)).get("/approvals/")
 
-    assert len(shown(response)) == 3
+    assert len(shown(response)) == 3 and "Company" in response.text and campaign.name in response.text
     read = " ".join(query["sql"] for query in captured)
-    assert '"raw_profile"' not in read and '"activity"' not in read and "s" * 5000 not in response.text
+    assert [column for column in UNSHOWN_COLUMNS if column in read] == []
+
+
+def test_the_filters_read_the_campaigns_once_and_only_their_names_and_labels(client, bob, campaign):
+    CampaignFactory(name="Spring summit", labels=[{"name": "Sponsor", "description": "Pays"}])
+
+    with CaptureQueriesContext(connection) as captured:
+        response = login(client, bob).get("/approvals/")
+
+    reads = [query["sql"] for query in captured if 'FROM "campaigns_campaign"' in query["sql"]]
+    assert len(reads) == 1 and '"internal_notes"' not in reads[0]
+    assert ">Spring summit</option>" in response.text and '<option value="Sponsor">' in response.text
 
 
 def test_it_reads_the_replies_its_answers_answer_in_one_query_for_the_page(client, alice, campaign, alice_account):
