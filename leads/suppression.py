@@ -2,7 +2,7 @@
 
 import hashlib
 
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet, Value
 
 from leads.dedupe import normalise_linkedin_url
 from leads.models import Lead, Suppression
@@ -45,11 +45,23 @@ def suppression_add_for_lead(*, lead: Lead, reason: str) -> int:
     )
 
 
-def is_suppressed(lead: Lead) -> bool:
+def _entries_for(lead: Lead) -> QuerySet[Suppression] | None:
+    """The entries that would name the person (an address of theirs, their email's domain); None: no address."""
     keys = _keys_for(lead)
     if not keys:
-        return False
+        return None
     match = Q()
     for kind, value in keys:
         match |= Q(kind=kind, value_hash=suppression_hash(kind, value))
-    return Suppression.objects.filter(match).exists()
+    return Suppression.objects.filter(match)
+
+
+def is_suppressed(lead: Lead) -> bool:
+    entries = _entries_for(lead)
+    return entries is not None and entries.exists()
+
+
+def suppressed(lead: Lead) -> Exists | Value:
+    """`is_suppressed` as an expression, for the statement that reads or locks the person anyway."""
+    entries = _entries_for(lead)
+    return Value(False) if entries is None else Exists(entries)

@@ -21,7 +21,7 @@ from leads.enrolments import enrolment_step_sent
 from leads.lifecycle import ANSWERS_STOPPED, SEQUENCE_STOPPED, Trigger, lead_transition
 from leads.models import Enrolment, Lead
 from leads.services import activity_record
-from leads.suppression import is_suppressed
+from leads.suppression import suppressed
 from outreach import limits
 from outreach.accounts import account_pause
 from outreach.channels.base import ChannelError, SendOutcomeUnknown, SendResult
@@ -116,6 +116,9 @@ def outreach_send_next(*, account_id: int, now: dt.datetime | None = None) -> st
         locked = _person_lock(message)
         if locked is None:
             return "busy"  # another campaign's send to this person is being claimed right now
+        if locked.suppressed:  # asked holding the person: an opt-out committed before the lock is seen
+            _cancel(message, "The person is on the suppression list")
+            return "cancelled"
         if locked.enrolment_stopped and not _outside_sequence(message):
             _cancel(message, "The person's place in this campaign was stopped")
             return "cancelled"
@@ -187,8 +190,6 @@ def _stop_reason(message: OutreachMessage) -> str:
     stopped = ANSWERS_STOPPED if _outside_sequence(message) else SEQUENCE_STOPPED
     if lead.status in stopped:
         return f"Lead is {lead.get_status_display().lower()}"
-    if is_suppressed(lead):
-        return "The person is on the suppression list"
     if message.kind == Kind.EMAIL and lead.email_bounced_at:
         return "Mail to this address bounced"
     return ""
@@ -201,7 +202,8 @@ def _person_lock(message: OutreachMessage) -> Lead | None:
     locks only its own message row, so without this both could read "no touch yet" and both
     send. Skip-locked: the loser gets None and does not wait (nor deadlock with a reply that
     holds the person and cancels their messages); its message stays approved for the next tick.
-    The row comes with whether the person's place in the message's campaign was stopped.
+    The row comes with whether the person is on the suppression list and whether their place in the
+    message's campaign was stopped: asked in the statement that takes the lock, not one each before it.
     """
     stopped = Enrolment.objects.filter(
         lead=OuterRef("pk"), campaign_id=message.campaign_id, status=Enrolment.Status.STOPPED
@@ -209,7 +211,7 @@ def _person_lock(message: OutreachMessage) -> Lead | None:
     return (
         Lead.objects.select_for_update(skip_locked=True)
         .filter(pk=message.lead_id)
-        .annotate(enrolment_stopped=Exists(stopped))
+        .annotate(suppressed=suppressed(message.lead), enrolment_stopped=Exists(stopped))
         .only("pk")
         .first()
     )
