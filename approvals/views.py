@@ -78,6 +78,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     }
     if not filters:
         context["pending_count"] = total  # the navigation badge: no second count
+    context["badge_follows_total"] = True  # and after a decision the badge comes with the total (queue_total)
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, f"{QUEUE}#queue-region", context)
     return render(request, QUEUE, context)
@@ -99,12 +100,19 @@ def pending_count(request: HttpRequest) -> HttpResponse:
 @require_GET
 @rep_required
 def queue_total(request: HttpRequest) -> HttpResponse:
-    """The queue's "N drafts waiting" for the filters in the URL: it refreshes after every decision."""
+    """The queue's "N drafts waiting" for the filters in the URL: it refreshes after every decision.
+
+    The navigation's badge comes with it (out of band): without filters it is the same number.
+    """
     filters = QueueFilterForm(request.GET, manager=is_manager(request.user)).filters()
+    total = queue_count_for(request.user, filters=filters)
     context = {
-        "total": queue_count_for(request.user, filters=filters),
+        "total": total,
         "filtered": bool(filters),
         "filter_query": _filter_query(request),
+        "pending_count": pending_count_for(request.user) if filters else total,
+        "badge_follows_total": True,
+        "oob": True,
     }
     return render(request, f"{QUEUE}#queue-total", context)
 

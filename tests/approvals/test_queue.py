@@ -437,9 +437,34 @@ def test_bulk_approve_skips_a_draft_a_guardrail_blocked(client, alice, pending):
     assert pending.status == Status.PENDING_APPROVAL
 
 
+def badge(html: str) -> str:
+    return re.search(r'<span id="pending-count"[^>]*>[^<]*</span>', html).group(0)
+
+
 def test_the_count_badge_refreshes_itself(client, alice, pending):
-    response = login(client, alice).get("/approvals/")
-    assert 'hx-trigger="queueChanged from:body, every 60s"' in response.text
+    elsewhere = badge(login(client, alice).get("/leads/").text)
+    assert 'hx-trigger="queueChanged from:body, every 60s"' in elsewhere  # after a decision on a lead's page
+    on_the_queue = badge(client.get("/approvals/").text)
+    assert 'hx-trigger="every 60s"' in on_the_queue  # after a decision the queue's total brings it
+
+
+@pytest.mark.parametrize(("query", "total"), [("", 2), ("?kind=email", 1)])
+def test_the_queues_total_brings_the_badge_with_it(client, alice, campaign, alice_account, query, total):
+    draft(campaign, alice, alice_account, kind="email")
+    draft(campaign, alice, alice_account, kind="connection_note")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = login(client, alice).get(f"/approvals/total/{query}", **HTMX)
+
+    counts = [query for query in captured if query["sql"].startswith("SELECT COUNT(*)")]
+    assert len(counts) == (1 if not query else 2)  # unfiltered, the total is the badge's number
+    assert f"{total} draft" in response.text
+    assert badge(response.text).endswith('hx-swap-oob="true">2</span>')
+    assert 'aria-label="2 drafts waiting"' in badge(response.text)
+
+
+def test_the_badge_says_one_draft_in_the_singular(client, alice, pending):
+    assert 'aria-label="1 draft waiting"' in badge(login(client, alice).get("/approvals/").text)
 
 
 def test_a_suggested_answer_waits_in_the_queue_with_the_reply_it_answers(client, alice, pending, alice_account):

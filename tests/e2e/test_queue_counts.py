@@ -29,12 +29,17 @@ def test_it_updates_the_header_after_a_keyboard_approval_and_its_undo(
     settled(page)
     page.keyboard.press("Escape")  # out of the filter: keys typed in a select are the select's
 
+    asked = []
+    page.on(
+        "request", lambda request: asked.append(request.url.split("?")[0].removeprefix(page.url.split("/approvals")[0]))
+    )
     page.keyboard.press("j")
     page.keyboard.press("a")
     expect(page.locator(f"#item-{first.pk}").get_by_role("status")).to_have_text(re.compile(r"^Approved:"))
     expect(header).to_have_text("2 drafts waiting that match these filters.")
     expect(badge).to_have_text("2")
     assert status_of(first) == "approved"
+    assert sorted(asked) == [f"/approvals/{first.pk}/approve/", "/approvals/total/"]  # the badge came with the total
 
     page.keyboard.press("u")
     expect(page.locator(f"#item-{first.pk}").locator(".notice")).to_have_text(re.compile(r"^Approval undone"))
