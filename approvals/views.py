@@ -94,7 +94,8 @@ def _filter_query(request: HttpRequest) -> str:
 @require_GET
 @rep_required
 def pending_count(request: HttpRequest) -> HttpResponse:
-    return render(request, f"{QUEUE}#pending-count", {"pending_count": pending_count_for(request.user)})
+    context = {"pending_count": pending_count_for(request.user), "badge_follows_total": "follows" in request.GET}
+    return render(request, f"{QUEUE}#pending-count", context)
 
 
 @require_GET

@@ -446,6 +446,8 @@ def test_the_count_badge_refreshes_itself(client, alice, pending):
     assert 'hx-trigger="queueChanged from:body, every 60s"' in elsewhere  # after a decision on a lead's page
     on_the_queue = badge(client.get("/approvals/").text)
     assert 'hx-trigger="every 60s"' in on_the_queue  # after a decision the queue's total brings it
+    refreshed = badge(client.get(re.search(r'hx-get="([^"]+)"', on_the_queue).group(1), **HTMX).text)
+    assert 'hx-trigger="every 60s"' in refreshed  # and its minutely refresh does not start listening again
 
 
 @pytest.mark.parametrize(("query", "total"), [("", 2), ("?kind=email", 1)])
