@@ -132,6 +132,7 @@ def test_a_batch_looks_up_the_servers_mode_once_and_its_calls_keep_what_one_lear
     assert sent == ["json_schema", "json_object", "json_object", "json_object", "json_object"]  # refused once
 
 
+@pytest.mark.postgres  # the other process reads the team's settings from the test database
 def test_the_learnt_mode_is_shared_with_other_worker_processes(llama):
     llama.default = lambda body: json_reply(GOOD)
     other_worker = (

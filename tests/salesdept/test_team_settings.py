@@ -155,7 +155,7 @@ def test_a_batch_of_drafts_reads_the_settings_once_and_the_next_batch_sees_a_new
     looks = []
     shared_version = teamconfig.cache.get
     monkeypatch.setattr(
-        teamconfig.cache, "get", lambda key, *a: looks.append(key) or shared_version(key, *a), raising=False
+        teamconfig.cache, "get", lambda key, *a, **kw: looks.append(key) or shared_version(key, *a, **kw), raising=False
     )
     leads = [LeadFactory(campaign=campaign, owner=alice, status="qualified").pk for _ in range(6)]
 
@@ -266,6 +266,7 @@ for _ in sys.stdin:  # one line in, what this process would use now out
 """
 
 
+@pytest.mark.postgres  # the other process opens the test database: an in-memory SQLite one is this process's alone
 @pytest.mark.django_db(transaction=True)  # the other process reads only what is committed
 def test_another_process_sees_a_save_without_a_restart(bob, settings):
     env = {
