@@ -148,5 +148,7 @@ def test_a_batch_of_drafts_costs_about_the_same_statements_whatever_its_size(
         # The reads, among them the enrolments (a stopped one drafts nothing) and the reps' signatures; the
         # lazy LinkedIn activity read (leads.intent), whose views are spent per account in chunks; the writes,
         # in bulk. One by one, the writes cost ten statements a draft (406 for 60 drafts before they were batched).
-        with django_assert_max_num_queries(50 + size // 10):
+        # The campaign and its accounts are read on their own, once for the batch: joined, they were built again for
+        # every row (four statements more, 800 copies fewer for 800 drafts).
+        with django_assert_max_num_queries(52 + size // 10):
             assert len(messages_draft(lead_ids=leads)) == size
