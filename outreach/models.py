@@ -303,9 +303,14 @@ class OutreachMessage(models.Model):
                 condition=Q(kind="connection_note", status="sent", accepted_at__isnull=True, withdrawn_at__isnull=True),
                 name="message_open_invite_idx",
             ),
-            # The queues: what waits for a person, and what a guardrail stopped.
+            # The queues: what waits for a person, and what a guardrail stopped. The drafts waiting hold
+            # what counting them reads (approvals.selectors.COUNTED_WAITING): PostgreSQL counts them from
+            # this index alone, and a rep's by merging it with their leads' (leads' lead_owner_idx).
             models.Index(
-                fields=["lead"], condition=models.Q(status="pending_approval"), name="message_pending_lead_idx"
+                fields=["lead"],
+                include=["reply_to"],
+                condition=models.Q(status="pending_approval", blocked=False),
+                name="message_waiting_idx",
             ),
             models.Index(
                 fields=["created_at"],
