@@ -226,3 +226,18 @@ def test_the_second_person_on_an_item_sees_who_decided_and_nothing_is_doubled(
     assert Activity.objects.filter(message=pending, verb__in=["message.approved", "message.rejected"]).count() == 1
     for page in pages.values():
         page.context.close()
+
+
+def test_a_cards_rewrite_and_snooze_controls_keep_their_height_beside_the_reject_form(
+    page: Page, browser_problems, alice, pending
+):
+    """At desk width regenerate and snooze sit beside the reject form; they stretched to its height."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, email=alice.email, password=FACTORY_PASSWORD)
+    item = page.locator(f"#item-{pending.pk}")
+    reason = item.get_by_label("Reason for rejecting").bounding_box()
+    for control in (item.get_by_label("Instruction for rewriting"), item.get_by_role("button", name="Regenerate")):
+        box = control.bounding_box()
+        assert abs(box["height"] - reason["height"]) <= 4, (box, reason)
+        assert box["y"] < reason["y"] + reason["height"]  # beside the reason, not under the form
+    assert browser_problems == []
