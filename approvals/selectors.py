@@ -167,6 +167,14 @@ def _conversation() -> list[Prefetch]:
     ]
 
 
+def _ordered(user, filters: dict | None, sort: str, after: Cursor | None, now: dt.datetime | None):
+    queue = _waiting(user).annotate(effective_score=EFFECTIVE_SCORE)
+    queue = _filtered(queue, filters or {}, now=now or clock.now())
+    if after is not None:
+        queue = _after(queue, after, sort)
+    return queue.order_by(*ORDERS[sort])
+
+
 def queue_for(
     user,
     *,
@@ -177,11 +185,35 @@ def queue_for(
 ) -> QuerySet[OutreachMessage]:
     """The drafts waiting for this user, filtered and in order, from `after` on."""
     sort = sort if sort in ORDERS else "score"
-    queue = _waiting(user).annotate(effective_score=EFFECTIVE_SCORE)
-    queue = _filtered(queue, filters or {}, now=now or clock.now())
-    if after is not None:
-        queue = _after(queue, after, sort)
-    return _for_cards(queue, user).prefetch_related(*_conversation()).order_by(*ORDERS[sort])
+    return _for_cards(_ordered(user, filters, sort, after, now), user).prefetch_related(*_conversation())
+
+
+def queue_page_for(
+    user,
+    *,
+    size: int,
+    filters: dict | None = None,
+    sort: str = "score",
+    after: Cursor | None = None,
+) -> tuple[list[OutreachMessage], bool]:
+    """The next `size` drafts of this user's queue (queue_for), read with what their cards show, and
+    whether more follow.
+
+    The page's ids first, then their rows: walking the leads in rank order to find the page, one
+    statement read the whole row of every lead it passed (1,901 of them for 26 drafts on the queue
+    benchmark, 4.4 ms); the walk alone reads indexes (lead_ranked_score holds what the rule and the
+    order ask of a lead, message_waiting_idx what they ask of a draft): 0.6 ms, and 26 rows by id after.
+    A draft decided between the two statements is left out of the page.
+    """
+    sort = sort if sort in ORDERS else "score"
+    ids = list(_ordered(user, filters, sort, after, None).values_list("pk", flat=True)[: size + 1])
+    page = ids[:size]
+    if not page:
+        return [], False
+    rows = queue_for(user, filters=filters, sort=sort).filter(pk__in=page)
+    position = {pk: i for i, pk in enumerate(page)}
+    rows = sorted(rows, key=lambda message: position[message.pk])
+    return rows, len(ids) > size and bool(rows)  # (the next page starts after the last row read)
 
 
 def _for_cards(queue: QuerySet[OutreachMessage], user) -> QuerySet[OutreachMessage]:

@@ -26,7 +26,7 @@ from approvals.selectors import (
     messages_for_bulk,
     pending_count_for,
     queue_count_for,
-    queue_for,
+    queue_page_for,
     with_card_extras,
 )
 from approvals.services import (
@@ -57,8 +57,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET, manager=is_manager(request.user))
     filters, sort = form.filters(), form.chosen_sort()
     after = Cursor.parse(request.GET.get("after"))
-    items = list(queue_for(request.user, filters=filters, sort=sort, after=after)[: PAGE_SIZE + 1])
-    items, more = with_card_extras(items[:PAGE_SIZE]), len(items) > PAGE_SIZE
+    items, more = queue_page_for(request.user, size=PAGE_SIZE, filters=filters, sort=sort, after=after)
+    items = with_card_extras(items)
     query = _filter_query(request)
     context = {
         "items": items,

@@ -14,6 +14,9 @@ def ranked_score(path: str = "") -> Coalesce:
 
 
 RANKED_SCORE = ranked_score()
+# What the queue's walk asks of each lead besides its rank: the rank's own columns (an index-only scan
+# wants them, not the expression) and the status (a snoozed lead's drafts wait out of the queue).
+RANKED_INCLUDE = ["score", "score_override", "status"]
 
 
 class Company(models.Model):
@@ -120,9 +123,11 @@ class Lead(models.Model):
             models.Index(fields=["owner", "id"], name="lead_owner_idx"),
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["campaign", "status"]),
-            models.Index(RANKED_SCORE, "id", name="lead_ranked_score"),
+            # The queue walks leads in rank order to find a page of drafts (approvals.selectors.queue_page_for):
+            # the included columns are what it asks of each lead it passes, so the walk reads no lead's row.
+            models.Index(RANKED_SCORE, "id", name="lead_ranked_score", include=RANKED_INCLUDE),
             # A rep's queue and lead list walk their own leads in rank order, not everyone's.
-            models.Index("owner", RANKED_SCORE, "id", name="lead_owner_ranked_score"),
+            models.Index("owner", RANKED_SCORE, "id", name="lead_owner_ranked_score", include=RANKED_INCLUDE),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from approvals.forms import ApproveForm, RejectForm
-from approvals.selectors import Cursor, message_get_for_user, queue_for
+from approvals.selectors import Cursor, cursor_of, message_get_for_user, queue_page_for
 from approvals.services import message_approve, message_reject
 from outreach.models import InboundMessage, OutreachMessage
 from outreach.selectors import inbox_for
@@ -62,16 +62,14 @@ class QueueFilters(Schema):
 def messages_list(request: HttpRequest, filters: Query[QueueFilters]):
     """The drafts waiting for the user's decision, in the queue's order, a page at a time by cursor."""
     wanted = {"campaign": filters.campaign, "rep": filters.rep, "label": filters.label, "kind": filters.kind}
-    queue = queue_for(
+    rows, more = queue_page_for(
         request.user,
+        size=filters.size,
         filters={name: value for name, value in wanted.items() if value},
         sort=filters.sort,
         after=Cursor.parse(filters.after),
     )
-    rows = list(queue[: filters.size + 1])
-    last = rows[filters.size - 1] if len(rows) > filters.size else None
-    next_cursor = str(Cursor(last.effective_score, last.pk)) if last else None
-    return {"items": rows[: filters.size], "next_cursor": next_cursor}
+    return {"items": rows, "next_cursor": str(cursor_of(rows[-1])) if more else None}
 
 
 @router.get("/messages/{int:pk}", response=answers(s200=MessageOut), url_name="message", summary="Read a message")

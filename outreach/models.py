@@ -308,7 +308,7 @@ class OutreachMessage(models.Model):
             # this index alone, and a rep's by merging it with their leads' (leads' lead_owner_idx).
             models.Index(
                 fields=["lead"],
-                include=["reply_to"],
+                include=["reply_to", "id"],  # and the queue's walk finds a page's ids here (queue_page_for)
                 condition=models.Q(status="pending_approval", blocked=False),
                 name="message_waiting_idx",
             ),
