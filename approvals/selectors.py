@@ -210,7 +210,7 @@ def queue_page_for(
     page = ids[:size]
     if not page:
         return [], False
-    rows = queue_for(user, filters=filters, sort=sort).filter(pk__in=page)
+    rows = queue_for(user).filter(pk__in=page)  # still waiting, still this user's: the filters chose the ids
     position = {pk: i for i, pk in enumerate(page)}
     rows = sorted(rows, key=lambda message: position[message.pk])
     return rows, len(ids) > size and bool(rows)  # (the next page starts after the last row read)

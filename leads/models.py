@@ -16,7 +16,7 @@ def ranked_score(path: str = "") -> Coalesce:
 RANKED_SCORE = ranked_score()
 # What the queue's walk asks of each lead besides its rank: the rank's own columns (an index-only scan
 # wants them, not the expression) and the status (a snoozed lead's drafts wait out of the queue).
-RANKED_INCLUDE = ["score", "score_override", "status"]
+RANKED_INCLUDE = ("score", "score_override", "status")
 
 
 class Company(models.Model):
